@@ -1,0 +1,37 @@
+"""Runtime settings: one pydantic-settings class behind a cached get_settings()."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGED_CONFIG_DIR = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    """Settings read from DONDOC_* environment variables (and an optional .env file)."""
+
+    model_config = SettingsConfigDict(env_prefix="DONDOC_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default=Path(".dondoc"), description="Where the embedded database and outputs live.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite under home if unset.")
+    database_schema: str | None = Field(default=None, description="PostgreSQL schema to use (search_path).")
+    config_dir: Path = Field(default=PACKAGED_CONFIG_DIR, description="Policy YAML: agencies, calendar, ladder.")
+    timezone: str = "Asia/Ho_Chi_Minh"
+    sqlite_busy_timeout_ms: int = 30_000
+
+    @property
+    def effective_database_url(self) -> str:
+        """Return the configured URL, or the embedded SQLite file under home."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'dondoc.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings, built on first use."""
+    return Settings()

@@ -1,0 +1,39 @@
+"""SQLModel tables and the lazily created engine."""
+
+from models.db import build_engine, get_engine, reset_engine
+from models.tables import (
+    Agency,
+    AgencyContact,
+    Assignment,
+    AssignmentStatus,
+    AuditEvent,
+    DeadlineChange,
+    Directive,
+    Notice,
+    NoticeMonitor,
+    Notification,
+    NotificationState,
+    Priority,
+    Role,
+    StatusUpdate,
+)
+
+__all__ = [
+    "Agency",
+    "AgencyContact",
+    "Assignment",
+    "AssignmentStatus",
+    "AuditEvent",
+    "DeadlineChange",
+    "Directive",
+    "Notice",
+    "NoticeMonitor",
+    "Notification",
+    "NotificationState",
+    "Priority",
+    "Role",
+    "StatusUpdate",
+    "build_engine",
+    "get_engine",
+    "reset_engine",
+]

@@ -1,0 +1,78 @@
+"""The database engine, created once and lazily, with SQLite and PostgreSQL tuned on connect."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session as OrmSession
+
+from config.settings import get_settings
+from models.tables import StatusUpdate
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def _tune_sqlite(dbapi_connection: Any, busy_timeout_ms: int) -> None:
+    """Turn on WAL, a busy timeout and foreign keys for every new SQLite connection."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _use_schema(dbapi_connection: Any, schema: str) -> None:
+    """Point a PostgreSQL connection's search_path at dondoc's schema."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f'SET search_path TO "{schema}"')
+    cursor.close()
+    dbapi_connection.commit()
+
+
+def build_engine(url: str, *, schema: str | None = None, busy_timeout_ms: int = 30_000) -> Engine:
+    """Create an engine for url; SQLite gets its pragmas, PostgreSQL its schema."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", lambda conn, _record: _tune_sqlite(conn, busy_timeout_ms))
+        return engine
+    engine = create_engine(url, pool_pre_ping=True)
+    if schema:
+        if not _SCHEMA_NAME.match(schema):
+            raise ValueError(f"invalid PostgreSQL schema name: {schema!r}")
+        event.listen(engine, "connect", lambda conn, _record: _use_schema(conn, schema))
+    return engine
+
+
+@lru_cache
+def get_engine() -> Engine:
+    """Return the process-wide engine for the configured database."""
+    settings = get_settings()
+    return build_engine(
+        settings.effective_database_url,
+        schema=settings.database_schema,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+    )
+
+
+def reset_engine() -> None:
+    """Dispose of the cached engine (tests and CLI --database switches use this)."""
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _refuse_history_rewrites(session: OrmSession, _context: Any, _instances: Any) -> None:
+    """Status updates are append-only: refuse edits and deletes at the ORM level."""
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, StatusUpdate) and (obj in session.deleted or session.is_modified(obj)):
+            raise PermissionError("status updates are append-only; record a new update instead")
