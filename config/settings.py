@@ -22,6 +22,21 @@ class Settings(BaseSettings):
     config_dir: Path = Field(default=PACKAGED_CONFIG_DIR, description="Policy YAML: agencies, calendar, ladder.")
     timezone: str = "Asia/Ho_Chi_Minh"
     sqlite_busy_timeout_ms: int = 30_000
+    smtp_url: str | None = Field(
+        default=None, description="Apprise mailto:// or mailtos:// base URL; unset → the local mailbox folder."
+    )
+    zalo_enabled: bool = Field(default=False, description="Send to Zalo OA contacts (needs the DONDOC_ZALO_* secrets).")
+    zns_enabled: bool = Field(default=False, description="Send ZNS template messages to phone contacts.")
+
+    @property
+    def enabled_channels(self) -> frozenset[str]:
+        """Contact channels that get outbox rows; unconfigured Zalo channels are left out."""
+        channels = {"email", "apprise", "mailbox"}
+        if self.zalo_enabled:
+            channels.add("zalo")
+        if self.zns_enabled:
+            channels.add("zns")
+        return frozenset(channels)
 
     @property
     def effective_database_url(self) -> str:

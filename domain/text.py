@@ -58,3 +58,10 @@ def match_key(text: str) -> str:
     key = re.sub(r"\s*&\s*", "&", key)
     key = re.sub(r"[\s\-–,.]+", " ", key)
     return key.strip()
+
+
+def ascii_slug(text: str) -> str:
+    """Return a lowercase ASCII slug ("TẠM-20220909/TB-TU" → "tam-20220909-tb-tu") for keys and tags."""
+    folded = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    ascii_only = "".join(c for c in folded if not unicodedata.combining(c)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_only.lower()).strip("-")

@@ -209,6 +209,8 @@ class Notification(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(sa_type=String(255), unique=True)
+    # The planner's key (one per message and recipient agency); a row adds channel and address.
+    plan_key: str = Field(sa_type=String(255), index=True)
     kind: str = Field(sa_type=String(32))
     escalation_level: int | None = None
     notice_id: int | None = Field(default=None, foreign_key="notice.id", index=True)

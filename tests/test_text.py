@@ -43,3 +43,13 @@ def test_match_key_folds_case_spacing_and_ampersands() -> None:
 def test_different_words_stay_different() -> None:
     assert match_key("Hòa") != match_key("Hoa")
     assert match_key("Sở Tài chính") != match_key("Sở Công Thương")
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [("TẠM-20220909/TB-TU", "tam-20220909-tb-tu"), ("2.3", "2-3"), ("Đài PT-TH tỉnh", "dai-pt-th-tinh")],
+)
+def test_ascii_slug_folds_vietnamese_for_prefect_keys(text: str, slug: str) -> None:
+    from domain.text import ascii_slug
+
+    assert ascii_slug(text) == slug

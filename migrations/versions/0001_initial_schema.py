@@ -167,6 +167,7 @@ def upgrade() -> None:
     op.create_table('notification',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('idempotency_key', sa.String(length=255), nullable=False),
+    sa.Column('plan_key', sa.String(length=255), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('escalation_level', sa.Integer(), nullable=True),
     sa.Column('notice_id', sa.Integer(), nullable=True),
@@ -203,6 +204,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_notification_assignment_id'), ['assignment_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notification_directive_id'), ['directive_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notification_notice_id'), ['notice_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notification_plan_key'), ['plan_key'], unique=False)
         batch_op.create_index('ix_notification_state_next_attempt', ['state', 'next_attempt_at'], unique=False)
 
     op.create_table('statusupdate',
@@ -237,6 +239,7 @@ def downgrade() -> None:
     op.drop_table('statusupdate')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index('ix_notification_state_next_attempt')
+        batch_op.drop_index(batch_op.f('ix_notification_plan_key'))
         batch_op.drop_index(batch_op.f('ix_notification_notice_id'))
         batch_op.drop_index(batch_op.f('ix_notification_directive_id'))
         batch_op.drop_index(batch_op.f('ix_notification_assignment_id'))

@@ -1,0 +1,180 @@
+"""The `dondoc` command line. Messages meant for officials are in Vietnamese."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import Session, select
+
+from config.loader import ConfigError
+from config.settings import get_settings
+
+app = typer.Typer(help="dondoc — theo dõi, đôn đốc thực hiện Thông báo kết luận.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Cơ sở dữ liệu.", no_args_is_help=True)
+agencies_app = typer.Typer(help="Danh mục cơ quan.", no_args_is_help=True)
+notices_app = typer.Typer(help="Thông báo kết luận đã nhập.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(agencies_app, name="agencies")
+app.add_typer(notices_app, name="notices")
+
+console = Console()
+err = Console(stderr=True)
+
+
+@app.callback()
+def main(
+    config_dir: Annotated[
+        Path | None, typer.Option("--config-dir", help="Thư mục cấu hình (mặc định: DONDOC_CONFIG_DIR hoặc config/).")
+    ] = None,
+) -> None:
+    """Apply global options before any command runs."""
+    if config_dir is not None:
+        os.environ["DONDOC_CONFIG_DIR"] = str(config_dir.resolve())
+        get_settings.cache_clear()
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print a Vietnamese error on stderr and return the exit to raise."""
+    err.print(f"[bold red]Lỗi:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def report_config_error(exc: ConfigError) -> typer.Exit:
+    """Print every located issue of a ConfigError."""
+    err.print(f"[bold red]Lỗi:[/] tệp không hợp lệ, không ghi gì vào cơ sở dữ liệu ({len(exc.issues)} lỗi):", highlight=False)
+    for issue in exc.issues:
+        err.print(f"  {issue}", highlight=False, markup=False)
+    return typer.Exit(1)
+
+
+def require_database() -> None:
+    """Stop with a clear message when the database has not been initialised."""
+    from models.migrate import current_revision
+
+    if current_revision() is None:
+        raise fail("cơ sở dữ liệu chưa được khởi tạo. Hãy chạy: dondoc db upgrade")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the latest schema."""
+    from models.migrate import current_revision, upgrade
+
+    upgrade()
+    url = get_settings().effective_database_url
+    console.print(f"Cơ sở dữ liệu đã ở phiên bản mới nhất ({current_revision()}): {_safe_url(url)}", highlight=False)
+
+
+def _safe_url(url: str) -> str:
+    """Return a database URL with its password hidden."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@agencies_app.command("list")
+def agencies_list() -> None:
+    """List the agencies of the directory, with their supervisors and contacts."""
+    from config.agencies import load_agencies
+
+    try:
+        directory = load_agencies(get_settings().config_dir)
+    except ConfigError as exc:
+        raise report_config_error(exc) from None
+    table = Table(title=f"Danh mục cơ quan — tỉnh {directory.province}")
+    for column in ("Mã", "Tên cơ quan", "Loại", "Báo cáo lên", "Liên hệ"):
+        table.add_column(column)
+    for agency in directory.agencies:
+        supervisor = directory.by_code[agency.escalates_to].display_name if agency.escalates_to else "—"
+        contacts = ", ".join(sorted({c.channel for c in agency.contacts})) or "—"
+        table.add_row(agency.code, agency.name, agency.kind, supervisor, contacts)
+    console.print(table)
+    console.print(f"{len(directory.agencies)} cơ quan, {len(directory.groups)} nhóm.", highlight=False)
+
+
+@app.command("import")
+def import_command(
+    path: Annotated[Path, typer.Argument(help="Tệp thông báo (YAML).")],
+    update: Annotated[bool, typer.Option("--update", help="Cập nhật thông báo đã nhập khi nội dung thay đổi.")] = False,
+) -> None:
+    """Import a notice file: validate everything, then write it in one transaction."""
+    from tasks.notice_import import ImportRefused, import_notice
+
+    require_database()
+    try:
+        result = import_notice(path, get_settings().config_dir, update=update)
+    except ConfigError as exc:
+        raise report_config_error(exc) from None
+    except ImportRefused as exc:
+        err.print(f"[bold red]Lỗi:[/] thông báo {exc.number} đã được nhập với nội dung khác; không ghi gì.", highlight=False)
+        err.print("Dùng --update để cập nhật. Khác biệt:", highlight=False)
+        err.print(exc.diff, markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    verb = {"created": "Đã nhập", "updated": "Đã cập nhật", "unchanged": "Không có thay đổi:"}[result.action]
+    console.print(
+        f"{verb} thông báo {result.number}: {result.directives} mục, {result.assignments} lượt giao việc.", highlight=False
+    )
+    for change in result.changes:
+        console.print(f"  • {change}", highlight=False)
+
+
+@notices_app.command("list")
+def notices_list() -> None:
+    """List imported notices."""
+    from models import Directive, Notice, get_engine
+
+    require_database()
+    table = Table(title="Thông báo kết luận đã nhập")
+    for column in ("Số", "Ngày", "Trích yếu", "Số mục"):
+        table.add_column(column)
+    with Session(get_engine()) as session:
+        for notice in session.exec(select(Notice).order_by(Notice.issued_on)).all():
+            count = len(session.exec(select(Directive.id).where(Directive.notice_id == notice.id)).all())
+            number = notice.number + (" (số tạm)" if notice.number_is_placeholder else "")
+            table.add_row(number, notice.issued_on.strftime("%d/%m/%Y"), _excerpt(notice.title, 70), str(count))
+    console.print(table)
+
+
+def _excerpt(text: str, limit: int) -> str:
+    """Return text cut to limit characters at a word boundary."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+@app.command("show")
+def show(notice_ref: Annotated[str, typer.Argument(metavar="NOTICE", help="Số thông báo (hoặc mã số nội bộ).")]) -> None:
+    """Show a notice's directives with their lead and supporting agencies and due dates."""
+    from models import get_engine
+    from tasks.notice_queries import find_notice, notice_table
+
+    require_database()
+    with Session(get_engine()) as session:
+        notice = find_notice(session, notice_ref)
+        if notice is None:
+            raise fail(f"không tìm thấy thông báo «{notice_ref}». Xem danh sách: dondoc notices list")
+        rows = notice_table(session, notice.id)  # type: ignore[arg-type]
+        title = f"Thông báo {notice.number}" + (" (số tạm)" if notice.number_is_placeholder else "")
+        title += f" ngày {notice.issued_on.strftime('%d/%m/%Y')}"
+    table = Table(title=title, show_lines=True)
+    for column, style in (("Mục", "bold"), ("Nội dung", None), ("Chủ trì", None), ("Phối hợp", None), ("Thời hạn", None)):
+        table.add_column(column, style=style, overflow="fold")
+    for row in rows:
+        table.add_row(row.number, _excerpt(row.text, 110), "\n".join(row.leads), "\n".join(row.supports) or "—", row.deadline)
+    console.print(table)
+
+
+def register_subcommands() -> None:
+    """Attach the commands that live in their own modules."""
+    from cli import deadline
+
+    deadline.register(app)
+
+
+register_subcommands()

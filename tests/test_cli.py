@@ -1,0 +1,79 @@
+"""The coordinator's commands: db upgrade, agencies list, import, notices list, show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+import pytest
+
+from cli import main as cli_main
+from cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich wraps tables at 80 columns without a terminal; tests read whole cells."""
+    monkeypatch.setattr(cli_main.console, "width", 250)
+    monkeypatch.setattr(cli_main.err, "width", 250)
+
+
+def test_db_upgrade_then_import_and_show_the_sample(isolated_settings: Path, sample_notice: Path) -> None:
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert (isolated_settings / "dondoc.db").exists()
+
+    result = runner.invoke(app, ["import", str(sample_notice)])
+    assert result.exit_code == 0, result.output
+    assert "Đã nhập thông báo TẠM-20220909/TB-TU: 7 mục" in result.output
+
+    result = runner.invoke(app, ["import", str(sample_notice)])
+    assert "Không có thay đổi" in result.output
+
+    result = runner.invoke(app, ["notices", "list"])
+    assert "TẠM-20220909/TB-TU (số tạm)" in result.output
+
+    result = runner.invoke(app, ["show", "TẠM-20220909/TB-TU"])
+    assert result.exit_code == 0, result.output
+    for text in ["2.1", "2.7", "Ban Dân vận Tỉnh ủy", "Văn phòng Tỉnh ủy", "Sở Công Thương", "UBND các huyện, thành phố (10)", "30/09/2022 (thứ Sáu)", "báo cáo hằng quý"]:
+        assert text in result.output, text
+
+
+def test_show_accepts_the_number_without_diacritics_and_refuses_unknown_ones(isolated_settings: Path, sample_notice: Path) -> None:
+    runner.invoke(app, ["db", "upgrade"])
+    runner.invoke(app, ["import", str(sample_notice)])
+    assert runner.invoke(app, ["show", "tạm-20220909/tb-tu"]).exit_code == 0
+    result = runner.invoke(app, ["show", "999-TB/TU"])
+    assert result.exit_code == 1
+    assert "không tìm thấy thông báo «999-TB/TU»" in result.output
+
+
+def test_import_before_db_upgrade_says_what_to_do(isolated_settings: Path, sample_notice: Path) -> None:
+    result = runner.invoke(app, ["import", str(sample_notice)])
+    assert result.exit_code == 1
+    assert "dondoc db upgrade" in result.output
+
+
+def test_a_bad_file_prints_every_located_issue(isolated_settings: Path, sample_notice: Path, tmp_path: Path) -> None:
+    runner.invoke(app, ["db", "upgrade"])
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(sample_notice.read_text(encoding="utf-8").replace("agency: SO_TC,", "agency: SO_XX,"), encoding="utf-8")
+    result = runner.invoke(app, ["import", str(broken)])
+    assert result.exit_code == 1
+    assert f"{broken}:" in result.output and "SO_XX" in result.output and "không ghi gì" in result.output
+
+
+def test_agencies_list_and_config_dir_option(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["agencies", "list"])
+    assert result.exit_code == 0
+    assert "Sở Khoa học và Công nghệ tỉnh Bắc Giang" in result.output and "52 cơ quan" in result.output
+
+    (tmp_path / "agencies.yaml").write_text(
+        "province: Thử\nagencies:\n  - code: A\n    name: Cơ quan A\n    kind: department\n", encoding="utf-8"
+    )
+    result = runner.invoke(app, ["--config-dir", str(tmp_path), "agencies", "list"])
+    assert result.exit_code == 0, result.output
+    assert "1 cơ quan" in result.output and "tỉnh Thử" in result.output
