@@ -1,0 +1,1 @@
+"""Notifications: channels (Apprise plugins, classified send results), outbox and templates."""

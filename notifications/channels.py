@@ -1,0 +1,192 @@
+"""The one entry point the outbox dispatcher calls to deliver a message on a channel URL.
+
+`send_message()` builds ONE Apprise object holding ONE service for the URL (Apprise retries
+off, no throttle, no Apprise-side timeout thread: the plugins' own socket timeouts bound the
+call), sends, and classifies the outcome into a `SendResult`:
+
+- `mailto://` / `mailtos://`: SMTP 4xx, refused connections, timeouts → retryable; 5xx → permanent.
+- `zalo://` / `zns://`: see notifications.plugins.zalo (−32/−100/−211 retryable, −213/−108/−230 permanent).
+- `mailbox://`: write errors → retryable.
+- any other Apprise URL: success or a retryable failure carrying Apprise's warnings.
+
+The idempotency key travels as the `X-Dondoc-Key` header (e-mail, mailbox; also the basis of
+a stable Message-ID) and as the ZNS `tracking_id`. Zalo OA/ZNS get no subject: the Zalo text
+(or the ZNS template_data) is self-contained. Attachments and extra headers go to e-mail and
+mailbox only; generic Apprise services get subject + text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+from apprise import Apprise, AppriseAsset, NotifyFormat
+from apprise.plugins import N_MGR
+from apprise.plugins.base import NotifyBase
+
+from notifications.delivery import (
+    IDEMPOTENCY_HEADER,
+    DeliveryContext,
+    DondocPlugin,
+    SendResult,
+    install_log_masking,
+    mask_secrets,
+)
+from notifications.plugins import NotifyMailbox, NotifyZaloOA, NotifyZaloZNS, register_plugins
+from notifications.plugins.smtp_email import DondocEmail
+
+__all__ = ["IDEMPOTENCY_HEADER", "SendResult", "describe_url", "mask_secrets", "send_message"]
+
+logger = logging.getLogger(__name__)
+install_log_masking(__name__)
+
+# Synchronous dispatch in the caller's thread (async_mode off, no service timeout), no retries,
+# in-memory persistent store: the outbox owns retries, and nothing is written outside DONDOC_HOME.
+ASSET = AppriseAsset(async_mode=False, service_timeout=0, storage_mode="memory", default_service_retry=0)
+
+_EMAIL_SCHEMAS = {"mailto", "mailtos"}
+_OWN_PLUGINS: tuple[type[NotifyBase], ...] = (NotifyZaloOA, NotifyZaloZNS, NotifyMailbox)
+# Apprise's URL parameters that only restate defaults; dropped from descriptions for readability.
+_NOISE_PARAMS = {"overflow", "format", "retry", "wait", "optional", "rto", "cto", "emojis", "redirect"}
+
+
+def _schema_of(url: str) -> str:
+    """Return the lower-cased schema of a URL ('' if it has none)."""
+    head, sep, _ = url.partition("://")
+    return head.strip().lower() if sep else ""
+
+
+def _instantiate(url: str) -> NotifyBase | None:
+    """Build the Apprise service for url (raises on invalid arguments, None if unsupported)."""
+    register_plugins()
+    schema = _schema_of(url)
+    plugin: type[NotifyBase] | None
+    if schema in _EMAIL_SCHEMAS:
+        plugin = DondocEmail
+    else:
+        plugin = N_MGR[schema] if schema in N_MGR else None
+    if plugin is DondocEmail or plugin in _OWN_PLUGINS:
+        # Parsed here rather than by Apprise.instantiate(), whose TRACE log prints the raw URL.
+        results = plugin.parse_url(url)
+        if not results:
+            raise ValueError("the URL could not be parsed")
+        results["asset"] = ASSET
+        return plugin(**results)
+    return Apprise.instantiate(url, asset=ASSET, suppress_exceptions=False)
+
+
+def _clean_description(described: str) -> str:
+    """Drop default-only query parameters from a privacy URL (urlunsplit would eat mailbox:///)."""
+    base, _, query = described.partition("?")
+    kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in _NOISE_PARAMS]
+    return f"{base}?{urlencode(kept, safe='*@<>,:/', quote_via=quote)}" if kept else base
+
+
+def _describe_service(service: NotifyBase) -> str:
+    """Masked privacy URL of an instantiated service."""
+    return mask_secrets(_clean_description(service.url(privacy=True)))
+
+
+def describe_url(url: str) -> str:
+    """Return a safe, masked description of a channel URL (for logs, CLI and errors)."""
+    try:
+        service = _instantiate(url)
+    except Exception:
+        service = None
+    if service is not None:
+        try:
+            return _describe_service(service)
+        except Exception:
+            pass
+    schema = _schema_of(url) or "?"
+    if schema in _EMAIL_SCHEMAS | {"mailbox", "zalo", "zns"}:
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:
+            host = ""
+        return mask_secrets(f"{schema}://{host} (invalid)")
+    return f"{schema}:// (invalid or unsupported)"
+
+
+def _failure_from_apprise(result: Any, service: NotifyBase) -> SendResult:
+    """Classify a failure our plugins did not record (generic plugins, or a crash before send)."""
+    messages: list[str] = []
+    for service_result in result:
+        messages.extend(entry.message for entry in service_result.logs())
+    messages.extend(entry.message for entry in result.call_logs())
+    detail = "; ".join(dict.fromkeys(m for m in messages if m)) or f"status {result.status.name}"
+    return SendResult.retry_later(f"{service.service_name} delivery failed: {detail[:1000]}")
+
+
+def send_message(
+    url: str,
+    *,
+    subject: str,
+    text: str,
+    html: str | None,
+    headers: Mapping[str, str] | None,
+    attachments: list[Path] | None,
+    idempotency_key: str,
+    template_data: Mapping[str, Any] | None = None,
+) -> SendResult:
+    """Send one message through one Apprise service and classify the outcome.
+
+    For `zns://`, `template_data` is the ZNS template_data; when it is None, `text` must
+    already be a JSON object of template_data.
+    """
+    if not idempotency_key:
+        raise ValueError("idempotency_key is required")
+    try:
+        service = _instantiate(url)
+    except Exception as exc:
+        return SendResult.permanent(f"invalid channel URL {describe_url(url)}: {exc}")
+    if service is None:
+        return SendResult.permanent(f"unsupported or invalid channel URL {describe_url(url)}")
+    service.retry = 0
+    service.request_rate_per_sec = 0
+
+    context = DeliveryContext(idempotency_key=idempotency_key, text=text, html=html, headers=dict(headers or {}))
+    if isinstance(service, DondocPlugin):
+        service.prepare_delivery(context)
+
+    title, body, body_format = subject, text, NotifyFormat.TEXT
+    if isinstance(service, NotifyZaloZNS):
+        title = ""
+        body = json.dumps(dict(template_data), ensure_ascii=False) if template_data is not None else text
+    elif isinstance(service, NotifyZaloOA):
+        title = ""
+    elif isinstance(service, (DondocEmail, NotifyMailbox)) and html is not None:
+        body, body_format = html, NotifyFormat.HTML
+    if not (body or "").strip():
+        return SendResult.permanent("empty message: nothing to send")
+
+    attach = [str(path) for path in attachments] if attachments else None
+    if attach and not service.attachment_support:
+        logger.info("%s does not take attachments; %d file(s) left out", service.service_name, len(attach))
+        attach = None
+
+    apobj = Apprise(asset=ASSET)
+    apobj.add(service)
+    with apobj.notify(body=body, title=title, body_format=body_format, attach=attach) as result:
+        recorded = service.last_result if isinstance(service, DondocPlugin) else None
+        if recorded is not None:
+            outcome = recorded
+        elif result:
+            outcome = SendResult.delivered(None)
+        else:
+            outcome = _failure_from_apprise(result, service)
+    if outcome.ok:
+        logger.info("Sent %s via %s (id %s)", idempotency_key, _describe_service(service), outcome.provider_message_id)
+    else:
+        logger.warning(
+            "Send %s via %s failed (%s): %s",
+            idempotency_key,
+            _describe_service(service),
+            "retryable" if outcome.retryable else "permanent",
+            outcome.error,
+        )
+    return outcome
