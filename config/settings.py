@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     )
     zalo_enabled: bool = Field(default=False, description="Send to Zalo OA contacts (needs the DONDOC_ZALO_* secrets).")
     zns_enabled: bool = Field(default=False, description="Send ZNS template messages to phone contacts.")
+    # Not secret (the app secret and refresh token are read by the Zalo plugin from DONDOC_ZALO_* itself).
+    zalo_app_id: str | None = Field(default=None, description="Zalo app id of the OA, for zalo:// and zns:// URLs.")
+    zalo_oa: str | None = Field(default=None, description="Optional OA label, when one app serves several OAs.")
 
     @property
     def enabled_channels(self) -> frozenset[str]:

@@ -228,6 +228,8 @@ class Notification(SQLModel, table=True):
     planned_at: datetime = Field(sa_type=UTCDateTime)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Which dispatcher holds the lease: results are recorded only by the lease holder.
+    lease_owner: str | None = Field(default=None, sa_type=String(64))
     attempts: int = 0
     provider_message_id: str | None = Field(default=None, sa_type=String(255))
     last_error: str | None = Field(default=None, sa_type=Text)

@@ -48,6 +48,9 @@ def _configure(monkeypatch: pytest.MonkeyPatch, **env: str | None) -> None:
 def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Give every test its own DONDOC_HOME and the packaged config, never the developer's."""
     home = tmp_path / "dondoc-home"
+    # A developer's real SMTP server or Zalo OA must never receive test messages.
+    for name in [n for n in os.environ if n.startswith("DONDOC_ZALO") or n == "DONDOC_SMTP_URL"]:
+        monkeypatch.delenv(name)
     _configure(monkeypatch, home=str(home), database_url=None, database_schema=None, config_dir=str(PACKAGED_CONFIG_DIR))
     yield home
     get_settings.cache_clear()
@@ -139,3 +142,12 @@ def db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path
 def sample_notice() -> Path:
     """The sample notice shipped in config/notices/."""
     return PACKAGED_CONFIG_DIR / "notices" / "tb-tu-2022-09-09-ocop.yaml"
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    """A real, temporary Prefect server (its own SQLite database) for the whole test session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

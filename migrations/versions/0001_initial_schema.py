@@ -185,6 +185,7 @@ def upgrade() -> None:
     sa.Column('planned_at', models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('next_attempt_at', models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('lease_until', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_owner', sa.String(length=64), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('provider_message_id', sa.String(length=255), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),

@@ -1,0 +1,151 @@
+"""The delivery policy (config/notifications.yaml): send window, retries, digests, ZNS mappings."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+import pendulum
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from config.loader import load_model
+from domain.workdays import VN_TZ, WorkCalendar
+
+NOTIFICATIONS_FILE = "notifications.yaml"
+
+Kind = Literal[
+    "assigned", "acknowledge", "reminder", "due", "overdue", "escalation",
+    "extension_approved", "extension_rejected", "report", "digest",
+]
+Channel = Literal["email", "zalo", "zns", "apprise", "mailbox"]
+
+# ZNS expressions are configuration, not code: a sandbox keeps them to reading the payload.
+ZNS_ENV = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+
+
+class _Strict(BaseModel):
+    """Policy models refuse unknown keys, so a typo is an error with a line, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SendWindow(_Strict):
+    """Working hours on working days (Asia/Ho_Chi_Minh) in which messages may go out."""
+
+    start: time = time(7, 30)
+    end: time = time(17, 0)
+    working_days_only: bool = True
+    bypass_kinds: list[Kind] = Field(default_factory=list, description="Kinds sent at any hour.")
+
+    @field_validator("end")
+    @classmethod
+    def _start_before_end(cls, end: time, info: ValidationInfo) -> time:
+        """The window opens before it closes, within one day (reported on the `end` line)."""
+        start = info.data.get("start")
+        if start is not None and start >= end:
+            raise ValueError(f"giờ mở ({start:%H:%M}) phải trước giờ đóng ({end:%H:%M})")
+        return end
+
+    def is_open(self, moment: datetime, calendar: WorkCalendar) -> bool:
+        """True when moment (aware) lies inside the window."""
+        local = pendulum.instance(moment).in_tz(VN_TZ)
+        if self.working_days_only and not calendar.is_working_day(local.date()):
+            return False
+        return self.start <= local.time() < self.end
+
+    def next_opening(self, moment: datetime, calendar: WorkCalendar) -> datetime:
+        """The first window opening after moment, as an aware UTC datetime."""
+        local = pendulum.instance(moment).in_tz(VN_TZ)
+        day: date = local.date()
+        if local.time() >= self.start:
+            day += timedelta(days=1)
+        while self.working_days_only and not calendar.is_working_day(day):
+            day += timedelta(days=1)
+        opening = pendulum.datetime(day.year, day.month, day.day, self.start.hour, self.start.minute, tz=VN_TZ)
+        return datetime.fromtimestamp(opening.timestamp(), tz=timezone.utc)
+
+
+class RetryPolicy(_Strict):
+    """Exponential backoff with jitter; a message is dead after max_attempts failed attempts."""
+
+    base_seconds: float = Field(default=120, gt=0)
+    factor: float = Field(default=3, ge=1)
+    max_seconds: float = Field(default=21600, gt=0)
+    jitter: float = Field(default=0.25, ge=0, le=1, description="± fraction of the delay, drawn at random.")
+    max_attempts: int = Field(default=6, ge=1, le=100)
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> timedelta:
+        """Wait before attempt+1, after `attempt` failed attempts (1-based), jittered and capped."""
+        raw = min(self.max_seconds, self.base_seconds * self.factor ** max(0, attempt - 1))
+        spread = (rng or random).uniform(1 - self.jitter, 1 + self.jitter)
+        return timedelta(seconds=min(self.max_seconds, raw * spread))
+
+
+class DigestPolicy(_Strict):
+    """Several messages for one address claimed together go out as one digest."""
+
+    enabled: bool = True
+    channels: list[Channel] = Field(default_factory=lambda: ["email", "mailbox", "zalo", "apprise"])
+    max_items: int = Field(default=25, ge=2, le=200, description="Longer lists are split into several digests.")
+
+
+def _compiles(source: str) -> str:
+    """A ZNS parameter must be a valid Jinja template, so a typo fails at load time with its line."""
+    try:
+        ZNS_ENV.from_string(source)
+    except TemplateSyntaxError as exc:
+        raise ValueError(f"biểu thức Jinja không hợp lệ ({exc.message})") from None
+    return source
+
+
+JinjaExpression = Annotated[str, AfterValidator(_compiles)]
+
+
+class ZnsTemplate(_Strict):
+    """One approved ZNS template: its id and how to fill its parameters from the message payload."""
+
+    template_id: str = Field(pattern=r"^\d{1,20}$")
+    data: dict[str, JinjaExpression] = Field(min_length=1, description="Parameter → Jinja expression over the payload.")
+    max_length: int = Field(default=100, ge=1, le=2000, description="Longest value of any one parameter.")
+
+
+class NotificationPolicy(_Strict):
+    """How the outbox delivers: window, leases, retries, digests, wording and ZNS mappings."""
+
+    send_window: SendWindow = Field(default_factory=SendWindow)
+    lease_seconds: int = Field(default=120, ge=1, le=3600)
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    digest: DigestPolicy = Field(default_factory=DigestPolicy)
+    sender_name: str = Field(default="Văn phòng Tỉnh ủy", min_length=1, description="Signature of every message.")
+    report_contact: str = Field(default="Văn phòng Tỉnh ủy", min_length=1, description="Whom to contact to report.")
+    mailbox_from: str = Field(default="dondoc@localhost", min_length=3)
+    zns_templates: dict[Kind, ZnsTemplate] = Field(default_factory=dict)
+
+
+@lru_cache(maxsize=8)
+def _load_cached(config_dir: Path) -> NotificationPolicy:
+    """Load the policy for a resolved config dir."""
+    return load_model(config_dir / NOTIFICATIONS_FILE, NotificationPolicy)
+
+
+def load_notification_policy(config_dir: Path) -> NotificationPolicy:
+    """Return config_dir/notifications.yaml validated (cached per directory); ConfigError names the line."""
+    return _load_cached(Path(config_dir).resolve())
+
+
+__all__ = [
+    "NOTIFICATIONS_FILE",
+    "Channel",
+    "DigestPolicy",
+    "Kind",
+    "NotificationPolicy",
+    "RetryPolicy",
+    "SendWindow",
+    "ZnsTemplate",
+    "load_notification_policy",
+]
