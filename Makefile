@@ -9,10 +9,12 @@ STAMP := $(VENV)/.installed-stamp
 export DONDOC_HOME ?= $(CURDIR)/.dondoc
 export PREFECT_HOME ?= $(DONDOC_HOME)/prefect
 
-SAMPLE_NOTICE := config/notices/tb-tu-2022-09-09-ocop.yaml
 SAMPLE_NUMBER := TẠM-20220909/TB-TU
+SCENARIO := config/scenarios/ocop-2022.yaml
+# The demo replays on a database of its own, recreated each run, so it never touches real data.
+DEMO_HOME := $(DONDOC_HOME)/demo
 
-.PHONY: install demo test clean
+.PHONY: install demo ui test clean
 
 # Reinstall only when the dependency list changes: a second `make` is fast.
 $(STAMP): pyproject.toml
@@ -24,9 +26,15 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/dondoc db upgrade
-	$(BIN)/dondoc import $(SAMPLE_NOTICE)
-	$(BIN)/dondoc show '$(SAMPLE_NUMBER)'
+	rm -rf $(DEMO_HOME)
+	DONDOC_HOME=$(DEMO_HOME) $(BIN)/dondoc db upgrade
+	DONDOC_HOME=$(DEMO_HOME) $(BIN)/dondoc replay $(SCENARIO)
+	DONDOC_HOME=$(DEMO_HOME) $(BIN)/dondoc show '$(SAMPLE_NUMBER)'
+	@echo "Thư đã gửi (tệp .eml): $(DEMO_HOME)/mailbox/  ·  Xem các lượt chạy: make ui"
+
+# The Prefect UI on the same home as the demo: http://127.0.0.1:4200
+ui: $(STAMP)
+	$(BIN)/prefect server start --host 127.0.0.1 --port 4200
 
 # pytest exits 5 when it collected no tests; a suite that ran nothing has tested nothing.
 test: $(STAMP)

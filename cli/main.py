@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session, select
 
+from cli.common import console, err, fail, report_config_error, require_database
 from config.loader import ConfigError
 from config.settings import get_settings
 
@@ -21,9 +21,6 @@ notices_app = typer.Typer(help="Thông báo kết luận đã nhập.", no_args_
 app.add_typer(db_app, name="db")
 app.add_typer(agencies_app, name="agencies")
 app.add_typer(notices_app, name="notices")
-
-console = Console()
-err = Console(stderr=True)
 
 
 @app.callback()
@@ -38,29 +35,7 @@ def main(
         get_settings.cache_clear()
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print a Vietnamese error on stderr and return the exit to raise."""
-    err.print(f"[bold red]Lỗi:[/] {message}", highlight=False)
-    return typer.Exit(code)
-
-
-def report_config_error(exc: ConfigError) -> typer.Exit:
-    """Print every located issue of a ConfigError."""
-    err.print(f"[bold red]Lỗi:[/] tệp không hợp lệ, không ghi gì vào cơ sở dữ liệu ({len(exc.issues)} lỗi):", highlight=False)
-    for issue in exc.issues:
-        err.print(f"  {issue}", highlight=False, markup=False)
-    return typer.Exit(1)
-
-
-def require_database() -> None:
-    """Stop with a clear message when the database has not been initialised."""
-    from models.migrate import current_revision
-
-    if current_revision() is None:
-        raise fail("cơ sở dữ liệu chưa được khởi tạo. Hãy chạy: dondoc db upgrade")
-
-
-@db_app.command("upgrade")
+@db_app.command("upgrade", help="Tạo hoặc nâng cấp cơ sở dữ liệu lên phiên bản mới nhất.")
 def db_upgrade() -> None:
     """Create or migrate the database to the latest schema."""
     from models.migrate import current_revision, upgrade
@@ -77,7 +52,7 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-@agencies_app.command("list")
+@agencies_app.command("list", help="Liệt kê danh mục cơ quan, cơ quan cấp trên và kênh liên hệ.")
 def agencies_list() -> None:
     """List the agencies of the directory, with their supervisors and contacts."""
     from config.agencies import load_agencies
@@ -97,7 +72,7 @@ def agencies_list() -> None:
     console.print(f"{len(directory.agencies)} cơ quan, {len(directory.groups)} nhóm.", highlight=False)
 
 
-@app.command("import")
+@app.command("import", help="Nhập tệp thông báo: kiểm tra toàn bộ trước, rồi ghi trong một giao dịch.")
 def import_command(
     path: Annotated[Path, typer.Argument(help="Tệp thông báo (YAML).")],
     update: Annotated[bool, typer.Option("--update", help="Cập nhật thông báo đã nhập khi nội dung thay đổi.")] = False,
@@ -123,7 +98,7 @@ def import_command(
         console.print(f"  • {change}", highlight=False)
 
 
-@notices_app.command("list")
+@notices_app.command("list", help="Liệt kê các thông báo kết luận đã nhập.")
 def notices_list() -> None:
     """List imported notices."""
     from models import Directive, Notice, get_engine
@@ -148,7 +123,7 @@ def _excerpt(text: str, limit: int) -> str:
     return text[:limit].rsplit(" ", 1)[0] + " …"
 
 
-@app.command("show")
+@app.command("show", help="Hiện các mục của một thông báo: cơ quan chủ trì, phối hợp và thời hạn.")
 def show(notice_ref: Annotated[str, typer.Argument(metavar="NOTICE", help="Số thông báo (hoặc mã số nội bộ).")]) -> None:
     """Show a notice's directives with their lead and supporting agencies and due dates."""
     from models import get_engine
@@ -172,9 +147,13 @@ def show(notice_ref: Annotated[str, typer.Argument(metavar="NOTICE", help="Số 
 
 def register_subcommands() -> None:
     """Attach the commands that live in their own modules."""
-    from cli import deadline
+    from cli import deadline, followup, outbox, parse, serve
 
     deadline.register(app)
+    followup.register(app)
+    outbox.register(app)
+    parse.register(app)
+    serve.register(app)
 
 
 register_subcommands()

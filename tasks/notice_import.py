@@ -95,8 +95,13 @@ def readable_diff(old: str, new: str, number: str) -> str:
     return "\n".join(lines)
 
 
-def import_notice(path: Path, config_dir: Path, *, update: bool = False, actor: str = "cli") -> ImportResult:
-    """Validate path completely, then write it in one transaction (a no-op if unchanged)."""
+def import_notice(
+    path: Path, config_dir: Path, *, update: bool = False, actor: str = "cli", at: datetime | None = None
+) -> ImportResult:
+    """Validate path completely, then write it in one transaction (a no-op if unchanged).
+
+    at is when the assignments are given (default now); the replay demo passes simulated time.
+    """
     draft = load_notice_file(path, config_dir)
     directory = load_agencies(config_dir)
     with Session(get_engine()) as session, session.begin():
@@ -106,10 +111,10 @@ def import_notice(path: Path, config_dir: Path, *, update: bool = False, actor: 
             return ImportResult(notice.id, notice.number, "unchanged", len(draft.directives), _count(draft), [])  # type: ignore[arg-type]
         if notice is not None and not update:
             raise ImportRefused(draft.number, readable_diff(notice.spec_yaml, draft.spec_yaml, draft.number))
-        now = utcnow()
+        now = at or utcnow()
         if notice is None:
             notice = Notice(number=draft.number, issued_on=draft.issued_on, issuer_id=agency_ids[draft.issuer_code],
-                            title=draft.title, spec_hash=draft.spec_hash, spec_yaml=draft.spec_yaml)
+                            title=draft.title, spec_hash=draft.spec_hash, spec_yaml=draft.spec_yaml, created_at=now)
             action = "created"
         else:
             action = "updated"
@@ -127,7 +132,7 @@ def import_notice(path: Path, config_dir: Path, *, update: bool = False, actor: 
         for number, directive in existing.items():
             if number not in {d.number for d in draft.directives}:
                 changes += _withdraw_all(session, directive, actor, now, f"mục {number} không còn trong tệp")
-        session.add(AuditEvent(actor=actor, action=f"notice.{action}", entity_type="notice", entity_id=notice.id,
+        session.add(AuditEvent(at=now, actor=actor, action=f"notice.{action}", entity_type="notice", entity_id=notice.id,
                                details={"number": notice.number, "file": str(path), "hash": draft.spec_hash, "changes": changes}))
         return ImportResult(notice.id, notice.number, action, len(draft.directives), _count(draft), changes)  # type: ignore[arg-type]
 
@@ -162,7 +167,7 @@ def _upsert_directive(
     code_of = {agency_id: code for code, agency_id in agency_ids.items()}
     if directive is None:
         directive = Directive(notice_id=notice.id, number=item.number, position=item.position, text=item.text,  # type: ignore[arg-type]
-                              deadline_rule=item.deadline_rule)
+                              deadline_rule=item.deadline_rule, created_at=now)
         changes.append(f"thêm mục {item.number}")
     else:
         due_changed = directive.due_date != item.due_date
@@ -180,11 +185,12 @@ def _upsert_directive(
     for agency_id, role in wanted.items():
         row = rows.get(agency_id)
         if row is None:
-            row = Assignment(directive_id=directive.id, agency_id=agency_id, role=role, due_date=item.due_date)  # type: ignore[arg-type]
+            row = Assignment(directive_id=directive.id, agency_id=agency_id, role=role, due_date=item.due_date,  # type: ignore[arg-type]
+                             created_at=now, updated_at=now)
             session.add(row)
             session.flush()
             session.add(DeadlineChange(assignment_id=row.id, kind="original", due_date=item.due_date,  # type: ignore[arg-type]
-                                       reason=item.due_explanation, approved_by=actor))
+                                       reason=item.due_explanation, approved_by=actor, created_at=now))
             if not is_new:
                 changes.append(f"mục {item.number}: giao thêm cho {code_of[agency_id]}")
             continue
@@ -197,7 +203,7 @@ def _upsert_directive(
         if due_changed:
             row.due_date = item.due_date
             session.add(DeadlineChange(assignment_id=row.id, kind="revision", due_date=item.due_date,  # type: ignore[arg-type]
-                                       reason=f"Sửa thông báo: {item.due_explanation}", approved_by=actor))
+                                       reason=f"Sửa thông báo: {item.due_explanation}", approved_by=actor, created_at=now))
         row.updated_at = now
     for agency_id, row in rows.items():
         if agency_id not in wanted and row.status != AssignmentStatus.withdrawn:
@@ -211,7 +217,7 @@ def _withdraw_all(session: Session, directive: Directive, actor: str, now: datet
     for row in session.exec(select(Assignment).where(Assignment.directive_id == directive.id)).all():
         if row.status != AssignmentStatus.withdrawn:
             row.status, row.withdrawn_at, row.updated_at = AssignmentStatus.withdrawn, now, now
-            session.add(AuditEvent(actor=actor, action="assignment.withdrawn", entity_type="assignment",
+            session.add(AuditEvent(at=now, actor=actor, action="assignment.withdrawn", entity_type="assignment",
                                    entity_id=row.id, details={"reason": reason}))
     directive.next_action_at = now
     return [reason]

@@ -8,11 +8,10 @@ from sqlmodel import Session, select
 
 from config.agencies import load_agencies
 from config.settings import get_settings
+from domain.deadlines import EVERY_VI
 from domain.text import match_key
 from domain.workdays import format_date_vi, weekday_vi
 from models import Agency, Assignment, AssignmentStatus, Directive, Notice
-
-RECURRENCE_VI = {"month": "hằng tháng", "quarter": "hằng quý", "half_year": "6 tháng một lần", "year": "hằng năm"}
 
 
 @dataclass
@@ -45,7 +44,7 @@ def deadline_label(directive: Directive) -> str:
     else:
         parts.append("Thường xuyên")
     if directive.recurrence:
-        parts.append(f"báo cáo {RECURRENCE_VI.get(directive.recurrence.get('every', ''), directive.recurrence.get('every'))}")
+        parts.append(f"báo cáo {EVERY_VI.get(directive.recurrence.get('every', ''), directive.recurrence.get('every'))}")
     if directive.priority == "urgent":
         parts.append("khẩn")
     return "; ".join(parts)

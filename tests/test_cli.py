@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 import pytest
 
-from cli import main as cli_main
+from cli import common as cli_common
 from cli.main import app
 
 runner = CliRunner()
@@ -17,8 +17,8 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rich wraps tables at 80 columns without a terminal; tests read whole cells."""
-    monkeypatch.setattr(cli_main.console, "width", 250)
-    monkeypatch.setattr(cli_main.err, "width", 250)
+    monkeypatch.setattr(cli_common.console, "width", 250)
+    monkeypatch.setattr(cli_common.err, "width", 250)
 
 
 def test_db_upgrade_then_import_and_show_the_sample(isolated_settings: Path, sample_notice: Path) -> None:

@@ -1,0 +1,71 @@
+"""One flow run per directive follow-up: an idempotent reconcile at a given time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE
+from prefect.runtime import flow_run
+from prefect.states import Completed, State
+from prefect.tasks import exponential_backoff
+
+from tasks import artifacts, follow_up
+from tasks.delivery import deliver_outbox
+from tasks.labels import directive_label
+
+# Database and API steps retry with backoff and jitter; the pure planning step does not.
+IO_RETRIES = {"retries": 3, "retry_delay_seconds": exponential_backoff(backoff_factor=2), "retry_jitter_factor": 0.5}
+
+
+@task(name="Đọc trạng thái mục", cache_policy=NONE, **IO_RETRIES)
+def load_state(directive_id: int, as_of: datetime) -> follow_up.DirectiveState:
+    """Read the directive, its assignments, deadlines, updates and what was already sent."""
+    return follow_up.read_directive_state(directive_id, as_of)
+
+
+@task(name="Phân loại và lập kế hoạch", cache_policy=NONE)
+def plan_follow_up(state: follow_up.DirectiveState, as_of: datetime) -> follow_up.FollowUpPlan:
+    """Classify every assignment and plan the reminders and escalations due now."""
+    return follow_up.plan_directive(state, as_of)
+
+
+@task(name="Ghi hộp thư đi", cache_policy=NONE, **IO_RETRIES)
+def record_outbox(state: follow_up.DirectiveState, planned: follow_up.FollowUpPlan, as_of: datetime) -> int:
+    """Write the due messages and the next action time in one transaction."""
+    return follow_up.write_outbox(state, planned, as_of)
+
+
+@task(name="Cập nhật bảng theo dõi", cache_policy=NONE, **IO_RETRIES)
+def publish_artifacts(state: follow_up.DirectiveState, planned: follow_up.FollowUpPlan, as_of: datetime, with_notice: bool) -> str:
+    """Publish the directive's table and progress (and, standalone, the notice summary)."""
+    summary = artifacts.publish_directive(state, planned, as_of)
+    if with_notice:
+        artifacts.publish_notice_summary(state.notice_id, state.notice_number, as_of)
+    return summary
+
+
+def _run_name() -> str:
+    """Name a run after its notice and directive, e.g. "1061-TB/TU · 2.3"."""
+    return directive_label(int(flow_run.parameters["directive_id"]))
+
+
+@flow(name="follow-up-directive", flow_run_name=_run_name, persist_result=False)
+def follow_up_directive(directive_id: int, as_of: datetime | None = None, deliver: bool = True) -> State:
+    """Follow one directive up at as_of: classify, plan, write the outbox, deliver, publish.
+
+    Running it twice at the same as_of sends nothing new. A sweep passes deliver=False and
+    delivers once for all directives, so each recipient gets one digest instead of many messages.
+    """
+    logger = get_run_logger()
+    as_of = as_of or datetime.now(UTC)
+    state = load_state(directive_id, as_of)
+    planned = plan_follow_up(state, as_of)
+    written = record_outbox(state, planned, as_of)
+    delivered = deliver_outbox(as_of, directive_id=directive_id) if deliver else None
+    summary = publish_artifacts(state, planned, as_of, with_notice=deliver)
+    logger.info("Mục %s: %s; %d tin nhắn mới vào hộp thư đi", state.directive_number, summary, written)
+    message = f"{summary}; {written} tin nhắn mới"
+    if delivered is not None:
+        message += f", đã gửi {delivered.sent}"
+    return Completed(message=message, data={"written": written, "next_action_at": planned.next_action_at})

@@ -1,0 +1,144 @@
+"""What coordinators read in the Prefect UI: tables, progress and summaries, in Vietnamese."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
+from sqlmodel import Session, select
+
+from domain.labels import ROLE_VI, STATUS_VI
+from domain.text import ascii_slug
+from domain.timeliness import CATEGORY_VI, Category, Timeliness
+from domain.workdays import format_date_vi, local_date, weekday_vi
+from models import Directive, get_engine
+from tasks.follow_up import DirectiveState, FollowUpPlan, plan_directive, read_directive_state
+
+# Order and wording of the one-line summary, e.g. "5 việc: 2 quá hạn, 1 đúng hạn, 2 trong hạn".
+SUMMARY_WORDS = [
+    (Category.overdue, "quá hạn"),
+    (Category.late, "hoàn thành quá hạn"),
+    (Category.on_time, "đúng hạn"),
+    (Category.in_progress, "trong hạn"),
+]
+
+
+def directive_key(notice_number: str, directive_number: str) -> str:
+    """Artifact key of a directive's table (lowercase letters, digits and dashes, as Prefect requires)."""
+    return f"dondoc-{ascii_slug(notice_number)}-muc-{ascii_slug(directive_number)}"
+
+
+def notice_key(notice_number: str) -> str:
+    """Artifact key of a notice's summary."""
+    return f"dondoc-{ascii_slug(notice_number)}-tong-hop"
+
+
+def summary_line(judged: list[Timeliness | None]) -> str:
+    """Return "N việc: a quá hạn, b đúng hạn, …" over the assignments still judged."""
+    counts = Counter(t.category for t in judged if t is not None)
+    total = sum(counts.values())
+    parts = [f"{counts[c]} {word}" for c, word in SUMMARY_WORDS if counts[c]]
+    return f"{total} việc: " + ", ".join(parts) if parts else f"{total} việc"
+
+
+def _due_text(judged: Timeliness | None) -> str:
+    """Due date as a cell: the date with its weekday, and the report period for ongoing work."""
+    if judged is None or judged.due is None:
+        return "—"
+    text = f"{format_date_vi(judged.due)} ({weekday_vi(judged.due)})"
+    return f"{text}, kỳ {judged.period}" if judged.period else text
+
+
+def directive_rows(state: DirectiveState, planned: FollowUpPlan) -> list[dict[str, object]]:
+    """One row per assignment: id (for `dondoc update`), agency, role, due date, category, days overdue, last update, reminders."""
+    rows = []
+    for facts in state.assignments:
+        judged = planned.timeliness.get(facts.assignment_id)
+        last = state.last_update.get(facts.assignment_id)
+        update_text = "—"
+        if last is not None:
+            update_text = f"{format_date_vi(local_date(last.reported_at))}: {STATUS_VI.get(last.status, last.status)}"
+            if last.percent is not None:
+                update_text += f" {last.percent}%"
+            if last.document_number:
+                update_text += f" (văn bản số {last.document_number})"
+        rows.append({
+            "Mã việc": facts.assignment_id,
+            "Cơ quan": state.names.get(facts.agency_code, facts.agency_code),
+            "Vai trò": ROLE_VI.get(facts.role, facts.role),
+            "Trạng thái": STATUS_VI.get(facts.status, facts.status),
+            "Hạn": _due_text(judged),
+            "Tình trạng": judged.label_vi if judged else "Đã thu hồi",
+            "Số ngày quá hạn": judged.days_overdue if judged and judged.category in (Category.overdue, Category.late) else 0,
+            "Cập nhật gần nhất": update_text,
+            "Đã nhắc": state.reminders_sent.get(facts.assignment_id, 0) + sum(
+                1 for m in planned.messages if m.assignment_id == facts.assignment_id and m.kind != "assigned"
+            ),
+        })
+    return rows
+
+
+def publish_directive(state: DirectiveState, planned: FollowUpPlan, as_of: datetime) -> str:
+    """Publish the directive's table and progress artifacts; return its one-line summary."""
+    judged = list(planned.timeliness.values())
+    summary = summary_line(judged)
+    stamp = f"{format_date_vi(local_date(as_of))}"
+    title = f"Mục {state.directive_number} — Thông báo {state.notice_number}"
+    create_table_artifact(
+        table=directive_rows(state, planned),
+        key=directive_key(state.notice_number, state.directive_number),
+        description=f"**{title}** (tính đến {stamp}): {summary}",
+    )
+    active = [t for t in judged if t is not None]
+    done = sum(1 for t in active if t.category in (Category.on_time, Category.late))
+    create_progress_artifact(
+        progress=round(100.0 * done / len(active), 1) if active else 100.0,
+        key=f"{directive_key(state.notice_number, state.directive_number)}-tien-do",
+        description=f"{title}: {done}/{len(active)} việc đã hoàn thành",
+    )
+    return summary
+
+
+def notice_summary_markdown(notice_id: int, as_of: datetime) -> str:
+    """Markdown summary of every directive of a notice: the four categories and who is overdue."""
+    with Session(get_engine()) as session:
+        ids = session.exec(select(Directive.id).where(Directive.notice_id == notice_id).order_by(Directive.position)).all()
+    states = [read_directive_state(directive_id, as_of) for directive_id in ids]  # type: ignore[arg-type]
+    lines: list[str] = []
+    totals: Counter[Category] = Counter()
+    overdue_lines: list[str] = []
+    for state in states:
+        planned = plan_directive(state, as_of)
+        counts = Counter(t.category for t in planned.timeliness.values() if t is not None)
+        totals.update(counts)
+        cells = " | ".join(str(counts[c]) for c in Category)
+        lines.append(f"| {state.directive_number} | {cells} |")
+        for facts in state.assignments:
+            judged = planned.timeliness.get(facts.assignment_id)
+            if judged is not None and judged.category == Category.overdue:
+                overdue_lines.append(
+                    f"- Mục {state.directive_number}: **{state.names[facts.agency_code]}** "
+                    f"({ROLE_VI[facts.role].lower()}) — {judged.label_vi}, hạn {_due_text(judged)}"
+                )
+    first = states[0] if states else None
+    header = [
+        f"# Tổng hợp thực hiện Thông báo {first.notice_number if first else ''}",
+        "",
+        f"Tính đến ngày {format_date_vi(local_date(as_of))}.",
+        "",
+        "| Mục | " + " | ".join(CATEGORY_VI[c] for c in Category) + " |",
+        "|---|" + "---:|" * len(Category),
+    ]
+    total_row = "| **Cộng** | " + " | ".join(f"**{totals[c]}**" for c in Category) + " |"
+    body = header + lines + [total_row, "", "## Việc quá hạn", ""] + (overdue_lines or ["Không có việc quá hạn."])
+    return "\n".join(body) + "\n"
+
+
+def publish_notice_summary(notice_id: int, notice_number: str, as_of: datetime) -> None:
+    """Publish the notice's markdown summary artifact."""
+    create_markdown_artifact(
+        markdown=notice_summary_markdown(notice_id, as_of),
+        key=notice_key(notice_number),
+        description=f"Tổng hợp Thông báo {notice_number}",
+    )

@@ -1,0 +1,17 @@
+"""Delivery as a Prefect task: the outbox dispatcher, which does its own retrying."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import task
+from prefect.cache_policies import NONE
+
+from notifications.outbox import DeliveryReport, deliver_due
+
+
+# No Prefect retries here: the outbox retries each message with backoff and jitter (DESIGN §6).
+@task(name="Gửi tin nhắn đến hạn", cache_policy=NONE)
+def deliver_outbox(as_of: datetime, directive_id: int | None = None) -> DeliveryReport:
+    """Deliver every outbox row due at as_of (optionally only one directive's)."""
+    return deliver_due(as_of, directive_id=directive_id)

@@ -1,0 +1,179 @@
+"""The replay demo's side effects: scripted answers, the next moment that matters, the timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from config.agencies import load_agencies
+from config.policy import load_calendar
+from config.scenario import Scenario
+from config.settings import get_settings
+from domain.labels import STATUS_VI
+from domain.planner import at_local
+from domain.workdays import format_date_vi, local_date
+from models import Agency, Assignment, AuditEvent, Directive, Notification, StatusUpdate, get_engine
+from tasks.follow_up import read_directive_state
+from tasks.status import apply_extension, record_status_update
+
+REPORT_HOUR = time(10, 0)
+ACK_HOUR = time(9, 0)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One scripted answer, resolved to an assignment."""
+
+    at: datetime
+    assignment_id: int
+    actor: str
+    status: str | None = None
+    percent: int | None = None
+    note: str | None = None
+    document_number: str | None = None
+    extension_until: str | None = None
+    extension_reason: str | None = None
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+    source: str = "scenario"  # scripted one by one, or "routine"
+
+
+def _assignments(notice_id: int) -> dict[tuple[str, str], tuple[int, int, str]]:
+    """Map (directive number, agency code) to (assignment id, directive id, agency name)."""
+    with Session(get_engine()) as session:
+        rows = session.exec(
+            select(Directive.number, Agency.code, Assignment.id, Directive.id, Agency.short_name, Agency.name)
+            .join(Assignment, Assignment.directive_id == Directive.id)
+            .join(Agency, Agency.id == Assignment.agency_id)
+            .where(Directive.notice_id == notice_id)
+        ).all()
+    return {(number, code): (aid, did, short or name) for number, code, aid, did, short, name in rows}  # type: ignore[misc]
+
+
+def expand_steps(scenario: Scenario, notice_id: int) -> list[Step]:
+    """Turn the scenario's routine and events into ordered steps on concrete assignments."""
+    config_dir = get_settings().config_dir
+    directory = load_agencies(config_dir)
+    calendar = load_calendar(config_dir)
+    assignments = _assignments(notice_id)
+    steps: list[Step] = []
+    scripted: set[tuple[str, str]] = set()
+    for event in scenario.events:
+        codes = directory.resolve(event.agency) or []
+        for code in codes:
+            key = (event.directive, code)
+            if key not in assignments:
+                raise LookupError(f"kịch bản: mục {event.directive} không giao cho {event.agency}")
+            scripted.add(key)
+            aid, _, name = assignments[key]
+            if event.extension:
+                ext = event.extension
+                steps.append(Step(event.at, aid, name, extension_until=ext.until.isoformat(), extension_reason=ext.reason,
+                                  approved_by=ext.approved_by, approved_at=ext.approved_at))
+            else:
+                steps.append(Step(event.at, aid, name, event.status, event.percent, event.note, event.document_number))
+    routine_codes = {code for name in scenario.routine.agencies for code in (directory.resolve(name) or [])}
+    end = local_date(scenario.end)
+    seen_directives: dict[int, list] = {}  # type: ignore[type-arg]
+    for (number, code), (aid, directive_id, name) in sorted(assignments.items()):
+        if code not in routine_codes or (number, code) in scripted:
+            continue
+        if directive_id not in seen_directives:
+            state = read_directive_state(directive_id, scenario.start)
+            facts = next(a for a in state.assignments if a.assignment_id == aid)
+            seen_directives[directive_id] = [facts.current_due, facts.obligations]
+        due, obligations = seen_directives[directive_id]
+        given = local_date(scenario.start)
+        steps.append(Step(at_local(calendar.add_working_days(given, scenario.routine.acknowledge_after), ACK_HOUR),
+                          aid, name, "acknowledged", source="routine"))
+        if due is not None:
+            day = calendar.add_working_days(due, -scenario.routine.report_before_due)
+            steps.append(Step(at_local(day, REPORT_HOUR), aid, name, "done", 100, "Đã hoàn thành.", f"{aid}/BC", source="routine"))
+            continue
+        periods = [o for o in obligations if o.due <= end]
+        for index, obligation in enumerate(periods, start=1):
+            day = calendar.add_working_days(obligation.due, -scenario.routine.report_before_due)
+            percent = min(100, round(100 * index / (len(periods) + 1)))
+            steps.append(Step(at_local(day, REPORT_HOUR), aid, name, "in_progress", percent,
+                              f"Báo cáo kết quả thực hiện kỳ {obligation.period}.", f"{index}{aid:03d}/BC", source="routine"))
+    return sorted(steps, key=lambda s: (s.at, s.assignment_id))
+
+
+def apply_step(step: Step) -> str:
+    """Apply one scripted answer through the same code paths as a real report or approval."""
+    if step.extension_until is not None:
+        with Session(get_engine()) as session, session.begin():
+            session.add(AuditEvent(at=step.at, actor=step.actor, action="assignment.extension_requested",
+                                   entity_type="assignment", entity_id=step.assignment_id,
+                                   details={"until": step.extension_until, "reason": step.extension_reason}))
+        apply_extension(step.assignment_id, until=date.fromisoformat(step.extension_until), reason=step.extension_reason or "",
+                        requested_by=step.actor, approved_by=step.approved_by or "", at=step.approved_at)
+        return f"{step.actor}: gia hạn đến {step.extension_until}"
+    record_status_update(step.assignment_id, status=step.status or "in_progress", percent=step.percent, note=step.note,
+                         document_number=step.document_number, reported_by=step.actor, source=step.source, at=step.at)
+    return f"{step.actor}: {step.status}"
+
+
+def next_moment(after: datetime, next_step_at: datetime | None, end: datetime) -> datetime | None:
+    """The next moment that matters: a directive's next action, a held message, or a scripted answer."""
+    with Session(get_engine()) as session:
+        action = session.exec(select(func.min(Directive.next_action_at))).one()
+        held = session.exec(select(func.min(Notification.next_attempt_at)).where(Notification.state.in_(("pending", "failed")))).one()  # type: ignore[attr-defined]
+    candidates = [c for c in (action, held, next_step_at) if c is not None]
+    if not candidates:
+        return None
+    moment = max(min(candidates), after + timedelta(minutes=1))
+    return moment if moment <= end else None
+
+
+@dataclass(frozen=True)
+class TimelineLine:
+    """One line of the replay's timeline summary."""
+
+    at: datetime
+    text: str
+
+
+def timeline(notice_id: int) -> list[TimelineLine]:
+    """Key moments of the replay: answers, extensions, and each escalation rung first reached."""
+    lines: list[TimelineLine] = []
+    with Session(get_engine()) as session:
+        names = {a.id: a.short_name or a.name for a in session.exec(select(Agency)).all()}
+        numbers = {d.id: d.number for d in session.exec(select(Directive).where(Directive.notice_id == notice_id)).all()}
+        assignment_rows = session.exec(select(Assignment).where(Assignment.directive_id.in_(list(numbers)))).all()  # type: ignore[union-attr]
+        assignments = {a.id: a for a in assignment_rows}
+        for update in session.exec(select(StatusUpdate).where(StatusUpdate.assignment_id.in_(list(assignments))).order_by(StatusUpdate.reported_at)).all():  # type: ignore[union-attr]
+            a = assignments[update.assignment_id]
+            if update.source == "scenario" or update.status == "done":
+                doc = f" (văn bản số {update.document_number})" if update.document_number else ""
+                lines.append(TimelineLine(update.reported_at, f"Mục {numbers[a.directive_id]}: {names[a.agency_id]} báo cáo «{STATUS_VI[update.status].lower()}»{doc}"))
+        for event in session.exec(select(AuditEvent).where(AuditEvent.action.in_(("assignment.extension_requested", "assignment.extended")))).all():  # type: ignore[attr-defined]
+            a = assignments.get(event.entity_id)  # type: ignore[arg-type]
+            if a is None:
+                continue
+            until = format_date_vi(date.fromisoformat(event.details.get("to") or event.details.get("until")))
+            verb = f"đề nghị gia hạn đến {until}" if event.action.endswith("requested") else f"được gia hạn đến {until} ({event.actor})"
+            lines.append(TimelineLine(event.at, f"Mục {numbers[a.directive_id]}: {names[a.agency_id]} {verb}"))
+        first_rung: dict[tuple[int, int], Notification] = {}
+        for row in session.exec(select(Notification).where(Notification.notice_id == notice_id, Notification.escalation_level.is_not(None)).order_by(Notification.planned_at)).all():  # type: ignore[union-attr]
+            first_rung.setdefault((row.assignment_id, row.escalation_level), row)  # type: ignore[arg-type]
+        for (aid, level), row in first_rung.items():
+            a = assignments[aid]
+            lines.append(TimelineLine(row.planned_at, f"Mục {numbers[a.directive_id]}: {names[a.agency_id]} quá hạn "
+                                      f"{row.payload.get('days_overdue') if row.payload else '?'} ngày làm việc → bậc {level}, "
+                                      f"báo {names.get(row.recipient_agency_id, '?')}"))  # type: ignore[arg-type]
+    return sorted(lines, key=lambda line: line.at)
+
+
+def message_counts(notice_id: int) -> dict[str, int]:
+    """How many messages of each kind the outbox sent for a notice."""
+    with Session(get_engine()) as session:
+        rows = session.exec(
+            select(Notification.kind, func.count()).where(Notification.notice_id == notice_id, Notification.state == "sent").group_by(Notification.kind)
+        ).all()
+    return {kind: count for kind, count in rows}
+
+
