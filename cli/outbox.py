@@ -106,9 +106,71 @@ def outbox_retry(
     console.print(f"Đã đưa tin {notification_id} trở lại hàng đợi; tin sẽ được gửi ở lượt gửi tới.", highlight=False)
 
 
+def notify_test(
+    agency: Annotated[str, typer.Argument(metavar="AGENCY", help="Mã, tên hoặc tên viết tắt của cơ quan.")],
+) -> None:
+    """Gửi một tin thử trên từng kênh liên hệ của cơ quan và in kết quả từng kênh."""
+    from datetime import UTC, datetime
+
+    from config.agencies import load_agencies
+    from config.settings import get_settings
+    from notifications.channels import send_message
+    from notifications.outbox import ChannelError, channel_url
+    from notifications.policy import load_notification_policy
+
+    settings = get_settings()
+    try:
+        directory = load_agencies(settings.config_dir)
+        policy = load_notification_policy(settings.config_dir)
+    except ConfigError as exc:
+        raise report_config_error(exc) from None
+    codes = directory.resolve(agency)
+    if not codes or len(codes) != 1:
+        hint = ", ".join(directory.closest(agency))
+        raise fail(f"không có cơ quan «{agency}» trong danh mục" + (f"; gần giống: {hint}" if hint else ""))
+    spec = directory.by_code[codes[0]]
+    if not spec.contacts:
+        raise fail(f"{spec.display_name} chưa có địa chỉ liên hệ nào trong danh mục")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    table = Table(title=f"Gửi tin thử — {spec.name}")
+    for column in ("Kênh", "Vai trò", "Địa chỉ", "Kết quả", "Chi tiết"):
+        table.add_column(column, overflow="fold")
+    failures = 0
+    for contact in spec.contacts:
+        subject = f"[Thử] Kiểm tra kênh liên lạc của hệ thống đôn đốc – {spec.display_name}"
+        text = (f"Kính gửi: {spec.name}.\n\nĐây là tin thử để kiểm tra kênh liên lạc của hệ thống theo dõi, "
+                "đôn đốc thực hiện Thông báo kết luận. Không cần trả lời.")
+        try:
+            url = channel_url(contact.channel, contact.address, settings, policy)
+            result = send_message(url, subject=subject, text=text, html=None, headers=None, attachments=None,
+                                  idempotency_key=f"test|{spec.code}|{contact.channel}|{stamp}")
+            outcome, detail = ("Đã gửi", result.provider_message_id or "") if result.ok else ("Lỗi", result.error or "")
+        except ChannelError as exc:
+            outcome, detail = "Chưa cấu hình", str(exc)
+        failures += outcome != "Đã gửi"
+        table.add_row(CHANNEL_VI.get(contact.channel, contact.channel), contact.role,
+                      safe_address(contact.channel, contact.address), outcome, _short(detail))
+    console.print(table)
+    if failures:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
-    """Add the `outbox` command group to the dondoc app."""
-    outbox_app = typer.Typer(help="Hàng đợi gửi tin (outbox): xem, gửi, gửi lại.", no_args_is_help=True)
+    """Add the `outbox` and `notify` command groups to the dondoc app."""
+    outbox_app = typer.Typer(help="Hàng đợi gửi tin (outbox): xem, gửi, gửi lại.", invoke_without_command=True)
+
+    @outbox_app.callback()
+    def outbox_default(
+        ctx: typer.Context,
+        state: Annotated[str | None, typer.Option("--state", help=f"Chỉ hiện tin ở trạng thái này ({'|'.join(STATES)}).")] = None,
+    ) -> None:
+        """`dondoc outbox [--state dead]` lists, like `dondoc outbox list`."""
+        if ctx.invoked_subcommand is None:
+            outbox_list(state=state)
+
+    notify_app = typer.Typer(help="Kiểm tra kênh liên lạc.", no_args_is_help=True)
+    notify_app.command("test")(notify_test)
+    app.add_typer(notify_app, name="notify")
     outbox_app.command("list")(outbox_list)
     outbox_app.command("deliver")(outbox_deliver)
     outbox_app.command("retry")(outbox_retry)

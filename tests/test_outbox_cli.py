@@ -201,3 +201,23 @@ def test_zalo_without_app_id_is_dead_with_a_clear_reason(db) -> None:
 
     row = get_row(row_id)
     assert row.state == "dead" and "DONDOC_ZALO_APP_ID" in row.last_error
+
+
+def test_notify_test_sends_on_each_channel_of_the_agency_and_prints_the_result(isolated_settings, monkeypatch) -> None:
+    """Every contact of the agency gets a test message; the mailbox (the embedded default) receives the e-mails."""
+    from email import message_from_bytes, policy
+
+    from typer.testing import CliRunner
+
+    from cli import common
+    from cli.main import app
+
+    monkeypatch.setattr(common.console, "width", 250)
+    result = CliRunner().invoke(app, ["notify", "test", "Sở Tài chính"])
+    # Sở Tài chính has two e-mail contacts and one Zalo contact; Zalo is not configured here.
+    assert "Đã gửi" in result.output and "Chưa cấu hình" in result.output
+    assert result.exit_code == 1  # one channel did not work: the command says so in its exit code
+    files = sorted((isolated_settings / "mailbox").glob("*.eml"))
+    assert len(files) == 2
+    message = message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    assert message["Subject"].startswith("[Thử] Kiểm tra kênh liên lạc") and "Sở Tài chính" in message["Subject"]
