@@ -25,7 +25,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from apprise.common import NotifyFormat, NotifyType
-from apprise.conversion import convert_between
 from apprise.exception import AppriseImproperlyConfigured
 from apprise.locale import gettext_lazy as _
 from apprise.plugins.base import NotifyBase
@@ -33,7 +32,7 @@ from apprise.utils.parse import is_email, parse_emails
 
 from config.settings import get_settings
 from notifications.delivery import IDEMPOTENCY_HEADER, DondocPlugin, SendResult
-from notifications.plugins.mime import build_message, format_address, from_apprise
+from notifications.plugins.mime import build_message, email_parts, format_address, from_apprise
 
 DEFAULT_FROM = "dondoc@localhost"
 _SLUG_RE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -197,17 +196,7 @@ class NotifyMailbox(DondocPlugin, NotifyBase):
         **kwargs: object,
     ) -> bool:
         """Write the message as one .eml file; record the file name as provider id."""
-        context = self.delivery_context
-        if context is not None and context.text is not None:
-            text, html = context.text, context.html
-        elif self.resolve_format(body_format) == NotifyFormat.HTML:
-            text, html = convert_between(NotifyFormat.HTML, NotifyFormat.TEXT, body), body
-        else:
-            text, html = body, None
-        headers = dict(self.headers)
-        if context is not None:
-            headers.update(context.headers)
-            headers[IDEMPOTENCY_HEADER] = context.idempotency_key
+        text, html, headers = email_parts(self, body, body_format)
         key = headers.get(IDEMPOTENCY_HEADER)
         try:
             message = build_message(

@@ -18,7 +18,11 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from apprise.common import NotifyFormat
+from apprise.conversion import convert_between
 
 from notifications.delivery import IDEMPOTENCY_HEADER
 
@@ -150,3 +154,19 @@ def from_apprise(attach: Iterable[object] | None) -> list[Attachment]:
         name = getattr(item, "name", None) or f"file{number:03}.dat"
         items.append(Attachment.guess(name, content, getattr(item, "mimetype", None)))
     return items
+
+
+def email_parts(plugin: Any, body: str, body_format: NotifyFormat | None) -> tuple[str, str | None, dict[str, str]]:
+    """Text, HTML and headers of an e-mail plugin's next message: the outbox's own, else Apprise's body."""
+    context = plugin.delivery_context
+    if context is not None and context.text is not None:
+        text, html = context.text, context.html
+    elif plugin.resolve_format(body_format) == NotifyFormat.HTML:
+        text, html = convert_between(NotifyFormat.HTML, NotifyFormat.TEXT, body), body
+    else:
+        text, html = body, None
+    headers = dict(plugin.headers)
+    if context is not None:
+        headers.update(context.headers)
+        headers[IDEMPOTENCY_HEADER] = context.idempotency_key
+    return text, html, headers

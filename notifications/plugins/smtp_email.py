@@ -19,13 +19,12 @@ import ssl
 import threading
 
 from apprise.common import NotifyFormat, NotifyType
-from apprise.conversion import convert_between
 from apprise.plugins.email import NotifyEmail
 from apprise.plugins.email.common import SecureMailMode
 
 from config.settings import get_settings
 from notifications.delivery import IDEMPOTENCY_HEADER, DondocPlugin, SendResult
-from notifications.plugins.mime import build_message, format_address, from_apprise
+from notifications.plugins.mime import build_message, email_parts, format_address, from_apprise
 
 
 def _reply_text(raw: bytes | str) -> str:
@@ -130,17 +129,7 @@ class DondocEmail(DondocPlugin, NotifyEmail):
         **kwargs: object,
     ) -> bool:
         """Build one message for all recipients and submit it; record the classified result."""
-        context = self.delivery_context
-        if context is not None and context.text is not None:
-            text, html = context.text, context.html
-        elif self.resolve_format(body_format) == NotifyFormat.HTML:
-            text, html = convert_between(NotifyFormat.HTML, NotifyFormat.TEXT, body), body
-        else:
-            text, html = body, None
-        headers = dict(self.headers)
-        if context is not None:
-            headers.update(context.headers)
-            headers[IDEMPOTENCY_HEADER] = context.idempotency_key
+        text, html, headers = email_parts(self, body, body_format)
         from_name, from_addr = self.from_addr
         to_hdr, cc_hdr, reply_hdr, envelope = self._addresses()
         try:
