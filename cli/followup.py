@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session, select
 
-from models import Directive, get_engine
+from models import Directive, Notice, get_engine
 
 from cli.common import console, fail, parse_as_of, report_config_error, require_database
 from config.escalation import load_escalation_policy
@@ -46,20 +46,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Dry run: every reminder and escalation that would go out if nobody reported anything."""
         from tasks.follow_up import read_directive_state
-        from tasks.notice_queries import find_notice
 
-        require_database()
         moment = parse_as_of(as_of)
         config_dir = get_settings().config_dir
         policy, calendar = load_escalation_policy(config_dir), load_calendar(config_dir)
-        with Session(get_engine()) as session:
-            notice = find_notice(session, notice_ref)
-            if notice is None:
-                raise fail(f"không tìm thấy thông báo «{notice_ref}»")
-            query = select(Directive).where(Directive.notice_id == notice.id).order_by(Directive.position)
-            directives = [d for d in session.exec(query).all() if directive is None or d.number == directive]
-        if not directives:
-            raise fail(f"thông báo {notice.number} không có mục «{directive}»")
+        notice, directives = _notice_directives(notice_ref, directive)
         table = Table(title=f"Kế hoạch nhắc việc và báo cáo vượt cấp — {notice.number} (nếu không ai báo cáo)")
         for column in ("Ngày", "Mục", "Loại", "Việc của", "Gửi đến", "Ghi chú"):
             table.add_column(column)
@@ -86,18 +77,9 @@ def register(app: typer.Typer) -> None:
         """List a notice's assignments with their ids, status and timeliness category."""
         from tasks.artifacts import directive_rows
         from tasks.follow_up import plan_directive, read_directive_state
-        from tasks.notice_queries import find_notice
 
-        require_database()
         moment = parse_as_of(as_of)
-        with Session(get_engine()) as session:
-            notice = find_notice(session, notice_ref)
-            if notice is None:
-                raise fail(f"không tìm thấy thông báo «{notice_ref}»")
-            query = select(Directive).where(Directive.notice_id == notice.id).order_by(Directive.position)
-            directives = [d for d in session.exec(query).all() if directive is None or d.number == directive]
-        if not directives:
-            raise fail(f"thông báo {notice.number} không có mục «{directive}»")
+        _, directives = _notice_directives(notice_ref, directive)
         for item in directives:
             state = read_directive_state(item.id, moment)  # type: ignore[arg-type]
             rows = directive_rows(state, plan_directive(state, moment))
@@ -236,8 +218,8 @@ def print_replay_summary(notice_id: int, end: datetime) -> None:
     console.print(table)
 
 
-def _directive_id(notice_ref: str, number: str) -> int:
-    """Resolve NOTICE + directive number to an id, or stop with a clear message."""
+def _notice_directives(notice_ref: str, number: str | None) -> tuple[Notice, list[Directive]]:
+    """Resolve NOTICE and an optional directive number, or stop with a clear message."""
     from tasks.notice_queries import find_notice
 
     require_database()
@@ -245,8 +227,14 @@ def _directive_id(notice_ref: str, number: str) -> int:
         notice = find_notice(session, notice_ref)
         if notice is None:
             raise fail(f"không tìm thấy thông báo «{notice_ref}»")
-        found = session.exec(select(Directive.id).where(Directive.notice_id == notice.id, Directive.number == number)).first()
-    if found is None:
+        query = select(Directive).where(Directive.notice_id == notice.id).order_by(Directive.position)
+        directives = [d for d in session.exec(query).all() if number is None or d.number == number]
+    if not directives:
         raise fail(f"thông báo {notice.number} không có mục «{number}»")
-    return found
+    return notice, directives
+
+
+def _directive_id(notice_ref: str, number: str) -> int:
+    """Resolve NOTICE + directive number to an id, or stop with a clear message."""
+    return _notice_directives(notice_ref, number)[1][0].id  # type: ignore[return-value]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from calendar import monthrange
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Annotated, Literal, Union
@@ -477,3 +478,20 @@ def resolve_due(
             return DueDate(due=None, explanation=f"Báo cáo {EVERY_VI[recurrence.every]} đã kết thúc trước {format_date_vi(start)}")
         return DueDate(due=ob.due, explanation=f"Kỳ gần nhất — {ob.explanation}; báo cáo {EVERY_VI[recurrence.every]}")
     raise ValueError("cần ít nhất một quy tắc hạn hoặc một chu kỳ báo cáo")
+
+_PERIOD_RE = re.compile(r"^(\d{4})(?:-(Q[1-4]|H[12]|\d{2}))?$")
+
+
+def period_vi(label: str | None) -> str | None:
+    """A report period as officials write it: '2022-Q3' → 'quý III/2022', '2022-09' → 'tháng 9/2022'."""
+    found = _PERIOD_RE.match(label or "")
+    if not found:
+        return label
+    year, part = int(found.group(1)), found.group(2)
+    if part is None:
+        return f"năm {year}"
+    if part.startswith("Q"):
+        return quarter_label_vi(year, int(part[1]))
+    if part.startswith("H"):
+        return half_label_vi(year, int(part[1]))
+    return f"tháng {int(part)}/{year}"

@@ -63,6 +63,17 @@ def _key(facts: AssignmentFacts, *parts: object) -> str:
 
 
 def _recipients(rung_notify: Iterable[str], facts: AssignmentFacts, directive: DirectiveFacts) -> Iterator[tuple[str, str]]:
+    """Expand recipient roles into (role, agency code) pairs; an agency named twice on one rung hears once."""
+    seen: set[tuple[str, str]] = set()
+    for role, agency in _all_recipients(rung_notify, facts, directive):
+        # The assignee and its head are different people in one agency; anyone else is one recipient.
+        identity = (role if role in ("assignee", "assignee_head") else "other", agency)
+        if identity not in seen:
+            seen.add(identity)
+            yield role, agency
+
+
+def _all_recipients(rung_notify: Iterable[str], facts: AssignmentFacts, directive: DirectiveFacts) -> Iterator[tuple[str, str]]:
     """Expand recipient roles into (role, agency code) pairs, skipping roles with nobody behind them."""
     for role in rung_notify:
         if role in ("assignee", "assignee_head"):

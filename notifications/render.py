@@ -19,7 +19,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 from markupsafe import Markup
 
-from domain.deadlines import half_label_vi, quarter_label_vi
+from domain.deadlines import period_vi
 from domain.timeliness import CATEGORY_VI, Category
 from domain.workdays import WorkCalendar, format_date_vi, weekday_vi
 from notifications.plugins.zalo import OA_TEXT_LIMIT, truncate_text
@@ -45,7 +45,6 @@ PAYLOAD_DEFAULTS: dict[str, Any] = {
     ).split()
 } | {"days_overdue": 0, "summary_lines": [], "attachments": []}
 
-_PERIOD_RE = re.compile(r"^(\d{4})(?:-(Q[1-4]|H[12]|\d{2}))?$")
 OVERDUE_KINDS = ("overdue", "escalation")
 
 ENV = Environment(
@@ -95,21 +94,6 @@ def _iso_date(value: Any) -> date | None:
         return date.fromisoformat(value[:10])
     except ValueError:
         return None
-
-
-def period_vi(label: str | None) -> str | None:
-    """A report period as officials write it: '2022-Q3' → 'quý III/2022', '2022-09' → 'tháng 9/2022'."""
-    found = _PERIOD_RE.match(label or "")
-    if not found:
-        return label
-    year, part = int(found.group(1)), found.group(2)
-    if part is None:
-        return f"năm {year}"
-    if part.startswith("Q"):
-        return quarter_label_vi(year, int(part[1]))
-    if part.startswith("H"):
-        return half_label_vi(year, int(part[1]))
-    return f"tháng {int(part)}/{year}"
 
 
 def _days_overdue_today(ctx: dict[str, Any], due: date | None, today: date | None, calendar: WorkCalendar | None) -> int:
@@ -306,4 +290,4 @@ def render_digest(
     return Rendered(subject, text, html, attachments=attachments)
 
 
-__all__ = ["KINDS", "RenderError", "Rendered", "message_context", "period_vi", "render_digest", "render_message"]
+__all__ = ["KINDS", "RenderError", "Rendered", "message_context", "render_digest", "render_message"]

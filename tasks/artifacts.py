@@ -8,6 +8,7 @@ from datetime import datetime
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
 from sqlmodel import Session, select
 
+from domain.deadlines import period_vi
 from domain.labels import ROLE_VI, STATUS_VI
 from domain.text import ascii_slug
 from domain.timeliness import CATEGORY_VI, Category, Timeliness
@@ -47,10 +48,10 @@ def _due_text(judged: Timeliness | None) -> str:
     if judged is None or judged.due is None:
         return "—"
     text = f"{format_date_vi(judged.due)} ({weekday_vi(judged.due)})"
-    return f"{text}, kỳ {judged.period}" if judged.period else text
+    return f"{text}, kỳ {period_vi(judged.period)}" if judged.period else text
 
 
-def directive_rows(state: DirectiveState, planned: FollowUpPlan) -> list[dict[str, object]]:
+def directive_rows(state: DirectiveState, planned: FollowUpPlan, *, just_written: bool = False) -> list[dict[str, object]]:
     """One row per assignment: id (for `dondoc update`), agency, role, due date, category, days overdue, last update, reminders."""
     rows = []
     for facts in state.assignments:
@@ -72,7 +73,8 @@ def directive_rows(state: DirectiveState, planned: FollowUpPlan) -> list[dict[st
             "Tình trạng": judged.label_vi if judged else "Đã thu hồi",
             "Số ngày quá hạn": judged.days_overdue if judged and judged.category in (Category.overdue, Category.late) else 0,
             "Cập nhật gần nhất": update_text,
-            "Đã nhắc": state.reminders_sent.get(facts.assignment_id, 0) + sum(
+            # The state was read before this run wrote its messages: count those too once they are written.
+            "Đã nhắc": state.reminders_sent.get(facts.assignment_id, 0) + just_written * sum(
                 1 for m in planned.messages if m.assignment_id == facts.assignment_id and m.kind != "assigned"
             ),
         })
@@ -86,7 +88,7 @@ def publish_directive(state: DirectiveState, planned: FollowUpPlan, as_of: datet
     stamp = f"{format_date_vi(local_date(as_of))}"
     title = f"Mục {state.directive_number} — Thông báo {state.notice_number}"
     create_table_artifact(
-        table=directive_rows(state, planned),
+        table=directive_rows(state, planned, just_written=True),
         key=directive_key(state.notice_number, state.directive_number),
         description=f"**{title}** (tính đến {stamp}): {summary}",
     )

@@ -10,7 +10,8 @@ import pytest
 from config.policy import load_calendar
 from config.settings import PACKAGED_CONFIG_DIR
 from notifications.policy import NotificationPolicy, ZnsTemplate, load_notification_policy
-from notifications.render import RenderError, period_vi, render_digest, render_message
+from domain.deadlines import period_vi
+from notifications.render import RenderError, render_digest, render_message
 from tests.outbox_helpers import PAYLOAD
 
 POLICY = load_notification_policy(PACKAGED_CONFIG_DIR)

@@ -228,3 +228,10 @@ def test_one_late_report_does_not_also_answer_the_next_period() -> None:
     assert classify(caught_up, CAL, at(date(2022, 12, 1))).category == Category.in_progress
     result = classify(caught_up, CAL, at(date(2022, 12, 22)))
     assert (result.category, result.period, result.days_overdue) == (Category.overdue, "2022-Q4", 2)
+
+
+def test_an_agency_that_is_both_supervisor_and_monitor_hears_once_per_rung() -> None:
+    # Hội Nông dân tỉnh answers to Ban Dân vận Tỉnh ủy, which also monitors the notice (2.7).
+    farmers = replace(LEAD, agency_code="HND_TINH", supervisor_code="BDV_TU")
+    level2 = [(m.recipient, m.recipient_agency) for m in dry_run([farmers], URGENT, POLICY, CAL, GIVEN) if m.level == 2]
+    assert level2 == [("supervisor", "BDV_TU"), ("monitor", "VP_TU")]
