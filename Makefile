@@ -32,6 +32,7 @@ demo: $(STAMP)
 	DONDOC_HOME=$(DEMO_HOME) $(BIN)/dondoc replay $(SCENARIO)
 	DONDOC_HOME=$(DEMO_HOME) $(BIN)/dondoc show '$(SAMPLE_NUMBER)'
 	@echo "Thư đã gửi (tệp .eml): $(DEMO_HOME)/mailbox/  ·  Xem các lượt chạy: make ui"
+	DONDOC_HOME=$(DEMO_HOME) $(BIN)/dondoc report --notice '$(SAMPLE_NUMBER)' --period 2022-Q3 --period 2022-Q4 --period 2023-Q1 --on-send-date --out out
 
 # The Prefect UI on the same home as the demo: http://127.0.0.1:4200
 ui: $(STAMP)

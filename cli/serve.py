@@ -28,7 +28,10 @@ def to_runner_deployment(entry: dict[str, Any]) -> Any:
     module_path, _, attribute = entry["entrypoint"].partition(":")
     module = importlib.import_module(module_path.removesuffix(".py").replace("/", "."))
     flow = getattr(module, attribute)
-    schedules = [Cron(s["cron"], timezone=s.get("timezone", "Asia/Ho_Chi_Minh")) for s in entry.get("schedules") or []]
+    schedules = [
+        Cron(s["cron"], timezone=s.get("timezone", "Asia/Ho_Chi_Minh"), parameters=s.get("parameters") or {})
+        for s in entry.get("schedules") or []
+    ]
     return flow.to_deployment(
         name=entry["name"],
         description=entry.get("description"),

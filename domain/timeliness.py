@@ -9,6 +9,10 @@ from enum import StrEnum
 from domain.workdays import WorkCalendar, local_date
 
 
+# Acknowledging is not reporting on the work: these statuses answer no report obligation.
+PROGRESSLESS = ("assigned", "acknowledged")
+
+
 class Category(StrEnum):
     """Hoàn thành đúng hạn / quá hạn; đang thực hiện trong hạn / quá hạn."""
 

@@ -17,7 +17,7 @@ from config.policy import load_calendar, load_deadline_policy
 from config.settings import get_settings
 from domain.deadlines import Recurrence, report_obligations
 from domain.planner import DirectiveFacts, PlannedMessage, plan
-from domain.timeliness import AssignmentFacts, Obligation, Timeliness, classify
+from domain.timeliness import PROGRESSLESS, AssignmentFacts, Obligation, Timeliness, classify
 from domain.workdays import format_date_vi, local_date
 from models import (
     Agency,
@@ -34,7 +34,6 @@ from models import (
 )
 
 OBLIGATION_HORIZON = timedelta(days=800)
-PROGRESSLESS = ("assigned", "acknowledged")
 EXCERPT_CHARS = 240
 # Which contacts of the recipient agency a message goes to.
 CONTACT_ROLE = {"assignee": "office", "assignee_head": "head", "supervisor": "office", "monitor": "office", "issuer": "office"}
@@ -221,13 +220,16 @@ def message_payload(state: DirectiveState, message: PlannedMessage, judged: Time
     }
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert outbox rows; a row whose idempotency key exists is skipped, never doubled."""
+def insert_outbox_rows(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert outbox rows; a row whose idempotency key exists is skipped, never doubled. Returns how many were new."""
     if not rows:
         return 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    return session.exec(statement).rowcount or 0  # type: ignore[call-overload]
+    statement = (
+        insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Notification.id)
+    )
+    # RETURNING, not rowcount: PostgreSQL reports -1 for a multi-row INSERT … ON CONFLICT.
+    return len(session.exec(statement).all())  # type: ignore[call-overload]
 
 
 def _outbox_rows(
@@ -282,7 +284,7 @@ def write_outbox(state: DirectiveState, planned: FollowUpPlan, as_of: datetime) 
                 .where(Notification.assignment_id.in_(closed), Notification.state.in_(("pending", "failed")))  # type: ignore[union-attr]
                 .values(state=NotificationState.cancelled, last_error="Đã hủy: việc đã hoàn thành hoặc được thu hồi")
             )
-        written = _insert_ignoring_duplicates(session, _outbox_rows(session, state, planned.messages, planned.timeliness, as_of))
+        written = insert_outbox_rows(session, _outbox_rows(session, state, planned.messages, planned.timeliness, as_of))
         # Only if nobody marked the directive since we read it (a status change sets next_action_at to now).
         unchanged = (
             Directive.next_action_at.is_(None)  # type: ignore[union-attr]
@@ -311,4 +313,4 @@ def enqueue_for_assignment(assignment_id: int, kind: str, key: str, extra: dict[
                              facts.agency_code, as_of, facts.current_due)
     with Session(get_engine()) as session, session.begin():
         rows = _outbox_rows(session, state, [message], {assignment_id: classify(facts, calendar, as_of)}, as_of, extra)
-        return _insert_ignoring_duplicates(session, rows)
+        return insert_outbox_rows(session, rows)

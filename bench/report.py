@@ -1,0 +1,146 @@
+"""Time and peak memory to build a quarterly report for the synthetic province (about 100,000 assignments).
+
+The province is built by bench/synthetic.py in a child process (so its memory is not counted here),
+then this process makes the report the way the flow's tasks do, without Prefect (the flow adds a fixed
+handful of task runs, whatever the number of assignments): the bulk read, the figures at the cut-off,
+the previous cut-off and the trend's, the markdown and tables of the artifacts, the charts, the XLSX
+and the DOCX. Nothing is sent.
+
+    python bench/report.py                          # a fresh SQLite province in a temporary folder
+    python bench/report.py --db sqlite:////tmp/p.db --reuse    # a province built before
+    python bench/report.py --db postgresql+psycopg://postgres@127.0.0.1:5432/test --schema bench_report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+T = TypeVar("T")
+
+
+def _rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux reports KB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _timed(phases: dict[str, float], name: str, fn: Callable[[], T]) -> T:
+    """Run fn, record its wall time under name."""
+    started = time.perf_counter()
+    result = fn()
+    phases[name] = round(time.perf_counter() - started, 3)
+    return result
+
+
+def build_province(url: str, schema: str | None, notices: int) -> dict[str, Any]:
+    """Build the synthetic province in a child process; return its JSON summary."""
+    command = [sys.executable, str(ROOT / "bench" / "synthetic.py"), "--db", url, "--notices", str(notices)]
+    if schema:
+        command += ["--schema", schema]
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(done.stdout.splitlines()[0])
+
+
+def measure(url: str, schema: str | None, period_label: str | None, out_dir: Path) -> dict[str, Any]:
+    """Make the report and time each step."""
+    from bench.synthetic import DEFAULT_AS_OF, connect
+    from domain.report_periods import PeriodError
+    from tasks import report_documents, reporting
+
+    baseline = _rss_mb()
+    connect(url, schema)
+    as_of = DEFAULT_AS_OF
+    phases: dict[str, float] = {}
+    try:
+        (period,) = reporting.resolve(period_label or "quarter", as_of)
+    except PeriodError as exc:
+        raise SystemExit(f"bench/report: {exc}") from None
+    scope = reporting.resolve_scope(None)
+    started = time.perf_counter()
+    data = _timed(phases, "read_s", lambda: reporting.read_report_data(scope, period.data_as_of))
+    after_read = _rss_mb()
+    built = _timed(phases, "compute_s", lambda: reporting.compute(scope, period, as_of, data=data))
+    _timed(phases, "artifacts_s", lambda: (report_documents.report_markdown(built.meta, built.model),
+                                           report_documents.directive_table_rows(built.meta, built.model),
+                                           report_documents.agency_table_rows(built.model),
+                                           report_documents.overdue_table_rows(built.model, built.meta.document_rows * 10)))
+    charts = _timed(phases, "charts_s", lambda: report_documents.write_charts(built.meta, built.model, out_dir))
+    xlsx = _timed(phases, "xlsx_s", lambda: report_documents.write_xlsx(built.meta, built.model, out_dir / f"{built.meta.base_name}.xlsx"))
+    docx = _timed(phases, "docx_s", lambda: report_documents.write_docx(built.meta, built.model, charts, out_dir / f"{built.meta.base_name}.docx"))
+    total = round(time.perf_counter() - started, 3)
+    model = built.model
+    return {
+        "period": period.label,
+        "cutoff": period.cutoff.isoformat(),
+        "as_of": as_of.isoformat(),
+        "assignments_read": len(data.histories),
+        "status_updates_read": sum(len(h.updates) for h, _ in data.histories),
+        "assignments_reported": model.total.total,
+        "notices": len(model.by_notice),
+        "directives": len(model.by_directive),
+        "agencies": len(model.by_agency),
+        "trend_periods": len(model.trend),
+        "grid": {"on_time": model.total.on_time, "late": model.total.late, "in_progress": model.total.in_progress,
+                 "overdue": model.total.overdue},
+        "seconds": total,
+        "phases": phases,
+        "baseline_rss_mb": baseline,
+        "rss_after_read_mb": after_read,
+        "peak_rss_mb": _rss_mb(),
+        "files": {p.name: p.stat().st_size for p in [docx, xlsx, *charts]},
+    }
+
+
+def _number(n: float) -> str:
+    """Vietnamese thousands separator."""
+    return f"{n:,.0f}".replace(",", ".")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build (or reuse) the province, make the report, print one JSON object then one human line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="SQLAlchemy URL (default: a new SQLite file in a temporary folder)")
+    parser.add_argument("--schema", help="PostgreSQL schema (must exist)")
+    parser.add_argument("--notices", type=int, default=2000, help="notices × 10 directives × 5 agencies")
+    parser.add_argument("--reuse", action="store_true", help="the database already holds a province")
+    parser.add_argument("--period", help="e.g. 2024-Q3 (default: the quarter last closed at the province's as_of)")
+    parser.add_argument("--out", type=Path, help="where to write the files (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="dondoc-bench-report-") as tmp:
+        url = args.db or f"sqlite:///{Path(tmp) / 'province.db'}"
+        os.environ["DONDOC_HOME"] = str(Path(tmp) / "home")
+        province = None
+        if not args.reuse:
+            started = time.perf_counter()
+            province = build_province(url, args.schema, args.notices)
+            province["build_s"] = round(time.perf_counter() - started, 1)
+        out = args.out or Path(tmp) / "out"
+        out.mkdir(parents=True, exist_ok=True)
+        result = measure(url, args.schema, args.period, out)
+    result["database"] = url.split(":", 1)[0]
+    if province is not None:
+        result["province"] = {k: province[k] for k in ("notices", "directives", "assignments", "status_updates", "build_s") if k in province}
+    print(json.dumps(result, ensure_ascii=False))
+    print(
+        f"Báo cáo {result['period']} cho tỉnh giả lập ({_number(result['assignments_reported'])} việc, "
+        f"{_number(result['notices'])} thông báo, {result['database']}): {result['seconds']:.1f} s "
+        f"(đọc {result['phases']['read_s']:.1f} s, tính {result['phases']['compute_s']:.1f} s, "
+        f"Excel {result['phases']['xlsx_s']:.1f} s, Word {result['phases']['docx_s']:.1f} s, "
+        f"biểu đồ {result['phases']['charts_s']:.1f} s); bộ nhớ đỉnh {result['peak_rss_mb']:.0f} MB."
+    )
+
+
+if __name__ == "__main__":
+    main()

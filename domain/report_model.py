@@ -1,0 +1,526 @@
+"""The periodic report's figures from plain data: the assignment as it stood at the cut-off, the
+four-category grids with the on-time rate, overdue items, extensions, latest updates, ongoing
+obligations, the agency ranking and the change since the previous period.
+
+Nothing here reads a database or talks to Prefect: tasks/reporting.py reads the history in bulk,
+and the document writers only format what this module computed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from fractions import Fraction
+from functools import lru_cache
+
+from domain.timeliness import PROGRESSLESS, AssignmentFacts, Category, Obligation, Timeliness, classify, obligation_reports
+from domain.workdays import WorkCalendar, local_date
+
+CATEGORY_ORDER = (Category.on_time, Category.late, Category.in_progress, Category.overdue)
+POINT_WORDS_VI = {
+    Category.on_time: "hoàn thành đúng hạn",
+    Category.in_progress: "đang thực hiện trong hạn",
+    Category.late: "hoàn thành quá hạn",
+    Category.overdue: "quá hạn",
+}
+ON_TIME_RATE_METHOD_VI = (
+    "Tỷ lệ hoàn thành đúng hạn = số việc hoàn thành đúng hạn / số việc đã đến hạn "
+    "(hoàn thành đúng hạn + hoàn thành quá hạn + quá hạn); việc đang thực hiện trong hạn chưa tính, "
+    "việc đã thu hồi không tính."
+)
+OBLIGATION_STATES_VI = {
+    "on_time": "Báo cáo đúng hạn",
+    "late": "Báo cáo muộn",
+    "missing": "Chưa báo cáo (quá hạn)",
+    "not_due": "Chưa đến hạn báo cáo",
+}
+
+
+# --- history: the assignment as it stood at a moment ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineEntry:
+    """One entry of an assignment's deadline history: the original due date, an extension, a revision."""
+
+    at: datetime
+    kind: str
+    due: date | None
+    reason: str | None = None
+    requested_by: str | None = None
+    approved_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateEntry:
+    """One progress report (append-only history)."""
+
+    at: datetime
+    status: str
+    percent: int | None = None
+    document_number: str | None = None
+    note: str | None = None
+    reported_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentHistory:
+    """Everything ever recorded about one assignment, oldest first, as plain data."""
+
+    assignment_id: int
+    directive_id: int
+    agency_code: str
+    role: str
+    created_at: datetime
+    status: str  # the current status: only used to recognise a withdrawal without a timestamp
+    due_date: date | None  # the current due date, for assignments without any deadline history
+    withdrawn_at: datetime | None = None
+    deadlines: tuple[DeadlineEntry, ...] = ()
+    updates: tuple[UpdateEntry, ...] = ()
+    supervisor_code: str | None = None
+
+    def updates_until(self, moment: datetime) -> tuple[UpdateEntry, ...]:
+        """The updates recorded at or before moment."""
+        return self.updates[: bisect_right([u.at for u in self.updates], moment)]
+
+    def extensions_until(self, moment: datetime) -> tuple[DeadlineEntry, ...]:
+        """The extensions approved at or before moment."""
+        return tuple(d for d in self.deadlines if d.kind == "extension" and d.at <= moment)
+
+
+def is_live(history: AssignmentHistory, moment: datetime) -> bool:
+    """Whether the assignment had been given and not withdrawn at moment."""
+    if history.created_at > moment:
+        return False
+    if history.withdrawn_at is not None:
+        return history.withdrawn_at > moment
+    return history.status != "withdrawn"
+
+
+def facts_at(history: AssignmentHistory, moment: datetime, obligations: tuple[Obligation, ...] = ()) -> AssignmentFacts | None:
+    """The assignment's facts as they stood at moment, rebuilt from its history; None if not live then.
+
+    Status, acknowledgement and completion come from the updates up to moment (the way
+    tasks.status.record_status_update sets them); the due date from the deadline history up to moment.
+    """
+    if not is_live(history, moment):
+        return None
+    updates = history.updates_until(moment)
+    status = updates[-1].status if updates else "assigned"
+    acknowledged = next((u.at for u in updates if u.status != "assigned"), None)
+    completed = updates[-1].at if status == "done" else None
+    dated = [d for d in history.deadlines if d.at <= moment] or list(history.deadlines[:1])
+    original = next((d.due for d in history.deadlines if d.kind == "original"), None)
+    if history.deadlines:
+        current = dated[-1].due
+        original = original if any(d.kind == "original" for d in history.deadlines) else current
+    else:
+        current = original = history.due_date
+    return AssignmentFacts(
+        assignment_id=history.assignment_id,
+        agency_code=history.agency_code,
+        role=history.role,
+        status=status,
+        created_at=history.created_at,
+        original_due=original,
+        current_due=current,
+        acknowledged_at=acknowledged,
+        completed_at=completed,
+        updates=tuple(u.at for u in updates if u.status not in PROGRESSLESS),
+        supervisor_code=history.supervisor_code,
+        obligations=obligations,
+    )
+
+
+# --- ongoing work: the latest periodic obligation -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ObligationOutcome:
+    """How an ongoing assignment stands on its latest report obligation at the cut-off."""
+
+    period: str
+    due: date
+    answered: date | None
+    state: str  # on_time | late | missing | not_due
+    days_late: int = 0  # working days: late answer, or still missing at the cut-off
+
+    @property
+    def label_vi(self) -> str:
+        """"Báo cáo muộn 3 ngày làm việc", "Chưa báo cáo (quá hạn) 12 ngày làm việc", …"""
+        label = OBLIGATION_STATES_VI[self.state]
+        return f"{label} {self.days_late} ngày làm việc" if self.days_late else label
+
+
+def obligation_outcome(facts: AssignmentFacts, calendar: WorkCalendar, cutoff: date) -> ObligationOutcome | None:
+    """The obligation that matters at the cut-off: the earliest one missed, else the latest one due, else the next."""
+    if not facts.obligations or facts.is_closed:
+        return None
+    pairs = obligation_reports(facts, cutoff)
+    if pairs and pairs[-1][1] is None and pairs[-1][0].due < cutoff:
+        missed = pairs[-1][0]
+        return ObligationOutcome(missed.period, missed.due, None, "missing", calendar.working_days_between(missed.due, cutoff))
+    due = [(o, answered) for o, answered in pairs if o.due <= cutoff and answered is not None]
+    if due:
+        ob, answered = due[-1]
+        assert answered is not None
+        if answered <= ob.due:
+            return ObligationOutcome(ob.period, ob.due, answered, "on_time")
+        return ObligationOutcome(ob.period, ob.due, answered, "late", calendar.working_days_between(ob.due, answered))
+    upcoming = next((o for o, answered in pairs if answered is None), None)
+    if upcoming is None:
+        upcoming = next((o for o in facts.obligations[len(pairs):]), None)
+    if upcoming is None:
+        return None
+    return ObligationOutcome(upcoming.period, upcoming.due, None, "not_due")
+
+
+# --- report lines -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DirectiveInfo:
+    """What the report shows about a directive."""
+
+    directive_id: int
+    notice_id: int
+    notice_number: str
+    number: str
+    order: tuple[int, ...]  # notice order, then the directive's position
+    excerpt: str
+    ongoing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReportLine:
+    """One assignment as it stood at the cut-off, judged."""
+
+    assignment_id: int
+    directive: DirectiveInfo
+    agency_code: str
+    agency_name: str
+    role: str
+    status: str
+    percent: int | None
+    original_due: date | None
+    current_due: date | None
+    timeliness: Timeliness
+    obligation: ObligationOutcome | None = None
+    last_update: UpdateEntry | None = None  # any update, acknowledgements included
+    last_progress: UpdateEntry | None = None  # the latest progress report
+    extensions: tuple[DeadlineEntry, ...] = ()
+
+    @property
+    def category(self) -> Category:
+        """The line's timeliness category."""
+        return self.timeliness.category
+
+
+def report_line(
+    history: AssignmentHistory, directive: DirectiveInfo, agency_name: str, moment: datetime,
+    calendar: WorkCalendar, obligations: tuple[Obligation, ...] = (),
+) -> ReportLine | None:
+    """Judge one assignment at moment (the end of the cut-off day); None if not live then."""
+    facts = facts_at(history, moment, obligations)
+    if facts is None:
+        return None
+    judged = classify(facts, calendar, moment)
+    assert judged is not None  # withdrawn assignments are not live
+    updates = history.updates_until(moment)
+    percent = next((u.percent for u in reversed(updates) if u.percent is not None), None)
+    return ReportLine(
+        assignment_id=history.assignment_id,
+        directive=directive,
+        agency_code=history.agency_code,
+        agency_name=agency_name,
+        role=history.role,
+        status=facts.status,
+        percent=percent,
+        original_due=facts.original_due,
+        current_due=facts.current_due,
+        timeliness=judged,
+        obligation=obligation_outcome(facts, calendar, local_date(moment)),
+        last_update=updates[-1] if updates else None,
+        last_progress=next((u for u in reversed(updates) if u.status not in PROGRESSLESS), None),
+        extensions=history.extensions_until(moment),
+    )
+
+
+def categories_at(
+    histories: Iterable[tuple[AssignmentHistory, tuple[Obligation, ...]]], moment: datetime, calendar: WorkCalendar
+) -> dict[int, Timeliness]:
+    """Each live assignment's timeliness at moment (for the previous period and the trend)."""
+    out: dict[int, Timeliness] = {}
+    for history, obligations in histories:
+        facts = facts_at(history, moment, obligations)
+        if facts is not None:
+            judged = classify(facts, calendar, moment)
+            if judged is not None:
+                out[history.assignment_id] = judged
+    return out
+
+
+# --- grids -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The four-category grid of a group of assignments."""
+
+    on_time: int = 0
+    late: int = 0
+    in_progress: int = 0
+    overdue: int = 0
+
+    @classmethod
+    def of(cls, categories: Iterable[Category]) -> Grid:
+        """Count categories."""
+        counts = Counter(categories)
+        return cls(counts[Category.on_time], counts[Category.late], counts[Category.in_progress], counts[Category.overdue])
+
+    def count(self, category: Category) -> int:
+        """The count of one category."""
+        return int(getattr(self, category.value))
+
+    @property
+    def total(self) -> int:
+        """Assignments judged."""
+        return self.on_time + self.late + self.in_progress + self.overdue
+
+    @property
+    def done(self) -> int:
+        """Assignments completed, on time or late."""
+        return self.on_time + self.late
+
+    @property
+    def due(self) -> int:
+        """Assignments whose deadline has come: completed, or overdue."""
+        return self.on_time + self.late + self.overdue
+
+    @property
+    def on_time_rate(self) -> Fraction | None:
+        """Share completed on time among those whose deadline has come (ON_TIME_RATE_METHOD_VI); None if none."""
+        return Fraction(self.on_time, self.due) if self.due else None
+
+
+def percent_vi(rate: Fraction | float | None, digits: int = 1) -> str:
+    """A rate as Vietnamese writes it: 33,3% (decimal comma); "—" when there is none."""
+    if rate is None:
+        return "—"
+    text = f"{float(rate) * 100:.{digits}f}".replace(".", ",")
+    if "," in text:
+        text = text.rstrip("0").rstrip(",")
+    return f"{text}%"
+
+
+def signed(n: int) -> str:
+    """+3, −2, 0 (with a real minus sign)."""
+    return f"+{n}" if n > 0 else (f"−{-n}" if n < 0 else "0")
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """One row of a grid table: a notice, a directive or an agency."""
+
+    key: str
+    label: str
+    grid: Grid
+
+
+@dataclass(frozen=True)
+class RankRow:
+    """One agency in the ranking."""
+
+    rank: int
+    agency_code: str
+    agency_name: str
+    score: Fraction
+    grid: Grid
+    days_overdue: int
+    lead: int
+    support: int
+
+
+@dataclass(frozen=True)
+class ObligationRow:
+    """Ongoing directive: how its agencies stand on their latest report obligation."""
+
+    key: str
+    label: str
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """The grid at the cut-off of one period."""
+
+    label: str
+    label_vi: str
+    grid: Grid
+
+
+@dataclass(frozen=True)
+class Change:
+    """The grid now against the previous period's cut-off, and which items changed sides."""
+
+    previous_label_vi: str
+    previous: Grid
+    current: Grid
+    newly_overdue: list[ReportLine]
+    resolved: list[ReportLine]
+
+    def delta(self, category: Category) -> int:
+        """Change of one category's count."""
+        return self.current.count(category) - self.previous.count(category)
+
+
+@dataclass
+class ReportModel:
+    """Every figure of one report."""
+
+    lines: list[ReportLine]
+    total: Grid
+    by_notice: list[GroupRow]
+    by_directive: list[GroupRow]
+    by_agency: list[GroupRow]
+    overdue: list[ReportLine]
+    late: list[ReportLine]
+    extensions: list[tuple[ReportLine, DeadlineEntry]]
+    extensions_total: int
+    updates: list[tuple[ReportLine, UpdateEntry]]
+    obligations: list[ObligationRow]
+    ranking: list[RankRow]
+    ranking_method_vi: str
+    change: Change | None
+    trend: list[TrendPoint] = field(default_factory=list)
+
+
+@lru_cache(maxsize=8192)
+def name_key(name: str) -> tuple[str, str]:
+    """Sort Vietnamese names by their letters first, then their marks."""
+    base = unicodedata.normalize("NFD", name.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in base if not unicodedata.combining(c)).casefold(), name
+
+
+def _line_order(line: ReportLine) -> tuple[object, ...]:
+    """Notice, directive, lead before support, agency name."""
+    return (line.directive.order, line.role != "lead", name_key(line.agency_name))
+
+
+def directive_label(info: DirectiveInfo, several_notices: bool) -> str:
+    """"Mục 2.3", or "TB 1061-TB/TU, mục 2.3" when a report covers several notices."""
+    return f"TB {info.notice_number}, mục {info.number}" if several_notices else f"Mục {info.number}"
+
+
+def _grouped(lines: Sequence[ReportLine], key: object) -> dict[object, list[ReportLine]]:
+    """Group lines by a key function, keeping first-seen order."""
+    groups: dict[object, list[ReportLine]] = {}
+    for line in lines:
+        groups.setdefault(key(line), []).append(line)  # type: ignore[operator]
+    return groups
+
+
+def ranking_method_vi(points: Mapping[str, int], weights: Mapping[str, int]) -> str:
+    """The ranking method, in the words the report prints."""
+    scored = ", ".join(f"{POINT_WORDS_VI[c]} {points[c.value]} điểm" for c in (Category.on_time, Category.in_progress, Category.late, Category.overdue))
+    return (
+        f"Mỗi việc được chấm điểm theo tình trạng tại ngày chốt số liệu: {scored}; việc chủ trì tính hệ số "
+        f"{weights['lead']}, việc phối hợp hệ số {weights['support']}. Điểm của cơ quan là trung bình có trọng số "
+        "của các việc (thang điểm 100). Cơ quan bằng điểm được xếp theo tổng số ngày làm việc quá hạn (ít hơn xếp "
+        "trên), rồi theo số việc hoàn thành đúng hạn (nhiều hơn xếp trên); nếu vẫn bằng nhau thì đồng hạng. "
+        "Việc đã thu hồi không tính."
+    )
+
+
+def rank_agencies(lines: Sequence[ReportLine], points: Mapping[str, int], weights: Mapping[str, int]) -> list[RankRow]:
+    """Rank agencies by weighted score, then working days overdue, then on-time completions (ties share a rank)."""
+    rows = []
+    for code, group in _grouped(lines, lambda line: line.agency_code).items():
+        weight = sum(weights[line.role] for line in group)
+        score = Fraction(sum(weights[line.role] * points[line.category.value] for line in group), weight)
+        days = sum(line.timeliness.days_overdue for line in group if line.category == Category.overdue)
+        grid = Grid.of(line.category for line in group)
+        lead = sum(1 for line in group if line.role == "lead")
+        rows.append((score, days, grid, str(code), group[0].agency_name, lead, len(group) - lead))
+    rows.sort(key=lambda r: (-r[0], r[1], -r[2].on_time, name_key(r[4])))
+    out: list[RankRow] = []
+    for position, (score, days, grid, code, name, lead, support) in enumerate(rows, start=1):
+        tied = out and (out[-1].score, out[-1].days_overdue, out[-1].grid.on_time) == (score, days, grid.on_time)
+        out.append(RankRow(out[-1].rank if tied else position, code, name, score, grid, days, lead, support))
+    return out
+
+
+def _in_window(moment: datetime, window: tuple[date, date]) -> bool:
+    """Whether a moment's local date lies in [data_from, cutoff]."""
+    return window[0] <= local_date(moment) <= window[1]
+
+
+def build_report(
+    lines: Sequence[ReportLine],
+    window: tuple[date, date],
+    points: Mapping[str, int],
+    weights: Mapping[str, int],
+    previous: tuple[str, Mapping[int, Timeliness]] | None = None,
+    trend: Sequence[TrendPoint] = (),
+) -> ReportModel:
+    """Compute every figure of a report from its judged lines (window is the period's data_from and cutoff)."""
+    ordered = sorted(lines, key=_line_order)
+    several = len({line.directive.notice_id for line in ordered}) > 1
+    by_notice = [
+        GroupRow(str(group[0].directive.notice_id), group[0].directive.notice_number, Grid.of(x.category for x in group))
+        for group in _grouped(ordered, lambda line: line.directive.notice_id).values()
+    ]
+    by_directive = [
+        GroupRow(str(group[0].directive.directive_id), directive_label(group[0].directive, several), Grid.of(x.category for x in group))
+        for group in _grouped(ordered, lambda line: line.directive.directive_id).values()
+    ]
+    agencies = sorted(_grouped(ordered, lambda line: line.agency_code).values(), key=lambda g: name_key(g[0].agency_name))
+    by_agency = [GroupRow(g[0].agency_code, g[0].agency_name, Grid.of(x.category for x in g)) for g in agencies]
+    overdue = sorted(
+        (x for x in ordered if x.category == Category.overdue), key=lambda x: (-x.timeliness.days_overdue, _line_order(x))
+    )
+    late = sorted((x for x in ordered if x.category == Category.late), key=lambda x: (-x.timeliness.days_overdue, _line_order(x)))
+    extensions = sorted(
+        ((x, e) for x in ordered for e in x.extensions if _in_window(e.at, window)), key=lambda pair: (pair[1].at, _line_order(pair[0]))
+    )
+    updates = [(x, x.last_progress) for x in ordered if x.last_progress is not None and _in_window(x.last_progress.at, window)]
+    updates.sort(key=lambda pair: (-pair[1].at.timestamp(), _line_order(pair[0])))
+    obligations = []
+    for group in _grouped([x for x in ordered if x.obligation is not None], lambda line: line.directive.directive_id).values():
+        counts = Counter(x.obligation.state for x in group if x.obligation is not None)
+        obligations.append(ObligationRow(
+            str(group[0].directive.directive_id), directive_label(group[0].directive, several),
+            {state: counts[state] for state in OBLIGATION_STATES_VI},
+        ))
+    total = Grid.of(x.category for x in ordered)
+    change = None
+    if previous is not None:
+        label, before = previous
+        newly = [x for x in overdue if before.get(x.assignment_id) is None or before[x.assignment_id].category != Category.overdue]
+        resolved = [
+            x for x in ordered
+            if x.category != Category.overdue and x.assignment_id in before and before[x.assignment_id].category == Category.overdue
+        ]
+        change = Change(label, Grid.of(t.category for t in before.values()), total, newly, resolved)
+    return ReportModel(
+        lines=ordered,
+        total=total,
+        by_notice=by_notice,
+        by_directive=by_directive,
+        by_agency=by_agency,
+        overdue=overdue,
+        late=late,
+        extensions=extensions,
+        extensions_total=sum(len(x.extensions) for x in ordered),
+        updates=updates,
+        obligations=obligations,
+        ranking=rank_agencies(ordered, points, weights),
+        ranking_method_vi=ranking_method_vi(points, weights),
+        change=change,
+        trend=list(trend),
+    )
+
