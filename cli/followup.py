@@ -174,19 +174,18 @@ def register(app: typer.Typer) -> None:
         requested_by: Annotated[str, typer.Option("--by", help="Cơ quan/người đề nghị.")] = "Cơ quan được giao",
     ) -> None:
         """Start an extension review that waits for a coordinator's decision in the Prefect UI."""
-        from prefect.deployments import run_deployment
+        from tasks.status import ExtensionUnavailable, StatusChangeRefused, request_extension
 
         require_database()
         try:
             new_due = date.fromisoformat(until)
         except ValueError:
             raise fail(f"ngày không hợp lệ: «{until}» (dạng đúng: YYYY-MM-DD)") from None
-        run = run_deployment(
-            "review-extension/review-extension",
-            parameters={"assignment_id": assignment_id, "until": new_due.isoformat(), "reason": reason, "requested_by": requested_by},
-            timeout=0,
-        )
-        console.print(f"Đã gửi đề nghị gia hạn (lượt chạy {run.name}). Phê duyệt trong giao diện Prefect.", highlight=False)
+        try:
+            started = request_extension(assignment_id, until=new_due, reason=reason, requested_by=requested_by)
+        except (StatusChangeRefused, ExtensionUnavailable) as exc:
+            raise fail(str(exc)) from None
+        console.print(f"Đã gửi đề nghị gia hạn (lượt chạy {started.run_name}). Phê duyệt trong giao diện Prefect.", highlight=False)
 
 
 def print_replay_summary(notice_id: int, end: datetime) -> None:

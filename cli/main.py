@@ -147,10 +147,11 @@ def show(notice_ref: Annotated[str, typer.Argument(metavar="NOTICE", help="Số 
 
 def register_subcommands() -> None:
     """Attach the commands that live in their own modules."""
-    from cli import deadline, followup, outbox, parse, report, serve
+    from cli import deadline, followup, intake, outbox, parse, report, serve
 
     deadline.register(app)
     followup.register(app)
+    intake.register(app)
     outbox.register(app)
     parse.register(app)
     report.register(app)

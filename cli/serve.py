@@ -48,6 +48,9 @@ def register(app: typer.Typer) -> None:
     @app.command("serve", help="Phục vụ các triển khai trong prefect.yaml (quét, đôn đốc, xét gia hạn). Dừng bằng Ctrl+C.")
     def serve_command(
         prefect_yaml: Path = typer.Option(PROJECT_DIR / "prefect.yaml", "--prefect-yaml", help="Tệp khai báo triển khai."),
+        intake: bool = typer.Option(True, "--intake/--no-intake", help="Phục vụ cả trang tiếp nhận báo cáo."),
+        intake_host: str = typer.Option("127.0.0.1", "--intake-host", help="Địa chỉ của trang tiếp nhận."),
+        intake_port: int = typer.Option(7700, "--intake-port", help="Cổng của trang tiếp nhận."),
     ) -> None:
         """Serve the sweep, follow-up and extension-review deployments (Ctrl+C to stop)."""
         from prefect import serve
@@ -55,4 +58,14 @@ def register(app: typer.Typer) -> None:
         deployments = [to_runner_deployment(entry) for entry in load_deployments(prefect_yaml)]
         names = ", ".join(d.name for d in deployments)
         console.print(f"Đang phục vụ {len(deployments)} triển khai: {names}. Dừng bằng Ctrl+C.", highlight=False)
-        serve(*deployments)
+        server = None
+        if intake:
+            from intake.server import start_in_thread
+
+            server = start_in_thread(intake_host, intake_port)
+            console.print(f"Trang tiếp nhận báo cáo: {server.url}/ · API: {server.url}/api/docs", highlight=False)
+        try:
+            serve(*deployments)
+        finally:
+            if server is not None:
+                server.stop()

@@ -10,12 +10,34 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, State
 from prefect.tasks import exponential_backoff
 
-from tasks import artifacts, follow_up
+from tasks import artifacts, follow_up, polling
 from tasks.delivery import deliver_outbox
 from tasks.labels import directive_label
 
 # Database and API steps retry with backoff and jitter; the pure planning step does not.
 IO_RETRIES = {"retries": 3, "retry_delay_seconds": exponential_backoff(backoff_factor=2), "retry_jitter_factor": 0.5}
+
+
+# No Prefect retries: a source that is down is retried later by its own backoff, and never fails the run.
+@task(name="Lấy trạng thái từ nguồn ngoài", cache_policy=NONE)
+def poll_status_sources(directive_id: int) -> int:
+    """Poll the status sources of the directive's agencies (config/status_sources.yaml); return new updates."""
+    logger = get_run_logger()
+    try:
+        report = polling.poll_for_directive(directive_id)
+    except Exception as exc:  # noqa: BLE001  (e.g. the database is briefly unreachable: the follow-up goes on)
+        logger.warning("Không lấy được trạng thái từ nguồn ngoài: %s", type(exc).__name__)
+        return 0
+    if report.config_error:
+        logger.error("Tệp status_sources.yaml không hợp lệ, không lấy nguồn nào: %s", report.config_error)
+    for outcome in report.outcomes:
+        if outcome.state == "failed":
+            logger.warning(outcome.line())
+        elif outcome.state == "ok":
+            logger.info(outcome.line())
+            for problem in outcome.problems:
+                logger.warning("Nguồn %s: bị từ chối: %s", outcome.source, problem)
+    return report.recorded
 
 
 @task(name="Đọc trạng thái mục", cache_policy=NONE, **IO_RETRIES)
@@ -52,13 +74,14 @@ def _run_name() -> str:
 
 @flow(name="follow-up-directive", flow_run_name=_run_name, persist_result=False)
 def follow_up_directive(directive_id: int, as_of: datetime | None = None, deliver: bool = True) -> State:
-    """Follow one directive up at as_of: classify, plan, write the outbox, deliver, publish.
+    """Follow one directive up at as_of: poll status sources, classify, plan, write the outbox, deliver, publish.
 
     Running it twice at the same as_of sends nothing new. A sweep passes deliver=False and
     delivers once for all directives, so each recipient gets one digest instead of many messages.
     """
     logger = get_run_logger()
     as_of = as_of or datetime.now(UTC)
+    poll_status_sources(directive_id)  # before reading: what the sources report counts in this run
     state = load_state(directive_id, as_of)
     planned = plan_follow_up(state, as_of)
     written = record_outbox(state, planned, as_of)

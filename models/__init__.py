@@ -1,6 +1,6 @@
 """SQLModel tables and the lazily created engine."""
 
-from models import reports  # noqa: F401  (its tables register on SQLModel.metadata)
+from models import intake, reports  # noqa: F401  (their tables register on SQLModel.metadata)
 from models.db import build_engine, get_engine, reset_engine
 from models.tables import (
     Agency,

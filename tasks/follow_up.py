@@ -190,6 +190,20 @@ def plan_directive(state: DirectiveState, as_of: datetime) -> FollowUpPlan:
     return FollowUpPlan(result.due_now, result.next_action_at, judged)
 
 
+# Recipients who report on the assignment themselves get its signed link; supervisors, monitors
+# and the issuer are told about it, but must not report for the agency.
+LINK_RECIPIENTS = ("assignee", "assignee_head")
+
+
+def report_link(facts: AssignmentFacts, recipient: str) -> str | None:
+    """The signed report link for the assignment's own agency (None: closed, another recipient, or no intake)."""
+    if recipient not in LINK_RECIPIENTS or facts.is_closed:
+        return None
+    from intake.links import report_link_or_none
+
+    return report_link_or_none(facts.assignment_id, facts.agency_code)
+
+
 def message_payload(state: DirectiveState, message: PlannedMessage, judged: Timeliness | None) -> dict[str, Any]:
     """Everything a template needs to render one message, as JSON-ready data."""
     facts = next(a for a in state.assignments if a.assignment_id == message.assignment_id)
@@ -217,6 +231,7 @@ def message_payload(state: DirectiveState, message: PlannedMessage, judged: Time
         "extended": facts.extended,
         "assignment_id": message.assignment_id,
         "directive_id": state.directive_id,
+        "report_link": report_link(facts, message.recipient),
     }
 
 
