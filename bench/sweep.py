@@ -251,6 +251,21 @@ class _ApiCalls:
 API = _ApiCalls()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:8]]
+    return sum(values) - values[3] - values[4], sum(values)
+
+
 def _rss_mb() -> float:
     """This process's peak resident memory so far, in MB."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -618,7 +633,7 @@ def _phases(flow_run_id: Any) -> dict[str, Any]:
     return phases
 
 
-def measure_end_to_end(as_of: datetime, expected: int, profile_to: Path | None) -> dict[str, Any]:
+def measure_end_to_end(as_of: datetime, expected: int, profile_to: Path | None, server_pid: int) -> dict[str, Any]:
     """A real sweep at as_of over the due directives, delivery included."""
     from flows.sweep import sweep
     from tasks.sweep import find_due_directives
@@ -627,6 +642,7 @@ def measure_end_to_end(as_of: datetime, expected: int, profile_to: Path | None) 
     assert due == expected, f"{due} directives due, expected {expected}"
     before = _outbox_states()
     profiler = cProfile.Profile() if profile_to else None
+    cpu_before, server_before, machine_before = _cpu_seconds(os.getpid()), _cpu_seconds(server_pid), _machine_ticks()
     with API.record() as calls:
         started = time.perf_counter()
         if profiler:
@@ -635,6 +651,7 @@ def measure_end_to_end(as_of: datetime, expected: int, profile_to: Path | None) 
         if profiler:
             profiler.disable()
         seconds = time.perf_counter() - started
+    cpu_after, server_after, machine_after = _cpu_seconds(os.getpid()), _cpu_seconds(server_pid), _machine_ticks()
     after = _outbox_states()
     result = state.result() if state.is_completed() else {}
     out = {
@@ -651,6 +668,12 @@ def measure_end_to_end(as_of: datetime, expected: int, profile_to: Path | None) 
         "end_to_end_profiled": bool(profiler),
         "end_to_end_phases_s": _phases(state.state_details.flow_run_id),
         "end_to_end_prefect_api": _ApiCalls.summary(calls, due),
+        # Where the CPU went: this process (dondoc + Prefect client), the Prefect server, and how busy the machine was.
+        "end_to_end_cpu_s": {
+            "bench_process": round(cpu_after - cpu_before, 1),
+            "prefect_server": round(server_after - server_before, 1),
+            "machine_busy": round((machine_after[0] - machine_before[0]) / max(1, machine_after[1] - machine_before[1]), 2),
+        },
     }
     if profiler and profile_to:
         profiler.dump_stats(profile_to)
@@ -697,7 +720,8 @@ def _human(result: dict[str, Any], checks: dict[str, dict[str, Any]]) -> str:
            + (f" (ước cho 1.000 mục {num(result['end_to_end_1000_due_s'], 0)} s ≤ 360 s {_mark(c['end_to_end_1000_due_s']['pass'])})"
               if result.get("end_to_end_extrapolated") else f" ≤ 360 s {_mark(c['end_to_end_1000_due_s']['pass'])}"))
     return (
-        f"Đôn đốc trên tỉnh giả lập {result['dataset']['assignments']} việc ({result['backend']}): "
+        f"Đôn đốc trên tỉnh giả lập {result['dataset']['assignments']} việc (dondoc: {result['backend']}, "
+        f"Prefect: {result['prefect_backend']}{'; ' + result['what_if'] if result.get('what_if') else ''}): "
         f"truy vấn sweep {num(result['sweep_query_nothing_due_s'] * 1000, 1)} ms ≤ 1 s {_mark(c['sweep_query_nothing_due_s']['pass'])}"
         f"{' (dùng chỉ mục)' if result['sweep_query_uses_index'] else ' (KHÔNG dùng chỉ mục)'}; "
         f"lập kế hoạch toàn bộ {num(result['planner_all_assignments_s'])} s ≤ 10 s {_mark(c['planner_all_assignments_s']['pass'])}; "
@@ -779,7 +803,7 @@ def main(argv: list[str] | None = None) -> int:
                 result.update(measure_overhead(sample, wide, as_of))
                 memory["after_overhead"] = _rss_mb()
                 gc.collect()
-                result.update(measure_end_to_end(as_of, due, tmp / "sweep.prof" if args.profile else None))
+                result.update(measure_end_to_end(as_of, due, tmp / "sweep.prof" if args.profile else None, server["pid"]))
                 memory["after_end_to_end"] = _rss_mb()
                 result.update(measure_task_runs(sample[0], wide, as_of))
             result["prefect_server_peak_memory_mb"] = server.get("peak_memory_mb")
