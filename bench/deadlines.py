@@ -12,11 +12,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config.loader import load_model  # noqa: E402
-from config.policy import CalendarOverrides, DeadlinePolicy, load_deadline_policy  # noqa: E402
-from config.settings import PACKAGED_CONFIG_DIR  # noqa: E402
-from domain.deadline_phrases import parse_deadline  # noqa: E402
-from domain.deadlines import (  # noqa: E402
+from config.loader import load_model
+from config.policy import CalendarOverrides, DeadlinePolicy, load_deadline_policy
+from config.settings import PACKAGED_CONFIG_DIR
+from domain.deadline_phrases import parse_deadline
+from domain.deadlines import (
     CalendarDaysRule,
     DeadlineRule,
     FixedDateRule,
@@ -32,7 +32,7 @@ from domain.deadlines import (  # noqa: E402
     compute_due,
     report_obligations,
 )
-from domain.workdays import WorkCalendar  # noqa: E402
+from domain.workdays import WorkCalendar
 
 COUNT = 100_000
 PHRASES = 5_000

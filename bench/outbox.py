@@ -63,10 +63,22 @@ def _insert_rows(count: int, run: str) -> list[str]:
 
     keys = [f"bench|{run}|{i}" for i in range(count)]
     rows = [
-        {"idempotency_key": key, "plan_key": key, "kind": "reminder", "channel": "email",
-         "address": f"agency{i}@bacgiang.example", "payload": PAYLOAD | {"offset": 2}, "state": "pending",
-         "planned_at": NOW, "next_attempt_at": NOW, "attempts": 0, "error_history": [], "created_at": NOW,
-         "subject": "", "body_text": ""}
+        {
+            "idempotency_key": key,
+            "plan_key": key,
+            "kind": "reminder",
+            "channel": "email",
+            "address": f"agency{i}@bacgiang.example",
+            "payload": PAYLOAD | {"offset": 2},
+            "state": "pending",
+            "planned_at": NOW,
+            "next_attempt_at": NOW,
+            "attempts": 0,
+            "error_history": [],
+            "created_at": NOW,
+            "subject": "",
+            "body_text": "",
+        }
         for i, key in enumerate(keys)
     ]
     with get_engine().begin() as conn:
@@ -83,9 +95,14 @@ def bare_smtplib(host: str, port: int, count: int) -> float:
     try:
         for i in range(count):
             to = f"agency{i}@bacgiang.example"
-            message = build_message(subject="Nhắc việc: Mục 2.3 còn 2 ngày làm việc", text="Kính gửi Sở Tài chính",
-                                    html="<p>Kính gửi Sở Tài chính</p>", from_addr=SENDER, to=[to],
-                                    idempotency_key=f"ref|{i}")
+            message = build_message(
+                subject="Nhắc việc: Mục 2.3 còn 2 ngày làm việc",
+                text="Kính gửi Sở Tài chính",
+                html="<p>Kính gửi Sở Tài chính</p>",
+                from_addr=SENDER,
+                to=[to],
+                idempotency_key=f"ref|{i}",
+            )
             client.sendmail(SENDER, [to], message.as_bytes())
     finally:
         client.quit()
@@ -176,8 +193,9 @@ def main() -> None:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
         with tempfile.TemporaryDirectory() as home, SMTPTestServer() as smtp:
-            _configure(Path(home), args.database_url, schema,
-                       f"mailto://{smtp.host}:{smtp.port}?from={SENDER}&mode=insecure")
+            _configure(
+                Path(home), args.database_url, schema, f"mailto://{smtp.host}:{smtp.port}?from={SENDER}&mode=insecure"
+            )
             warm = max(10, args.count // 20)
             bare_smtplib(smtp.host, smtp.port, warm)
             naive_apprise(smtp.host, smtp.port, warm)

@@ -16,15 +16,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import yaml  # noqa: E402
+import yaml
 
-from config.agencies import AgencyDirectory, load_agencies  # noqa: E402
-from config.policy import load_calendar, load_deadline_policy  # noqa: E402
-from config.settings import PACKAGED_CONFIG_DIR  # noqa: E402
-from domain.deadlines import compute_due, rule_from_json  # noqa: E402
-from domain.notice_parser import NoticeDraftText, parse_notice_text  # noqa: E402
-from domain.notice_reader import read_notice_text  # noqa: E402
-from domain.text import match_key  # noqa: E402
+from config.agencies import AgencyDirectory, load_agencies
+from config.policy import load_calendar, load_deadline_policy
+from config.settings import PACKAGED_CONFIG_DIR
+from domain.deadlines import compute_due, rule_from_json
+from domain.notice_parser import NoticeDraftText, parse_notice_text
+from domain.notice_reader import read_notice_text
+from domain.text import match_key
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "notice_corpus"
 TARGET_AGENCY_F1 = 0.95
@@ -88,14 +88,18 @@ def expected_deadline_tuple(item: dict) -> tuple | None:
     return (kind, due, rec, item.get("priority", "normal"))
 
 
-def score_file(source: Path, expected_path: Path, directory: AgencyDirectory, calendar: Any, policy: Any) -> tuple[FileResult, NoticeDraftText]:
+def score_file(
+    source: Path, expected_path: Path, directory: AgencyDirectory, calendar: Any, policy: Any
+) -> tuple[FileResult, NoticeDraftText]:
     """Parse one notice and compare it with its expected file."""
     exp = yaml.safe_load(expected_path.read_text(encoding="utf-8"))
     draft = parse_notice_text(read_notice_text(source), directory, source_name=source.name)
     found_numbers = {d.number for d in draft.directives}
     exp_numbers = {str(d["number"]) for d in exp["directives"]}
     found_pairs = {(d.number, agency_key(r), r.role) for d in draft.directives for r in d.assignments}
-    exp_pairs = {(str(d["number"]), expected_key(k), v) for d in exp["directives"] for k, v in (d.get("agencies") or {}).items()}
+    exp_pairs = {
+        (str(d["number"]), expected_key(k), v) for d in exp["directives"] for k, v in (d.get("agencies") or {}).items()
+    }
     found_dl = {d.number: deadline_tuple(draft, d, calendar, policy) for d in draft.directives}
     exp_dl = {str(d["number"]): expected_deadline_tuple(d) for d in exp["directives"]}
     errors = []
@@ -116,7 +120,9 @@ def score_file(source: Path, expected_path: Path, directory: AgencyDirectory, ca
         "issuer": draft.issuer.value == meta["issuer"],
     }
     if "monitors" in exp:
-        metadata["monitors"] = {agency_key(m): m.role for m in draft.monitors} == {expected_key(k): v for k, v in exp["monitors"].items()}
+        metadata["monitors"] = {agency_key(m): m.role for m in draft.monitors} == {
+            expected_key(k): v for k, v in exp["monitors"].items()
+        }
     result = FileResult(
         source.name, (found_numbers, exp_numbers), (found_pairs, exp_pairs), (found_dl, exp_dl), errors, metadata
     )
@@ -128,7 +134,14 @@ def prf(tp: int, found: int, expected: int) -> dict[str, float]:
     p = tp / found if found else 1.0
     r = tp / expected if expected else 1.0
     f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "tp": tp, "found": found, "expected": expected}
+    return {
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(f, 4),
+        "tp": tp,
+        "found": found,
+        "expected": expected,
+    }
 
 
 def run(corpus: Path = CORPUS, config_dir: Path = PACKAGED_CONFIG_DIR) -> dict[str, Any]:
@@ -154,7 +167,9 @@ def run(corpus: Path = CORPUS, config_dir: Path = PACKAGED_CONFIG_DIR) -> dict[s
         totals["pairs"][0] += len(fp & ep)
         totals["pairs"][1] += len(fp)
         totals["pairs"][2] += len(ep)
-        miss += [f"{n} {k}={r} missing" for n, k, r in sorted(ep - fp)] + [f"{n} {k}={r} extra" for n, k, r in sorted(fp - ep)]
+        miss += [f"{n} {k}={r} missing" for n, k, r in sorted(ep - fp)] + [
+            f"{n} {k}={r} extra" for n, k, r in sorted(fp - ep)
+        ]
         fd, ed = res.deadlines
         for number, want in ed.items():
             got = fd.get(number)

@@ -72,13 +72,27 @@ def measure(url: str, schema: str | None, period_label: str | None, out_dir: Pat
     data = _timed(phases, "read_s", lambda: reporting.read_report_data(scope, period.data_as_of))
     after_read = _rss_mb()
     built = _timed(phases, "compute_s", lambda: reporting.compute(scope, period, as_of, data=data))
-    _timed(phases, "artifacts_s", lambda: (report_documents.report_markdown(built.meta, built.model),
-                                           report_documents.directive_table_rows(built.meta, built.model),
-                                           report_documents.agency_table_rows(built.model),
-                                           report_documents.overdue_table_rows(built.model, built.meta.document_rows * 10)))
+    _timed(
+        phases,
+        "artifacts_s",
+        lambda: (
+            report_documents.report_markdown(built.meta, built.model),
+            report_documents.directive_table_rows(built.meta, built.model),
+            report_documents.agency_table_rows(built.model),
+            report_documents.overdue_table_rows(built.model, built.meta.document_rows * 10),
+        ),
+    )
     charts = _timed(phases, "charts_s", lambda: report_documents.write_charts(built.meta, built.model, out_dir))
-    xlsx = _timed(phases, "xlsx_s", lambda: report_documents.write_xlsx(built.meta, built.model, out_dir / f"{built.meta.base_name}.xlsx"))
-    docx = _timed(phases, "docx_s", lambda: report_documents.write_docx(built.meta, built.model, charts, out_dir / f"{built.meta.base_name}.docx"))
+    xlsx = _timed(
+        phases,
+        "xlsx_s",
+        lambda: report_documents.write_xlsx(built.meta, built.model, out_dir / f"{built.meta.base_name}.xlsx"),
+    )
+    docx = _timed(
+        phases,
+        "docx_s",
+        lambda: report_documents.write_docx(built.meta, built.model, charts, out_dir / f"{built.meta.base_name}.docx"),
+    )
     total = round(time.perf_counter() - started, 3)
     model = built.model
     return {
@@ -92,8 +106,12 @@ def measure(url: str, schema: str | None, period_label: str | None, out_dir: Pat
         "directives": len(model.by_directive),
         "agencies": len(model.by_agency),
         "trend_periods": len(model.trend),
-        "grid": {"on_time": model.total.on_time, "late": model.total.late, "in_progress": model.total.in_progress,
-                 "overdue": model.total.overdue},
+        "grid": {
+            "on_time": model.total.on_time,
+            "late": model.total.late,
+            "in_progress": model.total.in_progress,
+            "overdue": model.total.overdue,
+        },
         "seconds": total,
         "phases": phases,
         "baseline_rss_mb": baseline,
@@ -131,7 +149,11 @@ def main(argv: list[str] | None = None) -> None:
         result = measure(url, args.schema, args.period, out)
     result["database"] = url.split(":", 1)[0]
     if province is not None:
-        result["province"] = {k: province[k] for k in ("notices", "directives", "assignments", "status_updates", "build_s") if k in province}
+        result["province"] = {
+            k: province[k]
+            for k in ("notices", "directives", "assignments", "status_updates", "build_s")
+            if k in province
+        }
     print(json.dumps(result, ensure_ascii=False))
     print(
         f"Báo cáo {result['period']} cho tỉnh giả lập ({_number(result['assignments_reported'])} việc, "

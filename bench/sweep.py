@@ -78,13 +78,15 @@ def _isolate(tmp: Path, database_url: str, schema: str | None, port: int) -> Non
     for name in list(os.environ):
         if name.startswith(("DONDOC_", "PREFECT_")):
             del os.environ[name]  # never the developer's database, SMTP server, Zalo account or Prefect server
-    os.environ.update({
-        "DONDOC_HOME": str(tmp / "home"),
-        "DONDOC_DATABASE_URL": database_url,
-        "PREFECT_HOME": str(tmp / "prefect"),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    })
+    os.environ.update(
+        {
+            "DONDOC_HOME": str(tmp / "home"),
+            "DONDOC_DATABASE_URL": database_url,
+            "PREFECT_HOME": str(tmp / "prefect"),
+            "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+    )
     if schema:
         os.environ["DONDOC_DATABASE_SCHEMA"] = schema
     os.chdir(tmp)  # no stray .env or prefect.toml from the working directory
@@ -120,8 +122,18 @@ def _prefect_server(tmp: Path, port: int, database_url: str | None) -> Iterator[
     started = time.perf_counter()
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                str(Path(sys.executable).parent / "prefect"),
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     info: dict[str, Any] = {"log": log_path, "pid": server.pid}
     try:
@@ -241,8 +253,12 @@ class _ApiCalls:
             "slow_over_1s": sum(1 for *_, s in calls if s > cls.SLOW_S),
             "slow_seconds": round(sum(s for *_, s in calls if s > cls.SLOW_S), 2),
             "by_endpoint": {
-                name: {"per_run": round(len(times) / max(1, runs), 2), "mean_ms": round(1000 * statistics.fmean(times), 1),
-                       "max_ms": round(1000 * max(times), 1), "over_1s": sum(1 for t in times if t > cls.SLOW_S)}
+                name: {
+                    "per_run": round(len(times) / max(1, runs), 2),
+                    "mean_ms": round(1000 * statistics.fmean(times), 1),
+                    "max_ms": round(1000 * max(times), 1),
+                    "over_1s": sum(1 for t in times if t > cls.SLOW_S),
+                }
                 for name, times in sorted(grouped.items(), key=lambda kv: -sum(kv[1]))
             },
         }
@@ -299,8 +315,20 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 def build_province(url: str, schema: str | None, notices: int, due: int) -> dict[str, Any]:
     """Run bench/synthetic.py in a child process (its memory is not this process's) and return its report."""
-    command = [sys.executable, str(ROOT / "bench" / "synthetic.py"), "--db", url, "--notices", str(notices),
-               "--due", str(due), "--wide", "1", "--wide-size", str(WIDE_SIZE)]
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "synthetic.py"),
+        "--db",
+        url,
+        "--notices",
+        str(notices),
+        "--due",
+        str(due),
+        "--wide",
+        "1",
+        "--wide-size",
+        str(WIDE_SIZE),
+    ]
     if schema:
         command += ["--schema", schema]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -435,10 +463,13 @@ def _overhead_flow() -> Any:
     from flows.sweep import local_subflows
 
     @flow(name="bench-prefect-overhead", persist_result=False)
-    def overhead(directive_ids: list[int], labels: dict[int, list[str]], as_of: datetime, heartbeats: bool) -> list[dict[str, float]]:
+    def overhead(
+        directive_ids: list[int], labels: dict[int, list[str]], as_of: datetime, heartbeats: bool
+    ) -> list[dict[str, float]]:
         """Pairs (plain, subflow) per directive; the order alternates so caches favour neither."""
         out = []
         for index, directive_id in enumerate(directive_ids):
+
             def run_flow() -> None:
                 with nullcontext() if heartbeats else local_subflows(), tags(*labels.get(directive_id, [])):
                     state = follow_up_directive(directive_id, as_of, deliver=False, return_state=True)
@@ -520,7 +551,9 @@ def _task_runs_of(flow_run_id: Any) -> int:
     seen = -1
     with get_client(sync_client=True) as client:
         for _ in range(20):
-            runs = client.read_task_runs(task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[flow_run_id])))
+            runs = client.read_task_runs(
+                task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[flow_run_id]))
+            )
             if len(runs) == seen:
                 return seen
             seen = len(runs)
@@ -547,10 +580,16 @@ def measure_task_runs(narrow: int, wide: int, as_of: datetime) -> dict[str, Any]
 
     sub_narrow, sub_wide = parent([narrow, wide])
     with local_subflows():
-        top = {d: follow_up_directive(d, as_of, deliver=True, return_state=True).state_details.flow_run_id for d in (narrow, wide)}
+        top = {
+            d: follow_up_directive(d, as_of, deliver=True, return_state=True).state_details.flow_run_id
+            for d in (narrow, wide)
+        }
     return {
         "task_runs_per_follow_up": {"5": _task_runs_of(sub_narrow), str(WIDE_SIZE): _task_runs_of(sub_wide)},
-        "task_runs_per_follow_up_with_delivery": {"5": _task_runs_of(top[narrow]), str(WIDE_SIZE): _task_runs_of(top[wide])},
+        "task_runs_per_follow_up_with_delivery": {
+            "5": _task_runs_of(top[narrow]),
+            str(WIDE_SIZE): _task_runs_of(top[wide]),
+        },
     }
 
 
@@ -613,15 +652,25 @@ def _phases(flow_run_id: Any) -> dict[str, Any]:
     phases: dict[str, Any] = {}
     subflows: list[float] = []
     with get_client(sync_client=True) as client:
-        for run in pages(lambda offset: client.read_task_runs(
-            task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[flow_run_id])), limit=200, offset=offset)):
+        for run in pages(
+            lambda offset: client.read_task_runs(
+                task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[flow_run_id])),
+                limit=200,
+                offset=offset,
+            )
+        ):
             if run.state is not None and run.state.state_details.child_flow_run_id is not None:
                 continue  # the parent-side stand-in of a subflow
             if run.start_time is not None and run.end_time is not None:
                 name = re.sub(r"-[0-9a-f]{3}$", "", run.name)
                 phases[name] = round(phases.get(name, 0.0) + (run.end_time - run.start_time).total_seconds(), 2)
-        for run in pages(lambda offset: client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id])), limit=200, offset=offset)):
+        for run in pages(
+            lambda offset: client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id])),
+                limit=200,
+                offset=offset,
+            )
+        ):
             if run.start_time is not None and run.end_time is not None:
                 subflows.append((run.end_time - run.start_time).total_seconds())
     phases["follow_up_subflows"] = len(subflows)
@@ -672,7 +721,9 @@ def measure_end_to_end(as_of: datetime, expected: int, profile_to: Path | None, 
         "end_to_end_cpu_s": {
             "bench_process": round(cpu_after - cpu_before, 1),
             "prefect_server": round(server_after - server_before, 1),
-            "machine_busy": round((machine_after[0] - machine_before[0]) / max(1, machine_after[1] - machine_before[1]), 2),
+            "machine_busy": round(
+                (machine_after[0] - machine_before[0]) / max(1, machine_after[1] - machine_before[1]), 2
+            ),
         },
     }
     if profiler and profile_to:
@@ -696,11 +747,14 @@ def _checks(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     runs = result.get("task_runs_per_follow_up", {})
     values = list(runs.values())
     checks["task_runs_per_follow_up"] = {
-        "value": runs, "target": "constant: the same at 5 and at 50 assignments",
+        "value": runs,
+        "target": "constant: the same at 5 and at 50 assignments",
         "pass": len(values) == 2 and values[0] == values[1] and values[0] > 0,
     }
     if result.get("end_to_end_extrapolated"):
-        checks["end_to_end_1000_due_s"]["note"] = f"extrapolated from {result['end_to_end_due']} due directives (--quick)"
+        checks["end_to_end_1000_due_s"]["note"] = (
+            f"extrapolated from {result['end_to_end_due']} due directives (--quick)"
+        )
     return checks
 
 
@@ -711,14 +765,17 @@ def _mark(ok: bool) -> str:
 
 def _human(result: dict[str, Any], checks: dict[str, dict[str, Any]]) -> str:
     """One Vietnamese line with every figure and its verdict."""
+
     def num(x: float, digits: int = 2) -> str:
         return f"{x:.{digits}f}".replace(".", ",")
 
     c = checks
     runs = result["task_runs_per_follow_up"]
-    e2e = (f"{result['end_to_end_due']} mục đầu-cuối {num(result['end_to_end_s'], 1)} s"
-           + (f" (ước cho 1.000 mục {num(result['end_to_end_1000_due_s'], 0)} s ≤ 360 s {_mark(c['end_to_end_1000_due_s']['pass'])})"
-              if result.get("end_to_end_extrapolated") else f" ≤ 360 s {_mark(c['end_to_end_1000_due_s']['pass'])}"))
+    e2e = f"{result['end_to_end_due']} mục đầu-cuối {num(result['end_to_end_s'], 1)} s" + (
+        f" (ước cho 1.000 mục {num(result['end_to_end_1000_due_s'], 0)} s ≤ 360 s {_mark(c['end_to_end_1000_due_s']['pass'])})"
+        if result.get("end_to_end_extrapolated")
+        else f" ≤ 360 s {_mark(c['end_to_end_1000_due_s']['pass'])}"
+    )
     return (
         f"Đôn đốc trên tỉnh giả lập {result['dataset']['assignments']} việc (dondoc: {result['backend']}, "
         f"Prefect: {result['prefect_backend']}{'; ' + result['what_if'] if result.get('what_if') else ''}): "
@@ -736,15 +793,25 @@ def main(argv: list[str] | None = None) -> int:
     """Run every measurement; print one JSON object and one human line; exit 1 if a target is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 due directives end to end instead of 1,000")
-    parser.add_argument("--postgres", metavar="URL", help="use this PostgreSQL database (a fresh schema, dropped afterwards)")
-    parser.add_argument("--prefect-postgres", metavar="URL",
-                        help="run Prefect's server on a fresh database of this PostgreSQL server (default: its own SQLite)")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="use this PostgreSQL database (a fresh schema, dropped afterwards)"
+    )
+    parser.add_argument(
+        "--prefect-postgres",
+        metavar="URL",
+        help="run Prefect's server on a fresh database of this PostgreSQL server (default: its own SQLite)",
+    )
     parser.add_argument("--notices", type=int, default=2000, help="size of the synthetic province (10 directives each)")
     parser.add_argument("--due", type=int, help="due directives for the end-to-end sweep (default 1000, --quick 100)")
-    parser.add_argument("--what-if-untagged-tasks", action="store_true",
-                        help="experiment: follow-up task runs without the run's tags (the flow runs keep them)")
+    parser.add_argument(
+        "--what-if-untagged-tasks",
+        action="store_true",
+        help="experiment: follow-up task runs without the run's tags (the flow runs keep them)",
+    )
     parser.add_argument("--profile", action="store_true", help="profile the end-to-end sweep with cProfile (slows it)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (databases, server log, mailbox)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary directory (databases, server log, mailbox)"
+    )
     args = parser.parse_args(argv)
     due = args.due or (100 if args.quick else 1000)
 
@@ -773,8 +840,13 @@ def main(argv: list[str] | None = None) -> int:
                 logging.getLogger(name).addHandler(locks)
             get_settings.cache_clear()
             reset_engine()
-            result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "prefect": prefect.__version__,
-                                 "sqlalchemy": sqlalchemy.__version__, "platform": platform.platform()}
+            result["machine"] = {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "prefect": prefect.__version__,
+                "sqlalchemy": sqlalchemy.__version__,
+                "platform": platform.platform(),
+            }
 
             build_s, dataset = _timed(lambda: build_province(url, schema, args.notices, due + OVERHEAD_SAMPLE))
             result["build_s"] = round(build_s, 2)
@@ -794,7 +866,10 @@ def main(argv: list[str] | None = None) -> int:
                 _untag_follow_up_tasks()
                 result["what_if"] = "follow-up task runs without tags"
 
-            with _prefect_database(args.prefect_postgres) as prefect_db, _prefect_server(tmp, port, prefect_db) as server:
+            with (
+                _prefect_database(args.prefect_postgres) as prefect_db,
+                _prefect_server(tmp, port, prefect_db) as server,
+            ):
                 result["prefect_server_startup_s"] = server["startup_s"]
                 from tasks.sweep import find_due_directives
 
@@ -803,7 +878,9 @@ def main(argv: list[str] | None = None) -> int:
                 result.update(measure_overhead(sample, wide, as_of))
                 memory["after_overhead"] = _rss_mb()
                 gc.collect()
-                result.update(measure_end_to_end(as_of, due, tmp / "sweep.prof" if args.profile else None, server["pid"]))
+                result.update(
+                    measure_end_to_end(as_of, due, tmp / "sweep.prof" if args.profile else None, server["pid"])
+                )
                 memory["after_end_to_end"] = _rss_mb()
                 result.update(measure_task_runs(sample[0], wide, as_of))
             result["prefect_server_peak_memory_mb"] = server.get("peak_memory_mb")

@@ -36,14 +36,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Engine, bindparam, func, insert, select, text, update  # noqa: E402
-from sqlmodel import Session  # noqa: E402
+from sqlalchemy import Engine, bindparam, func, insert, select, text, update
+from sqlmodel import Session
 
-from config.agencies import load_agencies  # noqa: E402
-from config.escalation import load_escalation_policy  # noqa: E402
-from config.policy import load_calendar, load_deadline_policy  # noqa: E402
-from config.settings import PACKAGED_CONFIG_DIR  # noqa: E402
-from domain.deadlines import (  # noqa: E402
+from config.agencies import load_agencies
+from config.escalation import load_escalation_policy
+from config.policy import load_calendar, load_deadline_policy
+from config.settings import PACKAGED_CONFIG_DIR
+from domain.deadlines import (
     CalendarDaysRule,
     DeadlineRule,
     FixedDateRule,
@@ -58,10 +58,10 @@ from domain.deadlines import (  # noqa: E402
     compute_due,
     report_obligations,
 )
-from domain.planner import DirectiveFacts, PlannedMessage, at_local, plan  # noqa: E402
-from domain.timeliness import AssignmentFacts, Obligation  # noqa: E402
-from domain.workdays import WorkCalendar, local_date  # noqa: E402
-from models import (  # noqa: E402
+from domain.planner import DirectiveFacts, PlannedMessage, at_local, plan
+from domain.timeliness import AssignmentFacts, Obligation
+from domain.workdays import WorkCalendar, local_date
+from models import (
     Agency,
     AgencyContact,
     Assignment,
@@ -72,8 +72,8 @@ from models import (  # noqa: E402
     Notification,
     StatusUpdate,
 )
-from tasks.follow_up import CONTACT_ROLE, OBLIGATION_HORIZON, PROGRESSLESS  # noqa: E402
-from tasks.notice_import import sync_agencies  # noqa: E402
+from tasks.follow_up import CONTACT_ROLE, OBLIGATION_HORIZON, PROGRESSLESS
+from tasks.notice_import import sync_agencies
 
 # Tuesday 12/11/2024, 09:00 in Vietnam: the morning sweep after the 08:00 reminders fell due.
 DEFAULT_AS_OF = at_local(date(2024, 11, 12), clock(9, 0))
@@ -175,7 +175,9 @@ class _Ids:
 
     def __init__(self, engine: Engine):
         with engine.connect() as conn:
-            self.next = {t: int(conn.execute(select(func.coalesce(func.max(t.id), 0))).scalar_one()) + 1 for t in TABLES}  # type: ignore[arg-type]
+            self.next = {
+                t: int(conn.execute(select(func.coalesce(func.max(t.id), 0))).scalar_one()) + 1 for t in TABLES
+            }  # type: ignore[arg-type]
 
     def take(self, table: type) -> int:
         """Return the next id of a table."""
@@ -222,9 +224,17 @@ class _Province:
             sync_agencies(session, load_agencies(config_dir), actor="bench/synthetic")
             session.commit()
         with engine.connect() as conn:
-            agencies = conn.execute(select(Agency.id, Agency.code, Agency.short_name, Agency.name, Agency.escalates_to_id)).all()
+            agencies = conn.execute(
+                select(Agency.id, Agency.code, Agency.short_name, Agency.name, Agency.escalates_to_id)
+            ).all()
             contacts = conn.execute(
-                select(AgencyContact.id, AgencyContact.agency_id, AgencyContact.role, AgencyContact.channel, AgencyContact.address)
+                select(
+                    AgencyContact.id,
+                    AgencyContact.agency_id,
+                    AgencyContact.role,
+                    AgencyContact.channel,
+                    AgencyContact.address,
+                )
                 .where(AgencyContact.active == True)  # noqa: E712
                 .order_by(AgencyContact.id)
             ).all()
@@ -330,7 +340,9 @@ def _simulate_dated(rng: random.Random, calendar: WorkCalendar, given: date, due
     ack = calendar.add_working_days(given, rng.randint(1, 3))
     r = rng.random()
     if due < last:
-        outcome = "on_time" if r < 0.65 else "late" if r < 0.85 else rng.choice(("open",) * 7 + ("ack",) * 2 + ("none",))
+        outcome = (
+            "on_time" if r < 0.65 else "late" if r < 0.85 else rng.choice(("open",) * 7 + ("ack",) * 2 + ("none",))
+        )
     else:
         outcome = "on_time" if r < 0.15 else "open" if r < 0.65 else "ack" if r < 0.90 else "none"
     if outcome == "none" or ack > last:
@@ -345,13 +357,22 @@ def _simulate_dated(rng: random.Random, calendar: WorkCalendar, given: date, due
         finish = calendar.add_working_days(due, rng.randint(1, 25))
         finish = finish if finish <= last else None
     end = calendar.add_working_days(finish, -1) if finish else last
-    _progress(rng, sim, calendar, calendar.add_working_days(ack, 1), end, rng.randint(1, 2) if finish or outcome == "open" else 0)
+    _progress(
+        rng,
+        sim,
+        calendar,
+        calendar.add_working_days(ack, 1),
+        end,
+        rng.randint(1, 2) if finish or outcome == "open" else 0,
+    )
     if finish is not None:
         _finish(rng, sim, finish)
     return sim
 
 
-def _simulate_ongoing(rng: random.Random, calendar: WorkCalendar, given: date, obligations: Iterable[Obligation], last: date) -> _Sim:
+def _simulate_ongoing(
+    rng: random.Random, calendar: WorkCalendar, given: date, obligations: Iterable[Obligation], last: date
+) -> _Sim:
     """Life of a standing task: quarterly reports, mostly on time, some missed."""
     sim = _Sim()
     if given >= last:
@@ -382,15 +403,30 @@ def _simulate_ongoing(rng: random.Random, calendar: WorkCalendar, given: date, o
 
 
 def _facts(
-    assignment_id: int, code: str, role: str, given: datetime, original: date | None, current: date | None,
-    sim: _Sim, supervisor: str | None, obligations: tuple[Obligation, ...],
+    assignment_id: int,
+    code: str,
+    role: str,
+    given: datetime,
+    original: date | None,
+    current: date | None,
+    sim: _Sim,
+    supervisor: str | None,
+    obligations: tuple[Obligation, ...],
 ) -> AssignmentFacts:
     """AssignmentFacts exactly as tasks.follow_up.read_directive_state builds them."""
     return AssignmentFacts(
-        assignment_id=assignment_id, agency_code=code, role=role, status=sim.status, created_at=given,
-        original_due=original, current_due=current, acknowledged_at=sim.acknowledged_at, completed_at=sim.completed_at,
+        assignment_id=assignment_id,
+        agency_code=code,
+        role=role,
+        status=sim.status,
+        created_at=given,
+        original_due=original,
+        current_due=current,
+        acknowledged_at=sim.acknowledged_at,
+        completed_at=sim.completed_at,
         updates=tuple(at for at, status, _ in sim.updates if status not in PROGRESSLESS),
-        supervisor_code=supervisor, obligations=obligations,
+        supervisor_code=supervisor,
+        obligations=obligations,
     )
 
 
@@ -420,14 +456,22 @@ class _Builder:
         found = self.obligation_cache.get(start)
         if found is None:
             end = local_date(self.spec.as_of) + OBLIGATION_HORIZON
-            found = tuple(Obligation(o.period, o.due) for o in report_obligations(
-                QUARTERLY, start, end, self.calendar, self.deadline_policy))
+            found = tuple(
+                Obligation(o.period, o.due)
+                for o in report_obligations(QUARTERLY, start, end, self.calendar, self.deadline_policy)
+            )
             self.obligation_cache[start] = found
         return found
 
     def notice(
-        self, index: int, issued: date, number: str, directives: int, width: int,
-        wide: bool = False, imported: datetime | None = None,
+        self,
+        index: int,
+        issued: date,
+        number: str,
+        directives: int,
+        width: int,
+        wide: bool = False,
+        imported: datetime | None = None,
     ) -> list[int]:
         """Generate one notice with its directives, assignments and history; return the directive ids.
 
@@ -437,15 +481,33 @@ class _Builder:
         notice_id = self.ids.take(Notice)
         issuer = _pick_issuer(rng)
         given = imported or at_local(issued, clock(16, 0))  # imported the afternoon it was issued
-        self.writer.add(Notice, {
-            "id": notice_id, "number": number, "number_is_placeholder": False, "issued_on": issued,
-            "issuer_id": province.id_of[issuer], "title": f"Kết luận của {province.name[issuer]} (thông báo giả lập số {index + 1})",
-            "source_text": None, "source_file": None, "spec_hash": hashlib.sha256(number.encode()).hexdigest(),
-            "spec_yaml": f"synthetic: {index}\n", "created_at": given, "updated_at": given,
-        })
+        self.writer.add(
+            Notice,
+            {
+                "id": notice_id,
+                "number": number,
+                "number_is_placeholder": False,
+                "issued_on": issued,
+                "issuer_id": province.id_of[issuer],
+                "title": f"Kết luận của {province.name[issuer]} (thông báo giả lập số {index + 1})",
+                "source_text": None,
+                "source_file": None,
+                "spec_hash": hashlib.sha256(number.encode()).hexdigest(),
+                "spec_yaml": f"synthetic: {index}\n",
+                "created_at": given,
+                "updated_at": given,
+            },
+        )
         for code, role in MONITORS:
-            self.writer.add(NoticeMonitor, {"id": self.ids.take(NoticeMonitor), "notice_id": notice_id,
-                                            "agency_id": province.id_of[code], "role": role})
+            self.writer.add(
+                NoticeMonitor,
+                {
+                    "id": self.ids.take(NoticeMonitor),
+                    "notice_id": notice_id,
+                    "agency_id": province.id_of[code],
+                    "role": role,
+                },
+            )
         directive_ids = []
         for position in range(directives):
             rule, recurrence = (WorkingDaysRule(days=rng.randint(20, 40)), None) if wide else _rule(rng, issued, spec)
@@ -458,7 +520,9 @@ class _Builder:
             directive_id = self.ids.take(Directive)
             directive_ids.append(directive_id)
             number_in_notice = f"2.{position + 1}"
-            facts = DirectiveFacts(directive_id, number, number_in_notice, priority, issuer, tuple(c for c, _ in MONITORS))
+            facts = DirectiveFacts(
+                directive_id, number, number_in_notice, priority, issuer, tuple(c for c, _ in MONITORS)
+            )
             obligations = self.obligations(issued) if recurrence is not None else ()
             assignment_facts = [
                 self.assignment(directive_id, code, "lead" if k == 0 else "support", given, due, obligations)
@@ -466,58 +530,116 @@ class _Builder:
             ]
             next_action = imported or self.history(notice_id, facts, assignment_facts)
             self.next_action[directive_id] = next_action
-            self.writer.add(Directive, {
-                "id": directive_id, "notice_id": notice_id, "number": number_in_notice, "position": position + 1,
-                "text": f"{TEXTS[rng.randrange(len(TEXTS))]}.", "deadline_phrase": None,
-                "deadline_rule": rule.model_dump(mode="json"),
-                "recurrence": recurrence.model_dump(mode="json") if recurrence else None,
-                "priority": priority, "due_date": due, "due_explanation": explanation,
-                "next_action_at": next_action, "last_followed_up_at": self.prev if spec.history and not imported else None,
-                "created_at": given, "updated_at": given,
-            })
+            self.writer.add(
+                Directive,
+                {
+                    "id": directive_id,
+                    "notice_id": notice_id,
+                    "number": number_in_notice,
+                    "position": position + 1,
+                    "text": f"{TEXTS[rng.randrange(len(TEXTS))]}.",
+                    "deadline_phrase": None,
+                    "deadline_rule": rule.model_dump(mode="json"),
+                    "recurrence": recurrence.model_dump(mode="json") if recurrence else None,
+                    "priority": priority,
+                    "due_date": due,
+                    "due_explanation": explanation,
+                    "next_action_at": next_action,
+                    "last_followed_up_at": self.prev if spec.history and not imported else None,
+                    "created_at": given,
+                    "updated_at": given,
+                },
+            )
         return directive_ids
 
     def assignment(
-        self, directive_id: int, code: str, role: str, given: datetime, due: date | None, obligations: tuple[Obligation, ...],
+        self,
+        directive_id: int,
+        code: str,
+        role: str,
+        given: datetime,
+        due: date | None,
+        obligations: tuple[Obligation, ...],
     ) -> AssignmentFacts:
         """Generate one assignment, its deadline history and status updates; return its facts."""
         rng, calendar, province = self.rng, self.calendar, self.province
         assignment_id = self.ids.take(Assignment)
         given_day = local_date(given)
         current = due
-        self.writer.add(DeadlineChange, {
-            "id": self.ids.take(DeadlineChange), "assignment_id": assignment_id, "kind": "original", "due_date": due,
-            "reason": None, "requested_by": None, "approved_by": "bench/synthetic", "created_at": given,
-        })
+        self.writer.add(
+            DeadlineChange,
+            {
+                "id": self.ids.take(DeadlineChange),
+                "assignment_id": assignment_id,
+                "kind": "original",
+                "due_date": due,
+                "reason": None,
+                "requested_by": None,
+                "approved_by": "bench/synthetic",
+                "created_at": given,
+            },
+        )
         if due is not None and rng.random() < self.spec.extension_share:
             asked = calendar.add_working_days(due, -2)
             if given_day < asked <= self.last_day:
                 current = calendar.add_working_days(due, rng.randint(5, 20))
-                self.writer.add(DeadlineChange, {
-                    "id": self.ids.take(DeadlineChange), "assignment_id": assignment_id, "kind": "extension",
-                    "due_date": current, "reason": "Xin gia hạn do cần thêm thời gian lấy ý kiến các cơ quan liên quan",
-                    "requested_by": province.name[code], "approved_by": "Thường trực Tỉnh ủy", "created_at": _moment(rng, asked),
-                })
+                self.writer.add(
+                    DeadlineChange,
+                    {
+                        "id": self.ids.take(DeadlineChange),
+                        "assignment_id": assignment_id,
+                        "kind": "extension",
+                        "due_date": current,
+                        "reason": "Xin gia hạn do cần thêm thời gian lấy ý kiến các cơ quan liên quan",
+                        "requested_by": province.name[code],
+                        "approved_by": "Thường trực Tỉnh ủy",
+                        "created_at": _moment(rng, asked),
+                    },
+                )
         if current is None:
             sim = _simulate_ongoing(rng, calendar, given_day, obligations, self.last_day)
         else:
             sim = _simulate_dated(rng, calendar, given_day, current, self.last_day)
         self.statuses[sim.status] += 1
         for at, status, percent in sim.updates:
-            self.writer.add(StatusUpdate, {
-                "id": self.ids.take(StatusUpdate), "assignment_id": assignment_id, "reported_at": at,
-                "reported_by": province.name[code], "source": "bench", "status": status, "percent": percent,
-                "note": None, "document_number": None, "evidence_url": None, "created_at": at,
-            })
+            self.writer.add(
+                StatusUpdate,
+                {
+                    "id": self.ids.take(StatusUpdate),
+                    "assignment_id": assignment_id,
+                    "reported_at": at,
+                    "reported_by": province.name[code],
+                    "source": "bench",
+                    "status": status,
+                    "percent": percent,
+                    "note": None,
+                    "document_number": None,
+                    "evidence_url": None,
+                    "created_at": at,
+                },
+            )
         last_at = sim.updates[-1][0] if sim.updates else given
-        self.writer.add(Assignment, {
-            "id": assignment_id, "directive_id": directive_id, "agency_id": province.id_of[code], "role": role,
-            "status": sim.status, "percent": sim.percent, "due_date": current, "acknowledged_at": sim.acknowledged_at,
-            "completed_at": sim.completed_at, "withdrawn_at": sim.withdrawn_at, "created_at": given,
-            "updated_at": sim.withdrawn_at or last_at,
-        })
+        self.writer.add(
+            Assignment,
+            {
+                "id": assignment_id,
+                "directive_id": directive_id,
+                "agency_id": province.id_of[code],
+                "role": role,
+                "status": sim.status,
+                "percent": sim.percent,
+                "due_date": current,
+                "acknowledged_at": sim.acknowledged_at,
+                "completed_at": sim.completed_at,
+                "withdrawn_at": sim.withdrawn_at,
+                "created_at": given,
+                "updated_at": sim.withdrawn_at or last_at,
+            },
+        )
         if sim.status not in ("done", "withdrawn") and directive_id not in self.open:
-            self.open[directive_id] = _Open(assignment_id, sim.status, sim.percent, sim.acknowledged_at is not None, province.name[code])
+            self.open[directive_id] = _Open(
+                assignment_id, sim.status, sim.percent, sim.acknowledged_at is not None, province.name[code]
+            )
         return _facts(assignment_id, code, role, given, due, current, sim, province.supervisor[code], obligations)
 
     def history(self, notice_id: int, facts: DirectiveFacts, assignments: list[AssignmentFacts]) -> datetime | None:
@@ -537,21 +659,46 @@ class _Builder:
         recipient_id = self.province.id_of[message.recipient_agency]
         for contact_id, _, channel, address in self.province.targets(message.recipient, message.recipient_agency):
             self.outbox += 1
-            self.writer.add(Notification, {
-                "id": self.ids.take(Notification), "idempotency_key": f"{message.key}|{channel}|{address}",
-                "plan_key": message.key, "kind": message.kind, "escalation_level": message.level,
-                "notice_id": notice_id, "directive_id": directive_id, "assignment_id": message.assignment_id,
-                "recipient_agency_id": recipient_id, "contact_id": contact_id, "channel": channel, "address": address,
-                "subject": "", "body_text": "", "body_html": None, "payload": None, "state": "sent",
-                "planned_at": message.send_at, "next_attempt_at": message.send_at, "lease_until": None, "lease_owner": None,
-                "attempts": 1, "provider_message_id": None, "last_error": None, "error_history": [],
-                "sent_at": message.send_at, "created_at": message.send_at,
-            })
+            self.writer.add(
+                Notification,
+                {
+                    "id": self.ids.take(Notification),
+                    "idempotency_key": f"{message.key}|{channel}|{address}",
+                    "plan_key": message.key,
+                    "kind": message.kind,
+                    "escalation_level": message.level,
+                    "notice_id": notice_id,
+                    "directive_id": directive_id,
+                    "assignment_id": message.assignment_id,
+                    "recipient_agency_id": recipient_id,
+                    "contact_id": contact_id,
+                    "channel": channel,
+                    "address": address,
+                    "subject": "",
+                    "body_text": "",
+                    "body_html": None,
+                    "payload": None,
+                    "state": "sent",
+                    "planned_at": message.send_at,
+                    "next_attempt_at": message.send_at,
+                    "lease_until": None,
+                    "lease_owner": None,
+                    "attempts": 1,
+                    "provider_message_id": None,
+                    "last_error": None,
+                    "error_history": [],
+                    "sent_at": message.send_at,
+                    "created_at": message.send_at,
+                },
+            )
 
 
 def _issue_days(rng: random.Random, calendar: WorkCalendar, spec: Spec) -> list[date]:
     """Working days the notices were issued on, spread over the period, in order."""
-    return sorted(_working_day_in(rng, calendar, spec.first_issue, spec.last_issue) or spec.first_issue for _ in range(spec.notices))
+    return sorted(
+        _working_day_in(rng, calendar, spec.first_issue, spec.last_issue) or spec.first_issue
+        for _ in range(spec.notices)
+    )
 
 
 def _make_due(engine: Engine, builder: _Builder, spec: Spec, wide: set[int], fresh: set[int], built: Built) -> None:
@@ -568,34 +715,59 @@ def _make_due(engine: Engine, builder: _Builder, spec: Spec, wide: set[int], fre
     changed: list[tuple[int, _Open, datetime]] = []
     missing = quota - len(natural)
     if missing > 0:
-        candidates = sorted(d for d in builder.open if d not in wide and (builder.next_action[d] is None or builder.next_action[d] > as_of))  # type: ignore[operator]
+        candidates = sorted(
+            d
+            for d in builder.open
+            if d not in wide and (builder.next_action[d] is None or builder.next_action[d] > as_of)
+        )  # type: ignore[operator]
         for directive_id in rng.sample(candidates, min(missing, len(candidates))):
             changed.append((directive_id, builder.open[directive_id], as_of - timedelta(minutes=rng.randint(5, 600))))
     with engine.begin() as conn:
         if postponed:
             conn.execute(
-                update(Directive.__table__).where(Directive.__table__.c.id == bindparam("d_id")).values(next_action_at=bindparam("at")),  # type: ignore[attr-defined]
+                update(Directive.__table__)
+                .where(Directive.__table__.c.id == bindparam("d_id"))
+                .values(next_action_at=bindparam("at")),  # type: ignore[attr-defined]
                 [{"d_id": d, "at": later} for d in postponed],
             )
         if changed:
             updates, assignments, directives = [], [], []
             for directive_id, item, at in changed:
                 percent = min(95, item.percent + 10)
-                updates.append({"id": builder.ids.take(StatusUpdate), "assignment_id": item.assignment_id, "reported_at": at,
-                                "reported_by": item.reporter, "source": "bench", "status": "in_progress", "percent": percent,
-                                "note": "Báo cáo tiến độ (giả lập)", "document_number": None, "evidence_url": None, "created_at": at})
+                updates.append(
+                    {
+                        "id": builder.ids.take(StatusUpdate),
+                        "assignment_id": item.assignment_id,
+                        "reported_at": at,
+                        "reported_by": item.reporter,
+                        "source": "bench",
+                        "status": "in_progress",
+                        "percent": percent,
+                        "note": "Báo cáo tiến độ (giả lập)",
+                        "document_number": None,
+                        "evidence_url": None,
+                        "created_at": at,
+                    }
+                )
                 assignments.append({"a_id": item.assignment_id, "percent": percent, "at": at})
                 directives.append({"d_id": directive_id, "at": at})
             conn.execute(insert(StatusUpdate.__table__), updates)  # type: ignore[attr-defined]
             table = Assignment.__table__  # type: ignore[attr-defined]
             conn.execute(
-                update(table).where(table.c.id == bindparam("a_id")).values(
-                    status="in_progress", percent=bindparam("percent"), updated_at=bindparam("at"),
-                    acknowledged_at=func.coalesce(table.c.acknowledged_at, bindparam("at"))),
+                update(table)
+                .where(table.c.id == bindparam("a_id"))
+                .values(
+                    status="in_progress",
+                    percent=bindparam("percent"),
+                    updated_at=bindparam("at"),
+                    acknowledged_at=func.coalesce(table.c.acknowledged_at, bindparam("at")),
+                ),
                 assignments,
             )
             conn.execute(
-                update(Directive.__table__).where(Directive.__table__.c.id == bindparam("d_id")).values(next_action_at=bindparam("at")),  # type: ignore[attr-defined]
+                update(Directive.__table__)
+                .where(Directive.__table__.c.id == bindparam("d_id"))
+                .values(next_action_at=bindparam("at")),  # type: ignore[attr-defined]
                 directives,
             )
             built.status_updates += len(updates)
@@ -614,7 +786,11 @@ def _finish_backend(engine: Engine) -> None:
     with engine.begin() as conn:
         for table in TABLES:
             name = table.__tablename__  # type: ignore[attr-defined]
-            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM \"{name}\"))"))
+            conn.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM \"{name}\"))"
+                )
+            )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE"))
 
@@ -639,7 +815,9 @@ def build(engine: Engine, spec: Spec = Spec()) -> Built:
         if index >= spec.notices - fresh_notices:  # dated yesterday, imported this morning
             issued = builder.calendar.add_working_days(local_date(spec.as_of), -1)
             imported = spec.as_of - timedelta(minutes=builder.rng.randint(20, 60))
-        ids = builder.notice(index, issued, f"{index + 1}-TB/TU-{issued.year}", spec.directives_per_notice, width, imported=imported)
+        ids = builder.notice(
+            index, issued, f"{index + 1}-TB/TU-{issued.year}", spec.directives_per_notice, width, imported=imported
+        )
         if imported is not None:
             fresh.update(ids)
         if (index + 1) % chunk == 0:
@@ -647,7 +825,9 @@ def build(engine: Engine, spec: Spec = Spec()) -> Built:
     wide: set[int] = set()
     if spec.wide_directives:
         issued = builder.calendar.add_working_days(spec.last_issue, -20)
-        wide = set(builder.notice(spec.notices, issued, "BENCH-RONG/TB-TU", spec.wide_directives, spec.wide_size, wide=True))
+        wide = set(
+            builder.notice(spec.notices, issued, "BENCH-RONG/TB-TU", spec.wide_directives, spec.wide_size, wide=True)
+        )
         built.wide_directive_ids = sorted(wide)
     builder.writer.flush()
     generated = time.perf_counter() - t0
@@ -656,7 +836,11 @@ def build(engine: Engine, spec: Spec = Spec()) -> Built:
     built.phases["generate_s"] = generated - builder.writer.seconds - builder.plan_seconds
     counts = builder.writer.counts
     built.notices, built.directives, built.assignments = counts[Notice], counts[Directive], counts[Assignment]
-    built.deadline_changes, built.status_updates, built.outbox_rows = counts[DeadlineChange], counts[StatusUpdate], counts[Notification]
+    built.deadline_changes, built.status_updates, built.outbox_rows = (
+        counts[DeadlineChange],
+        counts[StatusUpdate],
+        counts[Notification],
+    )
     t0 = time.perf_counter()
     built.new_notices, built.new_directives = fresh_notices, len(fresh)
     _make_due(engine, builder, spec, wide, fresh, built)
@@ -689,18 +873,34 @@ def read_all_facts(engine: Engine, as_of: datetime, config_dir: Path = PACKAGED_
     end = local_date(as_of) + OBLIGATION_HORIZON
     with engine.connect() as conn:
         agencies = conn.execute(select(Agency.id, Agency.code, Agency.escalates_to_id)).all()
-        notices = {n: (number, issuer, issued) for n, number, issuer, issued in conn.execute(
-            select(Notice.id, Notice.number, Notice.issuer_id, Notice.issued_on))}
+        notices = {
+            n: (number, issuer, issued)
+            for n, number, issuer, issued in conn.execute(
+                select(Notice.id, Notice.number, Notice.issuer_id, Notice.issued_on)
+            )
+        }
         monitors: dict[int, list[int]] = defaultdict(list)
         for notice_id, agency_id in conn.execute(
-            select(NoticeMonitor.notice_id, NoticeMonitor.agency_id).order_by(NoticeMonitor.notice_id, NoticeMonitor.role, NoticeMonitor.id)
+            select(NoticeMonitor.notice_id, NoticeMonitor.agency_id).order_by(
+                NoticeMonitor.notice_id, NoticeMonitor.role, NoticeMonitor.id
+            )
         ):
             monitors[notice_id].append(agency_id)
         directives = conn.execute(
-            select(Directive.id, Directive.notice_id, Directive.number, Directive.priority, Directive.due_date, Directive.recurrence)
-            .order_by(Directive.id)
+            select(
+                Directive.id,
+                Directive.notice_id,
+                Directive.number,
+                Directive.priority,
+                Directive.due_date,
+                Directive.recurrence,
+            ).order_by(Directive.id)
         ).all()
-        originals = dict(conn.execute(select(DeadlineChange.assignment_id, DeadlineChange.due_date).where(DeadlineChange.kind == "original")).all())
+        originals = dict(
+            conn.execute(
+                select(DeadlineChange.assignment_id, DeadlineChange.due_date).where(DeadlineChange.kind == "original")
+            ).all()
+        )
         updates: dict[int, list[datetime]] = defaultdict(list)
         for assignment_id, reported_at in conn.execute(
             select(StatusUpdate.assignment_id, StatusUpdate.reported_at)
@@ -713,9 +913,17 @@ def read_all_facts(engine: Engine, as_of: datetime, config_dir: Path = PACKAGED_
             sent[directive_id].add(key)
         by_directive: dict[int, list[Any]] = defaultdict(list)
         for row in conn.execute(
-            select(Assignment.id, Assignment.directive_id, Assignment.agency_id, Assignment.role, Assignment.status,
-                   Assignment.created_at, Assignment.due_date, Assignment.acknowledged_at, Assignment.completed_at)
-            .order_by(Assignment.id)
+            select(
+                Assignment.id,
+                Assignment.directive_id,
+                Assignment.agency_id,
+                Assignment.role,
+                Assignment.status,
+                Assignment.created_at,
+                Assignment.due_date,
+                Assignment.acknowledged_at,
+                Assignment.completed_at,
+            ).order_by(Assignment.id)
         ):
             by_directive[row[1]].append(row)
     code = {agency_id: c for agency_id, c, _ in agencies}
@@ -728,15 +936,28 @@ def read_all_facts(engine: Engine, as_of: datetime, config_dir: Path = PACKAGED_
         if due is None and recurrence:
             key = (json.dumps(recurrence, sort_keys=True), issued)
             if key not in cache:
-                cache[key] = tuple(Obligation(o.period, o.due) for o in report_obligations(
-                    Recurrence.model_validate(recurrence), issued, end, calendar, policy))
+                cache[key] = tuple(
+                    Obligation(o.period, o.due)
+                    for o in report_obligations(Recurrence.model_validate(recurrence), issued, end, calendar, policy)
+                )
             obligations = cache[key]
-        facts = DirectiveFacts(directive_id, notice_number, number, priority, code[issuer_id], tuple(code[m] for m in monitors[notice_id]))
+        facts = DirectiveFacts(
+            directive_id, notice_number, number, priority, code[issuer_id], tuple(code[m] for m in monitors[notice_id])
+        )
         assignments = [
             AssignmentFacts(
-                assignment_id=a_id, agency_code=code[agency_id], role=role, status=status, created_at=created,
-                original_due=originals.get(a_id, a_due), current_due=a_due, acknowledged_at=acked, completed_at=completed,
-                updates=tuple(updates.get(a_id, ())), supervisor_code=supervisor[agency_id], obligations=obligations,
+                assignment_id=a_id,
+                agency_code=code[agency_id],
+                role=role,
+                status=status,
+                created_at=created,
+                original_due=originals.get(a_id, a_due),
+                current_due=a_due,
+                acknowledged_at=acked,
+                completed_at=completed,
+                updates=tuple(updates.get(a_id, ())),
+                supervisor_code=supervisor[agency_id],
+                obligations=obligations,
             )
             for a_id, _, agency_id, role, status, created, a_due, acked, completed in by_directive[directive_id]
         ]
@@ -787,16 +1008,25 @@ def main(argv: list[str] | None = None) -> None:
     if args.as_of.tzinfo is None:
         parser.error("--as-of needs a time zone, e.g. 2024-11-12T09:00:00+07:00")
     spec = Spec(
-        notices=args.notices, directives_per_notice=args.directives_per_notice,
-        assignments_per_directive=args.assignments_per_directive, due=args.due, as_of=args.as_of,
-        wide_directives=args.wide, wide_size=args.wide_size, history=not args.no_history, seed=args.seed,
+        notices=args.notices,
+        directives_per_notice=args.directives_per_notice,
+        assignments_per_directive=args.assignments_per_directive,
+        due=args.due,
+        as_of=args.as_of,
+        wide_directives=args.wide,
+        wide_size=args.wide_size,
+        history=not args.no_history,
+        seed=args.seed,
     )
     t0 = time.perf_counter()
     engine = connect(args.db, args.schema)
     migrate_s = time.perf_counter() - t0
     built = build(engine, spec)
     engine.dispose()
-    report = asdict(built) | {"migrate_s": round(migrate_s, 3), "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    report = asdict(built) | {
+        "migrate_s": round(migrate_s, 3),
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
     print(json.dumps(report, ensure_ascii=False))
     print(
         f"Tỉnh giả lập: {_number(built.notices)} thông báo, {_number(built.directives)} mục, {_number(built.assignments)} việc, "

@@ -21,7 +21,9 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 def report_config_error(exc: ConfigError) -> typer.Exit:
     """Print every located issue of a ConfigError."""
-    err.print(f"[bold red]Lỗi:[/] tệp không hợp lệ, không ghi gì vào cơ sở dữ liệu ({len(exc.issues)} lỗi):", highlight=False)
+    err.print(
+        f"[bold red]Lỗi:[/] tệp không hợp lệ, không ghi gì vào cơ sở dữ liệu ({len(exc.issues)} lỗi):", highlight=False
+    )
     for issue in exc.issues:
         err.print(f"  {issue}", highlight=False, markup=False)
     return typer.Exit(1)

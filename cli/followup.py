@@ -11,8 +11,6 @@ import typer
 from rich.table import Table
 from sqlmodel import Session, select
 
-from models import Directive, Notice, get_engine
-
 from cli.common import console, fail, parse_as_of, report_config_error, require_database
 from config.escalation import load_escalation_policy
 from config.policy import load_calendar
@@ -21,7 +19,7 @@ from domain.labels import KIND_VI, RECIPIENT_VI
 from domain.planner import PlannedMessage, dry_run
 from domain.timeliness import CATEGORY_VI, Category
 from domain.workdays import format_date_vi, local_date, weekday_vi
-
+from models import Directive, Notice, get_engine
 
 
 def _note(message: PlannedMessage) -> str:
@@ -42,7 +40,9 @@ def register(app: typer.Typer) -> None:
     def plan_command(
         notice_ref: Annotated[str, typer.Argument(metavar="NOTICE", help="Số thông báo.")],
         directive: Annotated[str | None, typer.Option("--directive", help="Chỉ một mục, ví dụ 2.3.")] = None,
-        as_of: Annotated[str | None, typer.Option("--as-of", help="Tính từ ngày/giờ (YYYY-MM-DD hoặc ISO 8601).")] = None,
+        as_of: Annotated[
+            str | None, typer.Option("--as-of", help="Tính từ ngày/giờ (YYYY-MM-DD hoặc ISO 8601).")
+        ] = None,
     ) -> None:
         """Dry run: every reminder and escalation that would go out if nobody reported anything."""
         from tasks.follow_up import read_directive_state
@@ -62,8 +62,14 @@ def register(app: typer.Typer) -> None:
             for message in dry_run(facts, state.facts, policy, calendar, moment):
                 day = local_date(message.send_at)
                 recipient = f"{state.names[message.recipient_agency]} ({RECIPIENT_VI[message.recipient]})"
-                table.add_row(f"{format_date_vi(day)} {weekday_vi(day)}", item.number, KIND_VI[message.kind],
-                              state.names[message.subject_agency], recipient, _note(message))
+                table.add_row(
+                    f"{format_date_vi(day)} {weekday_vi(day)}",
+                    item.number,
+                    KIND_VI[message.kind],
+                    state.names[message.subject_agency],
+                    recipient,
+                    _note(message),
+                )
                 count += 1
         console.print(table)
         console.print(f"Tổng cộng {count} tin nhắn dự kiến.", highlight=False)
@@ -93,7 +99,9 @@ def register(app: typer.Typer) -> None:
     @app.command("sweep", help="Đôn đốc mọi mục đến lượt, rồi gửi tin nhắn.")
     def sweep_command(
         as_of: Annotated[str | None, typer.Option("--as-of", help="Thời điểm (mặc định: bây giờ).")] = None,
-        fan_out: Annotated[bool, typer.Option("--fan-out", help="Chạy các mục trên worker qua run_deployment.")] = False,
+        fan_out: Annotated[
+            bool, typer.Option("--fan-out", help="Chạy các mục trên worker qua run_deployment.")
+        ] = False,
     ) -> None:
         """Follow up every directive whose next action is due, then deliver."""
         from flows.sweep import sweep
@@ -131,8 +139,15 @@ def register(app: typer.Typer) -> None:
 
         require_database()
         try:
-            result = record_status_update(assignment_id, status=status, percent=percent, note=note,
-                                          document_number=doc_number, reported_by=reported_by, source="cli")
+            result = record_status_update(
+                assignment_id,
+                status=status,
+                percent=percent,
+                note=note,
+                document_number=doc_number,
+                reported_by=reported_by,
+                source="cli",
+            )
         except StatusChangeRefused as exc:
             raise fail(str(exc)) from None
         console.print(f"Đã ghi báo cáo số {result.update_id} cho việc {assignment_id}: {status}.", highlight=False)
@@ -157,8 +172,11 @@ def register(app: typer.Typer) -> None:
             plan_ = load_scenario(scenario)
         except ConfigError as exc:
             raise report_config_error(exc) from None
-        console.print(f"Chạy lại kịch bản {scenario.name} từ {format_date_vi(local_date(plan_.start))} "
-                      f"đến {format_date_vi(local_date(plan_.end))}…", highlight=False)
+        console.print(
+            f"Chạy lại kịch bản {scenario.name} từ {format_date_vi(local_date(plan_.start))} "
+            f"đến {format_date_vi(local_date(plan_.end))}…",
+            highlight=False,
+        )
         with console.status("Đang chạy lại (mỗi lượt quét là một lượt chạy trong Prefect)…"):
             state = replay_scenario(str(scenario.resolve()), return_state=True)
         if not state.is_completed():
@@ -166,7 +184,9 @@ def register(app: typer.Typer) -> None:
         console.print(state.message, highlight=False)
         print_replay_summary(state.result()["notice_id"], plan_.end)
 
-    @extension_app.command("request", help="Gửi đề nghị gia hạn; chờ người điều phối phê duyệt trong giao diện Prefect.")
+    @extension_app.command(
+        "request", help="Gửi đề nghị gia hạn; chờ người điều phối phê duyệt trong giao diện Prefect."
+    )
     def extension_request(
         assignment_id: Annotated[int, typer.Argument(metavar="ASSIGNMENT")],
         until: Annotated[str, typer.Option("--until", help="Hạn mới đề nghị, YYYY-MM-DD.")],
@@ -185,7 +205,10 @@ def register(app: typer.Typer) -> None:
             started = request_extension(assignment_id, until=new_due, reason=reason, requested_by=requested_by)
         except (StatusChangeRefused, ExtensionUnavailable) as exc:
             raise fail(str(exc)) from None
-        console.print(f"Đã gửi đề nghị gia hạn (lượt chạy {started.run_name}). Phê duyệt trong giao diện Prefect.", highlight=False)
+        console.print(
+            f"Đã gửi đề nghị gia hạn (lượt chạy {started.run_name}). Phê duyệt trong giao diện Prefect.",
+            highlight=False,
+        )
 
 
 def print_replay_summary(notice_id: int, end: datetime) -> None:
@@ -205,7 +228,9 @@ def print_replay_summary(notice_id: int, end: datetime) -> None:
     for category in Category:
         table.add_column(CATEGORY_VI[category], justify="right")
     with Session(get_engine()) as session:
-        ids = session.exec(select(Directive.id).where(Directive.notice_id == notice_id).order_by(Directive.position)).all()
+        ids = session.exec(
+            select(Directive.id).where(Directive.notice_id == notice_id).order_by(Directive.position)
+        ).all()
     totals = {c: 0 for c in Category}
     for directive_id in ids:
         state = read_directive_state(directive_id, end)  # type: ignore[arg-type]
@@ -236,4 +261,3 @@ def _notice_directives(notice_ref: str, number: str | None) -> tuple[Notice, lis
 def _directive_id(notice_ref: str, number: str) -> int:
     """Resolve NOTICE + directive number to an id, or stop with a clear message."""
     return _notice_directives(notice_ref, number)[1][0].id  # type: ignore[return-value]
-

@@ -24,14 +24,18 @@ def _local(moment: object) -> str:
 
 def register(app: typer.Typer) -> None:
     """Attach `dondoc intake …`, `dondoc export-template` and `dondoc import-updates`."""
-    intake_app = typer.Typer(help="Tiếp nhận báo cáo: trang web theo liên kết, API cho cơ quan, nguồn trạng thái.", no_args_is_help=True)
+    intake_app = typer.Typer(
+        help="Tiếp nhận báo cáo: trang web theo liên kết, API cho cơ quan, nguồn trạng thái.", no_args_is_help=True
+    )
     token_app = typer.Typer(help="Mã truy cập API của các cơ quan.", no_args_is_help=True)
     link_app = typer.Typer(help="Liên kết báo cáo có chữ ký.", no_args_is_help=True)
     app.add_typer(intake_app, name="intake")
     intake_app.add_typer(token_app, name="token")
     intake_app.add_typer(link_app, name="link")
 
-    @intake_app.command("serve", help="Chạy riêng trang tiếp nhận báo cáo và API (dondoc serve cũng chạy kèm). Dừng bằng Ctrl+C.")
+    @intake_app.command(
+        "serve", help="Chạy riêng trang tiếp nhận báo cáo và API (dondoc serve cũng chạy kèm). Dừng bằng Ctrl+C."
+    )
     def serve_command(
         host: Annotated[str, typer.Option("--host", help="Địa chỉ lắng nghe.")] = "127.0.0.1",
         port: Annotated[int, typer.Option("--port", help="Cổng.")] = 7700,
@@ -43,9 +47,14 @@ def register(app: typer.Typer) -> None:
         require_database()
         settings = get_intake_settings()
         if not settings.links_enabled:
-            err.print("[yellow]Chú ý:[/] chưa đặt DONDOC_INTAKE_SECRET và DONDOC_PUBLIC_URL: liên kết báo cáo chưa dùng được "
-                      "(API theo mã truy cập vẫn chạy).", highlight=False)
-        console.print(f"Trang tiếp nhận báo cáo: http://{host}:{port}/ · API: http://{host}:{port}/api/docs", highlight=False)
+            err.print(
+                "[yellow]Chú ý:[/] chưa đặt DONDOC_INTAKE_SECRET và DONDOC_PUBLIC_URL: liên kết báo cáo chưa dùng được "
+                "(API theo mã truy cập vẫn chạy).",
+                highlight=False,
+            )
+        console.print(
+            f"Trang tiếp nhận báo cáo: http://{host}:{port}/ · API: http://{host}:{port}/api/docs", highlight=False
+        )
         run(host, port)
 
     @token_app.command("create", help="Cấp mã truy cập API cho một cơ quan (mã chỉ hiện một lần).")
@@ -62,7 +71,10 @@ def register(app: typer.Typer) -> None:
             info, token = create_token(agency, label=label, created_by=by)
         except TokenError as exc:
             raise fail(str(exc)) from None
-        console.print(f"Đã cấp mã truy cập số {info.id} cho {info.agency_code}. Mã chỉ hiện MỘT LẦN, hãy lưu ngay:", highlight=False)
+        console.print(
+            f"Đã cấp mã truy cập số {info.id} cho {info.agency_code}. Mã chỉ hiện MỘT LẦN, hãy lưu ngay:",
+            highlight=False,
+        )
         print(token)
         console.print(f"Thu hồi khi cần: dondoc intake token revoke {info.id}", highlight=False)
 
@@ -74,10 +86,19 @@ def register(app: typer.Typer) -> None:
         require_database()
         table = Table(title="Mã truy cập API")
         for column in ("Số", "Cơ quan", "Bắt đầu bằng", "Ghi chú", "Cấp lúc", "Dùng gần nhất", "Thu hồi"):
-            table.add_column(column, no_wrap=column in ("Số", "Bắt đầu bằng"), min_width=14 if column == "Bắt đầu bằng" else None)
+            table.add_column(
+                column, no_wrap=column in ("Số", "Bắt đầu bằng"), min_width=14 if column == "Bắt đầu bằng" else None
+            )
         for t in list_tokens(agency):
-            table.add_row(str(t.id), t.agency_code, t.prefix + "…", t.label or "—", _local(t.created_at), _local(t.last_used_at),
-                          _local(t.revoked_at))
+            table.add_row(
+                str(t.id),
+                t.agency_code,
+                t.prefix + "…",
+                t.label or "—",
+                _local(t.created_at),
+                _local(t.last_used_at),
+                _local(t.revoked_at),
+            )
         console.print(table)
 
     @token_app.command("revoke", help="Thu hồi một mã truy cập (theo số hoặc phần đầu dd_…).")
@@ -130,8 +151,11 @@ def register(app: typer.Typer) -> None:
             revoke_links(agency, revoked_by=by, reason=reason, now=utcnow())
         except LookupError as exc:
             raise fail(str(exc)) from None
-        console.print(f"Đã thu hồi các liên kết đã gửi cho {agency}. Để thu hồi mọi liên kết của mọi cơ quan: đổi "
-                      "DONDOC_INTAKE_SECRET.", highlight=False)
+        console.print(
+            f"Đã thu hồi các liên kết đã gửi cho {agency}. Để thu hồi mọi liên kết của mọi cơ quan: đổi "
+            "DONDOC_INTAKE_SECRET.",
+            highlight=False,
+        )
 
     @intake_app.command("poll", help="Lấy trạng thái ngay từ các nguồn trong status_sources.yaml.")
     def poll_command(source: Annotated[str | None, typer.Option("--source", help="Chỉ một nguồn.")] = None) -> None:
@@ -166,20 +190,36 @@ def register(app: typer.Typer) -> None:
             raise report_config_error(exc) from None
         states = {row.source: row for row in source_states()}
         table = Table(title="Nguồn trạng thái")
-        for column in ("Nguồn", "Cơ quan", "Loại", "Lấy thành công gần nhất", "Lần tới", "Lỗi liên tiếp", "Lỗi gần nhất"):
+        for column in (
+            "Nguồn",
+            "Cơ quan",
+            "Loại",
+            "Lấy thành công gần nhất",
+            "Lần tới",
+            "Lỗi liên tiếp",
+            "Lỗi gần nhất",
+        ):
             table.add_column(column)
         for spec in sources:
             row = states.get(spec.name)
-            table.add_row(spec.name, spec.agency, spec.kind, _local(row.last_success_at if row else None),
-                          _local(row.next_attempt_at if row else None), str(row.failures if row else 0),
-                          (row.last_error if row else None) or "—")
+            table.add_row(
+                spec.name,
+                spec.agency,
+                spec.kind,
+                _local(row.last_success_at if row else None),
+                _local(row.next_attempt_at if row else None),
+                str(row.failures if row else 0),
+                (row.last_error if row else None) or "—",
+            )
         console.print(table)
         console.print(f"{len(sources)} nguồn; tệp hợp lệ.", highlight=False)
 
     @app.command("export-template", help="Xuất tệp XLSX để cơ quan điền báo cáo tiến độ (mỗi dòng một việc).")
     def export_template_command(
         notice_ref: Annotated[str, typer.Argument(metavar="NOTICE", help="Số thông báo.")],
-        output: Annotated[Path | None, typer.Option("--output", "-o", help="Tệp ghi ra (mặc định: bao-cao-<số>.xlsx).")] = None,
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="Tệp ghi ra (mặc định: bao-cao-<số>.xlsx).")
+        ] = None,
         agency: Annotated[str | None, typer.Option("--agency", help="Chỉ các việc của một cơ quan.")] = None,
     ) -> None:
         """Write the XLSX template of a notice."""
@@ -197,10 +237,15 @@ def register(app: typer.Typer) -> None:
             raise fail(f"không tìm thấy thông báo «{notice_ref}»")
         path = output or Path(f"bao-cao-{ascii_slug(notice.number)}.xlsx")
         count = export_template(notice.id, path, agency)  # type: ignore[arg-type]
-        console.print(f"Đã ghi {path} ({count} việc). Điền các cột nền vàng rồi nhập bằng: dondoc import-updates {path}",
-                      highlight=False)
+        console.print(
+            f"Đã ghi {path} ({count} việc). Điền các cột nền vàng rồi nhập bằng: dondoc import-updates {path}",
+            highlight=False,
+        )
 
-    @app.command("import-updates", help="Nhập tệp XLSX báo cáo tiến độ đã điền: kiểm tra toàn bộ, có lỗi thì không nhập dòng nào.")
+    @app.command(
+        "import-updates",
+        help="Nhập tệp XLSX báo cáo tiến độ đã điền: kiểm tra toàn bộ, có lỗi thì không nhập dòng nào.",
+    )
     def import_updates_command(
         path: Annotated[Path, typer.Argument(metavar="FILE.xlsx", help="Tệp đã điền (mẫu của export-template).")],
         by: Annotated[str, typer.Option("--by", help="Người nhập.")] = "Văn phòng (nhập tệp)",
@@ -216,7 +261,10 @@ def register(app: typer.Typer) -> None:
         except TemplateError as exc:
             raise fail(str(exc)) from None
         if not result.ok:
-            err.print(f"[bold red]Lỗi:[/] tệp có {len(result.errors)} lỗi; không nhập dòng nào. Sửa rồi nhập lại:", highlight=False)
+            err.print(
+                f"[bold red]Lỗi:[/] tệp có {len(result.errors)} lỗi; không nhập dòng nào. Sửa rồi nhập lại:",
+                highlight=False,
+            )
             for problem in result.errors:
                 err.print(f"  {problem}", highlight=False, markup=False)
             raise typer.Exit(1)

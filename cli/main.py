@@ -14,7 +14,9 @@ from cli.common import console, err, fail, report_config_error, require_database
 from config.loader import ConfigError
 from config.settings import get_settings
 
-app = typer.Typer(help="dondoc — theo dõi, đôn đốc thực hiện Thông báo kết luận.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="dondoc — theo dõi, đôn đốc thực hiện Thông báo kết luận.", no_args_is_help=True, add_completion=False
+)
 db_app = typer.Typer(help="Cơ sở dữ liệu.", no_args_is_help=True)
 agencies_app = typer.Typer(help="Danh mục cơ quan.", no_args_is_help=True)
 notices_app = typer.Typer(help="Thông báo kết luận đã nhập.", no_args_is_help=True)
@@ -86,13 +88,16 @@ def import_command(
     except ConfigError as exc:
         raise report_config_error(exc) from None
     except ImportRefused as exc:
-        err.print(f"[bold red]Lỗi:[/] thông báo {exc.number} đã được nhập với nội dung khác; không ghi gì.", highlight=False)
+        err.print(
+            f"[bold red]Lỗi:[/] thông báo {exc.number} đã được nhập với nội dung khác; không ghi gì.", highlight=False
+        )
         err.print("Dùng --update để cập nhật. Khác biệt:", highlight=False)
         err.print(exc.diff, markup=False, highlight=False)
         raise typer.Exit(1) from None
     verb = {"created": "Đã nhập", "updated": "Đã cập nhật", "unchanged": "Không có thay đổi:"}[result.action]
     console.print(
-        f"{verb} thông báo {result.number}: {result.directives} mục, {result.assignments} lượt giao việc.", highlight=False
+        f"{verb} thông báo {result.number}: {result.directives} mục, {result.assignments} lượt giao việc.",
+        highlight=False,
     )
     for change in result.changes:
         console.print(f"  • {change}", highlight=False)
@@ -124,7 +129,9 @@ def _excerpt(text: str, limit: int) -> str:
 
 
 @app.command("show", help="Hiện các mục của một thông báo: cơ quan chủ trì, phối hợp và thời hạn.")
-def show(notice_ref: Annotated[str, typer.Argument(metavar="NOTICE", help="Số thông báo (hoặc mã số nội bộ).")]) -> None:
+def show(
+    notice_ref: Annotated[str, typer.Argument(metavar="NOTICE", help="Số thông báo (hoặc mã số nội bộ).")],
+) -> None:
     """Show a notice's directives with their lead and supporting agencies and due dates."""
     from models import get_engine
     from tasks.notice_queries import find_notice, notice_table
@@ -138,10 +145,18 @@ def show(notice_ref: Annotated[str, typer.Argument(metavar="NOTICE", help="Số 
         title = f"Thông báo {notice.number}" + (" (số tạm)" if notice.number_is_placeholder else "")
         title += f" ngày {notice.issued_on.strftime('%d/%m/%Y')}"
     table = Table(title=title, show_lines=True)
-    for column, style in (("Mục", "bold"), ("Nội dung", None), ("Chủ trì", None), ("Phối hợp", None), ("Thời hạn", None)):
+    for column, style in (
+        ("Mục", "bold"),
+        ("Nội dung", None),
+        ("Chủ trì", None),
+        ("Phối hợp", None),
+        ("Thời hạn", None),
+    ):
         table.add_column(column, style=style, overflow="fold")
     for row in rows:
-        table.add_row(row.number, _excerpt(row.text, 110), "\n".join(row.leads), "\n".join(row.supports) or "—", row.deadline)
+        table.add_row(
+            row.number, _excerpt(row.text, 110), "\n".join(row.leads), "\n".join(row.supports) or "—", row.deadline
+        )
     console.print(table)
 
 

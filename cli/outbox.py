@@ -49,7 +49,17 @@ def outbox_list(
         rows = conn.execute(statement).all()
     title = "Hàng đợi gửi tin" + (f" — {STATE_VI[state].lower()}" if state else "")
     table = Table(title=title)
-    for column in ("Mã", "Loại tin", "Người nhận", "Kênh", "Địa chỉ", "Trạng thái", "Số lần thử", "Lỗi cuối", "Lần gửi tới"):
+    for column in (
+        "Mã",
+        "Loại tin",
+        "Người nhận",
+        "Kênh",
+        "Địa chỉ",
+        "Trạng thái",
+        "Số lần thử",
+        "Lỗi cuối",
+        "Lần gửi tới",
+    ):
         table.add_column(column, overflow="fold")
     for row in rows:
         waiting = row.state in (NotificationState.pending.value, NotificationState.failed.value)
@@ -70,7 +80,11 @@ def outbox_list(
 
 def outbox_deliver(
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Thời điểm tính: YYYY-MM-DD (8:00 sáng) hoặc YYYY-MM-DDTHH:MM, giờ Việt Nam. Mặc định: bây giờ.")
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Thời điểm tính: YYYY-MM-DD (8:00 sáng) hoặc YYYY-MM-DDTHH:MM, giờ Việt Nam. Mặc định: bây giờ.",
+        ),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Số tin tối đa nhận gửi trong lượt này.")] = 500,
 ) -> None:
@@ -101,8 +115,10 @@ def outbox_retry(
 
     require_database()
     if not requeue(notification_id):
-        raise fail(f"không đưa lại được tin {notification_id}: không có tin này, hoặc tin không ở trạng thái "
-                    "không gửi được / lỗi / đã hủy")
+        raise fail(
+            f"không đưa lại được tin {notification_id}: không có tin này, hoặc tin không ở trạng thái "
+            "không gửi được / lỗi / đã hủy"
+        )
     console.print(f"Đã đưa tin {notification_id} trở lại hàng đợi; tin sẽ được gửi ở lượt gửi tới.", highlight=False)
 
 
@@ -138,18 +154,32 @@ def notify_test(
     failures = 0
     for contact in spec.contacts:
         subject = f"[Thử] Kiểm tra kênh liên lạc của hệ thống đôn đốc – {spec.display_name}"
-        text = (f"Kính gửi: {spec.name}.\n\nĐây là tin thử để kiểm tra kênh liên lạc của hệ thống theo dõi, "
-                "đôn đốc thực hiện Thông báo kết luận. Không cần trả lời.")
+        text = (
+            f"Kính gửi: {spec.name}.\n\nĐây là tin thử để kiểm tra kênh liên lạc của hệ thống theo dõi, "
+            "đôn đốc thực hiện Thông báo kết luận. Không cần trả lời."
+        )
         try:
             url = channel_url(contact.channel, contact.address, settings, policy)
-            result = send_message(url, subject=subject, text=text, html=None, headers=None, attachments=None,
-                                  idempotency_key=f"test|{spec.code}|{contact.channel}|{stamp}")
+            result = send_message(
+                url,
+                subject=subject,
+                text=text,
+                html=None,
+                headers=None,
+                attachments=None,
+                idempotency_key=f"test|{spec.code}|{contact.channel}|{stamp}",
+            )
             outcome, detail = ("Đã gửi", result.provider_message_id or "") if result.ok else ("Lỗi", result.error or "")
         except ChannelError as exc:
             outcome, detail = "Chưa cấu hình", str(exc)
         failures += outcome != "Đã gửi"
-        table.add_row(CHANNEL_VI.get(contact.channel, contact.channel), contact.role,
-                      safe_address(contact.channel, contact.address), outcome, _short(detail))
+        table.add_row(
+            CHANNEL_VI.get(contact.channel, contact.channel),
+            contact.role,
+            safe_address(contact.channel, contact.address),
+            outcome,
+            _short(detail),
+        )
     console.print(table)
     if failures:
         raise typer.Exit(1)
@@ -162,7 +192,9 @@ def register(app: typer.Typer) -> None:
     @outbox_app.callback()
     def outbox_default(
         ctx: typer.Context,
-        state: Annotated[str | None, typer.Option("--state", help=f"Chỉ hiện tin ở trạng thái này ({'|'.join(STATES)}).")] = None,
+        state: Annotated[
+            str | None, typer.Option("--state", help=f"Chỉ hiện tin ở trạng thái này ({'|'.join(STATES)}).")
+        ] = None,
     ) -> None:
         """`dondoc outbox [--state dead]` lists, like `dondoc outbox list`."""
         if ctx.invoked_subcommand is None:

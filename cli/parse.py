@@ -12,7 +12,14 @@ import typer
 
 from config.loader import ConfigError
 from config.settings import get_settings
-from domain.notice_parser import REVIEW_THRESHOLD, AgencyRefDraft, NoticeDraftText, NoticeParseError, ParsedDirective, parse_notice_text
+from domain.notice_parser import (
+    REVIEW_THRESHOLD,
+    AgencyRefDraft,
+    NoticeDraftText,
+    NoticeParseError,
+    ParsedDirective,
+    parse_notice_text,
+)
 from domain.notice_reader import NoticeReadError, read_notice_text
 
 EXIT_CONFIG = 1
@@ -86,7 +93,11 @@ def _ref_line(ref: AgencyRefDraft, indent: int) -> list[str]:
     out: list[str] = []
     if not ref.known:
         hint = f"; gần giống: {', '.join(ref.suggestions)}" if ref.suggestions else ""
-        out += _comment(f"«{ref.surface}» không có trong danh mục cơ quan — thêm vào config/agencies.yaml hoặc sửa tên{hint}", indent, True)
+        out += _comment(
+            f"«{ref.surface}» không có trong danh mục cơ quan — thêm vào config/agencies.yaml hoặc sửa tên{hint}",
+            indent,
+            True,
+        )
     elif ref.confidence < REVIEW_THRESHOLD:
         out += _comment(f"vai trò chưa chắc chắn — {why}", indent, True)
     if ref.is_group:
@@ -104,7 +115,7 @@ def _due_note(draft: NoticeDraftText, directive: ParsedDirective, config_dir: Pa
         return None
     try:
         from config.policy import load_calendar, load_deadline_policy
-        from domain.deadlines import rule_from_json, compute_due
+        from domain.deadlines import compute_due, rule_from_json
 
         due = compute_due(rule_from_json(rule), start, load_calendar(config_dir), load_deadline_policy(config_dir))
     except (ConfigError, ValueError):
@@ -112,7 +123,9 @@ def _due_note(draft: NoticeDraftText, directive: ParsedDirective, config_dir: Pa
     return due.explanation
 
 
-def render_draft_yaml(draft: NoticeDraftText, *, config_dir: Path | None = None, generated_on: date | None = None) -> str:
+def render_draft_yaml(
+    draft: NoticeDraftText, *, config_dir: Path | None = None, generated_on: date | None = None
+) -> str:
     """Write the draft in the notice-file format, with comments marking what a person must check."""
     out: list[str] = []
     when = f" ngày {generated_on:%d/%m/%Y}" if generated_on else ""
@@ -144,10 +157,18 @@ def render_draft_yaml(draft: NoticeDraftText, *, config_dir: Path | None = None,
     i = draft.issuer
     if i.value is None:
         raw = i.raw or ""
-        out += _comment(f"chưa xác định được cơ quan ban hành{(' (văn bản ghi «' + raw + '»)') if raw else ''}; ghi mã cơ quan trong danh mục", 2, True)
+        out += _comment(
+            f"chưa xác định được cơ quan ban hành{(' (văn bản ghi «' + raw + '»)') if raw else ''}; ghi mã cơ quan trong danh mục",
+            2,
+            True,
+        )
         out.append(f"  issuer: {_q(raw)}")
     else:
-        out += _comment(f"«{i.raw}», {_lines_of(i.span)}: {i.note} (độ tin cậy {_conf(i.confidence)})", 2, i.confidence < REVIEW_THRESHOLD)
+        out += _comment(
+            f"«{i.raw}», {_lines_of(i.span)}: {i.note} (độ tin cậy {_conf(i.confidence)})",
+            2,
+            i.confidence < REVIEW_THRESHOLD,
+        )
         out.append(f"  issuer: {i.value}")
     t = draft.title
     if t.value:
@@ -177,7 +198,9 @@ def _render_directive(draft: NoticeDraftText, directive: ParsedDirective, config
     """One directive entry with its review comments."""
     out: list[str] = [""]
     label = f"«{directive.label}»" if directive.label else "không đánh số"
-    out += _comment(f"Mục {directive.number} ({label}), {_lines_of(directive.span)}; độ tin cậy {_conf(directive.confidence)}", 2)
+    out += _comment(
+        f"Mục {directive.number} ({label}), {_lines_of(directive.span)}; độ tin cậy {_conf(directive.confidence)}", 2
+    )
     for note in directive.review:
         if "không có trong danh mục" in note:
             continue  # said next to the agency itself
@@ -246,7 +269,9 @@ def summary_vi(draft: NoticeDraftText, yaml_text: str) -> str:
 
 def parse(
     path: Annotated[Path, typer.Argument(metavar="FILE", help="Tệp thông báo kết luận: .txt, .md hoặc .docx.")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Ghi bản nháp YAML vào tệp này (mặc định: in ra màn hình).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Ghi bản nháp YAML vào tệp này (mặc định: in ra màn hình).")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Ghi đè tệp -o nếu đã có.")] = False,
 ) -> None:
     """Đọc một Thông báo kết luận và soạn bản nháp tệp thông báo (YAML) để người kiểm tra rồi nhập."""

@@ -21,16 +21,33 @@ def register(app: typer.Typer) -> None:
         "cho nơi nhận đã cấu hình. Mỗi kỳ chỉ lập và gửi một lần.",
     )
     def report_command(
-        periods: Annotated[list[str] | None, typer.Option(
-            "--period", help="Kỳ báo cáo: 2022-Q4 (quý), 2022-10 (tháng), 2022-H2 (6 tháng), 2022 (năm); có thể nêu "
-            "nhiều lần. Bỏ trống: kỳ vừa chốt số liệu của từng loại kỳ trong config/reporting.yaml.")] = None,
-        notice: Annotated[str | None, typer.Option("--notice", help="Số thông báo; bỏ trống: báo cáo chung mọi thông báo.")] = None,
-        as_of: Annotated[str | None, typer.Option("--as-of", help="Ngày lập (YYYY-MM-DD hoặc ISO 8601; mặc định: bây giờ).")] = None,
-        on_send_date: Annotated[bool, typer.Option(
-            "--on-send-date", help="Lập mỗi báo cáo như vào ngày gửi của kỳ đó (lập bù, chạy lại kịch bản).")] = False,
-        out: Annotated[Path | None, typer.Option("--out", help="Thư mục ghi tệp (mặc định: DONDOC_HOME/reports).")] = None,
-        no_deliver: Annotated[bool, typer.Option(
-            "--no-deliver", help="Chỉ xếp thư vào hộp thư đi, không gửi ngay (lượt quét sau sẽ gửi).")] = False,
+        periods: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--period",
+                help="Kỳ báo cáo: 2022-Q4 (quý), 2022-10 (tháng), 2022-H2 (6 tháng), 2022 (năm); có thể nêu "
+                "nhiều lần. Bỏ trống: kỳ vừa chốt số liệu của từng loại kỳ trong config/reporting.yaml.",
+            ),
+        ] = None,
+        notice: Annotated[
+            str | None, typer.Option("--notice", help="Số thông báo; bỏ trống: báo cáo chung mọi thông báo.")
+        ] = None,
+        as_of: Annotated[
+            str | None, typer.Option("--as-of", help="Ngày lập (YYYY-MM-DD hoặc ISO 8601; mặc định: bây giờ).")
+        ] = None,
+        on_send_date: Annotated[
+            bool,
+            typer.Option(
+                "--on-send-date", help="Lập mỗi báo cáo như vào ngày gửi của kỳ đó (lập bù, chạy lại kịch bản)."
+            ),
+        ] = False,
+        out: Annotated[
+            Path | None, typer.Option("--out", help="Thư mục ghi tệp (mặc định: DONDOC_HOME/reports).")
+        ] = None,
+        no_deliver: Annotated[
+            bool,
+            typer.Option("--no-deliver", help="Chỉ xếp thư vào hộp thư đi, không gửi ngay (lượt quét sau sẽ gửi)."),
+        ] = False,
         verbose: Annotated[bool, typer.Option("--verbose", help="In cả nhật ký của Prefect ra màn hình.")] = False,
     ) -> None:
         """Make (once per period) and send the periodic reports; print the files' paths."""
@@ -60,8 +77,14 @@ def register(app: typer.Typer) -> None:
         except (PeriodError, ReportRefused) as exc:
             raise fail(str(exc)) from None
         for label, when in runs:
-            state = periodic_report(notice=notice, period=label, as_of=when, out_dir=str(out.resolve()) if out else None,
-                                    deliver=not no_deliver, return_state=True)
+            state = periodic_report(
+                notice=notice,
+                period=label,
+                as_of=when,
+                out_dir=str(out.resolve()) if out else None,
+                deliver=not no_deliver,
+                return_state=True,
+            )
             if not state.is_completed():
                 raise fail(f"không lập được báo cáo: {state.message}")
             for item in state.result()["reports"]:
@@ -69,10 +92,14 @@ def register(app: typer.Typer) -> None:
                     console.print(f"Báo cáo {item['period_vi']}: {'; '.join(item['notes'])}.", highlight=False)
                     continue
                 if item["created"]:
-                    console.print(f"Báo cáo {item['period_vi']}: đã lập, {item['queued']} thư gửi ngày {item['sent_on']}. Các tệp:",
-                                  highlight=False)
+                    console.print(
+                        f"Báo cáo {item['period_vi']}: đã lập, {item['queued']} thư gửi ngày {item['sent_on']}. Các tệp:",
+                        highlight=False,
+                    )
                 else:
-                    console.print(f"Báo cáo {item['period_vi']} đã được lập và gửi ngày {item['sent_on']}; không gửi lại. Các tệp:",
-                                  highlight=False)
+                    console.print(
+                        f"Báo cáo {item['period_vi']} đã được lập và gửi ngày {item['sent_on']}; không gửi lại. Các tệp:",
+                        highlight=False,
+                    )
                 for path in item["files"]:
                     console.print(f"  {path}", highlight=False, soft_wrap=True)

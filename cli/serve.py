@@ -45,9 +45,13 @@ def to_runner_deployment(entry: dict[str, Any]) -> Any:
 def register(app: typer.Typer) -> None:
     """Attach `dondoc serve`."""
 
-    @app.command("serve", help="Phục vụ các triển khai trong prefect.yaml (quét, đôn đốc, xét gia hạn). Dừng bằng Ctrl+C.")
+    @app.command(
+        "serve", help="Phục vụ các triển khai trong prefect.yaml (quét, đôn đốc, xét gia hạn). Dừng bằng Ctrl+C."
+    )
     def serve_command(
-        prefect_yaml: Path = typer.Option(PROJECT_DIR / "prefect.yaml", "--prefect-yaml", help="Tệp khai báo triển khai."),
+        prefect_yaml: Path = typer.Option(
+            PROJECT_DIR / "prefect.yaml", "--prefect-yaml", help="Tệp khai báo triển khai."
+        ),
         intake: bool = typer.Option(True, "--intake/--no-intake", help="Phục vụ cả trang tiếp nhận báo cáo."),
         intake_host: str = typer.Option("127.0.0.1", "--intake-host", help="Địa chỉ của trang tiếp nhận."),
         intake_port: int = typer.Option(7700, "--intake-port", help="Cổng của trang tiếp nhận."),

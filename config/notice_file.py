@@ -133,13 +133,17 @@ def _resolve_refs(
         if codes is None:
             hint = directory.closest(ref.agency)
             suffix = f"; gần giống: {', '.join(hint)}" if hint else ""
-            issues.append(located.issue((*loc, i, "agency"), f"cơ quan không có trong danh mục: «{ref.agency}»{suffix}"))
+            issues.append(
+                located.issue((*loc, i, "agency"), f"cơ quan không có trong danh mục: «{ref.agency}»{suffix}")
+            )
             continue
         if len(codes) == 1:
             code = codes[0]
             if code in explicit:
                 first = located.line_of((*loc, explicit[code][1]))
-                issues.append(located.issue((*loc, i, "agency"), f"cơ quan {code} được giao hai lần (đã có ở dòng {first})"))
+                issues.append(
+                    located.issue((*loc, i, "agency"), f"cơ quan {code} được giao hai lần (đã có ở dòng {first})")
+                )
                 continue
             explicit[code] = (ref.role, i)
         else:
@@ -170,7 +174,12 @@ def load_notice_file(path: Path, config_dir: Path) -> NoticeDraft:
     issuer = directory.resolve(spec.notice.issuer)
     if issuer is None or len(issuer) != 1:
         hint = ", ".join(directory.closest(spec.notice.issuer))
-        issues.append(located.issue(("notice", "issuer"), f"cơ quan ban hành không hợp lệ: «{spec.notice.issuer}»" + (f"; gần giống: {hint}" if hint else "")))
+        issues.append(
+            located.issue(
+                ("notice", "issuer"),
+                f"cơ quan ban hành không hợp lệ: «{spec.notice.issuer}»" + (f"; gần giống: {hint}" if hint else ""),
+            )
+        )
     monitors, monitor_issues = _resolve_refs(spec.notice.monitors, ("notice", "monitors"), located, directory)
     issues += monitor_issues
 
@@ -185,7 +194,9 @@ def load_notice_file(path: Path, config_dir: Path) -> NoticeDraft:
         assignments, ref_issues = _resolve_refs(item.assignments, (*loc, "assignments"), located, directory)
         issues += ref_issues
         if not any(a.role == "lead" for a in assignments) and not ref_issues:
-            issues.append(located.issue((*loc, "assignments"), f"mục {item.number} chưa có cơ quan chủ trì (role: lead)"))
+            issues.append(
+                located.issue((*loc, "assignments"), f"mục {item.number} chưa có cơ quan chủ trì (role: lead)")
+            )
         rule, recurrence, rule_issues = _deadline_of(item, loc, located, spec.notice.date)
         issues += rule_issues
         if rule is None:

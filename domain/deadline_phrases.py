@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -101,8 +101,48 @@ _SIX = r"(?:6|06|sáu)\s+tháng"
 
 # Words that may stand around a recognised expression in a phrase without changing its meaning.
 _FILLER = set(
-    "hoàn thành xong thực hiện báo cáo gửi nộp trình kết quả và để phải cần là vào việc về cho tổng hợp "
-    "chậm nhất hạn thời xin ý kiến đúng đảm bảo bảo hoàn tất giải quyết xử lý".split()
+    [
+        "hoàn",
+        "thành",
+        "xong",
+        "thực",
+        "hiện",
+        "báo",
+        "cáo",
+        "gửi",
+        "nộp",
+        "trình",
+        "kết",
+        "quả",
+        "và",
+        "để",
+        "phải",
+        "cần",
+        "là",
+        "vào",
+        "việc",
+        "về",
+        "cho",
+        "tổng",
+        "hợp",
+        "chậm",
+        "nhất",
+        "hạn",
+        "thời",
+        "xin",
+        "ý",
+        "kiến",
+        "đúng",
+        "đảm",
+        "bảo",
+        "bảo",
+        "hoàn",
+        "tất",
+        "giải",
+        "quyết",
+        "xử",
+        "lý",
+    ]
 )
 
 
@@ -224,7 +264,9 @@ def _build_quarter(m: re.Match[str], reference: date | None) -> _Hit:
     end_month = 3 * quarter
     end = date(year + end_month // 12, end_month % 12 + 1, 1)
     _check_period_end(date.fromordinal(end.toordinal() - 1), inferred, reference, f"quý {quarter}")
-    return _Hit(WithinQuarterRule(year=year, quarter=quarter, year_from_reference=inferred), None, 0.75 if inferred else 0.9)
+    return _Hit(
+        WithinQuarterRule(year=year, quarter=quarter, year_from_reference=inferred), None, 0.75 if inferred else 0.9
+    )
 
 
 @_safe

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from calendar import monthrange
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -31,7 +31,9 @@ class FixedDateRule(_Rule):
 
     kind: Literal["fixed_date"] = "fixed_date"
     date: date
-    year_from_reference: bool = Field(default=False, description="The phrase had no year; it came from the notice date.")
+    year_from_reference: bool = Field(
+        default=False, description="The phrase had no year; it came from the notice date."
+    )
 
 
 class WorkingDaysRule(_Rule):
@@ -94,7 +96,7 @@ class MeetingRule(_Rule):
 
 
 class UrgentRule(_Rule):
-    """"Khẩn trương": a number of working days, the policy default when not given."""
+    """ "Khẩn trương": a number of working days, the policy default when not given."""
 
     kind: Literal["urgent"] = "urgent"
     working_days: int | None = Field(default=None, ge=1, le=365)
@@ -107,25 +109,28 @@ class OngoingRule(_Rule):
 
 
 DeadlineRule = Annotated[
-    Union[
-        FixedDateRule,
-        WorkingDaysRule,
-        CalendarDaysRule,
-        WithinMonthRule,
-        WithinQuarterRule,
-        WithinHalfYearRule,
-        WithinYearRule,
-        MeetingRule,
-        UrgentRule,
-        OngoingRule,
-    ],
+    FixedDateRule
+    | WorkingDaysRule
+    | CalendarDaysRule
+    | WithinMonthRule
+    | WithinQuarterRule
+    | WithinHalfYearRule
+    | WithinYearRule
+    | MeetingRule
+    | UrgentRule
+    | OngoingRule,
     Field(discriminator="kind"),
 ]
 RULE_ADAPTER: TypeAdapter[DeadlineRule] = TypeAdapter(DeadlineRule)
 
 Every = Literal["month", "quarter", "half_year", "year"]
 _MONTHS_PER: dict[str, int] = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
-EVERY_VI: dict[str, str] = {"month": "hằng tháng", "quarter": "hằng quý", "half_year": "6 tháng một lần", "year": "hằng năm"}
+EVERY_VI: dict[str, str] = {
+    "month": "hằng tháng",
+    "quarter": "hằng quý",
+    "half_year": "6 tháng một lần",
+    "year": "hằng năm",
+}
 
 
 class Recurrence(BaseModel):
@@ -327,7 +332,9 @@ def compute_due(rule: DeadlineRule, start: date, calendar: WorkCalendar, policy:
     if isinstance(rule, MeetingRule):
         return _meeting_due(rule, start, calendar, policy)
     if isinstance(rule, OngoingRule):
-        return DueDate(due=None, explanation="Nhiệm vụ thường xuyên, tiếp tục thực hiện; không có một hạn hoàn thành cụ thể")
+        return DueDate(
+            due=None, explanation="Nhiệm vụ thường xuyên, tiếp tục thực hiện; không có một hạn hoàn thành cụ thể"
+        )
     raise TypeError(f"unknown deadline rule: {rule!r}")
 
 
@@ -411,8 +418,7 @@ def obligation_for_period(
     earliest = calendar.add_working_days(cutoff, gap + 1)
     if due < earliest:
         text_tail += (
-            f"; lùi đến {format_date_vi(earliest)} để giữa ngày chốt số liệu và hạn gửi "
-            f"có ít nhất {gap} ngày làm việc"
+            f"; lùi đến {format_date_vi(earliest)} để giữa ngày chốt số liệu và hạn gửi có ít nhất {gap} ngày làm việc"
         )
         due = earliest
     text = (
@@ -475,9 +481,12 @@ def resolve_due(
     if recurrence is not None:
         ob = next_obligation(recurrence, start, calendar, policy)
         if ob is None:
-            return DueDate(due=None, explanation=f"Báo cáo {EVERY_VI[recurrence.every]} đã kết thúc trước {format_date_vi(start)}")
+            return DueDate(
+                due=None, explanation=f"Báo cáo {EVERY_VI[recurrence.every]} đã kết thúc trước {format_date_vi(start)}"
+            )
         return DueDate(due=ob.due, explanation=f"Kỳ gần nhất — {ob.explanation}; báo cáo {EVERY_VI[recurrence.every]}")
     raise ValueError("cần ít nhất một quy tắc hạn hoặc một chu kỳ báo cáo")
+
 
 _PERIOD_RE = re.compile(r"^(\d{4})(?:-(Q[1-4]|H[12]|\d{2}))?$")
 

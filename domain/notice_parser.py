@@ -107,7 +107,9 @@ class ParsedDirective(BaseModel):
     """One directive: number, exact text, position, agencies with roles, deadline; all with confidence."""
 
     number: str
-    label: str | None = Field(default=None, description="The marker as written ('2.1.', 'a)', '-'); None if unnumbered.")
+    label: str | None = Field(
+        default=None, description="The marker as written ('2.1.', 'a)', '-'); None if unnumbered."
+    )
     synthetic_number: bool = False
     level: int = 1
     text: str
@@ -169,7 +171,9 @@ def _clean(text: str) -> str:
 
 
 _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
-_SYLLABLE = re.compile(r"^(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnpqrstvx])?[aăâeêioôơuưy]{1,3}(?:ng|nh|ch|[cmnpt])?$")
+_SYLLABLE = re.compile(
+    r"^(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnpqrstvx])?[aăâeêioôơuưy]{1,3}(?:ng|nh|ch|[cmnpt])?$"
+)
 
 
 def _is_syllable(word: str) -> bool:
@@ -220,7 +224,9 @@ class _Doc:
 
     def span(self, start: int, end: int) -> SourceSpan:
         """A SourceSpan with 1-based lines."""
-        return SourceSpan(start=start, end=end, line_start=self.line_of(start) + 1, line_end=self.line_of(max(start, end - 1)) + 1)
+        return SourceSpan(
+            start=start, end=end, line_start=self.line_of(start) + 1, line_end=self.line_of(max(start, end - 1)) + 1
+        )
 
 
 # --- agency mentions ----------------------------------------------------------------------------
@@ -230,8 +236,31 @@ _SOFT_GAP = re.compile(r"^[\s,.\-–]*$")
 # Aliases that start with one of these words name an institution even in lower case
 # ("hội nông dân các cấp"); others ("Tài chính", "STC", "MTTQ") must match their capitals.
 _INSTITUTION_HEADS = {
-    "sở", "ban", "hội", "ủy", "ubnd", "hđnd", "văn", "liên", "đài", "báo", "đảng", "huyện", "thành", "tỉnh",
-    "thường", "đoàn", "các", "công", "trung", "bộ", "ubmttq", "mặt", "đồng", "phó", "lm",
+    "sở",
+    "ban",
+    "hội",
+    "ủy",
+    "ubnd",
+    "hđnd",
+    "văn",
+    "liên",
+    "đài",
+    "báo",
+    "đảng",
+    "huyện",
+    "thành",
+    "tỉnh",
+    "thường",
+    "đoàn",
+    "các",
+    "công",
+    "trung",
+    "bộ",
+    "ubmttq",
+    "mặt",
+    "đồng",
+    "phó",
+    "lm",
 }
 
 
@@ -283,19 +312,56 @@ def _key_of(raw_low: str) -> str:
 # Heads of agency-like names not in the directory; the tuple is the lowercase token sequence and
 # whether the name may stand alone ("Công an tỉnh", "Tỉnh ủy") or needs a proper-name tail.
 _UNKNOWN_HEADS: list[tuple[tuple[str, ...], bool]] = [
-    (("ban", "cán", "sự", "đảng"), False), (("ban", "quản", "lý"), False), (("ủy", "ban"), False),
-    (("hội", "đồng"), False), (("văn", "phòng"), False), (("liên", "minh"), False), (("liên", "đoàn"), False),
-    (("liên", "hiệp"), False), (("công", "an"), True), (("trung", "tâm"), False), (("chi", "cục"), False),
-    (("thanh", "tra"), True), (("kho", "bạc"), True), (("ngân", "hàng"), False), (("hiệp", "hội"), False),
-    (("tỉnh", "ủy"), True), (("huyện", "ủy"), True), (("thành", "ủy"), True), (("thị", "ủy"), True),
-    (("đảng", "ủy"), True), (("thường", "trực"), False), (("tỉnh", "đoàn"), True), (("mặt", "trận"), False),
-    (("sở",), False), (("ban",), False), (("hội",), False), (("ubnd",), False), (("hđnd",), False),
-    (("ubmttq",), False), (("đài",), False), (("báo",), False), (("bộ",), False), (("cục",), False),
-    (("viện",), False), (("trường",), False), (("quỹ",), False), (("đoàn",), False), (("phòng",), False),
+    (("ban", "cán", "sự", "đảng"), False),
+    (("ban", "quản", "lý"), False),
+    (("ủy", "ban"), False),
+    (("hội", "đồng"), False),
+    (("văn", "phòng"), False),
+    (("liên", "minh"), False),
+    (("liên", "đoàn"), False),
+    (("liên", "hiệp"), False),
+    (("công", "an"), True),
+    (("trung", "tâm"), False),
+    (("chi", "cục"), False),
+    (("thanh", "tra"), True),
+    (("kho", "bạc"), True),
+    (("ngân", "hàng"), False),
+    (("hiệp", "hội"), False),
+    (("tỉnh", "ủy"), True),
+    (("huyện", "ủy"), True),
+    (("thành", "ủy"), True),
+    (("thị", "ủy"), True),
+    (("đảng", "ủy"), True),
+    (("thường", "trực"), False),
+    (("tỉnh", "đoàn"), True),
+    (("mặt", "trận"), False),
+    (("sở",), False),
+    (("ban",), False),
+    (("hội",), False),
+    (("ubnd",), False),
+    (("hđnd",), False),
+    (("ubmttq",), False),
+    (("đài",), False),
+    (("báo",), False),
+    (("bộ",), False),
+    (("cục",), False),
+    (("viện",), False),
+    (("trường",), False),
+    (("quỹ",), False),
+    (("đoàn",), False),
+    (("phòng",), False),
 ]
 _SUB_BODY_PREFIXES = [
-    ("ban", "cán", "sự", "đảng"), ("ban", "thường", "vụ"), ("ban", "chấp", "hành"), ("đảng", "đoàn"), ("văn", "phòng"),
-    ("đảng", "ủy"), ("chi", "bộ"), ("phòng",), ("chi", "cục"), ("trung", "tâm"),
+    ("ban", "cán", "sự", "đảng"),
+    ("ban", "thường", "vụ"),
+    ("ban", "chấp", "hành"),
+    ("đảng", "đoàn"),
+    ("văn", "phòng"),
+    ("đảng", "ủy"),
+    ("chi", "bộ"),
+    ("phòng",),
+    ("chi", "cục"),
+    ("trung", "tâm"),
 ]
 _UNIT_WORDS = {"tỉnh", "huyện", "xã", "quận", "phường", "thị", "trấn", "thành", "phố", "nhân", "dân", "tp"}
 
@@ -390,7 +456,9 @@ class _AgencyMatcher:
         return out
 
     @staticmethod
-    def _absorb_sub_bodies(doc: _Doc, toks: list[_Tok], soft: list[bool], covered: list[bool], found: list[_Mention]) -> list[_Mention]:
+    def _absorb_sub_bodies(
+        doc: _Doc, toks: list[_Tok], soft: list[bool], covered: list[bool], found: list[_Mention]
+    ) -> list[_Mention]:
         """'Đảng đoàn Hội Nông dân tỉnh', 'Văn phòng UBND tỉnh': a sub-body is another body, unknown unless listed."""
         starts = {t.start: k for k, t in enumerate(toks)}
         out = []
@@ -408,7 +476,11 @@ class _AgencyMatcher:
                     s = toks[j].start
                     end_tok = next((x for x in range(k, len(toks)) if toks[x].end == m.end), k)
                     # "Phòng Nông nghiệp và Phát triển nông thôn huyện": keep the level word.
-                    while end_tok + 1 < len(toks) and soft[end_tok + 1] and toks[end_tok + 1].key in ("huyện", "tỉnh", "thành", "phố", "thị", "xã"):
+                    while (
+                        end_tok + 1 < len(toks)
+                        and soft[end_tok + 1]
+                        and toks[end_tok + 1].key in ("huyện", "tỉnh", "thành", "phố", "thị", "xã")
+                    ):
                         end_tok += 1
                         covered[end_tok] = True
                     e = toks[end_tok].end
@@ -611,7 +683,11 @@ class _Roles:
         ms = [m for m in self.mentions if s <= m.start < e]
         groups: list[_Group] = []
         for m in ms:
-            if groups and _LIST_GAP.match(self.doc.low[groups[-1].end : m.start]) and not self._boundary(groups[-1].end, m.start):
+            if (
+                groups
+                and _LIST_GAP.match(self.doc.low[groups[-1].end : m.start])
+                and not self._boundary(groups[-1].end, m.start)
+            ):
                 groups[-1].members.append(m)
             else:
                 groups.append(_Group([m]))
@@ -623,7 +699,9 @@ class _Roles:
         """True when a line break with a list marker separates a and b."""
         return bool(re.search(r"\n\s*(?:[-–+•]|\d+[.)]|[a-zđ]\))\s", self.doc.text[a:b]))
 
-    def sentence(self, s: int, e: int) -> tuple[list[_Assign], list[tuple[_Group, str]], list[tuple[_Group, _Group | None]]]:
+    def sentence(
+        self, s: int, e: int
+    ) -> tuple[list[_Assign], list[tuple[_Group, str]], list[tuple[_Group, _Group | None]]]:
         """Roles in one sentence: assignments, doers (group, kind) and partner links (partner, owner)."""
         groups = self.groups(s, e)
         low = self.doc.low
@@ -634,7 +712,12 @@ class _Roles:
             cstart = _clause_start(self.doc, s, g.start, self.mentions)
             anchor = max(cstart, groups[gi - 1].end if gi else s)
             left = low[anchor : g.start]
-            if gi and anchor == groups[gi - 1].end and _CONTINUES_ROLE.match(left) and groups[gi - 1].category in ("subject", "directed", "chain"):
+            if (
+                gi
+                and anchor == groups[gi - 1].end
+                and _CONTINUES_ROLE.match(left)
+                and groups[gi - 1].category in ("subject", "directed", "chain")
+            ):
                 g.category, g.reason = groups[gi - 1].category, groups[gi - 1].reason
                 continue
             g.category, g.reason = _categorise(left)
@@ -664,7 +747,9 @@ class _Roles:
                     out.append(_Assign(m, role, 0.8, g.reason))
         return out, doers, links
 
-    def _doer_kind(self, g: _Group, rest: str, nxt: _Group | None, groups: list[_Group], gi: int) -> tuple[str, MentionRole, float, str]:
+    def _doer_kind(
+        self, g: _Group, rest: str, nxt: _Group | None, groups: list[_Group], gi: int
+    ) -> tuple[str, MentionRole, float, str]:
         """Role of a subject or directed group from its predicate."""
         verb = _main_verb(rest)
         base = g.reason
@@ -713,7 +798,11 @@ class _Roles:
                     for m in owner.members:  # type: ignore[union-attr]
                         a = by_mention.get(id(m))
                         if a and a.role == "lead" and m.key not in partner_keys[id(p)]:
-                            a.role, a.confidence, a.reason = "support", 0.7, a.reason + "; «phối hợp với» cơ quan chủ trì việc này"
+                            a.role, a.confidence, a.reason = (
+                                "support",
+                                0.7,
+                                a.reason + "; «phối hợp với» cơ quan chủ trì việc này",
+                            )
                 else:
                     role, conf, why = "support", 0.75, "«phối hợp với» cơ quan thực hiện"
             else:
@@ -743,7 +832,9 @@ def _merge(assigns: list[_Assign], inherited_leads: bool) -> tuple[list[_Assign]
             best[key] = a
     chosen = [best[k] for k in order]
     chosen.sort(key=lambda a: a.mention.start)
-    return [a for a in chosen if a.role in ("lead", "support")], [a for a in chosen if a.role not in ("lead", "support")]
+    return [a for a in chosen if a.role in ("lead", "support")], [
+        a for a in chosen if a.role not in ("lead", "support")
+    ]
 
 
 # --- structure ------------------------------------------------------------------------------------
@@ -830,10 +921,14 @@ _IMPERATIVE_START = _rx(
     r"|nghiên\s+cứu|đề\s+xuất|tham\s+mưu|triển\s+khai|bổ\s+sung|sớm|thường\s+xuyên|củng\s+cố|phát\s+huy|chú\s+trọng|ưu\s+tiên"
     r"|đảm\s+bảo|bảo\s+đảm|huy\s+động|đôn\s+đốc|lựa\s+chọn|hỗ\s+trợ|cần|phải|quán\s+triệt|làm\s+tốt|rà\s+soát|lãnh\s+đạo)\b"
 )
-_MONITOR = _rx(r"theo\s+dõi\s*,?\s*(?:đôn\s+đốc|kiểm\s+tra)[^.;]{0,60}(?:thông\s+báo|kết\s+luận)(?:\s+kết\s+luận)?(?:\s+này)?|đôn\s+đốc[^.;]{0,40}thực\s+hiện\s+(?:thông\s+báo|kết\s+luận)(?:\s+kết\s+luận)?\s+này")
+_MONITOR = _rx(
+    r"theo\s+dõi\s*,?\s*(?:đôn\s+đốc|kiểm\s+tra)[^.;]{0,60}(?:thông\s+báo|kết\s+luận)(?:\s+kết\s+luận)?(?:\s+này)?|đôn\s+đốc[^.;]{0,40}thực\s+hiện\s+(?:thông\s+báo|kết\s+luận)(?:\s+kết\s+luận)?\s+này"
+)
 _MONITOR_LOOSE = _rx(r"theo\s+dõi\s*,\s*đôn\s+đốc|đôn\s+đốc\s*,\s*theo\s+dõi")
 _INTRO_END = _rx(r"(?:như\s+sau|kết\s+luận|ý\s+kiến(?:\s+chỉ\s+đạo)?)\s*:\s*(?:\*\*|__)?\s*$")
-_INTRO_START = _rx(r"^\s*(?:\*\*|__)?\s*(?:(?:sáng|chiều|tối)\s+)?(?:ngày\s+\d|vừa\s+qua|căn\s+cứ|thực\s+hiện\s+chương\s+trình|tại\s+hội\s+nghị|trong\s+các\s+ngày|từ\s+ngày|sau\s+khi\s+nghe)")
+_INTRO_START = _rx(
+    r"^\s*(?:\*\*|__)?\s*(?:(?:sáng|chiều|tối)\s+)?(?:ngày\s+\d|vừa\s+qua|căn\s+cứ|thực\s+hiện\s+chương\s+trình|tại\s+hội\s+nghị|trong\s+các\s+ngày|từ\s+ngày|sau\s+khi\s+nghe)"
+)
 
 
 def _starts_upper(s: str) -> bool:
@@ -841,7 +936,7 @@ def _starts_upper(s: str) -> bool:
     for c in s:
         if c.isalnum():
             return c.isupper() or c.isdigit()
-        if c in "“\"(":
+        if c in '“"(':
             continue
     return False
 
@@ -849,7 +944,7 @@ def _starts_upper(s: str) -> bool:
 def _ends_sentence(s: str) -> bool:
     """True when s ends a sentence or a heading ('.', ':', ';', '!', '?', closing quote)."""
     s = re.sub(r"[*_\s]+$", "", s)
-    return bool(s) and s[-1] in ".:;!?…”\")"
+    return bool(s) and s[-1] in '.:;!?…”")'
 
 
 class _Structure:
@@ -886,13 +981,17 @@ class _Structure:
                 current = node
             else:
                 new_para = _starts_upper(line) and (blank_before or _ends_sentence(prev_text) or current is None)
-                if current is not None and not new_para:
-                    current.end = end
-                elif current is not None and current.kind == "item" and not self._breaks_out(line, current, marker_after[k + 1]):
+                if (current is not None and not new_para) or (
+                    current is not None
+                    and current.kind == "item"
+                    and not self._breaks_out(line, current, marker_after[k + 1])
+                ):
                     current.end = end
                 else:
                     node = _Node("para", None, None, None, start + len(line) - len(line.lstrip()), end, i, start)
-                    parent = next((n for n in reversed(stack) if n.kind == "item" and _ends_sentence_colon(doc, n)), None)
+                    parent = next(
+                        (n for n in reversed(stack) if n.kind == "item" and _ends_sentence_colon(doc, n)), None
+                    )
                     if parent is None:
                         stack.clear()
                         roots.append(node)
@@ -920,18 +1019,27 @@ class _Structure:
     @staticmethod
     def _place(node: _Node, stack: list[_Node], roots: list[_Node]) -> None:
         """Put a numbered node under the right parent by marker type (same type = sibling)."""
-        same = next((j for j in range(len(stack) - 1, -1, -1) if stack[j].kind == "item" and stack[j].mtype == node.mtype), None)
+        same = next(
+            (j for j in range(len(stack) - 1, -1, -1) if stack[j].kind == "item" and stack[j].mtype == node.mtype), None
+        )
         if same is not None:
             del stack[same:]
         elif node.mtype and node.mtype.startswith("multi"):
             depth = int(node.mtype[5:])
             # "2.1" sits under "2." / "1.2.1" under "1.2": pop deeper arabic levels.
-            while stack and stack[-1].mtype and stack[-1].mtype.startswith("multi") and int(stack[-1].mtype[5:]) >= depth:
+            while (
+                stack and stack[-1].mtype and stack[-1].mtype.startswith("multi") and int(stack[-1].mtype[5:]) >= depth
+            ):
                 stack.pop()
         elif node.mtype == "arabic":
             while stack and stack[-1].mtype and stack[-1].mtype.startswith("multi"):
                 stack.pop()
-        while stack and stack[-1].kind == "para" and stack[-1].parent is None and node.mtype in ("roman", "arabic", "multi1"):
+        while (
+            stack
+            and stack[-1].kind == "para"
+            and stack[-1].parent is None
+            and node.mtype in ("roman", "arabic", "multi1")
+        ):
             stack.pop()
         if stack:
             node.parent = stack[-1]
@@ -949,12 +1057,16 @@ def _ends_sentence_colon(doc: _Doc, node: _Node) -> bool:
 
 # --- header ---------------------------------------------------------------------------------------
 
-_NUMBER = re.compile(r"(?:^|[\s\t|*])S[ốỐ]\s*:?\s*(?P<n>\d{1,5}\s*[-/]\s*[A-ZĐ]{1,6}(?:\s*[-/.]\s*[A-ZĐ0-9]{1,12}){0,3})")
+_NUMBER = re.compile(
+    r"(?:^|[\s\t|*])S[ốỐ]\s*:?\s*(?P<n>\d{1,5}\s*[-/]\s*[A-ZĐ]{1,6}(?:\s*[-/.]\s*[A-ZĐ0-9]{1,12}){0,3})"
+)
 _CITED_NUMBER = re.compile(r"\d{1,5}\s*[-/]\s*[A-ZĐ]{1,6}(?:[-/.][A-ZĐ0-9]{1,12}){0,3}")
 _DATE_WORDS = re.compile(r"ngày\s+(?P<d>\d{1,2})\s+tháng\s+(?P<m>\d{1,2})\s+năm\s+(?P<y>\d{4})", re.I)
 _DATE_NUM = re.compile(r"ngày\s+(?P<d>\d{1,2})\s*[/.\-]\s*(?P<m>\d{1,2})\s*[/.\-]\s*(?P<y>\d{4})", re.I)
 _TITLE_MARK = _rx(r"^\s*(?:\*\*|__|#+\s*)?\s*(?:thông\s+báo|kết\s+luận)\b")
-_BODY_CUE = _rx(r"^\s*(?:\*\*|__)?\s*(?:(?:sáng|chiều|tối)\s+)?(?:ngày\s+\d|vừa\s+qua|căn\s+cứ|(?:thực\s+hiện|tại)\s.{150,}|trong\s+(?:các\s+)?ngày|từ\s+ngày|sau\s+khi|tham\s+dự|cùng\s+dự|ban\s+thường\s+vụ[^,]{0,40}đã|thường\s+trực[^,]{0,40}đã)")
+_BODY_CUE = _rx(
+    r"^\s*(?:\*\*|__)?\s*(?:(?:sáng|chiều|tối)\s+)?(?:ngày\s+\d|vừa\s+qua|căn\s+cứ|(?:thực\s+hiện|tại)\s.{150,}|trong\s+(?:các\s+)?ngày|từ\s+ngày|sau\s+khi|tham\s+dự|cùng\s+dự|ban\s+thường\s+vụ[^,]{0,40}đã|thường\s+trực[^,]{0,40}đã)"
+)
 
 
 def _mkdate(d: str, m: str, y: str) -> date | None:
@@ -979,9 +1091,30 @@ class _Header:
 
 # Institutional words written with capitals in titles even when the body is not in the directory.
 _TITLE_WORDS = [
-    "Ban Thường vụ", "Ban Chấp hành", "Thường trực", "Tỉnh ủy", "Huyện ủy", "Thành ủy", "Thị ủy", "Đảng ủy", "Đảng bộ",
-    "Ủy ban nhân dân", "Hội đồng nhân dân", "Phó Bí thư", "Bí thư", "Phó Chủ tịch", "Chủ tịch", "Đề án", "Nghị quyết",
-    "Chỉ thị", "Kết luận", "Chương trình", "Đại hội", "Hội nghị", "Trung ương", "Việt Nam",
+    "Ban Thường vụ",
+    "Ban Chấp hành",
+    "Thường trực",
+    "Tỉnh ủy",
+    "Huyện ủy",
+    "Thành ủy",
+    "Thị ủy",
+    "Đảng ủy",
+    "Đảng bộ",
+    "Ủy ban nhân dân",
+    "Hội đồng nhân dân",
+    "Phó Bí thư",
+    "Bí thư",
+    "Phó Chủ tịch",
+    "Chủ tịch",
+    "Đề án",
+    "Nghị quyết",
+    "Chỉ thị",
+    "Kết luận",
+    "Chương trình",
+    "Đại hội",
+    "Hội nghị",
+    "Trung ương",
+    "Việt Nam",
 ]
 
 
@@ -1021,14 +1154,20 @@ def _parse_header(doc: _Doc, matcher: _AgencyMatcher, source_name: str) -> _Head
         if not clean:
             continue
         low = _norm_low(clean)
-        if _TITLE_MARK.match(low) and (clean.upper() == clean or low.startswith(("thông báo kết luận", "kết luận của", "thông báo ý kiến", "thông báo số"))):
+        if _TITLE_MARK.match(low) and (
+            clean.upper() == clean
+            or low.startswith(("thông báo kết luận", "kết luận của", "thông báo ý kiến", "thông báo số"))
+        ):
             title_line = i
             break
     has_marker = title_line is not None
     if title_line is None:
-        if not re.search(_rx(r"kết\s+luận|thông\s+báo").pattern, doc.low[: doc.line_starts[limit - 1] + 2000 if limit else 0]):
+        if not re.search(
+            _rx(r"kết\s+luận|thông\s+báo").pattern, doc.low[: doc.line_starts[limit - 1] + 2000 if limit else 0]
+        ):
             raise NoticeParseError(
-                source_name, "không phải Thông báo kết luận: không thấy tiêu đề «THÔNG BÁO»/«KẾT LUẬN» ở phần đầu văn bản"
+                source_name,
+                "không phải Thông báo kết luận: không thấy tiêu đề «THÔNG BÁO»/«KẾT LUẬN» ở phần đầu văn bản",
             )
     # Title block: the marker line (minus a bare "THÔNG BÁO") and the short lines after it.
     title_lines: list[int] = []
@@ -1047,9 +1186,17 @@ def _parse_header(doc: _Doc, matcher: _AgencyMatcher, source_name: str) -> _Head
             i += 1
         while i < doc.nlines and len(title_lines) < 8:
             clean = _clean(doc.line(i))
-            if not clean or _SEPARATOR.match(doc.line(i)) or len(clean) > 240 or _BODY_CUE.match(_norm_low(clean)) or _marker_of(doc.line(i)):
+            if (
+                not clean
+                or _SEPARATOR.match(doc.line(i))
+                or len(clean) > 240
+                or _BODY_CUE.match(_norm_low(clean))
+                or _marker_of(doc.line(i))
+            ):
                 break
-            if _ends_sentence(_clean(doc.line(title_lines[-1]))) and _clean(doc.line(title_lines[-1])).endswith((".", ":")):
+            if _ends_sentence(_clean(doc.line(title_lines[-1]))) and _clean(doc.line(title_lines[-1])).endswith(
+                (".", ":")
+            ):
                 break
             title_lines.append(i)
             i += 1
@@ -1066,14 +1213,23 @@ def _parse_header(doc: _Doc, matcher: _AgencyMatcher, source_name: str) -> _Head
             n = re.sub(r"\s+", "", m.group("n"))
             pos = raw_line.find(m.group("n").split()[0][:3])
             s = doc.line_starts[i] + max(pos, 0)
-            number = MetaValue(value=n, raw=m.group(0).strip(), confidence=0.95, span=doc.span(s, s + len(m.group("n"))))
+            number = MetaValue(
+                value=n, raw=m.group(0).strip(), confidence=0.95, span=doc.span(s, s + len(m.group("n")))
+            )
             break
     title_text = " ".join(_clean(re.sub(r"^\s*(?:#{1,6}|>)\s*", "", doc.line(i))) for i in title_lines)
     if number.value is None and title_lines:
-        m = re.match(r"(?i)\s*(?:thông báo(?: kết luận)?|kết luận)\s+số\s*:?\s*(" + _CITED_NUMBER.pattern + ")", title_text)
+        m = re.match(
+            r"(?i)\s*(?:thông báo(?: kết luận)?|kết luận)\s+số\s*:?\s*(" + _CITED_NUMBER.pattern + ")", title_text
+        )
         if m:
             s = doc.line_starts[title_lines[0]]
-            number = MetaValue(value=re.sub(r"\s+", "", m.group(1)), raw=m.group(0), confidence=0.85, span=doc.span(s, doc.line_end(title_lines[0])))
+            number = MetaValue(
+                value=re.sub(r"\s+", "", m.group(1)),
+                raw=m.group(0),
+                confidence=0.85,
+                span=doc.span(s, doc.line_end(title_lines[0])),
+            )
 
     # Date: "Bắc Giang, ngày 23 tháng 5 năm 2022" in the header, else the title, else the intro's meeting date.
     found_date = MetaValue(confidence=0.0)
@@ -1092,7 +1248,12 @@ def _parse_header(doc: _Doc, matcher: _AgencyMatcher, source_name: str) -> _Head
                 d = _mkdate(m["d"], m["m"], m["y"])
                 if d:
                     s = bs + m.start()
-                    found_date = MetaValue(value=d.isoformat(), raw=" ".join(m.group(0).split()), confidence=conf, span=doc.span(s, s + len(m.group(0))))
+                    found_date = MetaValue(
+                        value=d.isoformat(),
+                        raw=" ".join(m.group(0).split()),
+                        confidence=conf,
+                        span=doc.span(s, s + len(m.group(0))),
+                    )
                     break
             if found_date.value:
                 break
@@ -1103,15 +1264,24 @@ def _parse_header(doc: _Doc, matcher: _AgencyMatcher, source_name: str) -> _Head
             line = doc.line(i)
             if not line.strip():
                 continue
-            m = re.match(r"\W*(?:(?:Sáng|Chiều|Tối|sáng|chiều|tối)\s+)?(?:[Nn]gày)\s+(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})", line)
-            m2 = re.match(r"\W*(?:(?:Sáng|Chiều|Tối|sáng|chiều|tối)\s+)?[Nn]gày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", line)
+            m = re.match(
+                r"\W*(?:(?:Sáng|Chiều|Tối|sáng|chiều|tối)\s+)?(?:[Nn]gày)\s+(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})",
+                line,
+            )
+            m2 = re.match(
+                r"\W*(?:(?:Sáng|Chiều|Tối|sáng|chiều|tối)\s+)?[Nn]gày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})",
+                line,
+            )
             mm = m or m2
             if mm:
                 d = _mkdate(mm.group(1), mm.group(2), mm.group(3))
                 if d:
                     s = doc.line_starts[i] + mm.start(1)
                     found_date = MetaValue(
-                        value=d.isoformat(), raw=mm.group(0).strip(), confidence=0.6, span=doc.span(s, doc.line_starts[i] + mm.end()),
+                        value=d.isoformat(),
+                        raw=mm.group(0).strip(),
+                        confidence=0.6,
+                        span=doc.span(s, doc.line_starts[i] + mm.end()),
                         note="văn bản không ghi ngày ban hành ở phần đầu; đây là ngày họp/làm việc nêu ở đoạn mở đầu",
                     )
             break
@@ -1120,7 +1290,9 @@ def _parse_header(doc: _Doc, matcher: _AgencyMatcher, source_name: str) -> _Head
     title = MetaValue(confidence=0.0)
     if title_lines:
         province = matcher.directory.province
-        pieces = [_recase(_clean(re.sub(r"^\s*(?:#{1,6}|>)\s*", "", doc.line(i))), matcher, province) for i in title_lines]
+        pieces = [
+            _recase(_clean(re.sub(r"^\s*(?:#{1,6}|>)\s*", "", doc.line(i))), matcher, province) for i in title_lines
+        ]
         text = " ".join(p for p in pieces if p).strip()
         text = re.sub(r"^(?:thông báo\s+)(?=kết luận)", "", text, flags=re.I)
         text = text[:1].upper() + text[1:]
@@ -1139,7 +1311,9 @@ def _parse_header(doc: _Doc, matcher: _AgencyMatcher, source_name: str) -> _Head
                 issuer = _issuer_value(x, doc, 0.9, "trong tiêu đề «Kết luận của …»")
     if issuer.value is None:
         for i in range(body_first, min(doc.nlines, body_first + 30)):
-            mm = re.search(_rx(r"\bkết\s+luận\s*(?:như\s+sau|:)").pattern, doc.low[doc.line_starts[i] : doc.line_end(i)])
+            mm = re.search(
+                _rx(r"\bkết\s+luận\s*(?:như\s+sau|:)").pattern, doc.low[doc.line_starts[i] : doc.line_end(i)]
+            )
             if mm:
                 s = doc.line_starts[i]
                 before = [x for x in matcher.find(doc, s, s + mm.start()) if x.code and not x.is_group]
@@ -1161,12 +1335,27 @@ def _issuer_value(m: _Mention, doc: _Doc, conf: float, where: str) -> MetaValue:
     """A MetaValue for an issuer mention (unknown names keep the raw text, flagged)."""
     if m.code:
         return MetaValue(value=m.code, raw=m.surface, confidence=conf, span=doc.span(m.start, m.end), note=where)
-    return MetaValue(value=None, raw=m.surface, confidence=0.3, span=doc.span(m.start, m.end), note=f"{where}; không có trong danh mục")
+    return MetaValue(
+        value=None,
+        raw=m.surface,
+        confidence=0.3,
+        span=doc.span(m.start, m.end),
+        note=f"{where}; không có trong danh mục",
+    )
 
 
 # --- deadlines ------------------------------------------------------------------------------------
 
-_SPECIFIC = ("fixed_date", "working_days", "calendar_days", "within_month", "within_quarter", "within_half_year", "within_year", "meeting")
+_SPECIFIC = (
+    "fixed_date",
+    "working_days",
+    "calendar_days",
+    "within_month",
+    "within_quarter",
+    "within_half_year",
+    "within_year",
+    "meeting",
+)
 
 
 def _deadline(doc: _Doc, start: int, end: int, reference: date | None) -> DirectiveDeadline:
@@ -1211,7 +1400,9 @@ def _deadline(doc: _Doc, start: int, end: int, reference: date | None) -> Direct
     elif unspecified:
         out.recurrence = "unspecified"
         out.recurrence_phrase = unspecified[0].phrase
-        notes.append(f"«{unspecified[0].phrase}»: có báo cáo định kỳ nhưng văn bản không nêu chu kỳ (tháng/quý/6 tháng/năm)")
+        notes.append(
+            f"«{unspecified[0].phrase}»: có báo cáo định kỳ nhưng văn bản không nêu chu kỳ (tháng/quý/6 tháng/năm)"
+        )
         out.confidence = min(out.confidence or 0.5, 0.5)
     for f in errors:
         notes.append(f"«{f.phrase}»: {f.error}")
@@ -1282,14 +1473,19 @@ class _Builder:
     def leaf_is_directive(self, start: int, end: int) -> bool:
         """A leaf with no section context: a directive if it assigns, orders or sets a deadline."""
         low = _norm_low(_clean(self.doc.text[start:end]))
-        if _NARRATIVE_HEAD.match(low) and not re.search(_rx(r"(?:^|[.;:]\s*)(?:giao|đề\s+nghị|yêu\s+cầu)\s").pattern, low):
+        if _NARRATIVE_HEAD.match(low) and not re.search(
+            _rx(r"(?:^|[.;:]\s*)(?:giao|đề\s+nghị|yêu\s+cầu)\s").pattern, low
+        ):
             return False
         assigns, has_lead = self.roles(start, end)
         if has_lead or any(a.role in ("lead", "support", "partner?") for a in assigns):
             return True
         if _ASSIGN_START.match(low) or _IMPERATIVE_START.match(low):
             return True
-        return any(f.parsed and f.parsed.rule and f.parsed.rule.kind in _SPECIFIC for f in find_deadlines(self.doc.text[start:end], reference=self.reference))
+        return any(
+            f.parsed and f.parsed.rule and f.parsed.rule.kind in _SPECIFIC
+            for f in find_deadlines(self.doc.text[start:end], reference=self.reference)
+        )
 
     def walk(self, nodes: list[_Node], prefix: str, level: int, inherited: list[_Assign], section: bool | None) -> None:
         """Emit units for nodes under one parent."""
@@ -1312,7 +1508,9 @@ class _Builder:
                 is_dir = section if section is not None else (kind is False or self.leaf_is_directive(start, full_end))
                 if kind is False or is_dir:
                     conf = 0.9 if (section or kind is False) else (0.85 if self.any_names(start, full_end) else 0.7)
-                    self.units.append(_Unit(start, full_end, number, node.marker, level, False, conf, inherited, section is not False))
+                    self.units.append(
+                        _Unit(start, full_end, number, node.marker, level, False, conf, inherited, section is not False)
+                    )
                 continue
             head_leads = self.own_leads(start, own_end)
             head_has_lead = any(a.role == "lead" for a in head_leads)
@@ -1332,7 +1530,11 @@ class _Builder:
         """The directive number: '2.1' as written, 'a' under '3' → '3.a', dashes → '3.a.1'."""
         if node.mtype and node.mtype.startswith("multi"):
             label = node.label or ""
-            if prefix and not label.startswith(prefix.split(".")[-1] + ".") and not re.match(r"^[IVX]+$", prefix.split(".")[-1]):
+            if (
+                prefix
+                and not label.startswith(prefix.split(".")[-1] + ".")
+                and not re.match(r"^[IVX]+$", prefix.split(".")[-1])
+            ):
                 return f"{prefix}.{label}"
             roman = prefix.split(".")[0] if prefix and re.match(r"^[IVX]+$", prefix.split(".")[0]) else ""
             return f"{roman}.{label}" if roman else label
@@ -1342,7 +1544,9 @@ class _Builder:
             label = node.label or str(ordinal)
         return f"{prefix}.{label}" if prefix else label
 
-    def clause_units(self, node: _Node, prefix: str, level: int, inherited: list[_Assign], section: bool | None) -> None:
+    def clause_units(
+        self, node: _Node, prefix: str, level: int, inherited: list[_Assign], section: bool | None
+    ) -> None:
         """Unnumbered paragraph: one directive per assignment clause ('Giao …', 'Đề nghị …', 'X chủ trì …')."""
         start, end = node.content_start, node.full_end()
         text_low = _norm_low(_clean(self.doc.text[start:end]))
@@ -1357,7 +1561,14 @@ class _Builder:
                 runs[-1][1] = e
             elif section is True and not narrative_para and not runs:
                 runs.append([s, e])
-            elif not runs and _IMPERATIVE_START.match(_norm_low(_clean(self.doc.text[s:e]))) and self.units and not narrative_para and self.units[-1].end <= s and self._adjacent(self.units[-1].end, s):
+            elif (
+                not runs
+                and _IMPERATIVE_START.match(_norm_low(_clean(self.doc.text[s:e])))
+                and self.units
+                and not narrative_para
+                and self.units[-1].end <= s
+                and self._adjacent(self.units[-1].end, s)
+            ):
                 self.units[-1].end = e  # an elliptical continuation of the previous directive
         if not node.children and _clean(self.doc.text[start:end]).endswith(":"):
             return  # "… thực hiện tốt các nhiệm vụ sau:" introduces what follows; it is not a task itself
@@ -1367,12 +1578,18 @@ class _Builder:
             own_runs = [r for r in runs if r[0] < node.own_end()]
             number = self.synthetic_number(prefix)
             if own_runs and not _clean(self.doc.text[start : node.own_end()]).endswith(":"):
-                self.units.append(_Unit(own_runs[0][0], node.own_end(), number, None, level, True, 0.7, inherited, section is not False))
+                self.units.append(
+                    _Unit(
+                        own_runs[0][0], node.own_end(), number, None, level, True, 0.7, inherited, section is not False
+                    )
+                )
             self.walk(node.children, number, level + 1, head_leads or inherited, True)
             return
         for s, e in runs:
             number = self.synthetic_number(prefix)
-            self.units.append(_Unit(s, e, number, None, level, True, 0.75 if section else 0.7, inherited, section is not False))
+            self.units.append(
+                _Unit(s, e, number, None, level, True, 0.75 if section else 0.7, inherited, section is not False)
+            )
 
     def _adjacent(self, a: int, b: int) -> bool:
         """True when only whitespace separates a and b."""
@@ -1435,7 +1652,12 @@ def _body_range(doc: _Doc, first: int) -> tuple[int, int, list[str]]:
                 continue
             if _INTRO_START.match(_norm_low(line)) and not _marker_of(doc.line(i)):
                 j = i
-                while j + 1 < end and _clean(doc.line(j + 1)) and not _marker_of(doc.line(j + 1)) and not (_ends_sentence(doc.line(j)) and _starts_upper(doc.line(j + 1))):
+                while (
+                    j + 1 < end
+                    and _clean(doc.line(j + 1))
+                    and not _marker_of(doc.line(j + 1))
+                    and not (_ends_sentence(doc.line(j)) and _starts_upper(doc.line(j + 1)))
+                ):
                     j += 1
                 start = j + 1
             break
@@ -1456,8 +1678,17 @@ def _to_ref(doc: _Doc, a: _Assign, directory: AgencyDirectory) -> AgencyRefDraft
     suggestions = [] if known else _suggest(directory, m.surface)
     surface = " ".join(m.surface.split())
     return AgencyRefDraft(
-        surface=surface, code=m.code, is_group=m.is_group, members=list(m.members), known=known, role=a.role,
-        confidence=round(conf, 2), span=doc.span(m.start, m.end), reason=a.reason, inherited=a.inherited, suggestions=suggestions,
+        surface=surface,
+        code=m.code,
+        is_group=m.is_group,
+        members=list(m.members),
+        known=known,
+        role=a.role,
+        confidence=round(conf, 2),
+        span=doc.span(m.start, m.end),
+        reason=a.reason,
+        inherited=a.inherited,
+        suggestions=suggestions,
     )
 
 
@@ -1488,7 +1719,12 @@ def parse_notice_text(text: str, directory: AgencyDirectory, *, source_name: str
     if placeholder:
         stamp = reference.strftime("%Y%m%d") if reference else "CHUA-RO-NGAY"
         suffix = _placeholder_suffix(header.issuer.value, directory)
-        cited = sorted({m.group(0) for m in re.finditer(r"(?:Thông báo(?: kết luận)?|Kết luận)\s+số\s+(\d{1,5}-[A-ZĐ]+/[A-ZĐ]+)", doc.text)})
+        cited = sorted(
+            {
+                m.group(0)
+                for m in re.finditer(r"(?:Thông báo(?: kết luận)?|Kết luận)\s+số\s+(\d{1,5}-[A-ZĐ]+/[A-ZĐ]+)", doc.text)
+            }
+        )
         note = "văn bản không ghi số của chính thông báo này; số dưới đây là số TẠM, thay bằng số trên bản ký"
         if cited:
             note += f" (số nêu trong văn bản — {', '.join(cited)} — là của văn bản khác được trích dẫn)"
@@ -1499,8 +1735,16 @@ def parse_notice_text(text: str, directory: AgencyDirectory, *, source_name: str
     if header.date.value is None:
         warnings.append("không tìm thấy ngày của thông báo")
     return NoticeDraftText(
-        source_name=source_name, number=number, number_is_placeholder=placeholder, date=header.date, issuer=header.issuer,
-        title=header.title, monitors=monitors, monitors_note=monitors_note, directives=directives, warnings=warnings,
+        source_name=source_name,
+        number=number,
+        number_is_placeholder=placeholder,
+        date=header.date,
+        issuer=header.issuer,
+        title=header.title,
+        monitors=monitors,
+        monitors_note=monitors_note,
+        directives=directives,
+        warnings=warnings,
     )
 
 
@@ -1516,7 +1760,9 @@ def _placeholder_suffix(issuer: str | None, directory: AgencyDirectory) -> str:
     return "TB"
 
 
-def _directive(doc: _Doc, u: _Unit, builder: _Builder, directory: AgencyDirectory, reference: date | None) -> ParsedDirective:
+def _directive(
+    doc: _Doc, u: _Unit, builder: _Builder, directory: AgencyDirectory, reference: date | None
+) -> ParsedDirective:
     """Build one ParsedDirective from a unit: text, roles (inheriting when it names no lead), deadline."""
     text = _clean(doc.text[u.start : u.end])
     assigns, _ = builder.roles(u.start, u.end)
@@ -1542,7 +1788,9 @@ def _directive(doc: _Doc, u: _Unit, builder: _Builder, directory: AgencyDirector
     for r in refs:
         if not r.known:
             hint = f"; gần giống: {', '.join(r.suggestions)}" if r.suggestions else ""
-            review.append(f"cơ quan «{r.surface}» không có trong danh mục — thêm vào config/agencies.yaml hoặc sửa tên{hint}")
+            review.append(
+                f"cơ quan «{r.surface}» không có trong danh mục — thêm vào config/agencies.yaml hoặc sửa tên{hint}"
+            )
     deadline = _deadline(doc, u.start, u.end, reference)
     conf = u.confidence
     if not refs:
@@ -1550,9 +1798,17 @@ def _directive(doc: _Doc, u: _Unit, builder: _Builder, directory: AgencyDirector
     if u.synthetic:
         review.append("văn bản không đánh số mục này; số mục do máy đặt")
     return ParsedDirective(
-        number=u.number, label=u.label, synthetic_number=u.synthetic, level=u.level, text=text,
-        span=doc.span(u.start, u.end), confidence=round(conf, 2), assignments=refs, mentions=mentions,
-        deadline=deadline, review=review,
+        number=u.number,
+        label=u.label,
+        synthetic_number=u.synthetic,
+        level=u.level,
+        text=text,
+        span=doc.span(u.start, u.end),
+        confidence=round(conf, 2),
+        assignments=refs,
+        mentions=mentions,
+        deadline=deadline,
+        review=review,
     )
 
 
@@ -1577,10 +1833,17 @@ def _monitors(doc: _Doc, directives: list[ParsedDirective], header: _Header) -> 
     issuer = header.issuer
     if issuer.value and issuer.span:
         ref = AgencyRefDraft(
-            surface=issuer.raw or issuer.value, code=issuer.value, role="lead", confidence=0.4, span=issuer.span,
-            reason="tạm lấy cơ quan ban hành", inherited=True,
+            surface=issuer.raw or issuer.value,
+            code=issuer.value,
+            role="lead",
+            confidence=0.4,
+            span=issuer.span,
+            reason="tạm lấy cơ quan ban hành",
+            inherited=True,
         )
-        return [ref], "văn bản không giao cơ quan theo dõi, đôn đốc; tạm để cơ quan ban hành — chọn lại cơ quan theo dõi"
+        return [
+            ref
+        ], "văn bản không giao cơ quan theo dõi, đôn đốc; tạm để cơ quan ban hành — chọn lại cơ quan theo dõi"
     return [], "văn bản không giao cơ quan theo dõi, đôn đốc; cần chọn cơ quan theo dõi"
 
 

@@ -48,7 +48,9 @@ def decode_text(data: bytes, name: str) -> str:
             line,
         ) from None
     if "\x00" in text:
-        raise NoticeReadError(name, "tệp có ký tự NUL: có thể là UTF-16 không có BOM hoặc tệp nhị phân; hãy lưu lại dưới dạng UTF-8")
+        raise NoticeReadError(
+            name, "tệp có ký tự NUL: có thể là UTF-16 không có BOM hoặc tệp nhị phân; hãy lưu lại dưới dạng UTF-8"
+        )
     text = text.lstrip("\ufeff")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -61,11 +63,15 @@ def _docx_lines(data: bytes, name: str) -> list[str]:
         from docx.table import Table
         from docx.text.paragraph import Paragraph
     except ImportError:  # pragma: no cover - dependency missing
-        raise NoticeReadError(name, "cần gói python-docx để đọc tệp .docx (pip install 'python-docx>=1.1,<2')") from None
+        raise NoticeReadError(
+            name, "cần gói python-docx để đọc tệp .docx (pip install 'python-docx>=1.1,<2')"
+        ) from None
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise NoticeReadError(name, f"tệp .docx bị hỏng hoặc không phải tệp Word (.docx) hợp lệ ({type(exc).__name__})") from None
+        raise NoticeReadError(
+            name, f"tệp .docx bị hỏng hoặc không phải tệp Word (.docx) hợp lệ ({type(exc).__name__})"
+        ) from None
     except Exception as exc:  # lxml and zip errors of every kind: all mean a damaged file
         raise NoticeReadError(name, f"tệp .docx bị hỏng, không đọc được ({type(exc).__name__})") from None
     lines: list[str] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pendulum
 
@@ -54,7 +54,7 @@ class Plan:
 def at_local(day: date, clock: time) -> datetime:
     """Return clock o'clock in Vietnam on day, as an aware UTC datetime."""
     moment = pendulum.datetime(day.year, day.month, day.day, clock.hour, clock.minute, tz=VN_TZ)
-    return datetime.fromtimestamp(moment.timestamp(), tz=timezone.utc)
+    return datetime.fromtimestamp(moment.timestamp(), tz=UTC)
 
 
 def _key(facts: AssignmentFacts, *parts: object) -> str:
@@ -62,7 +62,9 @@ def _key(facts: AssignmentFacts, *parts: object) -> str:
     return "|".join([f"a{facts.assignment_id}", *(str(p) for p in parts)])
 
 
-def _recipients(rung_notify: Iterable[str], facts: AssignmentFacts, directive: DirectiveFacts) -> Iterator[tuple[str, str]]:
+def _recipients(
+    rung_notify: Iterable[str], facts: AssignmentFacts, directive: DirectiveFacts
+) -> Iterator[tuple[str, str]]:
     """Expand recipient roles into (role, agency code) pairs; an agency named twice on one rung hears once."""
     seen: set[tuple[str, str]] = set()
     for role, agency in _all_recipients(rung_notify, facts, directive):
@@ -73,7 +75,9 @@ def _recipients(rung_notify: Iterable[str], facts: AssignmentFacts, directive: D
             yield role, agency
 
 
-def _all_recipients(rung_notify: Iterable[str], facts: AssignmentFacts, directive: DirectiveFacts) -> Iterator[tuple[str, str]]:
+def _all_recipients(
+    rung_notify: Iterable[str], facts: AssignmentFacts, directive: DirectiveFacts
+) -> Iterator[tuple[str, str]]:
     """Expand recipient roles into (role, agency code) pairs, skipping roles with nobody behind them."""
     for role in rung_notify:
         if role in ("assignee", "assignee_head"):
@@ -108,13 +112,33 @@ def timeline(
     ladder = policy.ladder(directive.priority)
     out: list[PlannedMessage] = []
     if facts.role in policy.notify_on_assignment:
-        out.append(PlannedMessage(_key(facts, "assigned"), "assigned", facts.assignment_id, facts.agency_code,
-                                  "assignee", facts.agency_code, facts.created_at, facts.current_due))
+        out.append(
+            PlannedMessage(
+                _key(facts, "assigned"),
+                "assigned",
+                facts.assignment_id,
+                facts.agency_code,
+                "assignee",
+                facts.agency_code,
+                facts.created_at,
+                facts.current_due,
+            )
+        )
     created = local_date(facts.created_at)
     if policy.acknowledge_within and facts.acknowledged_at is None and facts.status == "assigned":
         day = calendar.add_working_days(created, policy.acknowledge_within)
-        out.append(PlannedMessage(_key(facts, "ack"), "acknowledge", facts.assignment_id, facts.agency_code,
-                                  "assignee", facts.agency_code, at_local(day, policy.send_at), facts.current_due))
+        out.append(
+            PlannedMessage(
+                _key(facts, "ack"),
+                "acknowledge",
+                facts.assignment_id,
+                facts.agency_code,
+                "assignee",
+                facts.agency_code,
+                at_local(day, policy.send_at),
+                facts.current_due,
+            )
+        )
     due, period = _target(facts, local_date(as_of))
     if due is None:
         return out
@@ -125,19 +149,40 @@ def timeline(
         # Supporting agencies hear that they are late, but the ladder climbs only for the lead.
         rung = ladder.overdue[0]
         day = calendar.add_working_days(due, rung.after)
-        out.append(PlannedMessage(_key(facts, "L1", due), "overdue", facts.assignment_id, facts.agency_code, "assignee",
-                                  facts.agency_code, at_local(day, policy.send_at), due, 1, None, rung.after, period))
+        out.append(
+            PlannedMessage(
+                _key(facts, "L1", due),
+                "overdue",
+                facts.assignment_id,
+                facts.agency_code,
+                "assignee",
+                facts.agency_code,
+                at_local(day, policy.send_at),
+                due,
+                1,
+                None,
+                rung.after,
+                period,
+            )
+        )
     return out
 
 
 def _reminders(
-    facts: AssignmentFacts, ladder: Ladder, policy: EscalationPolicy, calendar: WorkCalendar,
-    due: date, period: str | None, created: date,
+    facts: AssignmentFacts,
+    ladder: Ladder,
+    policy: EscalationPolicy,
+    calendar: WorkCalendar,
+    due: date,
+    period: str | None,
+    created: date,
 ) -> list[PlannedMessage]:
     """Reminders at −N working days; a progress update pushes the next routine one back."""
     last_update = local_date(facts.updates[-1]) if facts.updates else None
     quiet_until = calendar.add_working_days(last_update, policy.quiet_after_update) if last_update else None
-    days = [(offset, calendar.add_working_days(due, -offset) if offset else due) for offset in ladder.reminders_before_due]
+    days = [
+        (offset, calendar.add_working_days(due, -offset) if offset else due) for offset in ladder.reminders_before_due
+    ]
     out = []
     for index, (offset, day) in enumerate(days):
         if day <= created:
@@ -148,14 +193,33 @@ def _reminders(
                 continue  # pushed onto the next reminder: that one covers it
             day = quiet_until
         kind = "reminder" if offset else "due"
-        out.append(PlannedMessage(_key(facts, "R", offset, due), kind, facts.assignment_id, facts.agency_code, "assignee",
-                                  facts.agency_code, at_local(day, policy.send_at), due, None, offset, 0, period))
+        out.append(
+            PlannedMessage(
+                _key(facts, "R", offset, due),
+                kind,
+                facts.assignment_id,
+                facts.agency_code,
+                "assignee",
+                facts.agency_code,
+                at_local(day, policy.send_at),
+                due,
+                None,
+                offset,
+                0,
+                period,
+            )
+        )
     return out
 
 
 def _ladder(
-    facts: AssignmentFacts, directive: DirectiveFacts, ladder: Ladder, policy: EscalationPolicy,
-    calendar: WorkCalendar, due: date, period: str | None,
+    facts: AssignmentFacts,
+    directive: DirectiveFacts,
+    ladder: Ladder,
+    policy: EscalationPolicy,
+    calendar: WorkCalendar,
+    due: date,
+    period: str | None,
 ) -> list[PlannedMessage]:
     """The overdue ladder for a lead assignment, with the top rung repeated up to its cap."""
     out = []
@@ -168,8 +232,22 @@ def _ladder(
         tag = f"L{rung.level}" + (f"r{repeat}" if repeat else "")
         overdue_days = calendar.working_days_between(due, day)
         for recipient, agency in _recipients(rung.notify, facts, directive):
-            out.append(PlannedMessage(_key(facts, tag, due, recipient, agency), kind, facts.assignment_id, facts.agency_code,
-                                      recipient, agency, at_local(day, policy.send_at), due, rung.level, None, overdue_days, period))
+            out.append(
+                PlannedMessage(
+                    _key(facts, tag, due, recipient, agency),
+                    kind,
+                    facts.assignment_id,
+                    facts.agency_code,
+                    recipient,
+                    agency,
+                    at_local(day, policy.send_at),
+                    due,
+                    rung.level,
+                    None,
+                    overdue_days,
+                    period,
+                )
+            )
     return out
 
 
@@ -189,8 +267,12 @@ def _collapse_catch_up(messages: list[PlannedMessage]) -> list[PlannedMessage]:
 
 
 def plan(
-    assignments: Iterable[AssignmentFacts], directive: DirectiveFacts, policy: EscalationPolicy,
-    calendar: WorkCalendar, already_sent: set[str], as_of: datetime,
+    assignments: Iterable[AssignmentFacts],
+    directive: DirectiveFacts,
+    policy: EscalationPolicy,
+    calendar: WorkCalendar,
+    already_sent: set[str],
+    as_of: datetime,
 ) -> Plan:
     """Return the messages due at as_of that were not sent before, and the next action time."""
     due_now: list[PlannedMessage] = []
@@ -208,13 +290,18 @@ def plan(
 
 
 def dry_run(
-    assignments: Iterable[AssignmentFacts], directive: DirectiveFacts, policy: EscalationPolicy,
-    calendar: WorkCalendar, as_of: datetime,
+    assignments: Iterable[AssignmentFacts],
+    directive: DirectiveFacts,
+    policy: EscalationPolicy,
+    calendar: WorkCalendar,
+    as_of: datetime,
 ) -> list[PlannedMessage]:
     """Every reminder and escalation from as_of on, if nobody reports anything, in time order."""
     out: list[PlannedMessage] = []
     for facts in assignments:
-        out += [m for m in timeline(facts, directive, policy, calendar, as_of) if m.send_at >= as_of or m.kind == "assigned"]
+        out += [
+            m for m in timeline(facts, directive, policy, calendar, as_of) if m.send_at >= as_of or m.kind == "assigned"
+        ]
     return sorted(out, key=lambda m: (m.send_at, m.assignment_id))
 
 

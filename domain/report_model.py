@@ -17,7 +17,15 @@ from datetime import date, datetime
 from fractions import Fraction
 from functools import lru_cache
 
-from domain.timeliness import PROGRESSLESS, AssignmentFacts, Category, Obligation, Timeliness, classify, obligation_reports
+from domain.timeliness import (
+    PROGRESSLESS,
+    AssignmentFacts,
+    Category,
+    Obligation,
+    Timeliness,
+    classify,
+    obligation_reports,
+)
 from domain.workdays import WorkCalendar, local_date
 
 CATEGORY_ORDER = (Category.on_time, Category.late, Category.in_progress, Category.overdue)
@@ -101,7 +109,9 @@ def is_live(history: AssignmentHistory, moment: datetime) -> bool:
     return history.status != "withdrawn"
 
 
-def facts_at(history: AssignmentHistory, moment: datetime, obligations: tuple[Obligation, ...] = ()) -> AssignmentFacts | None:
+def facts_at(
+    history: AssignmentHistory, moment: datetime, obligations: tuple[Obligation, ...] = ()
+) -> AssignmentFacts | None:
     """The assignment's facts as they stood at moment, rebuilt from its history; None if not live then.
 
     Status, acknowledgement and completion come from the updates up to moment (the way
@@ -151,7 +161,7 @@ class ObligationOutcome:
 
     @property
     def label_vi(self) -> str:
-        """"Báo cáo muộn 3 ngày làm việc", "Chưa báo cáo (quá hạn) 12 ngày làm việc", …"""
+        """ "Báo cáo muộn 3 ngày làm việc", "Chưa báo cáo (quá hạn) 12 ngày làm việc", …"""
         label = OBLIGATION_STATES_VI[self.state]
         return f"{label} {self.days_late} ngày làm việc" if self.days_late else label
 
@@ -163,7 +173,9 @@ def obligation_outcome(facts: AssignmentFacts, calendar: WorkCalendar, cutoff: d
     pairs = obligation_reports(facts, cutoff)
     if pairs and pairs[-1][1] is None and pairs[-1][0].due < cutoff:
         missed = pairs[-1][0]
-        return ObligationOutcome(missed.period, missed.due, None, "missing", calendar.working_days_between(missed.due, cutoff))
+        return ObligationOutcome(
+            missed.period, missed.due, None, "missing", calendar.working_days_between(missed.due, cutoff)
+        )
     due = [(o, answered) for o, answered in pairs if o.due <= cutoff and answered is not None]
     if due:
         ob, answered = due[-1]
@@ -173,7 +185,7 @@ def obligation_outcome(facts: AssignmentFacts, calendar: WorkCalendar, cutoff: d
         return ObligationOutcome(ob.period, ob.due, answered, "late", calendar.working_days_between(ob.due, answered))
     upcoming = next((o for o, answered in pairs if answered is None), None)
     if upcoming is None:
-        upcoming = next((o for o in facts.obligations[len(pairs):]), None)
+        upcoming = next((o for o in facts.obligations[len(pairs) :]), None)
     if upcoming is None:
         return None
     return ObligationOutcome(upcoming.period, upcoming.due, None, "not_due")
@@ -221,8 +233,12 @@ class ReportLine:
 
 
 def report_line(
-    history: AssignmentHistory, directive: DirectiveInfo, agency_name: str, moment: datetime,
-    calendar: WorkCalendar, obligations: tuple[Obligation, ...] = (),
+    history: AssignmentHistory,
+    directive: DirectiveInfo,
+    agency_name: str,
+    moment: datetime,
+    calendar: WorkCalendar,
+    obligations: tuple[Obligation, ...] = (),
 ) -> ReportLine | None:
     """Judge one assignment at moment (the end of the cut-off day); None if not live then."""
     facts = facts_at(history, moment, obligations)
@@ -280,7 +296,9 @@ class Grid:
     def of(cls, categories: Iterable[Category]) -> Grid:
         """Count categories."""
         counts = Counter(categories)
-        return cls(counts[Category.on_time], counts[Category.late], counts[Category.in_progress], counts[Category.overdue])
+        return cls(
+            counts[Category.on_time], counts[Category.late], counts[Category.in_progress], counts[Category.overdue]
+        )
 
     def count(self, category: Category) -> int:
         """The count of one category."""
@@ -412,7 +430,7 @@ def _line_order(line: ReportLine) -> tuple[object, ...]:
 
 
 def directive_label(info: DirectiveInfo, several_notices: bool) -> str:
-    """"Mục 2.3", or "TB 1061-TB/TU, mục 2.3" when a report covers several notices."""
+    """ "Mục 2.3", or "TB 1061-TB/TU, mục 2.3" when a report covers several notices."""
     return f"TB {info.notice_number}, mục {info.number}" if several_notices else f"Mục {info.number}"
 
 
@@ -426,7 +444,10 @@ def _grouped(lines: Sequence[ReportLine], key: object) -> dict[object, list[Repo
 
 def ranking_method_vi(points: Mapping[str, int], weights: Mapping[str, int]) -> str:
     """The ranking method, in the words the report prints."""
-    scored = ", ".join(f"{POINT_WORDS_VI[c]} {points[c.value]} điểm" for c in (Category.on_time, Category.in_progress, Category.late, Category.overdue))
+    scored = ", ".join(
+        f"{POINT_WORDS_VI[c]} {points[c.value]} điểm"
+        for c in (Category.on_time, Category.in_progress, Category.late, Category.overdue)
+    )
     return (
         f"Mỗi việc được chấm điểm theo tình trạng tại ngày chốt số liệu: {scored}; việc chủ trì tính hệ số "
         f"{weights['lead']}, việc phối hợp hệ số {weights['support']}. Điểm của cơ quan là trung bình có trọng số "
@@ -471,39 +492,65 @@ def build_report(
     ordered = sorted(lines, key=_line_order)
     several = len({line.directive.notice_id for line in ordered}) > 1
     by_notice = [
-        GroupRow(str(group[0].directive.notice_id), group[0].directive.notice_number, Grid.of(x.category for x in group))
+        GroupRow(
+            str(group[0].directive.notice_id), group[0].directive.notice_number, Grid.of(x.category for x in group)
+        )
         for group in _grouped(ordered, lambda line: line.directive.notice_id).values()
     ]
     by_directive = [
-        GroupRow(str(group[0].directive.directive_id), directive_label(group[0].directive, several), Grid.of(x.category for x in group))
+        GroupRow(
+            str(group[0].directive.directive_id),
+            directive_label(group[0].directive, several),
+            Grid.of(x.category for x in group),
+        )
         for group in _grouped(ordered, lambda line: line.directive.directive_id).values()
     ]
-    agencies = sorted(_grouped(ordered, lambda line: line.agency_code).values(), key=lambda g: name_key(g[0].agency_name))
+    agencies = sorted(
+        _grouped(ordered, lambda line: line.agency_code).values(), key=lambda g: name_key(g[0].agency_name)
+    )
     by_agency = [GroupRow(g[0].agency_code, g[0].agency_name, Grid.of(x.category for x in g)) for g in agencies]
     overdue = sorted(
-        (x for x in ordered if x.category == Category.overdue), key=lambda x: (-x.timeliness.days_overdue, _line_order(x))
+        (x for x in ordered if x.category == Category.overdue),
+        key=lambda x: (-x.timeliness.days_overdue, _line_order(x)),
     )
-    late = sorted((x for x in ordered if x.category == Category.late), key=lambda x: (-x.timeliness.days_overdue, _line_order(x)))
+    late = sorted(
+        (x for x in ordered if x.category == Category.late), key=lambda x: (-x.timeliness.days_overdue, _line_order(x))
+    )
     extensions = sorted(
-        ((x, e) for x in ordered for e in x.extensions if _in_window(e.at, window)), key=lambda pair: (pair[1].at, _line_order(pair[0]))
+        ((x, e) for x in ordered for e in x.extensions if _in_window(e.at, window)),
+        key=lambda pair: (pair[1].at, _line_order(pair[0])),
     )
-    updates = [(x, x.last_progress) for x in ordered if x.last_progress is not None and _in_window(x.last_progress.at, window)]
+    updates = [
+        (x, x.last_progress) for x in ordered if x.last_progress is not None and _in_window(x.last_progress.at, window)
+    ]
     updates.sort(key=lambda pair: (-pair[1].at.timestamp(), _line_order(pair[0])))
     obligations = []
-    for group in _grouped([x for x in ordered if x.obligation is not None], lambda line: line.directive.directive_id).values():
+    for group in _grouped(
+        [x for x in ordered if x.obligation is not None], lambda line: line.directive.directive_id
+    ).values():
         counts = Counter(x.obligation.state for x in group if x.obligation is not None)
-        obligations.append(ObligationRow(
-            str(group[0].directive.directive_id), directive_label(group[0].directive, several),
-            {state: counts[state] for state in OBLIGATION_STATES_VI},
-        ))
+        obligations.append(
+            ObligationRow(
+                str(group[0].directive.directive_id),
+                directive_label(group[0].directive, several),
+                {state: counts[state] for state in OBLIGATION_STATES_VI},
+            )
+        )
     total = Grid.of(x.category for x in ordered)
     change = None
     if previous is not None:
         label, before = previous
-        newly = [x for x in overdue if before.get(x.assignment_id) is None or before[x.assignment_id].category != Category.overdue]
+        newly = [
+            x
+            for x in overdue
+            if before.get(x.assignment_id) is None or before[x.assignment_id].category != Category.overdue
+        ]
         resolved = [
-            x for x in ordered
-            if x.category != Category.overdue and x.assignment_id in before and before[x.assignment_id].category == Category.overdue
+            x
+            for x in ordered
+            if x.category != Category.overdue
+            and x.assignment_id in before
+            and before[x.assignment_id].category == Category.overdue
         ]
         change = Change(label, Grid.of(t.category for t in before.values()), total, newly, resolved)
     return ReportModel(
@@ -523,4 +570,3 @@ def build_report(
         change=change,
         trend=list(trend),
     )
-

@@ -79,8 +79,18 @@ def period_of(every: str, index: int, calendar: WorkCalendar, policy: DeadlinePo
     ob = obligation_for_period(every, index, calendar, policy)
     first = index * _MONTHS_PER[every]
     _, label_vi = _period_labels(every, first // 12, first % 12 + 1)
-    return ReportPeriod(every, index, ob.period, label_vi, ob.period_start, ob.period_end, ob.data_from, ob.cutoff,
-                        ob.due, ob.explanation)
+    return ReportPeriod(
+        every,
+        index,
+        ob.period,
+        label_vi,
+        ob.period_start,
+        ob.period_end,
+        ob.data_from,
+        ob.cutoff,
+        ob.due,
+        ob.explanation,
+    )
 
 
 def named_period(text: str, calendar: WorkCalendar, policy: DeadlinePolicy) -> ReportPeriod:
@@ -127,7 +137,9 @@ def send_day(period: ReportPeriod, as_of: datetime) -> date:
     return max(period.due, local_date(as_of))
 
 
-def trend_periods(period: ReportPeriod, count: int, calendar: WorkCalendar, policy: DeadlinePolicy) -> list[ReportPeriod]:
+def trend_periods(
+    period: ReportPeriod, count: int, calendar: WorkCalendar, policy: DeadlinePolicy
+) -> list[ReportPeriod]:
     """The last count periods of the same kind, oldest first, ending with period."""
     return [period_of(period.every, period.index - back, calendar, policy) for back in range(count - 1, -1, -1)]
 

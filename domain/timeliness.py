@@ -8,7 +8,6 @@ from enum import StrEnum
 
 from domain.workdays import WorkCalendar, local_date
 
-
 # Acknowledging is not reporting on the work: these statuses answer no report obligation.
 PROGRESSLESS = ("assigned", "acknowledged")
 
@@ -138,7 +137,9 @@ def classify(facts: AssignmentFacts, calendar: WorkCalendar, as_of: datetime) ->
     if facts.status == "done" and facts.completed_at is not None:
         finished = local_date(facts.completed_at)
         if finished <= due:
-            return Timeliness(Category.on_time, 0, due, extended=facts.extended and finished > (facts.original_due or due))
+            return Timeliness(
+                Category.on_time, 0, due, extended=facts.extended and finished > (facts.original_due or due)
+            )
         return Timeliness(Category.late, calendar.working_days_between(due, finished), due, facts.extended)
     if today <= due:
         return Timeliness(Category.in_progress, 0, due, facts.extended)
@@ -158,6 +159,10 @@ def _classify_ongoing(facts: AssignmentFacts, calendar: WorkCalendar, today: dat
         return Timeliness(Category.on_time, 0, None)
     missed = unmet_obligation(facts, today)
     if missed is not None:
-        return Timeliness(Category.overdue, calendar.working_days_between(missed.due, today), missed.due, period=missed.period)
+        return Timeliness(
+            Category.overdue, calendar.working_days_between(missed.due, today), missed.due, period=missed.period
+        )
     upcoming = next_obligation_due(facts, today)
-    return Timeliness(Category.in_progress, 0, upcoming.due if upcoming else None, period=upcoming.period if upcoming else None)
+    return Timeliness(
+        Category.in_progress, 0, upcoming.due if upcoming else None, period=upcoming.period if upcoming else None
+    )

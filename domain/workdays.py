@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left, bisect_right
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, NoReturn
 
 import holidays
@@ -35,13 +35,13 @@ def format_date_vi(d: date) -> str:
 def deadline_end_utc(due: date) -> datetime:
     """Return 24:00 local time of the due day (Civil Code Art. 148) as an aware UTC datetime."""
     next_midnight = pendulum.datetime(due.year, due.month, due.day, tz=VN_TZ).add(days=1)
-    return datetime.fromtimestamp(next_midnight.timestamp(), tz=timezone.utc)
+    return datetime.fromtimestamp(next_midnight.timestamp(), tz=UTC)
 
 
 def local_date(dt_utc: datetime) -> date:
     """Return the calendar date in Vietnam of an instant (a naive datetime is taken as UTC)."""
     if dt_utc.tzinfo is None:
-        dt_utc = dt_utc.replace(tzinfo=timezone.utc)
+        dt_utc = dt_utc.replace(tzinfo=UTC)
     return dt_utc.astimezone(VN_TZ).date()
 
 
@@ -52,7 +52,7 @@ class CalendarRangeError(ValueError):
 class _Span:
     """Immutable snapshot of the loaded years: sorted working-day ordinals and reasons for days off."""
 
-    __slots__ = ("first_year", "last_year", "lo", "hi", "working", "working_set", "weekday_off")
+    __slots__ = ("first_year", "hi", "last_year", "lo", "weekday_off", "working", "working_set")
 
     def __init__(self, first_year: int, last_year: int, working: list[int], weekday_off: list[int]):
         self.first_year = first_year
@@ -231,9 +231,7 @@ class WorkCalendar:
             raise ValueError("khoảng thời gian không hợp lệ: ngày kết thúc trước ngày bắt đầu")
         last = self.roll_back(end)
         if last < start:
-            raise ValueError(
-                f"không có ngày làm việc nào từ {format_date_vi(start)} đến {format_date_vi(end)}"
-            )
+            raise ValueError(f"không có ngày làm việc nào từ {format_date_vi(start)} đến {format_date_vi(end)}")
         return last
 
     def weekday_days_off_between(self, a: date, b: date) -> list[date]:

@@ -30,21 +30,35 @@ class ExtensionDecision(RunInput):
 
 
 @task(name="Ghi quyết định gia hạn", cache_policy=NONE, **IO_RETRIES)
-def record_decision(assignment_id: int, until: date, reason: str, requested_by: str, decision: ExtensionDecision) -> str:
+def record_decision(
+    assignment_id: int, until: date, reason: str, requested_by: str, decision: ExtensionDecision
+) -> str:
     """Apply an approval to the deadline history, or audit a rejection; return the outcome kind."""
     if decision.approve:
-        status.apply_extension(assignment_id, until=until, reason=reason, requested_by=requested_by, approved_by=decision.approver)
+        status.apply_extension(
+            assignment_id, until=until, reason=reason, requested_by=requested_by, approved_by=decision.approver
+        )
         return "extension_approved"
-    status.record_extension_rejection(assignment_id, until=until, reason=reason, requested_by=requested_by,
-                                      rejected_by=decision.approver, note=decision.note)
+    status.record_extension_rejection(
+        assignment_id,
+        until=until,
+        reason=reason,
+        requested_by=requested_by,
+        rejected_by=decision.approver,
+        note=decision.note,
+    )
     return "extension_rejected"
 
 
 @task(name="Báo quyết định cho cơ quan", cache_policy=NONE, **IO_RETRIES)
 def tell_agency(assignment_id: int, kind: str, until: date, decision: ExtensionDecision, run_id: str) -> int:
     """Queue the decision for the agency that asked."""
-    extra = {"decision_note": decision.note, "approver": decision.approver, "requested_until": until.isoformat(),
-             "requested_until_vi": format_date_vi(until)}
+    extra = {
+        "decision_note": decision.note,
+        "approver": decision.approver,
+        "requested_until": until.isoformat(),
+        "requested_until_vi": format_date_vi(until),
+    }
     return follow_up.enqueue_for_assignment(assignment_id, kind, f"extension|{run_id}", extra, datetime.now(UTC))
 
 

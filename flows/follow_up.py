@@ -59,7 +59,9 @@ def record_outbox(state: follow_up.DirectiveState, planned: follow_up.FollowUpPl
 
 
 @task(name="Cập nhật bảng theo dõi", cache_policy=NONE, **IO_RETRIES)
-def publish_artifacts(state: follow_up.DirectiveState, planned: follow_up.FollowUpPlan, as_of: datetime, with_notice: bool) -> str:
+def publish_artifacts(
+    state: follow_up.DirectiveState, planned: follow_up.FollowUpPlan, as_of: datetime, with_notice: bool
+) -> str:
     """Publish the directive's table and progress (and, standalone, the notice summary)."""
     summary = artifacts.publish_directive(state, planned, as_of)
     if with_notice:

@@ -35,7 +35,9 @@ class ReportOutcome:
 
 
 @task(name="Xác định kỳ và phạm vi báo cáo", cache_policy=NONE)
-def resolve_targets(notice: str | None, period: str | None, as_of: datetime) -> list[tuple[reporting.Scope, ReportPeriod]]:
+def resolve_targets(
+    notice: str | None, period: str | None, as_of: datetime
+) -> list[tuple[reporting.Scope, ReportPeriod]]:
     """The periods to report on (named, or the latest closed per the schedule) and the scope."""
     scope = reporting.resolve_scope(notice)
     return [(scope, p) for p in reporting.resolve(period, as_of)]
@@ -54,8 +56,13 @@ def load_history(scope: reporting.Scope, period: ReportPeriod) -> reporting.Repo
 
 
 @task(name="Tính số liệu báo cáo", cache_policy=NONE)
-def compute_report(scope: reporting.Scope, period: ReportPeriod, as_of: datetime, data: reporting.ReportData,
-                   recorded: ReportRun | None) -> reporting.Built | str:
+def compute_report(
+    scope: reporting.Scope,
+    period: ReportPeriod,
+    as_of: datetime,
+    data: reporting.ReportData,
+    recorded: ReportRun | None,
+) -> reporting.Built | str:
     """Judge every assignment at the cut-off, the previous cut-off and the trend's (a made report keeps its dates).
 
     Returns the reason, in Vietnamese, when nothing had been given by the cut-off (a scheduled run then has nothing to do).
@@ -63,7 +70,9 @@ def compute_report(scope: reporting.Scope, period: ReportPeriod, as_of: datetime
     try:
         if recorded is None:
             return reporting.compute(scope, period, as_of, data=data)
-        return reporting.compute(scope, period, as_of, generated_at=recorded.generated_at, send_on=recorded.send_on, data=data)
+        return reporting.compute(
+            scope, period, as_of, generated_at=recorded.generated_at, send_on=recorded.send_on, data=data
+        )
     except reporting.NothingToReport as exc:
         return str(exc)
 
@@ -131,10 +140,14 @@ def periodic_report(
             outcomes.append(ReportOutcome(scope.key, p.label, p.label_vi, [], notes=[built]))
             continue
         files = write_files(built, str(target or get_settings().home / "reports"))
-        outcome = ReportOutcome(scope.key, p.label, p.label_vi, [str(f) for f in files], sent_on=format_date_vi(built.meta.send_on))
+        outcome = ReportOutcome(
+            scope.key, p.label, p.label_vi, [str(f) for f in files], sent_on=format_date_vi(built.meta.send_on)
+        )
         if done is not None:
             if built.content_hash != done.content_hash:
-                outcome.notes.append("số liệu đến ngày chốt đã thay đổi sau khi báo cáo được gửi; tệp lập lại khác bản đã gửi")
+                outcome.notes.append(
+                    "số liệu đến ngày chốt đã thay đổi sau khi báo cáo được gửi; tệp lập lại khác bản đã gửi"
+                )
             outcomes.append(outcome)
             continue
         publish(built)
@@ -148,7 +161,9 @@ def periodic_report(
             lines.append(f"Báo cáo {o.period_vi}: {'; '.join(o.notes)}")
             continue
         if o.created:
-            lines.append(f"Báo cáo {o.period_vi}: đã lập {len(o.files)} tệp, xếp hàng {o.queued} thư gửi ngày {o.sent_on}")
+            lines.append(
+                f"Báo cáo {o.period_vi}: đã lập {len(o.files)} tệp, xếp hàng {o.queued} thư gửi ngày {o.sent_on}"
+            )
         else:
             lines.append(f"Báo cáo {o.period_vi} đã được lập và gửi ngày {o.sent_on}; không gửi lại")
         for note in o.notes:

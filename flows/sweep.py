@@ -113,7 +113,9 @@ def sweep(as_of: datetime | None = None, fan_out: bool = False) -> State:
     report = deliver_outbox(as_of)
     if due:
         publish_notice_summaries({d.notice_id: d.notice_number for d in due}, as_of)
-    message = f"{len(due)} mục đến lượt đôn đốc, {failed} lỗi; đã gửi {report.sent} tin nhắn ({report.digests} bản tổng hợp)"
+    message = (
+        f"{len(due)} mục đến lượt đôn đốc, {failed} lỗi; đã gửi {report.sent} tin nhắn ({report.digests} bản tổng hợp)"
+    )
     if report.dead:
         publish_dead_letter_table()
         message += f"; {report.dead} tin nhắn không gửi được (xem: dondoc outbox list --state dead)"

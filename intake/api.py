@@ -96,16 +96,28 @@ class AssignmentOut(BaseModel):
 class ReportIn(BaseModel):
     """A progress report. `done` sets the percent to 100."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"status": "in_progress", "percent": 60, "note": "Đã hoàn thành dự thảo, đang lấy ý kiến.", "document_number": "123/BC-HND"},
-    ]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "in_progress",
+                    "percent": 60,
+                    "note": "Đã hoàn thành dự thảo, đang lấy ý kiến.",
+                    "document_number": "123/BC-HND",
+                },
+            ]
+        },
+    )
 
     status: Literal["acknowledged", "in_progress", "done"]
     percent: int | None = Field(default=None, ge=0, le=100)
     note: str | None = Field(default=None, max_length=NOTE_MAX)
     document_number: str | None = Field(default=None, max_length=DOCUMENT_NUMBER_MAX)
     evidence_url: str | None = Field(default=None, max_length=EVIDENCE_URL_MAX, pattern=r"^https?://\S+$")
-    reported_by: str | None = Field(default=None, max_length=NAME_MAX, description="Họ tên người báo cáo (không bắt buộc).")
+    reported_by: str | None = Field(
+        default=None, max_length=NAME_MAX, description="Họ tên người báo cáo (không bắt buộc)."
+    )
 
 
 class ExtensionIn(BaseModel):
@@ -115,7 +127,9 @@ class ExtensionIn(BaseModel):
 
     until: date
     reason: str = Field(min_length=1, max_length=REASON_MAX)
-    reported_by: str | None = Field(default=None, max_length=NAME_MAX, description="Họ tên người đề nghị (không bắt buộc).")
+    reported_by: str | None = Field(
+        default=None, max_length=NAME_MAX, description="Họ tên người đề nghị (không bắt buộc)."
+    )
 
 
 class ExtensionOut(BaseModel):
@@ -130,12 +144,18 @@ class ExtensionOut(BaseModel):
 def _errors(*codes: int) -> dict[int | str, dict]:
     """OpenAPI entries for the error responses an endpoint can give."""
     described = {
-        400: "Không đọc được nội dung gửi lên (không phải văn bản UTF-8).", 401: "Thiếu hoặc sai mã truy cập.", 404: "Không có việc này (hoặc không phải việc của cơ quan).",
-        409: "Trạng thái việc không cho phép thao tác này.", 413: "Nội dung gửi lên quá lớn.",
-        422: "Dữ liệu không hợp lệ.", 429: "Vượt giới hạn số yêu cầu; xem Retry-After.",
+        400: "Không đọc được nội dung gửi lên (không phải văn bản UTF-8).",
+        401: "Thiếu hoặc sai mã truy cập.",
+        404: "Không có việc này (hoặc không phải việc của cơ quan).",
+        409: "Trạng thái việc không cho phép thao tác này.",
+        413: "Nội dung gửi lên quá lớn.",
+        422: "Dữ liệu không hợp lệ.",
+        429: "Vượt giới hạn số yêu cầu; xem Retry-After.",
         503: "Chức năng tạm thời chưa sẵn sàng.",
     }
-    return {code: {"model": UnprocessableOut if code == 422 else ErrorOut, "description": described[code]} for code in codes}
+    return {
+        code: {"model": UnprocessableOut if code == 422 else ErrorOut, "description": described[code]} for code in codes
+    }
 
 
 def _state(request: Request) -> IntakeState:
@@ -159,7 +179,9 @@ def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials
         raise HTTPException(401, "Mã truy cập không hợp lệ hoặc đã bị thu hồi.", {"WWW-Authenticate": "Bearer"})
     wait = state.api_limiter.take(f"token:{found.token_id}")
     if wait:
-        raise HTTPException(429, "Vượt giới hạn số yêu cầu của mã truy cập; thử lại sau.", {"Retry-After": retry_after(wait)})
+        raise HTTPException(
+            429, "Vượt giới hạn số yêu cầu của mã truy cập; thử lại sau.", {"Retry-After": retry_after(wait)}
+        )
     return found
 
 
@@ -170,19 +192,42 @@ def _out(view: AssignmentView) -> AssignmentOut:
     """The API form of an assignment."""
     waiting = view.pending_extension
     return AssignmentOut(
-        id=view.id, notice_number=view.notice_number, notice_title=view.notice_title, directive_number=view.directive_number,
-        directive_text=view.directive_text, agency_code=view.agency_code, agency_name=view.agency_name, role=view.role,  # type: ignore[arg-type]
-        role_vi=view.role_vi, status=view.status, status_vi=view.status_vi, percent=view.percent, due_date=view.due_date,
-        due_explanation=view.due_explanation, extended=view.extended, category=view.category, category_vi=view.category_vi,
-        days_overdue=view.days_overdue, pending_extension_until=date.fromisoformat(waiting["until"]) if waiting else None,
+        id=view.id,
+        notice_number=view.notice_number,
+        notice_title=view.notice_title,
+        directive_number=view.directive_number,
+        directive_text=view.directive_text,
+        agency_code=view.agency_code,
+        agency_name=view.agency_name,
+        role=view.role,  # type: ignore[arg-type]
+        role_vi=view.role_vi,
+        status=view.status,
+        status_vi=view.status_vi,
+        percent=view.percent,
+        due_date=view.due_date,
+        due_explanation=view.due_explanation,
+        extended=view.extended,
+        category=view.category,
+        category_vi=view.category_vi,
+        days_overdue=view.days_overdue,
+        pending_extension_until=date.fromisoformat(waiting["until"]) if waiting else None,
     )
 
 
 def _update_out(entry: HistoryEntry) -> UpdateOut:
     """The API form of a progress report."""
-    return UpdateOut(id=entry.id, reported_at=entry.reported_at, reported_by=entry.reported_by, source=entry.source,
-                     status=entry.status, status_vi=entry.status_vi, percent=entry.percent, note=entry.note,
-                     document_number=entry.document_number, evidence_url=entry.evidence_url)
+    return UpdateOut(
+        id=entry.id,
+        reported_at=entry.reported_at,
+        reported_by=entry.reported_by,
+        source=entry.source,
+        status=entry.status,
+        status_vi=entry.status_vi,
+        percent=entry.percent,
+        note=entry.note,
+        document_number=entry.document_number,
+        evidence_url=entry.evidence_url,
+    )
 
 
 def _own(state: IntakeState, who: Caller, assignment_id: int, with_history: bool = False) -> AssignmentView:
@@ -193,8 +238,9 @@ def _own(state: IntakeState, who: Caller, assignment_id: int, with_history: bool
     return view
 
 
-@router.get("/assignments", response_model=list[AssignmentOut], responses=_errors(401, 429),
-            summary="Các việc của cơ quan")
+@router.get(
+    "/assignments", response_model=list[AssignmentOut], responses=_errors(401, 429), summary="Các việc của cơ quan"
+)
 def list_assignments(request: Request, who: Authorized) -> list[AssignmentOut]:
     """Every assignment of the calling agency, with its deadline, status and timeliness category."""
     state = _state(request)
@@ -202,31 +248,55 @@ def list_assignments(request: Request, who: Authorized) -> list[AssignmentOut]:
     return [_out(v) for v in views if v is not None]
 
 
-@router.get("/assignments/{assignment_id}", response_model=AssignmentOut, responses=_errors(401, 404, 422, 429),
-            summary="Một việc của cơ quan")
+@router.get(
+    "/assignments/{assignment_id}",
+    response_model=AssignmentOut,
+    responses=_errors(401, 404, 422, 429),
+    summary="Một việc của cơ quan",
+)
 def get_assignment(request: Request, who: Authorized, assignment_id: AssignmentId) -> AssignmentOut:
     """One assignment of the calling agency."""
     return _out(_own(_state(request), who, assignment_id))
 
 
-@router.get("/assignments/{assignment_id}/updates", response_model=list[UpdateOut], responses=_errors(401, 404, 422, 429),
-            summary="Lịch sử báo cáo")
+@router.get(
+    "/assignments/{assignment_id}/updates",
+    response_model=list[UpdateOut],
+    responses=_errors(401, 404, 422, 429),
+    summary="Lịch sử báo cáo",
+)
 def list_updates(request: Request, who: Authorized, assignment_id: AssignmentId) -> list[UpdateOut]:
     """Every progress report of one assignment, newest first."""
     return [_update_out(e) for e in _own(_state(request), who, assignment_id, with_history=True).history]
 
 
-@router.post("/assignments/{assignment_id}/updates", response_model=UpdateOut, status_code=201,
-             responses=_errors(400, 401, 404, 409, 413, 422, 429), summary="Báo cáo tiến độ")
+@router.post(
+    "/assignments/{assignment_id}/updates",
+    response_model=UpdateOut,
+    status_code=201,
+    responses=_errors(400, 401, 404, 409, 413, 422, 429),
+    summary="Báo cáo tiến độ",
+)
 def post_update(request: Request, who: Authorized, assignment_id: AssignmentId, report: ReportIn) -> UpdateOut:
     """Record a progress report for one of the agency's assignments (appended; earlier reports stay)."""
     state = _state(request)
-    reporter = f"{report.reported_by.strip()} – {who.agency_name}" if report.reported_by and report.reported_by.strip() else who.agency_name
+    reporter = (
+        f"{report.reported_by.strip()} – {who.agency_name}"
+        if report.reported_by and report.reported_by.strip()
+        else who.agency_name
+    )
     try:
         result = record_status_update(
-            assignment_id, status=report.status, percent=report.percent, note=report.note,
-            document_number=report.document_number, evidence_url=report.evidence_url, reported_by=reporter,
-            source="api", at=state.clock(), agency_id=who.agency_id,
+            assignment_id,
+            status=report.status,
+            percent=report.percent,
+            note=report.note,
+            document_number=report.document_number,
+            evidence_url=report.evidence_url,
+            reported_by=reporter,
+            source="api",
+            at=state.clock(),
+            agency_id=who.agency_id,
         )
     except AssignmentNotFound:
         raise HTTPException(404, f"Không có việc số {assignment_id}.") from None
@@ -238,15 +308,30 @@ def post_update(request: Request, who: Authorized, assignment_id: AssignmentId, 
     return _update_out(entry)
 
 
-@router.post("/assignments/{assignment_id}/extension-requests", response_model=ExtensionOut, status_code=202,
-             responses=_errors(400, 401, 404, 409, 413, 422, 429, 503), summary="Đề nghị gia hạn")
+@router.post(
+    "/assignments/{assignment_id}/extension-requests",
+    response_model=ExtensionOut,
+    status_code=202,
+    responses=_errors(400, 401, 404, 409, 413, 422, 429, 503),
+    summary="Đề nghị gia hạn",
+)
 def post_extension(request: Request, who: Authorized, assignment_id: AssignmentId, body: ExtensionIn) -> ExtensionOut:
     """Ask for a later deadline; a coordinator approves or rejects it, and the agency is told."""
     state = _state(request)
-    reporter = f"{body.reported_by.strip()} – {who.agency_name}" if body.reported_by and body.reported_by.strip() else who.agency_name
+    reporter = (
+        f"{body.reported_by.strip()} – {who.agency_name}"
+        if body.reported_by and body.reported_by.strip()
+        else who.agency_name
+    )
     try:
-        started = request_extension(assignment_id, until=body.until, reason=body.reason, requested_by=reporter,
-                                    agency_id=who.agency_id, start=state.start_review)
+        started = request_extension(
+            assignment_id,
+            until=body.until,
+            reason=body.reason,
+            requested_by=reporter,
+            agency_id=who.agency_id,
+            start=state.start_review,
+        )
     except AssignmentNotFound:
         raise HTTPException(404, f"Không có việc số {assignment_id}.") from None
     except StatusConflict as exc:
@@ -255,8 +340,12 @@ def post_extension(request: Request, who: Authorized, assignment_id: AssignmentI
         raise HTTPException(422, _capital(str(exc))) from None
     except ExtensionUnavailable as exc:
         raise HTTPException(503, _capital(str(exc))) from None
-    return ExtensionOut(assignment_id=assignment_id, until=started.until, run_name=started.run_name,
-                        message="Đã gửi đề nghị gia hạn; Văn phòng sẽ xem xét và thông báo kết quả.")
+    return ExtensionOut(
+        assignment_id=assignment_id,
+        until=started.until,
+        run_name=started.run_name,
+        message="Đã gửi đề nghị gia hạn; Văn phòng sẽ xem xét và thông báo kết quả.",
+    )
 
 
 def _capital(message: str) -> str:

@@ -56,7 +56,7 @@ VALIDATION_VI = {
 SECURITY_HEADERS = {
     # No script at all; forms post only to this site; never framed; tokens never leak as a Referer.
     "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'",
+    "frame-ancestors 'none'; base-uri 'none'",
     "referrer-policy": "no-referrer",
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -101,11 +101,15 @@ def is_api(scope: Scope) -> bool:
     return str(scope.get("path", "")).startswith(API_PREFIX)
 
 
-def error_page(state: IntakeState, request: Request, status: int, title: str, message: str,
-               headers: dict[str, str] | None = None) -> HTMLResponse:
+def error_page(
+    state: IntakeState, request: Request, status: int, title: str, message: str, headers: dict[str, str] | None = None
+) -> HTMLResponse:
     """A Vietnamese error page."""
     html = state.templates.get_template("error.html.j2").render(
-        title=title, message=message, root=request.scope.get("root_path", ""), contact=state.extra["report_contact"],
+        title=title,
+        message=message,
+        root=request.scope.get("root_path", ""),
+        contact=state.extra["report_contact"],
         sender_name=state.extra["sender_name"],
     )
     return HTMLResponse(html, status_code=status, headers=headers)
@@ -125,12 +129,22 @@ class BodyLimit:
             body = json.dumps({"detail": message}, ensure_ascii=False).encode()
             content_type = b"application/json"
         else:
-            body = (f"<!DOCTYPE html><html lang=\"vi\"><head><meta charset=\"utf-8\"><title>Quá lớn</title></head>"
-                    f"<body><h1>Không gửi được</h1><p>{message}</p></body></html>").encode()
+            body = (
+                f'<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8"><title>Quá lớn</title></head>'
+                f"<body><h1>Không gửi được</h1><p>{message}</p></body></html>"
+            ).encode()
             content_type = b"text/html; charset=utf-8"
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", content_type),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -171,8 +185,10 @@ class BodyTooLarge(Exception):
 
 
 # The interactive API docs page (Swagger UI) loads its script and style from FastAPI's default CDN.
-DOCS_CSP = ("default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; style-src https://cdn.jsdelivr.net; "
-            "img-src https://fastapi.tiangolo.com data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+DOCS_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; style-src https://cdn.jsdelivr.net; "
+    "img-src https://fastapi.tiangolo.com data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 class SecurityHeaders:
@@ -208,7 +224,9 @@ def _validation_message(error: dict[str, Any]) -> str:
     if error.get("type") == "string_too_long" and "max_length" in ctx:
         message += f" (tối đa {ctx['max_length']} ký tự)"
     if error.get("type") in ("greater_than_equal", "less_than_equal"):
-        message += f" ({'tối thiểu' if error['type'] == 'greater_than_equal' else 'tối đa'} {ctx.get('ge', ctx.get('le'))})"
+        message += (
+            f" ({'tối thiểu' if error['type'] == 'greater_than_equal' else 'tối đa'} {ctx.get('ge', ctx.get('le'))})"
+        )
     return message
 
 
@@ -219,7 +237,9 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 
 def create_app(
-    *, settings: IntakeSettings | None = None, clock: Callable[[], datetime] | None = None,
+    *,
+    settings: IntakeSettings | None = None,
+    clock: Callable[[], datetime] | None = None,
     start_review: StartReview | None = None,
 ) -> FastAPI:
     """Build the intake app: report pages under /r/, the agency API under /api/v1, its spec at /api/openapi.json.

@@ -23,7 +23,9 @@ from intake.settings import IntakeConfigError, IntakeSettings, get_intake_settin
 
 VERSION = "v1"
 TOKEN_MAX_CHARS = 160
-_TOKEN_RE = re.compile(r"^v1\.([1-9][0-9]{0,11})\.([A-Z][A-Z0-9_]{0,63})\.([0-9]{1,12})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$")
+_TOKEN_RE = re.compile(
+    r"^v1\.([1-9][0-9]{0,11})\.([A-Z][A-Z0-9_]{0,63})\.([0-9]{1,12})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$"
+)
 
 logger = logging.getLogger("dondoc.intake")
 

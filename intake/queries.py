@@ -105,12 +105,24 @@ class AssignmentView:
 def _history(session: Session, assignment_id: int) -> list[HistoryEntry]:
     """Progress reports, newest first."""
     rows = session.exec(
-        select(StatusUpdate).where(StatusUpdate.assignment_id == assignment_id)
+        select(StatusUpdate)
+        .where(StatusUpdate.assignment_id == assignment_id)
         .order_by(StatusUpdate.reported_at.desc(), StatusUpdate.id.desc())  # type: ignore[attr-defined,union-attr]
     ).all()
     return [
-        HistoryEntry(u.id, u.reported_at, local_time_vi(u.reported_at), u.reported_by, u.source, u.status,  # type: ignore[arg-type]
-                     STATUS_VI.get(u.status, u.status), u.percent, u.note, u.document_number, u.evidence_url)
+        HistoryEntry(
+            u.id,
+            u.reported_at,
+            local_time_vi(u.reported_at),
+            u.reported_by,
+            u.source,
+            u.status,  # type: ignore[arg-type]
+            STATUS_VI.get(u.status, u.status),
+            u.percent,
+            u.note,
+            u.document_number,
+            u.evidence_url,
+        )
         for u in rows
     ]
 
@@ -120,7 +132,10 @@ def _deadlines(session: Session, assignment_id: int) -> list[DeadlineEntry]:
     rows = session.exec(
         select(DeadlineChange).where(DeadlineChange.assignment_id == assignment_id).order_by(DeadlineChange.id)
     ).all()
-    return [DeadlineEntry(c.kind, c.due_date, date_vi(c.due_date), c.reason, c.approved_by, local_time_vi(c.created_at)) for c in rows]
+    return [
+        DeadlineEntry(c.kind, c.due_date, date_vi(c.due_date), c.reason, c.approved_by, local_time_vi(c.created_at))
+        for c in rows
+    ]
 
 
 def assignment_view(assignment_id: int, now: datetime, *, with_history: bool = True) -> AssignmentView | None:
@@ -175,12 +190,15 @@ def assignment_view(assignment_id: int, now: datetime, *, with_history: bool = T
 def agency_assignment_ids(agency_id: int) -> list[int]:
     """The agency's assignments, newest notice first."""
     with Session(get_engine()) as session:
-        return list(session.exec(
-            select(Assignment.id).join(Directive, Directive.id == Assignment.directive_id)
-            .join(Notice, Notice.id == Directive.notice_id)
-            .where(Assignment.agency_id == agency_id)
-            .order_by(Notice.issued_on.desc(), Directive.position, Assignment.id)  # type: ignore[attr-defined]
-        ).all())
+        return list(
+            session.exec(
+                select(Assignment.id)
+                .join(Directive, Directive.id == Assignment.directive_id)
+                .join(Notice, Notice.id == Directive.notice_id)
+                .where(Assignment.agency_id == agency_id)
+                .order_by(Notice.issued_on.desc(), Directive.position, Assignment.id)  # type: ignore[attr-defined]
+            ).all()
+        )
 
 
 def agency_by_code(code: str) -> Agency | None:
@@ -207,5 +225,13 @@ def revoke_links(agency_code: str, *, revoked_by: str, reason: str | None, now: 
             session.add(row)
         else:
             row.not_before, row.reason, row.revoked_by, row.updated_at = now, reason, revoked_by, now
-        session.add(AuditEvent(at=now, actor=revoked_by, action="intake.links_revoked", entity_type="agency", entity_id=agency.id,
-                               details={"not_before": now.isoformat(), "reason": reason}))
+        session.add(
+            AuditEvent(
+                at=now,
+                actor=revoked_by,
+                action="intake.links_revoked",
+                entity_type="agency",
+                entity_id=agency.id,
+                details={"not_before": now.isoformat(), "reason": reason},
+            )
+        )

@@ -25,7 +25,13 @@ class _Bucket:
 class RateLimiter:
     """Token buckets keyed by string; `take` answers how long to wait (0 when allowed)."""
 
-    def __init__(self, capacity: int, rate_per_minute: float, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000):
+    def __init__(
+        self,
+        capacity: int,
+        rate_per_minute: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 100_000,
+    ):
         self.capacity = capacity
         self.rate = rate_per_minute / 60.0
         self.clock = clock

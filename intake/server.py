@@ -40,8 +40,15 @@ def build_server(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, app: Any = 
     """A uvicorn server for the intake app (created here unless given)."""
     from intake.app import create_app
 
-    config = uvicorn.Config(app or create_app(), host=host, port=port, proxy_headers=True, server_header=False,
-                            log_level=options.pop("log_level", "info"), **options)
+    config = uvicorn.Config(
+        app or create_app(),
+        host=host,
+        port=port,
+        proxy_headers=True,
+        server_header=False,
+        log_level=options.pop("log_level", "info"),
+        **options,
+    )
     server = uvicorn.Server(config)
     _mask_access_log()
     return server
@@ -67,7 +74,9 @@ class IntakeServer:
         self.thread.join(timeout)
 
 
-def start_in_thread(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, app: Any = None, **options: Any) -> IntakeServer:
+def start_in_thread(
+    host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, app: Any = None, **options: Any
+) -> IntakeServer:
     """Start the intake in a daemon thread and return once it accepts connections (or raise).
 
     Uvicorn installs no signal handlers outside the main thread, so Ctrl+C still reaches the

@@ -27,15 +27,21 @@ class IntakeSettings(BaseSettings):
     intake_secret_previous: SecretStr | None = Field(
         default=None, description="The key before the last rotation: its links stay valid until this is unset."
     )
-    public_url: str | None = Field(default=None, description="Base URL agencies reach the intake at, e.g. https://dondoc.bacgiang.gov.vn")
+    public_url: str | None = Field(
+        default=None, description="Base URL agencies reach the intake at, e.g. https://dondoc.bacgiang.gov.vn"
+    )
     intake_link_days: int = Field(default=30, ge=1, le=366, description="How long a signed link stays valid.")
     intake_max_body_bytes: int = Field(default=32_768, ge=1024, description="Largest request body accepted.")
     intake_api_rate_per_minute: float = Field(default=60.0, gt=0, description="API requests per minute and token.")
     intake_api_burst: int = Field(default=30, ge=1, description="API requests a token may send at once.")
     intake_form_rate_per_minute: float = Field(default=20.0, gt=0, description="Page requests per minute and link.")
     intake_form_burst: int = Field(default=20, ge=1, description="Page requests a link may send at once.")
-    intake_auth_failures_per_minute: float = Field(default=10.0, gt=0, description="Refused links/tokens per minute and client.")
-    intake_auth_failure_burst: int = Field(default=20, ge=1, description="Refused links/tokens a client may send at once.")
+    intake_auth_failures_per_minute: float = Field(
+        default=10.0, gt=0, description="Refused links/tokens per minute and client."
+    )
+    intake_auth_failure_burst: int = Field(
+        default=20, ge=1, description="Refused links/tokens a client may send at once."
+    )
 
     def keys(self) -> list[bytes]:
         """The current key, then the previous one; refuses a key too short to be safe."""
@@ -76,7 +82,9 @@ def get_intake_settings() -> IntakeSettings:
     Keyed on those variables, so a key rotated in the environment (or a test's settings) never
     lingers in a cache.
     """
-    relevant = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("DONDOC_INTAKE_") or k == "DONDOC_PUBLIC_URL"))
+    relevant = tuple(
+        sorted((k, v) for k, v in os.environ.items() if k.startswith("DONDOC_INTAKE_") or k == "DONDOC_PUBLIC_URL")
+    )
     return _settings_for(relevant)
 
 

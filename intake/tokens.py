@@ -60,11 +60,20 @@ def create_token(agency_code: str, *, label: str | None, created_by: str) -> tup
         agency = session.exec(select(Agency).where(Agency.code == agency_code)).first()
         if agency is None:
             raise TokenError(f"không có cơ quan mã «{agency_code}» (xem: dondoc agencies list)")
-        row = ApiToken(agency_id=agency.id, token_hash=hash_token(token), prefix=token[:11], label=label, created_by=created_by)  # type: ignore[arg-type]
+        row = ApiToken(
+            agency_id=agency.id, token_hash=hash_token(token), prefix=token[:11], label=label, created_by=created_by
+        )  # type: ignore[arg-type]
         session.add(row)
         session.flush()
-        session.add(AuditEvent(actor=created_by, action="intake.token_created", entity_type="agency", entity_id=agency.id,
-                               details={"token_id": row.id, "prefix": row.prefix, "label": label}))
+        session.add(
+            AuditEvent(
+                actor=created_by,
+                action="intake.token_created",
+                entity_type="agency",
+                entity_id=agency.id,
+                details={"token_id": row.id, "prefix": row.prefix, "label": label},
+            )
+        )
         info = TokenInfo(row.id, agency.code, row.prefix, label, row.created_at, None, None)  # type: ignore[arg-type]
     return info, token
 
@@ -84,15 +93,30 @@ def list_tokens(agency_code: str | None = None) -> list[TokenInfo]:
 def revoke_token(ref: str, *, revoked_by: str) -> TokenInfo:
     """Revoke a token given by its id or its prefix (dd_xxxxxxxx)."""
     with Session(get_engine()) as session, session.begin():
-        query = select(ApiToken).where(ApiToken.id == int(ref)) if ref.isdigit() else select(ApiToken).where(ApiToken.prefix == ref)
+        query = (
+            select(ApiToken).where(ApiToken.id == int(ref))
+            if ref.isdigit()
+            else select(ApiToken).where(ApiToken.prefix == ref)
+        )
         found = session.exec(query).all()
         if len(found) != 1:
-            raise TokenError(f"không tìm thấy mã truy cập «{ref}»" if not found else f"nhiều mã truy cập bắt đầu bằng «{ref}»; dùng số thứ tự")
+            raise TokenError(
+                f"không tìm thấy mã truy cập «{ref}»"
+                if not found
+                else f"nhiều mã truy cập bắt đầu bằng «{ref}»; dùng số thứ tự"
+            )
         row = found[0]
         if row.revoked_at is None:
             row.revoked_at = utcnow()
-            session.add(AuditEvent(actor=revoked_by, action="intake.token_revoked", entity_type="agency", entity_id=row.agency_id,
-                                   details={"token_id": row.id, "prefix": row.prefix}))
+            session.add(
+                AuditEvent(
+                    actor=revoked_by,
+                    action="intake.token_revoked",
+                    entity_type="agency",
+                    entity_id=row.agency_id,
+                    details={"token_id": row.id, "prefix": row.prefix},
+                )
+            )
         code = session.exec(select(Agency.code).where(Agency.id == row.agency_id)).one()
         return TokenInfo(row.id, code, row.prefix, row.label, row.created_at, row.last_used_at, row.revoked_at)  # type: ignore[arg-type]
 
@@ -104,7 +128,9 @@ def authenticate(token: str, now: datetime | None = None) -> Caller | None:
     now = now or utcnow()
     with Session(get_engine()) as session:
         row = session.exec(
-            select(ApiToken, Agency).join(Agency, Agency.id == ApiToken.agency_id).where(ApiToken.token_hash == hash_token(token))
+            select(ApiToken, Agency)
+            .join(Agency, Agency.id == ApiToken.agency_id)
+            .where(ApiToken.token_hash == hash_token(token))
         ).first()
         if row is None or row[0].revoked_at is not None:
             return None

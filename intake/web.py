@@ -76,12 +76,18 @@ def _authorize(state: IntakeState, token: str, client: str) -> Granted:
     """Verify a link (form, MAC, expiry, revocation, binding); count refusals per client."""
     wait = state.failure_limiter.blocked(client)
     if wait:
-        raise PageProblem(429, "Quá nhiều lần thử", "Có quá nhiều liên kết không hợp lệ từ máy này. Đề nghị thử lại sau ít phút.",
-                          {"retry-after": retry_after(wait)})
+        raise PageProblem(
+            429,
+            "Quá nhiều lần thử",
+            "Có quá nhiều liên kết không hợp lệ từ máy này. Đề nghị thử lại sau ít phút.",
+            {"retry-after": retry_after(wait)},
+        )
     try:
         keys = state.settings.keys()
     except IntakeConfigError:
-        raise PageProblem(503, "Chưa sẵn sàng", "Hệ thống chưa sẵn sàng nhận báo cáo qua liên kết. Đề nghị liên hệ Văn phòng.") from None
+        raise PageProblem(
+            503, "Chưa sẵn sàng", "Hệ thống chưa sẵn sàng nhận báo cáo qua liên kết. Đề nghị liên hệ Văn phòng."
+        ) from None
     now = state.clock()
     try:
         claims = verify_token(token, keys, now)
@@ -98,8 +104,12 @@ def _authorize(state: IntakeState, token: str, client: str) -> Granted:
         raise PageProblem(status, "Không mở được liên kết", refused.message_vi + hint) from None
     wait = state.link_limiter.take(claims.rate_key)
     if wait:
-        raise PageProblem(429, "Quá nhiều yêu cầu", "Liên kết này vừa được dùng quá nhiều lần. Đề nghị thử lại sau ít phút.",
-                          {"retry-after": retry_after(wait)})
+        raise PageProblem(
+            429,
+            "Quá nhiều yêu cầu",
+            "Liên kết này vừa được dùng quá nhiều lần. Đề nghị thử lại sau ít phút.",
+            {"retry-after": retry_after(wait)},
+        )
     return Granted(token, claims, agency.id, agency.short_name or agency.name)  # type: ignore[arg-type]
 
 
@@ -111,28 +121,55 @@ def _view(state: IntakeState, granted: Granted) -> AssignmentView:
     return view
 
 
-def _render(state: IntakeState, request: Request, granted: Granted, view: AssignmentView, *, nonce: str,
-            status: int = 200, errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
-            flash: str | None = None) -> HTMLResponse:
+def _render(
+    state: IntakeState,
+    request: Request,
+    granted: Granted,
+    view: AssignmentView,
+    *,
+    nonce: str,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    flash: str | None = None,
+) -> HTMLResponse:
     """The page, with a CSRF field bound to this browser's cookie and this link."""
     key = state.settings.keys()[0]
     html = state.templates.get_template("page.html.j2").render(
-        v=view, token=granted.token, root=request.scope.get("root_path", ""),
-        csrf_field=csrf.FIELD_NAME, csrf_token=csrf.form_token(key, nonce, granted.token, state.clock()),
-        errors=errors or {}, values=values or {}, flash=flash, statuses=PROGRESS_STATUSES,
-        expires_vi=local_time_vi(granted.claims.expires_at), sender_name=state.extra["sender_name"],
-        contact=state.extra["report_contact"], limits={"note": NOTE_MAX, "doc": DOCUMENT_NUMBER_MAX,
-                                                        "url": EVIDENCE_URL_MAX, "reason": REASON_MAX, "name": NAME_MAX},
+        v=view,
+        token=granted.token,
+        root=request.scope.get("root_path", ""),
+        csrf_field=csrf.FIELD_NAME,
+        csrf_token=csrf.form_token(key, nonce, granted.token, state.clock()),
+        errors=errors or {},
+        values=values or {},
+        flash=flash,
+        statuses=PROGRESS_STATUSES,
+        expires_vi=local_time_vi(granted.claims.expires_at),
+        sender_name=state.extra["sender_name"],
+        contact=state.extra["report_contact"],
+        limits={
+            "note": NOTE_MAX,
+            "doc": DOCUMENT_NUMBER_MAX,
+            "url": EVIDENCE_URL_MAX,
+            "reason": REASON_MAX,
+            "name": NAME_MAX,
+        },
         today=state.clock().date().isoformat(),
     )
     response = HTMLResponse(html, status_code=status)
     if request.cookies.get(csrf.COOKIE_NAME) != nonce:
         secure = (state.settings.public_url or "").startswith("https://")
-        response.set_cookie(csrf.COOKIE_NAME, nonce, max_age=int(csrf.MAX_AGE.total_seconds()), path="/r/",
-                            httponly=True, samesite="lax", secure=secure)
+        response.set_cookie(
+            csrf.COOKIE_NAME,
+            nonce,
+            max_age=int(csrf.MAX_AGE.total_seconds()),
+            path="/r/",
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+        )
     return response
-
-
 
 
 def _nonce(request: Request) -> str:
@@ -151,7 +188,10 @@ def home(request: Request) -> HTMLResponse:
     """A plain landing page: nothing here without a link."""
     state = _state(request)
     html = state.templates.get_template("home.html.j2").render(
-        root=request.scope.get("root_path", ""), sender_name=state.extra["sender_name"], contact=state.extra["report_contact"])
+        root=request.scope.get("root_path", ""),
+        sender_name=state.extra["sender_name"],
+        contact=state.extra["report_contact"],
+    )
     return HTMLResponse(html)
 
 
@@ -180,7 +220,9 @@ async def _form(request: Request) -> FormData:
     except BodyTooLarge:
         raise
     except Exception:  # noqa: BLE001  (multipart and urlencoded parsers raise several types)
-        raise PageProblem(400, "Dữ liệu gửi lên không hợp lệ", "Không đọc được biểu mẫu gửi lên. Đề nghị tải lại trang và gửi lại.") from None
+        raise PageProblem(
+            400, "Dữ liệu gửi lên không hợp lệ", "Không đọc được biểu mẫu gửi lên. Đề nghị tải lại trang và gửi lại."
+        ) from None
 
 
 def _text(form: FormData, name: str) -> str:
@@ -196,8 +238,11 @@ async def _post_context(request: Request, token: str) -> tuple[IntakeState, Gran
     form = await _form(request)
     nonce = request.cookies.get(csrf.COOKIE_NAME)
     if not csrf.check(state.settings.keys(), nonce, token, _text(form, csrf.FIELD_NAME) or None, state.clock()):
-        raise PageProblem(403, "Phiên làm việc không hợp lệ",
-                          "Biểu mẫu đã hết hạn hoặc không được gửi từ trang báo cáo. Đề nghị mở lại liên kết, điền và gửi lại.")
+        raise PageProblem(
+            403,
+            "Phiên làm việc không hợp lệ",
+            "Biểu mẫu đã hết hạn hoặc không được gửi từ trang báo cáo. Đề nghị mở lại liên kết, điền và gửi lại.",
+        )
     return state, granted, form, nonce  # type: ignore[return-value]
 
 
@@ -214,8 +259,15 @@ def _redirect(request: Request, token: str, flash: str) -> RedirectResponse:
     return RedirectResponse(f"{request.scope.get('root_path', '')}/r/{token}?ok={flash}", status_code=303)
 
 
-async def _rerender(request: Request, state: IntakeState, granted: Granted, nonce: str, status: int,
-                    errors: dict[str, str], values: dict[str, str]) -> HTMLResponse:
+async def _rerender(
+    request: Request,
+    state: IntakeState,
+    granted: Granted,
+    nonce: str,
+    status: int,
+    errors: dict[str, str],
+    values: dict[str, str],
+) -> HTMLResponse:
     """Show the page again with the problems and what was typed."""
     view = await run_in_threadpool(_view, state, granted)
     return _render(state, request, granted, view, nonce=nonce, status=status, errors=errors, values=values)
@@ -234,12 +286,22 @@ async def acknowledge(token: str, request: Request) -> Response:
         view = await run_in_threadpool(_view, state, granted)
         if view.status != "assigned":
             return _redirect(request, token, "already")
-        await run_in_threadpool(lambda: record_status_update(
-            view.id, status="acknowledged", reported_by=reporter, source="web", at=state.clock(), agency_id=granted.agency_id))
+        await run_in_threadpool(
+            lambda: record_status_update(
+                view.id,
+                status="acknowledged",
+                reported_by=reporter,
+                source="web",
+                at=state.clock(),
+                agency_id=granted.agency_id,
+            )
+        )
     except PageProblem as problem:
         return _problem_page(state, request, problem)
     except AssignmentNotFound:
-        return _problem_page(state, request, PageProblem(403, "Không mở được liên kết", LinkRefused.MESSAGES["unknown"]))
+        return _problem_page(
+            state, request, PageProblem(403, "Không mở được liên kết", LinkRefused.MESSAGES["unknown"])
+        )
     except StatusChangeRefused as exc:
         return _problem_page(state, request, PageProblem(409, "Không ghi nhận được", _sentence(str(exc))))
     return _redirect(request, token, "ack")
@@ -269,7 +331,10 @@ async def progress(token: str, request: Request) -> Response:
     try:
         state, granted, form, nonce = await _post_context(request, token)
         errors: dict[str, str] = {}
-        values = {name: _text(form, name) for name in ("status", "percent", "note", "document_number", "evidence_url", "reporter")}
+        values = {
+            name: _text(form, name)
+            for name in ("status", "percent", "note", "document_number", "evidence_url", "reporter")
+        }
         reporter = _reporter(form, granted, errors)
         status = values["status"]
         if status not in PROGRESS_STATUSES:
@@ -285,10 +350,20 @@ async def progress(token: str, request: Request) -> Response:
         if errors:
             return await _rerender(request, state, granted, nonce, 422, errors, values)
         try:
-            await run_in_threadpool(lambda: record_status_update(
-                granted.claims.assignment_id, status=status, percent=percent, note=values["note"] or None,
-                document_number=values["document_number"] or None, evidence_url=url or None, reported_by=reporter,
-                source="web", at=state.clock(), agency_id=granted.agency_id))
+            await run_in_threadpool(
+                lambda: record_status_update(
+                    granted.claims.assignment_id,
+                    status=status,
+                    percent=percent,
+                    note=values["note"] or None,
+                    document_number=values["document_number"] or None,
+                    evidence_url=url or None,
+                    reported_by=reporter,
+                    source="web",
+                    at=state.clock(),
+                    agency_id=granted.agency_id,
+                )
+            )
         except AssignmentNotFound:
             raise PageProblem(403, "Không mở được liên kết", LinkRefused.MESSAGES["unknown"]) from None
         except StatusChangeRefused as exc:
@@ -329,9 +404,16 @@ async def extension(token: str, request: Request) -> Response:
         if errors:
             return await _rerender(request, state, granted, nonce, 422, errors, values)
         try:
-            await run_in_threadpool(lambda: request_extension(
-                granted.claims.assignment_id, until=until, reason=values["reason"], requested_by=reporter,  # type: ignore[arg-type]
-                agency_id=granted.agency_id, start=state.start_review))
+            await run_in_threadpool(
+                lambda: request_extension(
+                    granted.claims.assignment_id,
+                    until=until,
+                    reason=values["reason"],
+                    requested_by=reporter,  # type: ignore[arg-type]
+                    agency_id=granted.agency_id,
+                    start=state.start_review,
+                )
+            )
         except AssignmentNotFound:
             raise PageProblem(403, "Không mở được liên kết", LinkRefused.MESSAGES["unknown"]) from None
         except StatusChangeRefused as exc:

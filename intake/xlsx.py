@@ -52,8 +52,21 @@ EVIDENCE = "Liên kết minh chứng"
 DAY = "Ngày báo cáo"
 INFO_COLUMNS = [ID, "Mục", "Cơ quan", "Vai trò", "Nội dung nhiệm vụ", "Hạn", "Trạng thái hiện tại"]
 FILL_COLUMNS = [STATUS, PERCENT, DOC, NOTE, EVIDENCE, DAY]
-WIDTHS = {ID: 9, "Mục": 6, "Cơ quan": 24, "Vai trò": 10, "Nội dung nhiệm vụ": 50, "Hạn": 12, "Trạng thái hiện tại": 16,
-          STATUS: 18, PERCENT: 12, DOC: 16, NOTE: 50, EVIDENCE: 30, DAY: 14}
+WIDTHS = {
+    ID: 9,
+    "Mục": 6,
+    "Cơ quan": 24,
+    "Vai trò": 10,
+    "Nội dung nhiệm vụ": 50,
+    "Hạn": 12,
+    "Trạng thái hiện tại": 16,
+    STATUS: 18,
+    PERCENT: 12,
+    DOC: 16,
+    NOTE: 50,
+    EVIDENCE: 30,
+    DAY: 14,
+}
 STATUS_CHOICES = STATUS_LABELS  # the drop-down list
 
 
@@ -126,8 +139,10 @@ def export_template(notice_id: int, path: Path, agency_code: str | None = None) 
     headers = INFO_COLUMNS + FILL_COLUMNS
     sheet["A1"] = f"BÁO CÁO TIẾN ĐỘ THỰC HIỆN THÔNG BÁO SỐ {number} NGÀY {format_date_vi(issued)}"
     sheet["A1"].font = Font(bold=True, size=13)
-    sheet["A2"] = ("Điền các cột có nền vàng (từ «Trạng thái báo cáo»), để trống các dòng không báo cáo. "
-                   "Không sửa cột «Mã việc». Nhập bằng: dondoc import-updates TỆP.xlsx")
+    sheet["A2"] = (
+        "Điền các cột có nền vàng (từ «Trạng thái báo cáo»), để trống các dòng không báo cáo. "
+        "Không sửa cột «Mã việc». Nhập bằng: dondoc import-updates TỆP.xlsx"
+    )
     sheet["A2"].font = Font(italic=True)
     header_row = 3
     fill = PatternFill("solid", fgColor="FFF2CC")
@@ -140,9 +155,15 @@ def export_template(notice_id: int, path: Path, agency_code: str | None = None) 
         sheet.column_dimensions[get_column_letter(index)].width = WIDTHS[name]
     for offset, (assignment, directive, agency) in enumerate(rows, start=1):
         due = assignment.due_date
-        values = [assignment.id, directive.number, agency.short_name or agency.name, ROLE_VI.get(assignment.role, assignment.role),
-                  " ".join(directive.text.split())[:500], format_date_vi(due) if due else "Thường xuyên",
-                  STATUS_VI.get(assignment.status, assignment.status)]
+        values = [
+            assignment.id,
+            directive.number,
+            agency.short_name or agency.name,
+            ROLE_VI.get(assignment.role, assignment.role),
+            " ".join(directive.text.split())[:500],
+            format_date_vi(due) if due else "Thường xuyên",
+            STATUS_VI.get(assignment.status, assignment.status),
+        ]
         for index, value in enumerate(values, start=1):
             cell = sheet.cell(row=header_row + offset, column=index, value=value)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -151,11 +172,25 @@ def export_template(notice_id: int, path: Path, agency_code: str | None = None) 
     last = header_row + max(len(rows), 1)
     status_col = get_column_letter(headers.index(STATUS) + 1)
     percent_col = get_column_letter(headers.index(PERCENT) + 1)
-    choices = DataValidation(type="list", formula1='"' + ",".join(STATUS_CHOICES) + '"', allow_blank=True,
-                             showErrorMessage=True, errorTitle="Trạng thái", error="Chọn: " + ", ".join(STATUS_CHOICES))
+    choices = DataValidation(
+        type="list",
+        formula1='"' + ",".join(STATUS_CHOICES) + '"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Trạng thái",
+        error="Chọn: " + ", ".join(STATUS_CHOICES),
+    )
     choices.add(f"{status_col}{header_row + 1}:{status_col}{last}")
-    percents = DataValidation(type="whole", operator="between", formula1="0", formula2="100", allow_blank=True,
-                              showErrorMessage=True, errorTitle="Tỷ lệ", error="Số nguyên từ 0 đến 100")
+    percents = DataValidation(
+        type="whole",
+        operator="between",
+        formula1="0",
+        formula2="100",
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Tỷ lệ",
+        error="Số nguyên từ 0 đến 100",
+    )
     percents.add(f"{percent_col}{header_row + 1}:{percent_col}{last}")
     sheet.add_data_validation(choices)
     sheet.add_data_validation(percents)
@@ -197,10 +232,14 @@ def _header_map(sheet: Any) -> tuple[int, dict[str, int]]:
     """Find the header row (the one with «Mã việc») and the column index of every known header."""
     known = {match_key(name): name for name in INFO_COLUMNS + FILL_COLUMNS}
     for row_index, row in enumerate(sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True), start=1):
-        found = {known[match_key(_text(v))]: i for i, v in enumerate(row) if not _blank(v) and match_key(_text(v)) in known}
+        found = {
+            known[match_key(_text(v))]: i for i, v in enumerate(row) if not _blank(v) and match_key(_text(v)) in known
+        }
         if ID in found:
             return row_index, found
-    raise TemplateError(f"Trang «{sheet.title}»: không tìm thấy dòng tiêu đề có cột «{ID}» trong {HEADER_SCAN_ROWS} dòng đầu")
+    raise TemplateError(
+        f"Trang «{sheet.title}»: không tìm thấy dòng tiêu đề có cột «{ID}» trong {HEADER_SCAN_ROWS} dòng đầu"
+    )
 
 
 def _day(value: Any) -> date | None:
@@ -222,7 +261,7 @@ def _day(value: Any) -> date | None:
     return None
 
 
-def _percent(value: Any, number_format: str) -> int | None | str:
+def _percent(value: Any, number_format: str) -> int | str | None:
     """A percent cell: 0–100 (a cell formatted as % holds 0–1); an error message when invalid."""
     if isinstance(value, bool):
         return "phải là số nguyên từ 0 đến 100"
@@ -239,8 +278,14 @@ def _percent(value: Any, number_format: str) -> int | None | str:
     return int(number)
 
 
-def _parse_row(sheet_name: str, row_number: int, cells: dict[str, Any], formats: dict[str, str], today: date,
-               errors: list[RowError]) -> RowUpdate | None:
+def _parse_row(
+    sheet_name: str,
+    row_number: int,
+    cells: dict[str, Any],
+    formats: dict[str, str],
+    today: date,
+    errors: list[RowError],
+) -> RowUpdate | None:
     """Parse one data row; None when nothing was filled in; problems go to errors."""
     filled = {name: cells.get(name) for name in FILL_COLUMNS}
     if all(_blank(v) for v in filled.values()):
@@ -321,7 +366,9 @@ def read_updates(path: Path, today: date | None = None, data: bytes | None = Non
         header_row, columns = _header_map(sheet)
         missing = [name for name in FILL_COLUMNS if name not in columns]
         if missing:
-            raise TemplateError(f"Trang «{SHEET}», dòng {header_row}: thiếu cột {', '.join('«' + m + '»' for m in missing)}")
+            raise TemplateError(
+                f"Trang «{SHEET}», dòng {header_row}: thiếu cột {', '.join('«' + m + '»' for m in missing)}"
+            )
         seen: dict[int, int] = {}
         for row_number, cells, formats in _rows(sheet, header_row, columns):
             if row_number - header_row > MAX_ROWS:
@@ -331,7 +378,11 @@ def read_updates(path: Path, today: date | None = None, data: bytes | None = Non
             if update is None:
                 continue
             if update.assignment_id in seen:
-                parsed.errors.append(RowError(SHEET, row_number, ID, f"việc {update.assignment_id} đã có ở dòng {seen[update.assignment_id]}"))
+                parsed.errors.append(
+                    RowError(
+                        SHEET, row_number, ID, f"việc {update.assignment_id} đã có ở dòng {seen[update.assignment_id]}"
+                    )
+                )
                 continue
             seen[update.assignment_id] = row_number
             parsed.updates.append(update)
@@ -354,8 +405,9 @@ class ImportResult:
         return not self.errors
 
 
-def write_updates(parsed: ParsedFile, *, reported_by: str, source: str, agency_id: int | None = None,
-                  session: Session | None = None) -> ImportResult:
+def write_updates(
+    parsed: ParsedFile, *, reported_by: str, source: str, agency_id: int | None = None, session: Session | None = None
+) -> ImportResult:
     """Write every parsed row in one transaction, or none if any row is refused.
 
     With agency_id, rows about another agency's assignments are refused (a watched folder belongs
@@ -372,11 +424,21 @@ def write_updates(parsed: ParsedFile, *, reported_by: str, source: str, agency_i
             session.begin()
         for row in parsed.updates:
             try:
-                result.recorded.append(apply_status_update(
-                    session, row.assignment_id, status=row.status, percent=row.percent, note=row.note,
-                    document_number=row.document_number, evidence_url=row.evidence_url, reported_by=reported_by,
-                    source=source, at=row.reported_at, agency_id=agency_id,
-                ))
+                result.recorded.append(
+                    apply_status_update(
+                        session,
+                        row.assignment_id,
+                        status=row.status,
+                        percent=row.percent,
+                        note=row.note,
+                        document_number=row.document_number,
+                        evidence_url=row.evidence_url,
+                        reported_by=reported_by,
+                        source=source,
+                        at=row.reported_at,
+                        agency_id=agency_id,
+                    )
+                )
             except StatusChangeRefused as exc:
                 result.errors.append(RowError(SHEET, row.row, ID, str(exc)))
         if result.errors:

@@ -15,7 +15,13 @@ from notifications.channels import describe_url
 from notifications.delivery import mask_secrets
 
 ARTIFACT_KEY = "dondoc-thu-khong-gui-duoc"
-CHANNEL_VI = {"email": "Thư điện tử", "mailbox": "Hộp thư cục bộ", "zalo": "Zalo OA", "zns": "Zalo ZNS", "apprise": "Apprise"}
+CHANNEL_VI = {
+    "email": "Thư điện tử",
+    "mailbox": "Hộp thư cục bộ",
+    "zalo": "Zalo OA",
+    "zns": "Zalo ZNS",
+    "apprise": "Apprise",
+}
 STATE_VI = {
     "pending": "Chờ gửi",
     "sending": "Đang gửi",
@@ -61,18 +67,21 @@ def dead_letter_rows(limit: int = 200) -> list[dict[str, Any]]:
         payload = row.payload or {}
         history = row.error_history or []
         last_try = history[-1]["time"] if history else None
-        rows.append({
-            "Mã": row.id,
-            "Loại tin": kind_label(row.kind, row.escalation_level),
-            "Người nhận": row.agency_name or payload.get("recipient_agency") or "—",
-            "Về việc": f"Mục {payload['directive_number']} TB {payload.get('notice_number', '')}".strip()
-            if payload.get("directive_number") else "—",
-            "Kênh": CHANNEL_VI.get(row.channel, row.channel),
-            "Địa chỉ": safe_address(row.channel, row.address),
-            "Số lần thử": row.attempts,
-            "Lỗi cuối": mask_secrets(row.last_error or "—"),
-            "Lần thử cuối": local_time(datetime.fromisoformat(last_try)) if last_try else "—",
-        })
+        rows.append(
+            {
+                "Mã": row.id,
+                "Loại tin": kind_label(row.kind, row.escalation_level),
+                "Người nhận": row.agency_name or payload.get("recipient_agency") or "—",
+                "Về việc": f"Mục {payload['directive_number']} TB {payload.get('notice_number', '')}".strip()
+                if payload.get("directive_number")
+                else "—",
+                "Kênh": CHANNEL_VI.get(row.channel, row.channel),
+                "Địa chỉ": safe_address(row.channel, row.address),
+                "Số lần thử": row.attempts,
+                "Lỗi cuối": mask_secrets(row.last_error or "—"),
+                "Lần thử cuối": local_time(datetime.fromisoformat(last_try)) if last_try else "—",
+            }
+        )
     return rows
 
 

@@ -57,8 +57,16 @@ CLOSED_ASSIGNMENT = ("done", "withdrawn")
 CANCEL_NOTE = "Đã hủy: việc đã hoàn thành hoặc được thu hồi"
 INTERRUPTED_NOTE = "Lần gửi bị gián đoạn (tiến trình dừng khi đang gửi); tin có thể đã đến người nhận"
 _CLAIM_COLUMNS = (
-    C.id, C.idempotency_key, C.kind, C.channel, C.address, C.payload, C.attempts,
-    C.error_history, C.assignment_id, C.next_attempt_at,
+    C.id,
+    C.idempotency_key,
+    C.kind,
+    C.channel,
+    C.address,
+    C.payload,
+    C.attempts,
+    C.error_history,
+    C.assignment_id,
+    C.next_attempt_at,
 )
 
 
@@ -140,10 +148,14 @@ def mailbox_url(address: str, settings: Settings, policy: NotificationPolicy) ->
     return f"mailbox://{quote(str(folder), safe='/~')}?to={quote(address, safe='@')}&from={quote(policy.mailbox_from, safe='@')}"
 
 
-def channel_url(channel: str, address: str, settings: Settings, policy: NotificationPolicy, template_id: str | None = None) -> str:
+def channel_url(
+    channel: str, address: str, settings: Settings, policy: NotificationPolicy, template_id: str | None = None
+) -> str:
     """The Apprise URL that delivers one row: e-mail via DONDOC_SMTP_URL or the mailbox, Zalo, ZNS, or as given."""
     if channel == "email":
-        return _with_recipient(settings.smtp_url, address) if settings.smtp_url else mailbox_url(address, settings, policy)
+        return (
+            _with_recipient(settings.smtp_url, address) if settings.smtp_url else mailbox_url(address, settings, policy)
+        )
     if channel == "mailbox":
         return mailbox_url(address, settings, policy)
     if channel in ("zalo", "zns"):
@@ -210,14 +222,23 @@ def recover_expired_leases(engine: Engine, now: datetime, policy: NotificationPo
             values: dict[str, Any] = {"lease_until": None, "lease_owner": None}
             if history and history[-1].get("in_flight"):
                 started = history.pop()
-                history.append(started | {
-                    "in_flight": False, "ok": None, "error": INTERRUPTED_NOTE, "retryable": True,
-                    "interrupted": True, "recovered_at": now.isoformat(),
-                })
+                history.append(
+                    started
+                    | {
+                        "in_flight": False,
+                        "ok": None,
+                        "error": INTERRUPTED_NOTE,
+                        "retryable": True,
+                        "interrupted": True,
+                        "recovered_at": now.isoformat(),
+                    }
+                )
                 dead = row.attempts >= policy.retry.max_attempts
                 values |= {
                     "state": NotificationState.dead.value if dead else NotificationState.failed.value,
-                    "next_attempt_at": now, "last_error": INTERRUPTED_NOTE, "error_history": history,
+                    "next_attempt_at": now,
+                    "last_error": INTERRUPTED_NOTE,
+                    "error_history": history,
                 }
             else:  # claimed but never started: back to the queue as it was
                 values["state"] = NotificationState.failed.value if row.attempts else NotificationState.pending.value
@@ -230,7 +251,9 @@ def recover_expired_leases(engine: Engine, now: datetime, policy: NotificationPo
             recovered += done.rowcount or 0
             interrupted += (done.rowcount or 0) if "error_history" in values else 0
     if recovered:
-        logger.warning("Took back %d outbox row(s) from a stopped dispatcher (%d interrupted mid-send)", recovered, interrupted)
+        logger.warning(
+            "Took back %d outbox row(s) from a stopped dispatcher (%d interrupted mid-send)", recovered, interrupted
+        )
     return recovered
 
 
@@ -239,16 +262,25 @@ def hold_outside_window(
 ) -> int:
     """Outside the send window: move due rows (except bypass kinds) to the next opening."""
     with engine.begin() as conn:
-        done = conn.execute(update(TABLE).where(_scope(now, directive_id, None, bypass)).values(next_attempt_at=opening))
+        done = conn.execute(
+            update(TABLE).where(_scope(now, directive_id, None, bypass)).values(next_attempt_at=opening)
+        )
     return done.rowcount or 0
 
 
 def claim(
-    engine: Engine, now: datetime, owner: str, lease: timedelta, limit: int,
-    directive_id: int | None = None, kinds: Sequence[str] | None = None,
+    engine: Engine,
+    now: datetime,
+    owner: str,
+    lease: timedelta,
+    limit: int,
+    directive_id: int | None = None,
+    kinds: Sequence[str] | None = None,
 ) -> list[_Row]:
     """Claim up to limit due rows for owner (state 'sending' with a lease); committed on return."""
-    candidates = select(C.id).where(_scope(now, directive_id, kinds, None)).order_by(C.next_attempt_at, C.id).limit(limit)
+    candidates = (
+        select(C.id).where(_scope(now, directive_id, kinds, None)).order_by(C.next_attempt_at, C.id).limit(limit)
+    )
     if _is_postgres(engine):
         candidates = candidates.with_for_update(skip_locked=True)
     statement = (
@@ -260,8 +292,18 @@ def claim(
     with engine.begin() as conn:
         found = conn.execute(statement).all()
     rows = [
-        _Row(r.id, r.idempotency_key, r.kind, r.channel, r.address, dict(r.payload or {}), r.attempts,
-             list(r.error_history or []), r.assignment_id, r.next_attempt_at)
+        _Row(
+            r.id,
+            r.idempotency_key,
+            r.kind,
+            r.channel,
+            r.address,
+            dict(r.payload or {}),
+            r.attempts,
+            list(r.error_history or []),
+            r.assignment_id,
+            r.next_attempt_at,
+        )
         for r in found
     ]
     return sorted(rows, key=lambda r: (r.next_attempt_at, r.id))
@@ -279,7 +321,7 @@ def group_rows(rows: Sequence[_Row], policy: NotificationPolicy) -> list[list[_R
     out: list[list[_Row]] = []
     size = policy.digest.max_items
     for members in groups.values():
-        out += [members[i:i + size] for i in range(0, len(members), size)]
+        out += [members[i : i + size] for i in range(0, len(members), size)]
     return out + singles
 
 
@@ -300,8 +342,15 @@ class _Dispatcher:
     """
 
     def __init__(
-        self, conn: Connection, policy: NotificationPolicy, calendar: WorkCalendar, settings: Settings, owner: str,
-        clock: Callable[[], datetime], report: DeliveryReport, groups: list[list[_Row]],
+        self,
+        conn: Connection,
+        policy: NotificationPolicy,
+        calendar: WorkCalendar,
+        settings: Settings,
+        owner: str,
+        clock: Callable[[], datetime],
+        report: DeliveryReport,
+        groups: list[list[_Row]],
     ) -> None:
         """Keep what every send needs; conn is held for the whole batch (no pool checkout per message)."""
         self.conn = conn
@@ -385,14 +434,21 @@ class _Dispatcher:
         for row in rows:
             found = current.get(row.id)
             if found is None or found.state != SENDING or found.lease_owner != self.owner:
-                logger.warning("Outbox row %s is no longer ours (state %s); not sent", row.id, found.state if found else "gone")
+                logger.warning(
+                    "Outbox row %s is no longer ours (state %s); not sent", row.id, found.state if found else "gone"
+                )
                 continue
             entry = _history_entry(when, row.attempts, ok=None, error=CANCEL_NOTE, retryable=False, cancelled=True)
             done = self.conn.execute(
                 update(TABLE)
                 .where(C.id == row.id, C.state == SENDING, C.lease_owner == self.owner)
-                .values(state=NotificationState.cancelled.value, lease_until=None, lease_owner=None,
-                        last_error=CANCEL_NOTE, error_history=[*row.error_history, entry])
+                .values(
+                    state=NotificationState.cancelled.value,
+                    lease_until=None,
+                    lease_owner=None,
+                    last_error=CANCEL_NOTE,
+                    error_history=[*row.error_history, entry],
+                )
             )
             self.report.cancelled += done.rowcount or 0
 
@@ -402,7 +458,9 @@ class _Dispatcher:
             try:
                 rendered = self._render_digest(group)
             except (RenderError, ChannelError) as exc:
-                logger.warning("Digest for %s could not be rendered (%s); sending its items one by one", group[0].address, exc)
+                logger.warning(
+                    "Digest for %s could not be rendered (%s); sending its items one by one", group[0].address, exc
+                )
                 for row in group[:-1]:
                     self._commit([([row], self._send_single(row))], start_next=False)
                 return self._commit([([group[-1]], self._send_single(group[-1]))])
@@ -413,7 +471,9 @@ class _Dispatcher:
     def _send_single(self, row: _Row) -> _Outcome:
         """Render and send one row on its own."""
         try:
-            rendered = render_message(row.kind, row.payload, row.channel, self.policy, local_date(self.clock()), self.calendar)
+            rendered = render_message(
+                row.kind, row.payload, row.channel, self.policy, local_date(self.clock()), self.calendar
+            )
         except RenderError as exc:
             return _Outcome(SendResult.permanent(str(exc)))
         return _Outcome(self._send(row, rendered, row.idempotency_key), rendered)
@@ -451,23 +511,32 @@ class _Dispatcher:
         error = mask_secrets(result.error) if result.error else None
         counted = 0
         for row in group:
-            entry = _history_entry(when, row.attempts, ok=result.ok, error=error,
-                                   retryable=None if result.ok else result.retryable)
+            entry = _history_entry(
+                when, row.attempts, ok=result.ok, error=error, retryable=None if result.ok else result.retryable
+            )
             if result.provider_message_id:
                 entry["provider_message_id"] = result.provider_message_id
             if outcome.digest_key:
                 entry["digest"] = outcome.digest_key
                 entry["note"] = f"Gửi gộp trong một thư tổng hợp {outcome.digest_size} việc"
             values: dict[str, Any] = {
-                "lease_until": None, "lease_owner": None, "last_error": error,
+                "lease_until": None,
+                "lease_owner": None,
+                "last_error": error,
                 "error_history": [*row.error_history, entry],
             }
             if outcome.rendered is not None:
-                values |= {"subject": outcome.rendered.subject, "body_text": outcome.rendered.text,
-                           "body_html": outcome.rendered.html}
+                values |= {
+                    "subject": outcome.rendered.subject,
+                    "body_text": outcome.rendered.text,
+                    "body_html": outcome.rendered.html,
+                }
             if result.ok:
-                values |= {"state": NotificationState.sent.value, "sent_at": when,
-                           "provider_message_id": result.provider_message_id}
+                values |= {
+                    "state": NotificationState.sent.value,
+                    "sent_at": when,
+                    "provider_message_id": result.provider_message_id,
+                }
             elif result.retryable and row.attempts < self.policy.retry.max_attempts:
                 values |= {"state": NotificationState.failed.value, "next_attempt_at": when + delay}
             else:
@@ -517,7 +586,9 @@ def deliver_due(
     window = policy.send_window
     kinds: list[str] | None = None
     if not window.is_open(start, calendar):
-        report.held = hold_outside_window(engine, start, window.next_opening(start, calendar), directive_id, window.bypass_kinds)
+        report.held = hold_outside_window(
+            engine, start, window.next_opening(start, calendar), directive_id, window.bypass_kinds
+        )
         if not window.bypass_kinds:
             return report
         kinds = list(window.bypass_kinds)
@@ -528,7 +599,12 @@ def deliver_due(
             _Dispatcher(conn, policy, calendar, settings, owner, clock, report, group_rows(rows, policy)).run()
         logger.info(
             "Outbox: %d claimed, %d sent (%d digests), %d retrying, %d dead, %d cancelled",
-            report.claimed, report.sent, report.digests, report.retrying, report.dead, report.cancelled,
+            report.claimed,
+            report.sent,
+            report.digests,
+            report.retrying,
+            report.dead,
+            report.cancelled,
         )
     return report
 
@@ -543,13 +619,19 @@ def requeue(notification_id: int, now: datetime | None = None) -> bool:
         ).first()
         if row is None or row.state not in ("dead", "failed", "cancelled"):
             return False
-        entry = _history_entry(when, row.attempts, ok=None, error=None, note="Đưa lại vào hàng đợi theo yêu cầu", requeued=True)
+        entry = _history_entry(
+            when, row.attempts, ok=None, error=None, note="Đưa lại vào hàng đợi theo yêu cầu", requeued=True
+        )
         done = conn.execute(
             update(TABLE)
             .where(C.id == notification_id, C.state == row.state)
             # Due at once, in real time and in a simulation alike (the row's last schedule is in its past).
-            .values(state=NotificationState.pending.value, next_attempt_at=min(when, row.next_attempt_at), attempts=0,
-                    error_history=[*(row.error_history or []), entry])
+            .values(
+                state=NotificationState.pending.value,
+                next_attempt_at=min(when, row.next_attempt_at),
+                attempts=0,
+                error_history=[*(row.error_history or []), entry],
+            )
         )
     return bool(done.rowcount)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -19,8 +19,16 @@ from domain.workdays import VN_TZ, WorkCalendar
 NOTIFICATIONS_FILE = "notifications.yaml"
 
 Kind = Literal[
-    "assigned", "acknowledge", "reminder", "due", "overdue", "escalation",
-    "extension_approved", "extension_rejected", "report", "digest",
+    "assigned",
+    "acknowledge",
+    "reminder",
+    "due",
+    "overdue",
+    "escalation",
+    "extension_approved",
+    "extension_rejected",
+    "report",
+    "digest",
 ]
 Channel = Literal["email", "zalo", "zns", "apprise", "mailbox"]
 
@@ -67,7 +75,7 @@ class SendWindow(_Strict):
         while self.working_days_only and not calendar.is_working_day(day):
             day += timedelta(days=1)
         opening = pendulum.datetime(day.year, day.month, day.day, self.start.hour, self.start.minute, tz=VN_TZ)
-        return datetime.fromtimestamp(opening.timestamp(), tz=timezone.utc)
+        return datetime.fromtimestamp(opening.timestamp(), tz=UTC)
 
 
 class RetryPolicy(_Strict):

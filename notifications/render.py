@@ -8,7 +8,6 @@ messages for one address: each item shows its kind's headline and intro and the 
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,8 +26,16 @@ from notifications.policy import ZNS_ENV, NotificationPolicy
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 KINDS = (
-    "assigned", "acknowledge", "reminder", "due", "overdue", "escalation",
-    "extension_approved", "extension_rejected", "report", "digest",
+    "assigned",
+    "acknowledge",
+    "reminder",
+    "due",
+    "overdue",
+    "escalation",
+    "extension_approved",
+    "extension_rejected",
+    "report",
+    "digest",
 )
 ROLE_VI = {"lead": "chủ trì", "support": "phối hợp"}
 REPLY_HINT = {"zalo": "trả lời tin nhắn này", "zns": "liên hệ qua Zalo", "apprise": "trả lời tin nhắn này"}
@@ -37,12 +44,38 @@ DEFAULT_REPLY_HINT = "trả lời thư này"
 # Every key a template may read; a payload that lacks one renders it as absent, not as an error.
 PAYLOAD_DEFAULTS: dict[str, Any] = {
     key: None
-    for key in (
-        "kind level recipient_role recipient_agency recipient_agency_code notice_number notice_title "
-        "directive_number directive_excerpt agency agency_code role due_date due_date_vi due_explanation "
-        "period offset category category_label extended assignment_id directive_id decision_note approver "
-        "requested_until report_link report_title report_period period_vi as_of"
-    ).split()
+    for key in [
+        "kind",
+        "level",
+        "recipient_role",
+        "recipient_agency",
+        "recipient_agency_code",
+        "notice_number",
+        "notice_title",
+        "directive_number",
+        "directive_excerpt",
+        "agency",
+        "agency_code",
+        "role",
+        "due_date",
+        "due_date_vi",
+        "due_explanation",
+        "period",
+        "offset",
+        "category",
+        "category_label",
+        "extended",
+        "assignment_id",
+        "directive_id",
+        "decision_note",
+        "approver",
+        "requested_until",
+        "report_link",
+        "report_title",
+        "report_period",
+        "period_vi",
+        "as_of",
+    ]
 } | {"days_overdue": 0, "summary_lines": [], "attachments": []}
 
 OVERDUE_KINDS = ("overdue", "escalation")
@@ -96,7 +129,9 @@ def _iso_date(value: Any) -> date | None:
         return None
 
 
-def _days_overdue_today(ctx: dict[str, Any], due: date | None, today: date | None, calendar: WorkCalendar | None) -> int:
+def _days_overdue_today(
+    ctx: dict[str, Any], due: date | None, today: date | None, calendar: WorkCalendar | None
+) -> int:
     """Working days overdue on the day the message goes out (a rung sent late must not understate them)."""
     days = int(ctx["days_overdue"] or 0)
     if ctx["kind"] in OVERDUE_KINDS and due is not None and today is not None and calendar is not None:
@@ -105,8 +140,11 @@ def _days_overdue_today(ctx: dict[str, Any], due: date | None, today: date | Non
 
 
 def message_context(
-    payload: Mapping[str, Any], channel: str, policy: NotificationPolicy,
-    today: date | None = None, calendar: WorkCalendar | None = None,
+    payload: Mapping[str, Any],
+    channel: str,
+    policy: NotificationPolicy,
+    today: date | None = None,
+    calendar: WorkCalendar | None = None,
 ) -> dict[str, Any]:
     """Everything the templates read: the payload plus weekday, role, period and category wording.
 
@@ -137,7 +175,9 @@ def message_context(
     ctx["agency"] = ctx["agency"] or ctx["recipient_agency"]
     ctx["directive_excerpt"] = ctx["directive_excerpt"] or "—"
     if not ctx["report_title"]:
-        ctx["report_title"] = f"tình hình thực hiện Thông báo {ctx['notice_number']}" if ctx["notice_number"] else "định kỳ"
+        ctx["report_title"] = (
+            f"tình hình thực hiện Thông báo {ctx['notice_number']}" if ctx["notice_number"] else "định kỳ"
+        )
     ctx["period"] = ctx["period_vi"] or period_vi(ctx["period"])
     ctx["report_period"] = ctx["report_period"] or ctx["period"]
     ctx["attachment_names"] = [Path(str(p)).name for p in ctx["attachments"] or []]
@@ -198,8 +238,12 @@ def _zns(kind: str, ctx: Mapping[str, Any], policy: NotificationPolicy) -> tuple
 
 
 def render_message(
-    kind: str, payload: Mapping[str, Any], channel: str, policy: NotificationPolicy,
-    today: date | None = None, calendar: WorkCalendar | None = None,
+    kind: str,
+    payload: Mapping[str, Any],
+    channel: str,
+    policy: NotificationPolicy,
+    today: date | None = None,
+    calendar: WorkCalendar | None = None,
 ) -> Rendered:
     """Render one message of `kind` for `channel` (subject, text, HTML; ZNS template data for zns).
 
@@ -225,8 +269,12 @@ def render_message(
 
 
 def _digest_item(
-    payload: Mapping[str, Any], channel: str, policy: NotificationPolicy, html: bool,
-    today: date, calendar: WorkCalendar | None,
+    payload: Mapping[str, Any],
+    channel: str,
+    policy: NotificationPolicy,
+    html: bool,
+    today: date,
+    calendar: WorkCalendar | None,
 ) -> dict[str, Any]:
     """One digest entry: the item's context, its kind's headline and its intro (escaped for HTML)."""
     kind = str(payload.get("kind") or "")
@@ -259,7 +307,10 @@ def _digest_context(
 
 
 def render_digest(
-    payloads: Sequence[Mapping[str, Any]], channel: str, policy: NotificationPolicy, today: date,
+    payloads: Sequence[Mapping[str, Any]],
+    channel: str,
+    policy: NotificationPolicy,
+    today: date,
     calendar: WorkCalendar | None = None,
 ) -> Rendered:
     """Render one digest listing every payload (each payload carries its own `kind`); today is the local sending day."""
@@ -274,7 +325,9 @@ def render_digest(
         text = _tidy(txt.render(ctx | {"items": text_items}))
         html = None
         if channel in ("email", "mailbox"):
-            html = htm.render(ctx | {"items": [_digest_item(p, channel, policy, True, today, calendar) for p in payloads]})
+            html = htm.render(
+                ctx | {"items": [_digest_item(p, channel, policy, True, today, calendar) for p in payloads]}
+            )
         elif channel == "zalo":
             # Drop whole items from the end (and say how many) rather than cutting one in half.
             shown = len(text_items)

@@ -20,7 +20,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -154,5 +154,5 @@ def expiry_from(expires_in: str | int | None, now: datetime | None = None) -> da
     """Turn Zalo's `expires_in` (seconds, sent as a string) into an absolute UTC time."""
     if expires_in in (None, ""):
         return None
-    moment = now or datetime.now(timezone.utc)
+    moment = now or datetime.now(UTC)
     return moment + timedelta(seconds=int(expires_in))

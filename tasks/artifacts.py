@@ -51,7 +51,9 @@ def _due_text(judged: Timeliness | None) -> str:
     return f"{text}, kỳ {period_vi(judged.period)}" if judged.period else text
 
 
-def directive_rows(state: DirectiveState, planned: FollowUpPlan, *, just_written: bool = False) -> list[dict[str, object]]:
+def directive_rows(
+    state: DirectiveState, planned: FollowUpPlan, *, just_written: bool = False
+) -> list[dict[str, object]]:
     """One row per assignment: id (for `dondoc update`), agency, role, due date, category, days overdue, last update, reminders."""
     rows = []
     for facts in state.assignments:
@@ -64,20 +66,24 @@ def directive_rows(state: DirectiveState, planned: FollowUpPlan, *, just_written
                 update_text += f" {last.percent}%"
             if last.document_number:
                 update_text += f" (văn bản số {last.document_number})"
-        rows.append({
-            "Mã việc": facts.assignment_id,
-            "Cơ quan": state.names.get(facts.agency_code, facts.agency_code),
-            "Vai trò": ROLE_VI.get(facts.role, facts.role),
-            "Trạng thái": STATUS_VI.get(facts.status, facts.status),
-            "Hạn": _due_text(judged),
-            "Tình trạng": judged.label_vi if judged else "Đã thu hồi",
-            "Số ngày quá hạn": judged.days_overdue if judged and judged.category in (Category.overdue, Category.late) else 0,
-            "Cập nhật gần nhất": update_text,
-            # The state was read before this run wrote its messages: count those too once they are written.
-            "Đã nhắc": state.reminders_sent.get(facts.assignment_id, 0) + just_written * sum(
-                1 for m in planned.messages if m.assignment_id == facts.assignment_id and m.kind != "assigned"
-            ),
-        })
+        rows.append(
+            {
+                "Mã việc": facts.assignment_id,
+                "Cơ quan": state.names.get(facts.agency_code, facts.agency_code),
+                "Vai trò": ROLE_VI.get(facts.role, facts.role),
+                "Trạng thái": STATUS_VI.get(facts.status, facts.status),
+                "Hạn": _due_text(judged),
+                "Tình trạng": judged.label_vi if judged else "Đã thu hồi",
+                "Số ngày quá hạn": judged.days_overdue
+                if judged and judged.category in (Category.overdue, Category.late)
+                else 0,
+                "Cập nhật gần nhất": update_text,
+                # The state was read before this run wrote its messages: count those too once they are written.
+                "Đã nhắc": state.reminders_sent.get(facts.assignment_id, 0)
+                + just_written
+                * sum(1 for m in planned.messages if m.assignment_id == facts.assignment_id and m.kind != "assigned"),
+            }
+        )
     return rows
 
 
@@ -105,7 +111,9 @@ def publish_directive(state: DirectiveState, planned: FollowUpPlan, as_of: datet
 def notice_summary_markdown(notice_id: int, as_of: datetime) -> str:
     """Markdown summary of every directive of a notice: the four categories and who is overdue."""
     with Session(get_engine()) as session:
-        ids = session.exec(select(Directive.id).where(Directive.notice_id == notice_id).order_by(Directive.position)).all()
+        ids = session.exec(
+            select(Directive.id).where(Directive.notice_id == notice_id).order_by(Directive.position)
+        ).all()
     states = [read_directive_state(directive_id, as_of) for directive_id in ids]  # type: ignore[arg-type]
     lines: list[str] = []
     totals: Counter[Category] = Counter()

@@ -36,7 +36,13 @@ from models import (
 OBLIGATION_HORIZON = timedelta(days=800)
 EXCERPT_CHARS = 240
 # Which contacts of the recipient agency a message goes to.
-CONTACT_ROLE = {"assignee": "office", "assignee_head": "head", "supervisor": "office", "monitor": "office", "issuer": "office"}
+CONTACT_ROLE = {
+    "assignee": "office",
+    "assignee_head": "head",
+    "supervisor": "office",
+    "monitor": "office",
+    "issuer": "office",
+}
 
 
 @dataclass
@@ -83,8 +89,11 @@ def _obligations(directive: Directive, start: date, as_of: datetime) -> tuple[Ob
         return ()
     config_dir = get_settings().config_dir
     found = report_obligations(
-        Recurrence.model_validate(directive.recurrence), start, local_date(as_of) + OBLIGATION_HORIZON,
-        load_calendar(config_dir), load_deadline_policy(config_dir),
+        Recurrence.model_validate(directive.recurrence),
+        start,
+        local_date(as_of) + OBLIGATION_HORIZON,
+        load_calendar(config_dir),
+        load_deadline_policy(config_dir),
     )
     return tuple(Obligation(o.period, o.due) for o in found)
 
@@ -100,9 +109,13 @@ def read_directive_state(directive_id: int, as_of: datetime) -> DirectiveState:
         agencies = {a.id: a for a in session.exec(select(Agency)).all()}
         code = {agency_id: a.code for agency_id, a in agencies.items()}
         monitors = session.exec(
-            select(NoticeMonitor).where(NoticeMonitor.notice_id == notice.id).order_by(NoticeMonitor.role, NoticeMonitor.id)
+            select(NoticeMonitor)
+            .where(NoticeMonitor.notice_id == notice.id)
+            .order_by(NoticeMonitor.role, NoticeMonitor.id)
         ).all()
-        rows = session.exec(select(Assignment).where(Assignment.directive_id == directive_id).order_by(Assignment.id)).all()
+        rows = session.exec(
+            select(Assignment).where(Assignment.directive_id == directive_id).order_by(Assignment.id)
+        ).all()
         ids = [a.id for a in rows]
         originals = {
             c.assignment_id: c.due_date
@@ -117,7 +130,9 @@ def read_directive_state(directive_id: int, as_of: datetime) -> DirectiveState:
             if u.reported_at <= as_of:
                 updates[u.assignment_id].append(u)
         sent = session.exec(
-            select(Notification.plan_key, Notification.assignment_id, Notification.kind).where(Notification.directive_id == directive_id)
+            select(Notification.plan_key, Notification.assignment_id, Notification.kind).where(
+                Notification.directive_id == directive_id
+            )
         ).all()
         obligations = _obligations(directive, notice.issued_on, as_of)
         facts = [
@@ -133,7 +148,9 @@ def read_directive_state(directive_id: int, as_of: datetime) -> DirectiveState:
                 completed_at=a.completed_at,
                 # Progress reports only: acknowledging is not reporting on the work.
                 updates=tuple(u.reported_at for u in updates[a.id] if u.status not in PROGRESSLESS),  # type: ignore[index]
-                supervisor_code=code.get(agencies[a.agency_id].escalates_to_id) if agencies[a.agency_id].escalates_to_id else None,  # type: ignore[arg-type]
+                supervisor_code=code.get(agencies[a.agency_id].escalates_to_id)
+                if agencies[a.agency_id].escalates_to_id
+                else None,  # type: ignore[arg-type]
                 obligations=obligations,
             )
             for a in rows
@@ -241,15 +258,22 @@ def insert_outbox_rows(session: Session, rows: list[dict[str, Any]]) -> int:
         return 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Notification.id)
+        insert(Notification)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(Notification.id)
     )
     # RETURNING, not rowcount: PostgreSQL reports -1 for a multi-row INSERT … ON CONFLICT.
     return len(session.exec(statement).all())  # type: ignore[call-overload]
 
 
 def _outbox_rows(
-    session: Session, state: DirectiveState, messages: list[PlannedMessage],
-    timeliness: dict[int, Timeliness | None], as_of: datetime, extra: dict[str, Any] | None = None,
+    session: Session,
+    state: DirectiveState,
+    messages: list[PlannedMessage],
+    timeliness: dict[int, Timeliness | None],
+    as_of: datetime,
+    extra: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """One outbox row per message, recipient contact and enabled channel."""
     enabled = get_settings().enabled_channels
@@ -266,26 +290,28 @@ def _outbox_rows(
             targets = [c for c in contacts[agency_id] if c.channel in enabled]
         payload = message_payload(state, message, timeliness.get(message.assignment_id)) | (extra or {})
         for contact in targets:
-            rows.append({
-                "idempotency_key": f"{message.key}|{contact.channel}|{contact.address}",
-                "plan_key": message.key,
-                "kind": message.kind,
-                "escalation_level": message.level,
-                "notice_id": state.notice_id,
-                "directive_id": state.directive_id,
-                "assignment_id": message.assignment_id,
-                "recipient_agency_id": agency_id,
-                "contact_id": contact.id,
-                "channel": contact.channel,
-                "address": contact.address,
-                "payload": payload,
-                "state": NotificationState.pending.value,
-                "planned_at": message.send_at,
-                "next_attempt_at": as_of,
-                "attempts": 0,
-                "error_history": [],
-                "created_at": as_of,
-            })
+            rows.append(
+                {
+                    "idempotency_key": f"{message.key}|{contact.channel}|{contact.address}",
+                    "plan_key": message.key,
+                    "kind": message.kind,
+                    "escalation_level": message.level,
+                    "notice_id": state.notice_id,
+                    "directive_id": state.directive_id,
+                    "assignment_id": message.assignment_id,
+                    "recipient_agency_id": agency_id,
+                    "contact_id": contact.id,
+                    "channel": contact.channel,
+                    "address": contact.address,
+                    "payload": payload,
+                    "state": NotificationState.pending.value,
+                    "planned_at": message.send_at,
+                    "next_attempt_at": as_of,
+                    "attempts": 0,
+                    "error_history": [],
+                    "created_at": as_of,
+                }
+            )
     return rows
 
 
@@ -324,8 +350,16 @@ def enqueue_for_assignment(assignment_id: int, kind: str, key: str, extra: dict[
     state = read_directive_state(directive_id, as_of)
     facts = next(a for a in state.assignments if a.assignment_id == assignment_id)
     calendar = load_calendar(get_settings().config_dir)
-    message = PlannedMessage(f"a{assignment_id}|{key}", kind, assignment_id, facts.agency_code, "assignee",
-                             facts.agency_code, as_of, facts.current_due)
+    message = PlannedMessage(
+        f"a{assignment_id}|{key}",
+        kind,
+        assignment_id,
+        facts.agency_code,
+        "assignee",
+        facts.agency_code,
+        as_of,
+        facts.current_due,
+    )
     with Session(get_engine()) as session, session.begin():
         rows = _outbox_rows(session, state, [message], {assignment_id: classify(facts, calendar, as_of)}, as_of, extra)
         return insert_outbox_rows(session, rows)

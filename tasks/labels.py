@@ -12,7 +12,9 @@ def directive_label(directive_id: int) -> str:
     """Return "<notice number> · <directive number>" for a directive."""
     with Session(get_engine()) as session:
         row = session.exec(
-            select(Notice.number, Directive.number).join(Notice, Notice.id == Directive.notice_id).where(Directive.id == directive_id)
+            select(Notice.number, Directive.number)
+            .join(Notice, Notice.id == Directive.notice_id)
+            .where(Directive.id == directive_id)
         ).first()
     return f"{row[0]} · {row[1]}" if row else f"mục #{directive_id}"
 
@@ -20,7 +22,11 @@ def directive_label(directive_id: int) -> str:
 def directive_tags(notice_number: str, directive_number: str, agency_codes: list[str]) -> list[str]:
     """Tags for filtering runs in the UI by notice, directive and agency."""
     notice = ascii_slug(notice_number)
-    return [f"notice:{notice}", f"directive:{notice}/{directive_number}", *(f"agency:{code}" for code in sorted(agency_codes))]
+    return [
+        f"notice:{notice}",
+        f"directive:{notice}/{directive_number}",
+        *(f"agency:{code}" for code in sorted(agency_codes)),
+    ]
 
 
 def tags_by_directive(directive_ids: list[int]) -> dict[int, list[str]]:

@@ -60,7 +60,9 @@ def sync_agencies(session: Session, directory: AgencyDirectory, actor: str) -> d
             agency = Agency(code=spec.code, name=spec.name, short_name=spec.short_name, kind=spec.kind)
             session.add(agency)
             existing[spec.code] = agency
-            session.add(AuditEvent(actor=actor, action="agency.created", entity_type="agency", details={"code": spec.code}))
+            session.add(
+                AuditEvent(actor=actor, action="agency.created", entity_type="agency", details={"code": spec.code})
+            )
         elif (agency.name, agency.short_name, agency.kind) != (spec.name, spec.short_name, spec.kind):
             agency.name, agency.short_name, agency.kind, agency.updated_at = spec.name, spec.short_name, spec.kind, now
     session.flush()
@@ -76,7 +78,10 @@ def sync_agencies(session: Session, directory: AgencyDirectory, actor: str) -> d
 
 def _sync_contacts(session: Session, agency: Agency, contacts: list) -> None:  # type: ignore[type-arg]
     """Make the agency's active contacts equal to the directory's, keeping old rows inactive."""
-    rows = {(c.channel, c.address): c for c in session.exec(select(AgencyContact).where(AgencyContact.agency_id == agency.id)).all()}
+    rows = {
+        (c.channel, c.address): c
+        for c in session.exec(select(AgencyContact).where(AgencyContact.agency_id == agency.id)).all()
+    }
     wanted = {(c.channel, c.address): c for c in contacts}
     for key, row in rows.items():
         row.active = key in wanted
@@ -84,13 +89,22 @@ def _sync_contacts(session: Session, agency: Agency, contacts: list) -> None:  #
             row.role, row.name = wanted[key].role, wanted[key].name
     for key, spec in wanted.items():
         if key not in rows:
-            session.add(AgencyContact(agency_id=agency.id, name=spec.name, role=spec.role, channel=spec.channel, address=spec.address))
+            session.add(
+                AgencyContact(
+                    agency_id=agency.id, name=spec.name, role=spec.role, channel=spec.channel, address=spec.address
+                )
+            )
 
 
 def readable_diff(old: str, new: str, number: str) -> str:
     """Return a unified diff between two canonical notice files."""
     lines = difflib.unified_diff(
-        old.splitlines(), new.splitlines(), fromfile=f"{number} (đã nhập)", tofile=f"{number} (tệp mới)", lineterm="", n=2
+        old.splitlines(),
+        new.splitlines(),
+        fromfile=f"{number} (đã nhập)",
+        tofile=f"{number} (tệp mới)",
+        lineterm="",
+        n=2,
     )
     return "\n".join(lines)
 
@@ -113,8 +127,15 @@ def import_notice(
             raise ImportRefused(draft.number, readable_diff(notice.spec_yaml, draft.spec_yaml, draft.number))
         now = at or utcnow()
         if notice is None:
-            notice = Notice(number=draft.number, issued_on=draft.issued_on, issuer_id=agency_ids[draft.issuer_code],
-                            title=draft.title, spec_hash=draft.spec_hash, spec_yaml=draft.spec_yaml, created_at=now)
+            notice = Notice(
+                number=draft.number,
+                issued_on=draft.issued_on,
+                issuer_id=agency_ids[draft.issuer_code],
+                title=draft.title,
+                spec_hash=draft.spec_hash,
+                spec_yaml=draft.spec_yaml,
+                created_at=now,
+            )
             action = "created"
         else:
             action = "updated"
@@ -132,8 +153,16 @@ def import_notice(
         for number, directive in existing.items():
             if number not in {d.number for d in draft.directives}:
                 changes += _withdraw_all(session, directive, actor, now, f"mục {number} không còn trong tệp")
-        session.add(AuditEvent(at=now, actor=actor, action=f"notice.{action}", entity_type="notice", entity_id=notice.id,
-                               details={"number": notice.number, "file": str(path), "hash": draft.spec_hash, "changes": changes}))
+        session.add(
+            AuditEvent(
+                at=now,
+                actor=actor,
+                action=f"notice.{action}",
+                entity_type="notice",
+                entity_id=notice.id,
+                details={"number": notice.number, "file": str(path), "hash": draft.spec_hash, "changes": changes},
+            )
+        )
         return ImportResult(notice.id, notice.number, action, len(draft.directives), _count(draft), changes)  # type: ignore[arg-type]
 
 
@@ -144,7 +173,9 @@ def _count(draft: NoticeDraft) -> int:
 
 def _sync_monitors(session: Session, notice: Notice, draft: NoticeDraft, agency_ids: dict[str, int]) -> None:
     """Make the notice's monitoring bodies equal to the draft's."""
-    rows = {m.agency_id: m for m in session.exec(select(NoticeMonitor).where(NoticeMonitor.notice_id == notice.id)).all()}
+    rows = {
+        m.agency_id: m for m in session.exec(select(NoticeMonitor).where(NoticeMonitor.notice_id == notice.id)).all()
+    }
     wanted = {agency_ids[m.agency_code]: m.role for m in draft.monitors}
     for agency_id, row in rows.items():
         if agency_id not in wanted:
@@ -157,8 +188,13 @@ def _sync_monitors(session: Session, notice: Notice, draft: NoticeDraft, agency_
 
 
 def _upsert_directive(
-    session: Session, notice: Notice, directive: Directive | None, item: DirectiveDraft,
-    agency_ids: dict[str, int], actor: str, now: datetime,
+    session: Session,
+    notice: Notice,
+    directive: Directive | None,
+    item: DirectiveDraft,
+    agency_ids: dict[str, int],
+    actor: str,
+    now: datetime,
 ) -> list[str]:
     """Create or update one directive and its assignments; return human-readable changes."""
     changes: list[str] = []
@@ -166,31 +202,62 @@ def _upsert_directive(
     is_new = directive is None
     code_of = {agency_id: code for code, agency_id in agency_ids.items()}
     if directive is None:
-        directive = Directive(notice_id=notice.id, number=item.number, position=item.position, text=item.text,  # type: ignore[arg-type]
-                              deadline_rule=item.deadline_rule, created_at=now)
+        directive = Directive(
+            notice_id=notice.id,
+            number=item.number,
+            position=item.position,
+            text=item.text,  # type: ignore[arg-type]
+            deadline_rule=item.deadline_rule,
+            created_at=now,
+        )
         changes.append(f"thêm mục {item.number}")
     else:
         due_changed = directive.due_date != item.due_date
         if (directive.text, directive.deadline_rule, directive.recurrence, directive.priority, directive.due_date) != (
-            item.text, item.deadline_rule, item.recurrence, item.priority, item.due_date):
+            item.text,
+            item.deadline_rule,
+            item.recurrence,
+            item.priority,
+            item.due_date,
+        ):
             changes.append(f"sửa mục {item.number}")
     directive.position, directive.text, directive.deadline_phrase = item.position, item.text, item.deadline_phrase
-    directive.deadline_rule, directive.recurrence, directive.priority = item.deadline_rule, item.recurrence, item.priority
+    directive.deadline_rule, directive.recurrence, directive.priority = (
+        item.deadline_rule,
+        item.recurrence,
+        item.priority,
+    )
     directive.due_date, directive.due_explanation, directive.updated_at = item.due_date, item.due_explanation, now
     directive.next_action_at = now  # a new or changed directive is followed up at the next sweep
     session.add(directive)
     session.flush()
-    rows = {a.agency_id: a for a in session.exec(select(Assignment).where(Assignment.directive_id == directive.id)).all()}
+    rows = {
+        a.agency_id: a for a in session.exec(select(Assignment).where(Assignment.directive_id == directive.id)).all()
+    }
     wanted = {agency_ids[a.agency_code]: a.role for a in item.assignments}
     for agency_id, role in wanted.items():
         row = rows.get(agency_id)
         if row is None:
-            row = Assignment(directive_id=directive.id, agency_id=agency_id, role=role, due_date=item.due_date,  # type: ignore[arg-type]
-                             created_at=now, updated_at=now)
+            row = Assignment(
+                directive_id=directive.id,
+                agency_id=agency_id,
+                role=role,
+                due_date=item.due_date,  # type: ignore[arg-type]
+                created_at=now,
+                updated_at=now,
+            )
             session.add(row)
             session.flush()
-            session.add(DeadlineChange(assignment_id=row.id, kind="original", due_date=item.due_date,  # type: ignore[arg-type]
-                                       reason=item.due_explanation, approved_by=actor, created_at=now))
+            session.add(
+                DeadlineChange(
+                    assignment_id=row.id,
+                    kind="original",
+                    due_date=item.due_date,  # type: ignore[arg-type]
+                    reason=item.due_explanation,
+                    approved_by=actor,
+                    created_at=now,
+                )
+            )
             if not is_new:
                 changes.append(f"mục {item.number}: giao thêm cho {code_of[agency_id]}")
             continue
@@ -202,8 +269,16 @@ def _upsert_directive(
             changes.append(f"mục {item.number}: đổi vai trò của {code_of[agency_id]} thành {role}")
         if due_changed:
             row.due_date = item.due_date
-            session.add(DeadlineChange(assignment_id=row.id, kind="revision", due_date=item.due_date,  # type: ignore[arg-type]
-                                       reason=f"Sửa thông báo: {item.due_explanation}", approved_by=actor, created_at=now))
+            session.add(
+                DeadlineChange(
+                    assignment_id=row.id,
+                    kind="revision",
+                    due_date=item.due_date,  # type: ignore[arg-type]
+                    reason=f"Sửa thông báo: {item.due_explanation}",
+                    approved_by=actor,
+                    created_at=now,
+                )
+            )
         row.updated_at = now
     for agency_id, row in rows.items():
         if agency_id not in wanted and row.status != AssignmentStatus.withdrawn:
@@ -217,7 +292,15 @@ def _withdraw_all(session: Session, directive: Directive, actor: str, now: datet
     for row in session.exec(select(Assignment).where(Assignment.directive_id == directive.id)).all():
         if row.status != AssignmentStatus.withdrawn:
             row.status, row.withdrawn_at, row.updated_at = AssignmentStatus.withdrawn, now, now
-            session.add(AuditEvent(at=now, actor=actor, action="assignment.withdrawn", entity_type="assignment",
-                                   entity_id=row.id, details={"reason": reason}))
+            session.add(
+                AuditEvent(
+                    at=now,
+                    actor=actor,
+                    action="assignment.withdrawn",
+                    entity_type="assignment",
+                    entity_id=row.id,
+                    details={"reason": reason},
+                )
+            )
     directive.next_action_at = now
     return [reason]

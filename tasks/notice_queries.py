@@ -44,7 +44,9 @@ def deadline_label(directive: Directive) -> str:
     else:
         parts.append("Thường xuyên")
     if directive.recurrence:
-        parts.append(f"báo cáo {EVERY_VI.get(directive.recurrence.get('every', ''), directive.recurrence.get('every'))}")
+        parts.append(
+            f"báo cáo {EVERY_VI.get(directive.recurrence.get('every', ''), directive.recurrence.get('every'))}"
+        )
     if directive.priority == "urgent":
         parts.append("khẩn")
     return "; ".join(parts)
@@ -64,7 +66,9 @@ def _collapse_groups(codes: list[str], names: dict[str, str]) -> list[str]:
 
 def notice_table(session: Session, notice_id: int) -> list[DirectiveRow]:
     """Return the notice's directives with their leads, supports and deadlines."""
-    directives = session.exec(select(Directive).where(Directive.notice_id == notice_id).order_by(Directive.position)).all()
+    directives = session.exec(
+        select(Directive).where(Directive.notice_id == notice_id).order_by(Directive.position)
+    ).all()
     rows = session.exec(
         select(Assignment, Agency)
         .join(Agency, Agency.id == Assignment.agency_id)
@@ -75,7 +79,9 @@ def notice_table(session: Session, notice_id: int) -> list[DirectiveRow]:
     names = {agency.code: agency.short_name or agency.name for _, agency in rows}
     by_directive: dict[int, dict[str, list[str]]] = {}
     for assignment, agency in rows:
-        by_directive.setdefault(assignment.directive_id, {"lead": [], "support": []})[assignment.role].append(agency.code)
+        by_directive.setdefault(assignment.directive_id, {"lead": [], "support": []})[assignment.role].append(
+            agency.code
+        )
     out = []
     for directive in directives:
         roles = by_directive.get(directive.id, {"lead": [], "support": []})  # type: ignore[arg-type]

@@ -191,7 +191,9 @@ def _claim(name: str, now: datetime, force: bool) -> tuple[bool, str | None, int
     """Take the source for this poll if it is due; return (claimed, cursor, failures so far)."""
     with Session(get_engine()) as session, session.begin():
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.exec(insert(PollCursor).values(source=name, failures=0).on_conflict_do_nothing(index_elements=["source"]))  # type: ignore[call-overload]
+        session.exec(
+            insert(PollCursor).values(source=name, failures=0).on_conflict_do_nothing(index_elements=["source"])
+        )  # type: ignore[call-overload]
         statement = update(PollCursor).where(PollCursor.source == name)
         if not force:
             statement = statement.where(PollCursor.next_attempt_at.is_(None) | (PollCursor.next_attempt_at <= now))  # type: ignore[union-attr,operator]
@@ -200,8 +202,9 @@ def _claim(name: str, now: datetime, force: bool) -> tuple[bool, str | None, int
         return bool(claimed), row.cursor, row.failures
 
 
-def _finish(name: str, *, now: datetime, next_at: datetime, cursor: str | None, keep_cursor: bool,
-            error: str | None) -> None:
+def _finish(
+    name: str, *, now: datetime, next_at: datetime, cursor: str | None, keep_cursor: bool, error: str | None
+) -> None:
     """Record the poll's end: success (cursor, next time) or failure (count, error, retry time)."""
     with Session(get_engine()) as session, session.begin():
         row = session.exec(select(PollCursor).where(PollCursor.source == name)).one()
@@ -251,41 +254,60 @@ def item_key(item: Any) -> str:
 
 def _seen(session: Session, name: str, key: str) -> bool:
     """This item was read before."""
-    return session.exec(select(PolledItem.id).where(PolledItem.source == name, PolledItem.item_key == key)).first() is not None
+    return (
+        session.exec(select(PolledItem.id).where(PolledItem.source == name, PolledItem.item_key == key)).first()
+        is not None
+    )
 
 
-def _record_item(spec: SourceSpec, agency: Agency, item: Any, now: datetime) -> tuple[str, RecordedUpdate | None, str | None]:
+def _record_item(
+    spec: SourceSpec, agency: Agency, item: Any, now: datetime
+) -> tuple[str, RecordedUpdate | None, str | None]:
     """Record one item in its own transaction with its seen-row; return (outcome, update, problem)."""
     key = item_key(item)
-    with Session(get_engine()) as session:
-        with session.begin():
-            if _seen(session, spec.name, key):
-                return "duplicate", None, None
-            problem = None
-            recorded = None
-            try:
-                update_in = PolledUpdate.model_validate(item)
-                status = parse_status(update_in.status)
-                if status is None:
-                    raise StatusChangeRefused(f"trạng thái không hợp lệ: «{update_in.status}»")
-                at = update_in.reported_at
-                if at is not None:
-                    at = (at if at.tzinfo else at.replace(tzinfo=VN_TZ)).astimezone(UTC)
-                    if at > now + FUTURE_SLACK:
-                        raise StatusChangeRefused("thời điểm báo cáo ở tương lai")
-                who = agency.short_name or agency.name
-                reporter = f"{update_in.reported_by} – {who}" if update_in.reported_by else f"{who} (nguồn {spec.name})"
-                recorded = apply_status_update(
-                    session, update_in.assignment_id, status=status, percent=update_in.percent, note=update_in.note,
-                    document_number=update_in.document_number, evidence_url=update_in.evidence_url, reported_by=reporter,
-                    source="poll", at=at, agency_id=agency.id,
-                )
-            except ValidationError as exc:
-                problem = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-            except StatusChangeRefused as exc:
-                problem = str(exc)
-            session.add(PolledItem(source=spec.name, item_key=key, outcome="rejected" if problem else "recorded",
-                                   detail=problem, seen_at=now))
+    with Session(get_engine()) as session, session.begin():
+        if _seen(session, spec.name, key):
+            return "duplicate", None, None
+        problem = None
+        recorded = None
+        try:
+            update_in = PolledUpdate.model_validate(item)
+            status = parse_status(update_in.status)
+            if status is None:
+                raise StatusChangeRefused(f"trạng thái không hợp lệ: «{update_in.status}»")
+            at = update_in.reported_at
+            if at is not None:
+                at = (at if at.tzinfo else at.replace(tzinfo=VN_TZ)).astimezone(UTC)
+                if at > now + FUTURE_SLACK:
+                    raise StatusChangeRefused("thời điểm báo cáo ở tương lai")
+            who = agency.short_name or agency.name
+            reporter = f"{update_in.reported_by} – {who}" if update_in.reported_by else f"{who} (nguồn {spec.name})"
+            recorded = apply_status_update(
+                session,
+                update_in.assignment_id,
+                status=status,
+                percent=update_in.percent,
+                note=update_in.note,
+                document_number=update_in.document_number,
+                evidence_url=update_in.evidence_url,
+                reported_by=reporter,
+                source="poll",
+                at=at,
+                agency_id=agency.id,
+            )
+        except ValidationError as exc:
+            problem = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        except StatusChangeRefused as exc:
+            problem = str(exc)
+        session.add(
+            PolledItem(
+                source=spec.name,
+                item_key=key,
+                outcome="rejected" if problem else "recorded",
+                detail=problem,
+                seen_at=now,
+            )
+        )
     return ("rejected" if problem else "recorded"), recorded, problem
 
 
@@ -332,7 +354,9 @@ def fetch_http(spec: SourceSpec, cursor: str | None) -> tuple[list[Any], str | N
     return data["updates"], new_cursor
 
 
-def _poll_http(spec: SourceSpec, agency: Agency, cursor: str | None, now: datetime, outcome: SourceOutcome) -> tuple[str | None, bool]:
+def _poll_http(
+    spec: SourceSpec, agency: Agency, cursor: str | None, now: datetime, outcome: SourceOutcome
+) -> tuple[str | None, bool]:
     """Poll an HTTP source; return the cursor to keep and whether to keep the old one."""
     items, new_cursor = fetch_http(spec, cursor)
     for item in items:
@@ -361,8 +385,10 @@ def _poll_folder(spec: SourceSpec, agency: Agency, now: datetime, outcome: Sourc
     folder = spec.path
     if folder is None or not folder.is_dir():
         raise SourceDown(f"không thấy thư mục {folder}")
-    files = sorted((p for p in folder.glob("*.xlsx") if p.is_file() and not p.name.startswith(("~$", "."))),
-                   key=lambda p: (p.stat().st_mtime, p.name))
+    files = sorted(
+        (p for p in folder.glob("*.xlsx") if p.is_file() and not p.name.startswith(("~$", "."))),
+        key=lambda p: (p.stat().st_mtime, p.name),
+    )
     last = None
     for path in files:
         stat = path.stat()
@@ -393,10 +419,17 @@ def _poll_folder(spec: SourceSpec, agency: Agency, now: datetime, outcome: Sourc
         who = agency.short_name or agency.name
         with Session(get_engine()) as session:
             session.begin()
-            result = write_updates(parsed, reported_by=f"{who} (tệp {path.name})"[:255], source="poll",
-                                   agency_id=agency.id, session=session)
+            result = write_updates(
+                parsed,
+                reported_by=f"{who} (tệp {path.name})"[:255],
+                source="poll",
+                agency_id=agency.id,
+                session=session,
+            )
             if result.ok:
-                session.add(PolledItem(source=spec.name, item_key=key, outcome="recorded", detail=path.name, seen_at=now))
+                session.add(
+                    PolledItem(source=spec.name, item_key=key, outcome="recorded", detail=path.name, seen_at=now)
+                )
                 try:
                     session.commit()
                 except IntegrityError:  # another poll took it meanwhile
@@ -442,7 +475,7 @@ def poll_source(spec: SourceSpec, now: datetime | None = None, force: bool = Fal
         outcome.retry_at = now + retry_delay(failures + 1)
         try:
             _finish(spec.name, now=now, next_at=outcome.retry_at, cursor=None, keep_cursor=True, error=message)
-        except Exception:  # noqa: BLE001  (the database itself may be what failed; the lease expires anyway)
+        except Exception:
             logger.exception("Could not record the failure of source %s", spec.describe())
         logger.warning(outcome.line())
         return outcome
@@ -467,9 +500,13 @@ def poll_for_directive(directive_id: int, now: datetime | None = None) -> PollRe
     if not sources:
         return PollReport()
     with Session(get_engine()) as session:
-        codes = set(session.exec(
-            select(Agency.code).join(Assignment, Assignment.agency_id == Agency.id).where(Assignment.directive_id == directive_id)
-        ).all())
+        codes = set(
+            session.exec(
+                select(Agency.code)
+                .join(Assignment, Assignment.agency_id == Agency.id)
+                .where(Assignment.directive_id == directive_id)
+            ).all()
+        )
     return poll_sources([s for s in sources if s.agency in codes], now)
 
 

@@ -71,8 +71,17 @@ def expand_steps(scenario: Scenario, notice_id: int) -> list[Step]:
             aid, _, name = assignments[key]
             if event.extension:
                 ext = event.extension
-                steps.append(Step(event.at, aid, name, extension_until=ext.until.isoformat(), extension_reason=ext.reason,
-                                  approved_by=ext.approved_by, approved_at=ext.approved_at))
+                steps.append(
+                    Step(
+                        event.at,
+                        aid,
+                        name,
+                        extension_until=ext.until.isoformat(),
+                        extension_reason=ext.reason,
+                        approved_by=ext.approved_by,
+                        approved_at=ext.approved_at,
+                    )
+                )
             else:
                 steps.append(Step(event.at, aid, name, event.status, event.percent, event.note, event.document_number))
     routine_codes = {code for name in scenario.routine.agencies for code in (directory.resolve(name) or [])}
@@ -87,18 +96,39 @@ def expand_steps(scenario: Scenario, notice_id: int) -> list[Step]:
             seen_directives[directive_id] = [facts.current_due, facts.obligations]
         due, obligations = seen_directives[directive_id]
         given = local_date(scenario.start)
-        steps.append(Step(at_local(calendar.add_working_days(given, scenario.routine.acknowledge_after), ACK_HOUR),
-                          aid, name, "acknowledged", source="routine"))
+        steps.append(
+            Step(
+                at_local(calendar.add_working_days(given, scenario.routine.acknowledge_after), ACK_HOUR),
+                aid,
+                name,
+                "acknowledged",
+                source="routine",
+            )
+        )
         if due is not None:
             day = calendar.add_working_days(due, -scenario.routine.report_before_due)
-            steps.append(Step(at_local(day, REPORT_HOUR), aid, name, "done", 100, "Đã hoàn thành.", f"{aid}/BC", source="routine"))
+            steps.append(
+                Step(
+                    at_local(day, REPORT_HOUR), aid, name, "done", 100, "Đã hoàn thành.", f"{aid}/BC", source="routine"
+                )
+            )
             continue
         periods = [o for o in obligations if o.due <= end]
         for index, obligation in enumerate(periods, start=1):
             day = calendar.add_working_days(obligation.due, -scenario.routine.report_before_due)
             percent = min(100, round(100 * index / (len(periods) + 1)))
-            steps.append(Step(at_local(day, REPORT_HOUR), aid, name, "in_progress", percent,
-                              f"Báo cáo kết quả thực hiện kỳ {obligation.period}.", f"{index}{aid:03d}/BC", source="routine"))
+            steps.append(
+                Step(
+                    at_local(day, REPORT_HOUR),
+                    aid,
+                    name,
+                    "in_progress",
+                    percent,
+                    f"Báo cáo kết quả thực hiện kỳ {obligation.period}.",
+                    f"{index}{aid:03d}/BC",
+                    source="routine",
+                )
+            )
     return sorted(steps, key=lambda s: (s.at, s.assignment_id))
 
 
@@ -106,14 +136,35 @@ def apply_step(step: Step) -> str:
     """Apply one scripted answer through the same code paths as a real report or approval."""
     if step.extension_until is not None:
         with Session(get_engine()) as session, session.begin():
-            session.add(AuditEvent(at=step.at, actor=step.actor, action="assignment.extension_requested",
-                                   entity_type="assignment", entity_id=step.assignment_id,
-                                   details={"until": step.extension_until, "reason": step.extension_reason}))
-        apply_extension(step.assignment_id, until=date.fromisoformat(step.extension_until), reason=step.extension_reason or "",
-                        requested_by=step.actor, approved_by=step.approved_by or "", at=step.approved_at)
+            session.add(
+                AuditEvent(
+                    at=step.at,
+                    actor=step.actor,
+                    action="assignment.extension_requested",
+                    entity_type="assignment",
+                    entity_id=step.assignment_id,
+                    details={"until": step.extension_until, "reason": step.extension_reason},
+                )
+            )
+        apply_extension(
+            step.assignment_id,
+            until=date.fromisoformat(step.extension_until),
+            reason=step.extension_reason or "",
+            requested_by=step.actor,
+            approved_by=step.approved_by or "",
+            at=step.approved_at,
+        )
         return f"{step.actor}: gia hạn đến {step.extension_until}"
-    record_status_update(step.assignment_id, status=step.status or "in_progress", percent=step.percent, note=step.note,
-                         document_number=step.document_number, reported_by=step.actor, source=step.source, at=step.at)
+    record_status_update(
+        step.assignment_id,
+        status=step.status or "in_progress",
+        percent=step.percent,
+        note=step.note,
+        document_number=step.document_number,
+        reported_by=step.actor,
+        source=step.source,
+        at=step.at,
+    )
     return f"{step.actor}: {step.status}"
 
 
@@ -121,7 +172,9 @@ def next_moment(after: datetime, next_step_at: datetime | None, end: datetime) -
     """The next moment that matters: a directive's next action, a held message, or a scripted answer."""
     with Session(get_engine()) as session:
         action = session.exec(select(func.min(Directive.next_action_at))).one()
-        held = session.exec(select(func.min(Notification.next_attempt_at)).where(Notification.state.in_(("pending", "failed")))).one()  # type: ignore[attr-defined]
+        held = session.exec(
+            select(func.min(Notification.next_attempt_at)).where(Notification.state.in_(("pending", "failed")))
+        ).one()  # type: ignore[attr-defined]
     candidates = [c for c in (action, held, next_step_at) if c is not None]
     if not candidates:
         return None
@@ -142,29 +195,55 @@ def timeline(notice_id: int) -> list[TimelineLine]:
     lines: list[TimelineLine] = []
     with Session(get_engine()) as session:
         names = {a.id: a.short_name or a.name for a in session.exec(select(Agency)).all()}
-        numbers = {d.id: d.number for d in session.exec(select(Directive).where(Directive.notice_id == notice_id)).all()}
+        numbers = {
+            d.id: d.number for d in session.exec(select(Directive).where(Directive.notice_id == notice_id)).all()
+        }
         assignment_rows = session.exec(select(Assignment).where(Assignment.directive_id.in_(list(numbers)))).all()  # type: ignore[union-attr]
         assignments = {a.id: a for a in assignment_rows}
-        for update in session.exec(select(StatusUpdate).where(StatusUpdate.assignment_id.in_(list(assignments))).order_by(StatusUpdate.reported_at)).all():  # type: ignore[union-attr]
+        for update in session.exec(
+            select(StatusUpdate)
+            .where(StatusUpdate.assignment_id.in_(list(assignments)))
+            .order_by(StatusUpdate.reported_at)
+        ).all():  # type: ignore[union-attr]
             a = assignments[update.assignment_id]
             if update.source == "scenario" or update.status == "done":
                 doc = f" (văn bản số {update.document_number})" if update.document_number else ""
-                lines.append(TimelineLine(update.reported_at, f"Mục {numbers[a.directive_id]}: {names[a.agency_id]} báo cáo «{STATUS_VI[update.status].lower()}»{doc}"))
-        for event in session.exec(select(AuditEvent).where(AuditEvent.action.in_(("assignment.extension_requested", "assignment.extended")))).all():  # type: ignore[attr-defined]
+                lines.append(
+                    TimelineLine(
+                        update.reported_at,
+                        f"Mục {numbers[a.directive_id]}: {names[a.agency_id]} báo cáo «{STATUS_VI[update.status].lower()}»{doc}",
+                    )
+                )
+        for event in session.exec(
+            select(AuditEvent).where(AuditEvent.action.in_(("assignment.extension_requested", "assignment.extended")))
+        ).all():  # type: ignore[attr-defined]
             a = assignments.get(event.entity_id)  # type: ignore[arg-type]
             if a is None:
                 continue
             until = format_date_vi(date.fromisoformat(event.details.get("to") or event.details.get("until")))
-            verb = f"đề nghị gia hạn đến {until}" if event.action.endswith("requested") else f"được gia hạn đến {until} ({event.actor})"
+            verb = (
+                f"đề nghị gia hạn đến {until}"
+                if event.action.endswith("requested")
+                else f"được gia hạn đến {until} ({event.actor})"
+            )
             lines.append(TimelineLine(event.at, f"Mục {numbers[a.directive_id]}: {names[a.agency_id]} {verb}"))
         first_rung: dict[tuple[int, int], Notification] = {}
-        for row in session.exec(select(Notification).where(Notification.notice_id == notice_id, Notification.escalation_level.is_not(None)).order_by(Notification.planned_at)).all():  # type: ignore[union-attr]
+        for row in session.exec(
+            select(Notification)
+            .where(Notification.notice_id == notice_id, Notification.escalation_level.is_not(None))
+            .order_by(Notification.planned_at)
+        ).all():  # type: ignore[union-attr]
             first_rung.setdefault((row.assignment_id, row.escalation_level), row)  # type: ignore[arg-type]
         for (aid, level), row in first_rung.items():
             a = assignments[aid]
-            lines.append(TimelineLine(row.planned_at, f"Mục {numbers[a.directive_id]}: {names[a.agency_id]} quá hạn "
-                                      f"{row.payload.get('days_overdue') if row.payload else '?'} ngày làm việc → bậc {level}, "
-                                      f"báo {names.get(row.recipient_agency_id, '?')}"))  # type: ignore[arg-type]
+            lines.append(
+                TimelineLine(
+                    row.planned_at,
+                    f"Mục {numbers[a.directive_id]}: {names[a.agency_id]} quá hạn "
+                    f"{row.payload.get('days_overdue') if row.payload else '?'} ngày làm việc → bậc {level}, "
+                    f"báo {names.get(row.recipient_agency_id, '?')}",
+                )
+            )  # type: ignore[arg-type]
     return sorted(lines, key=lambda line: line.at)
 
 
@@ -172,8 +251,8 @@ def message_counts(notice_id: int) -> dict[str, int]:
     """How many messages of each kind the outbox sent for a notice."""
     with Session(get_engine()) as session:
         rows = session.exec(
-            select(Notification.kind, func.count()).where(Notification.notice_id == notice_id, Notification.state == "sent").group_by(Notification.kind)
+            select(Notification.kind, func.count())
+            .where(Notification.notice_id == notice_id, Notification.state == "sent")
+            .group_by(Notification.kind)
         ).all()
     return {kind: count for kind, count in rows}
-
-

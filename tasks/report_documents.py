@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from copy import copy
 import zipfile
 from collections.abc import Callable, Sequence
+from copy import copy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,8 +21,8 @@ from typing import Any
 from domain.labels import ROLE_VI, STATUS_VI
 from domain.report_model import (
     CATEGORY_ORDER,
-    ON_TIME_RATE_METHOD_VI,
     OBLIGATION_STATES_VI,
+    ON_TIME_RATE_METHOD_VI,
     Grid,
     GroupRow,
     ReportLine,
@@ -36,7 +36,12 @@ from domain.timeliness import CATEGORY_VI, Category
 from domain.workdays import VN_TZ, format_date_vi, local_date
 
 GRID_HEADERS = ["Tổng số việc", *(CATEGORY_VI[c] for c in CATEGORY_ORDER), "Tỷ lệ hoàn thành đúng hạn"]
-COLORS = {Category.on_time: "#2e7d32", Category.late: "#f9a825", Category.in_progress: "#1565c0", Category.overdue: "#c62828"}
+COLORS = {
+    Category.on_time: "#2e7d32",
+    Category.late: "#f9a825",
+    Category.in_progress: "#1565c0",
+    Category.overdue: "#c62828",
+}
 DOCX_FONT = "Times New Roman"
 CHART_FONT = "DejaVu Sans"  # ships with matplotlib and has every Vietnamese letter
 
@@ -145,7 +150,7 @@ def days_overdue(line: ReportLine) -> int | None:
 
 
 def item_label(line: ReportLine, several: bool) -> str:
-    """"2.3" or "1061-TB/TU · 2.3"."""
+    """ "2.3" or "1061-TB/TU · 2.3"."""
     return f"{line.directive.notice_number} · {line.directive.number}" if several else line.directive.number
 
 
@@ -171,8 +176,15 @@ def _grid_row(first: str, label: str, grid: Grid) -> dict[str, Any]:
 def agency_table_rows(model: ReportModel) -> list[dict[str, Any]]:
     """Agencies in rank order, with their grid, score and working days overdue."""
     return [
-        {"Hạng": r.rank, "Cơ quan": r.agency_name, "Điểm": _score(r.score), "Chủ trì": r.lead, "Phối hợp": r.support,
-         **dict(zip(GRID_HEADERS, grid_values(r.grid), strict=True)), "Tổng số ngày làm việc quá hạn": r.days_overdue}
+        {
+            "Hạng": r.rank,
+            "Cơ quan": r.agency_name,
+            "Điểm": _score(r.score),
+            "Chủ trì": r.lead,
+            "Phối hợp": r.support,
+            **dict(zip(GRID_HEADERS, grid_values(r.grid), strict=True)),
+            "Tổng số ngày làm việc quá hạn": r.days_overdue,
+        }
         for r in model.ranking
     ]
 
@@ -181,8 +193,14 @@ def overdue_table_rows(model: ReportModel, limit: int) -> list[dict[str, Any]]:
     """The overdue items, most overdue first."""
     several = len(model.by_notice) > 1
     return [
-        {"Mục": item_label(x, several), "Cơ quan": x.agency_name, "Vai trò": ROLE_VI[x.role], "Hạn": due_text(x),
-         "Số ngày làm việc quá hạn": x.timeliness.days_overdue, "Cập nhật gần nhất": update_text(x)}
+        {
+            "Mục": item_label(x, several),
+            "Cơ quan": x.agency_name,
+            "Vai trò": ROLE_VI[x.role],
+            "Hạn": due_text(x),
+            "Số ngày làm việc quá hạn": x.timeliness.days_overdue,
+            "Cập nhật gần nhất": update_text(x),
+        }
         for x in model.overdue[:limit]
     ]
 
@@ -195,7 +213,11 @@ def _score(score: Any) -> str:
 def _md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     """A markdown table."""
     clean = [[str(v).replace("|", "/").replace("\n", " ") if v is not None else "" for v in row] for row in rows]
-    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers), *("| " + " | ".join(r) + " |" for r in clean)]
+    return [
+        "| " + " | ".join(headers) + " |",
+        "|" + "---|" * len(headers),
+        *("| " + " | ".join(r) + " |" for r in clean),
+    ]
 
 
 def _more(total: int, shown: int) -> list[str]:
@@ -222,37 +244,56 @@ def report_markdown(meta: ReportMeta, model: ReportModel) -> str:
         "",
     ]
     rows = [[r.label, *grid_values(r.grid)] for r in model.by_directive[:limit]] + [["**Cộng**", *grid_values(total)]]
-    out += _md_table([group_title(meta), *GRID_HEADERS], rows) + _more(len(model.by_directive), min(limit, len(model.by_directive)))
+    out += _md_table([group_title(meta), *GRID_HEADERS], rows) + _more(
+        len(model.by_directive), min(limit, len(model.by_directive))
+    )
     out += ["", "## II. So với kỳ trước", ""] + _change_lines(meta, model)
     out += ["", "## III. Việc quá hạn", ""]
     if model.overdue:
-        out += _md_table(["Mục", "Cơ quan", "Vai trò", "Hạn", "Số ngày làm việc quá hạn"],
-                         [[item_label(x, several), x.agency_name, ROLE_VI[x.role], due_text(x), x.timeliness.days_overdue] for x in model.overdue[:limit]])
+        out += _md_table(
+            ["Mục", "Cơ quan", "Vai trò", "Hạn", "Số ngày làm việc quá hạn"],
+            [
+                [item_label(x, several), x.agency_name, ROLE_VI[x.role], due_text(x), x.timeliness.days_overdue]
+                for x in model.overdue[:limit]
+            ],
+        )
         out += _more(len(model.overdue), limit)
     else:
         out.append("Không có việc quá hạn.")
     out += ["", "## IV. Gia hạn trong kỳ", ""]
     if model.extensions:
-        out += _md_table(["Mục", "Cơ quan", "Hạn cũ", "Hạn mới", "Lý do", "Người duyệt"], [_extension_cells(x, e, several) for x, e in model.extensions[:limit]])
+        out += _md_table(
+            ["Mục", "Cơ quan", "Hạn cũ", "Hạn mới", "Lý do", "Người duyệt"],
+            [_extension_cells(x, e, several) for x, e in model.extensions[:limit]],
+        )
         out += _more(len(model.extensions), limit)
     else:
         out.append("Không có việc được gia hạn trong kỳ.")
     out += ["", f"Tổng số lượt gia hạn đến ngày chốt số liệu: {model.extensions_total}."]
     out += ["", "## V. Nhiệm vụ thường xuyên — báo cáo định kỳ", ""]
     if model.obligations:
-        out += _md_table(["Mục", *OBLIGATION_STATES_VI.values()], [[r.label, *r.counts.values()] for r in model.obligations[:limit]])
+        out += _md_table(
+            ["Mục", *OBLIGATION_STATES_VI.values()], [[r.label, *r.counts.values()] for r in model.obligations[:limit]]
+        )
     else:
         out.append("Không có nhiệm vụ thường xuyên.")
     out += ["", "## VI. Cập nhật mới nhất trong kỳ", ""]
     if model.updates:
-        out += _md_table(["Ngày", "Mục", "Cơ quan", "Trạng thái", "Số văn bản", "Nội dung"],
-                         [_update_cells(x, u, several) for x, u in model.updates[:limit]])
+        out += _md_table(
+            ["Ngày", "Mục", "Cơ quan", "Trạng thái", "Số văn bản", "Nội dung"],
+            [_update_cells(x, u, several) for x, u in model.updates[:limit]],
+        )
         out += _more(len(model.updates), limit)
     else:
         out.append("Không có báo cáo tiến độ mới trong kỳ.")
     out += ["", "## VII. Xếp hạng cơ quan", "", f"*Phương pháp: {model.ranking_method_vi}*", ""]
-    out += _md_table(["Hạng", "Cơ quan", "Điểm", "Số việc", "Quá hạn", "Số ngày làm việc quá hạn"],
-                     [[r.rank, r.agency_name, _score(r.score), r.grid.total, r.grid.overdue, r.days_overdue] for r in model.ranking[:limit]])
+    out += _md_table(
+        ["Hạng", "Cơ quan", "Điểm", "Số việc", "Quá hạn", "Số ngày làm việc quá hạn"],
+        [
+            [r.rank, r.agency_name, _score(r.score), r.grid.total, r.grid.overdue, r.days_overdue]
+            for r in model.ranking[:limit]
+        ],
+    )
     out += _more(len(model.ranking), limit)
     out += ["", "## VIII. Xu hướng các kỳ", ""]
     out += _md_table(["Kỳ", *GRID_HEADERS], [[p.label_vi, *grid_values(p.grid)] for p in model.trend])
@@ -265,7 +306,8 @@ def _change_lines(meta: ReportMeta, model: ReportModel) -> list[str]:
     if change is None or not change.previous.total:
         return [f"Kỳ {meta.previous_label_vi} chưa có việc để so sánh."]
     deltas = "; ".join(
-        f"{CATEGORY_VI[c].lower()} {change.previous.count(c)} → {change.current.count(c)} ({signed(change.delta(c))})" for c in CATEGORY_ORDER
+        f"{CATEGORY_VI[c].lower()} {change.previous.count(c)} → {change.current.count(c)} ({signed(change.delta(c))})"
+        for c in CATEGORY_ORDER
     )
     lines = [
         f"So với kỳ {change.previous_label_vi}: {deltas}. Tỷ lệ hoàn thành đúng hạn: kỳ trước "
@@ -273,10 +315,14 @@ def _change_lines(meta: ReportMeta, model: ReportModel) -> list[str]:
     ]
     several = meta.several
     if change.newly_overdue:
-        names = ", ".join(f"{x.agency_name} (mục {item_label(x, several)})" for x in change.newly_overdue[: meta.document_rows])
+        names = ", ".join(
+            f"{x.agency_name} (mục {item_label(x, several)})" for x in change.newly_overdue[: meta.document_rows]
+        )
         lines += ["", f"Việc mới quá hạn trong kỳ ({len(change.newly_overdue)}): {names}."]
     if change.resolved:
-        names = ", ".join(f"{x.agency_name} (mục {item_label(x, several)})" for x in change.resolved[: meta.document_rows])
+        names = ", ".join(
+            f"{x.agency_name} (mục {item_label(x, several)})" for x in change.resolved[: meta.document_rows]
+        )
         lines += ["", f"Việc hết quá hạn trong kỳ ({len(change.resolved)}): {names}."]
     return lines
 
@@ -290,8 +336,14 @@ def _extension_cells(line: ReportLine, entry: Any, several: bool) -> list[Any]:
     """Directive, agency, previous and new due dates, reason, approver of one extension."""
     index = line.extensions.index(entry)
     before = line.extensions[index - 1].due if index else line.original_due
-    return [item_label(line, several), line.agency_name, format_date_vi(before) if before else "—",
-            format_date_vi(entry.due) if entry.due else "—", entry.reason or "—", entry.approved_by or "—"]
+    return [
+        item_label(line, several),
+        line.agency_name,
+        format_date_vi(before) if before else "—",
+        format_date_vi(entry.due) if entry.due else "—",
+        entry.reason or "—",
+        entry.approved_by or "—",
+    ]
 
 
 def _update_cells(line: ReportLine, update: Any, several: bool) -> list[Any]:
@@ -299,8 +351,14 @@ def _update_cells(line: ReportLine, update: Any, several: bool) -> list[Any]:
     status = STATUS_VI.get(update.status, update.status)
     if update.percent is not None and update.status != "done":
         status += f" {update.percent}%"
-    return [format_date_vi(local_date(update.at)), item_label(line, several), line.agency_name, status,
-            update.document_number or "—", update.note or "—"]
+    return [
+        format_date_vi(local_date(update.at)),
+        item_label(line, several),
+        line.agency_name,
+        status,
+        update.document_number or "—",
+        update.note or "—",
+    ]
 
 
 # --- reproducible files ------------------------------------------------------------------------------
@@ -368,8 +426,19 @@ class _Sheet:
         ws.oddFooter.center.text = "Trang &P/&N"
         ws.oddFooter.right.text = "&A"
 
-    def _cell(self, value: Any, *, bold: bool = False, italic: bool = False, size: float = 11, align: str = "left",
-              wrap: bool = True, border: bool = False, fill: str | None = None, fmt: str | None = None) -> Any:
+    def _cell(
+        self,
+        value: Any,
+        *,
+        bold: bool = False,
+        italic: bool = False,
+        size: float = 11,
+        align: str = "left",
+        wrap: bool = True,
+        border: bool = False,
+        fill: str | None = None,
+        fmt: str | None = None,
+    ) -> Any:
         """One styled cell; each combination of styles is built once and its style ids copied (100,000 rows stay fast)."""
         from openpyxl.cell import WriteOnlyCell
 
@@ -381,8 +450,17 @@ class _Sheet:
         cell._style = copy(template)
         return cell
 
-    def _styled(self, bold: bool, italic: bool, size: float, align: str, wrap: bool, border: bool, fill: str | None,
-                fmt: str | None) -> Any:
+    def _styled(
+        self,
+        bold: bool,
+        italic: bool,
+        size: float,
+        align: str,
+        wrap: bool,
+        border: bool,
+        fill: str | None,
+        fmt: str | None,
+    ) -> Any:
         """Register one combination of styles with the workbook; return its style ids."""
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -422,7 +500,15 @@ class _Sheet:
             if isinstance(value, date) and fmt is None:
                 fmt = "DD/MM/YYYY"
             numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-            cells.append(self._cell(value, bold=bold, border=True, fmt=fmt, align="right" if numeric or isinstance(value, date) else "left"))
+            cells.append(
+                self._cell(
+                    value,
+                    bold=bold,
+                    border=True,
+                    fmt=fmt,
+                    align="right" if numeric or isinstance(value, date) else "left",
+                )
+            )
         self.append(cells)
 
     def blank(self) -> None:
@@ -517,20 +603,47 @@ def _summary_sheet(wb: Any, meta: ReportMeta, model: ReportModel) -> None:
         sheet.data(_grid_cells(r.label, r.grid, [i]), formats=percent)
     sheet.blank()
     start("XẾP HẠNG CƠ QUAN")
-    sheet.header(["Hạng", "Cơ quan", "Điểm", "Chủ trì", "Phối hợp", "Quá hạn", "Ngày làm việc quá hạn", "Hoàn thành đúng hạn"])
+    sheet.header(
+        ["Hạng", "Cơ quan", "Điểm", "Chủ trì", "Phối hợp", "Quá hạn", "Ngày làm việc quá hạn", "Hoàn thành đúng hạn"]
+    )
     for r in model.ranking:
-        sheet.data([r.rank, r.agency_name, round(float(r.score), 1), r.lead, r.support, r.grid.overdue, r.days_overdue, r.grid.on_time],
-                   formats={2: "0.0"})
+        sheet.data(
+            [
+                r.rank,
+                r.agency_name,
+                round(float(r.score), 1),
+                r.lead,
+                r.support,
+                r.grid.overdue,
+                r.days_overdue,
+                r.grid.on_time,
+            ],
+            formats={2: "0.0"},
+        )
     sheet.text(f"Phương pháp: {model.ranking_method_vi}", italic=True)
     sheet.blank()
     start("SO VỚI KỲ TRƯỚC")
     change = model.change
-    sheet.header(["", "Nhóm", f"Kỳ trước ({meta.previous_label_vi})", f"Kỳ này ({meta.period.label_vi})", "Tăng (+), giảm (−)"])
+    sheet.header(
+        ["", "Nhóm", f"Kỳ trước ({meta.previous_label_vi})", f"Kỳ này ({meta.period.label_vi})", "Tăng (+), giảm (−)"]
+    )
     if change is not None:
         for c in CATEGORY_ORDER:
             sheet.data(["", CATEGORY_VI[c], change.previous.count(c), change.current.count(c), change.delta(c)])
-        sheet.data(["", "Tổng số việc", change.previous.total, change.current.total, change.current.total - change.previous.total], bold=True)
-        sheet.data(["", "Tỷ lệ hoàn thành đúng hạn", rate_cell(change.previous), rate_cell(change.current), None], formats={2: PERCENT, 3: PERCENT})
+        sheet.data(
+            [
+                "",
+                "Tổng số việc",
+                change.previous.total,
+                change.current.total,
+                change.current.total - change.previous.total,
+            ],
+            bold=True,
+        )
+        sheet.data(
+            ["", "Tỷ lệ hoàn thành đúng hạn", rate_cell(change.previous), rate_cell(change.current), None],
+            formats={2: PERCENT, 3: PERCENT},
+        )
     sheet.blank()
     start("XU HƯỚNG CÁC KỲ")
     sheet.header(["STT", "Kỳ báo cáo", *GRID_HEADERS])
@@ -546,8 +659,22 @@ def _summary_sheet(wb: Any, meta: ReportMeta, model: ReportModel) -> None:
 
 
 DETAIL_HEADERS = [
-    "STT", "Thông báo", "Mục", "Nội dung (trích)", "Cơ quan", "Vai trò", "Trạng thái", "Tiến độ (%)", "Hạn ban đầu",
-    "Hạn hiện tại", "Số lần gia hạn", "Tình trạng", "Số ngày làm việc quá hạn", "Báo cáo định kỳ", "Cập nhật gần nhất", "Số văn bản",
+    "STT",
+    "Thông báo",
+    "Mục",
+    "Nội dung (trích)",
+    "Cơ quan",
+    "Vai trò",
+    "Trạng thái",
+    "Tiến độ (%)",
+    "Hạn ban đầu",
+    "Hạn hiện tại",
+    "Số lần gia hạn",
+    "Tình trạng",
+    "Số ngày làm việc quá hạn",
+    "Báo cáo định kỳ",
+    "Cập nhật gần nhất",
+    "Số văn bản",
 ]
 
 
@@ -561,16 +688,40 @@ def _detail_sheet(wb: Any, meta: ReportMeta, model: ReportModel) -> None:
     sheet.ws.print_title_rows = f"{row}:{row}"
     for i, x in enumerate(model.lines, start=1):
         last = x.last_progress or x.last_update
-        sheet.data([
-            i, x.directive.notice_number, x.directive.number, x.directive.excerpt, x.agency_name, ROLE_VI[x.role],
-            STATUS_VI.get(x.status, x.status), x.percent, x.original_due, x.current_due, len(x.extensions) or None,
-            x.timeliness.label_vi, days_overdue(x), x.obligation.label_vi + f" (kỳ {period_label_vi(x.obligation.period)})" if x.obligation else None,
-            update_text(x), last.document_number if last else None,
-        ])
+        sheet.data(
+            [
+                i,
+                x.directive.notice_number,
+                x.directive.number,
+                x.directive.excerpt,
+                x.agency_name,
+                ROLE_VI[x.role],
+                STATUS_VI.get(x.status, x.status),
+                x.percent,
+                x.original_due,
+                x.current_due,
+                len(x.extensions) or None,
+                x.timeliness.label_vi,
+                days_overdue(x),
+                x.obligation.label_vi + f" (kỳ {period_label_vi(x.obligation.period)})" if x.obligation else None,
+                update_text(x),
+                last.document_number if last else None,
+            ]
+        )
     sheet.ws.auto_filter.ref = f"A{row}:{_column(len(DETAIL_HEADERS))}{row + len(model.lines)}"
 
 
-OVERDUE_HEADERS = ["STT", "Thông báo", "Mục", "Cơ quan", "Vai trò", "Hạn", "Số ngày làm việc quá hạn", "Cập nhật gần nhất", "Số văn bản"]
+OVERDUE_HEADERS = [
+    "STT",
+    "Thông báo",
+    "Mục",
+    "Cơ quan",
+    "Vai trò",
+    "Hạn",
+    "Số ngày làm việc quá hạn",
+    "Cập nhật gần nhất",
+    "Số văn bản",
+]
 
 
 def _overdue_sheet(wb: Any, meta: ReportMeta, model: ReportModel) -> None:
@@ -582,8 +733,19 @@ def _overdue_sheet(wb: Any, meta: ReportMeta, model: ReportModel) -> None:
     sheet.ws.print_title_rows = f"{row}:{row}"
     for i, x in enumerate(model.overdue, start=1):
         last = x.last_progress or x.last_update
-        sheet.data([i, x.directive.notice_number, x.directive.number, x.agency_name, ROLE_VI[x.role], due_text(x),
-                    x.timeliness.days_overdue, update_text(x), last.document_number if last else None])
+        sheet.data(
+            [
+                i,
+                x.directive.notice_number,
+                x.directive.number,
+                x.agency_name,
+                ROLE_VI[x.role],
+                due_text(x),
+                x.timeliness.days_overdue,
+                update_text(x),
+                last.document_number if last else None,
+            ]
+        )
     if not model.overdue:
         sheet.text("Không có việc quá hạn.", italic=True)
 
@@ -642,7 +804,13 @@ def _stacked_bars(groups: Sequence[GroupRow], title: str, path: Path) -> Path:
                 left = [a + b for a, b in zip(left, values, strict=True)]
             ax.set_xlabel("Số việc")
             ax.set_title(title, fontsize=11)
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 if len(groups) > 3 else -0.25), ncol=4, fontsize=9, frameon=False)
+            ax.legend(
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.12 if len(groups) > 3 else -0.25),
+                ncol=4,
+                fontsize=9,
+                frameon=False,
+            )
             ax.xaxis.get_major_locator().set_params(integer=True)
             fig.tight_layout()
             fig.savefig(target, format="png", metadata={"Software": None})
@@ -671,15 +839,27 @@ def _trend_chart(meta: ReportMeta, model: ReportModel, path: Path) -> Path:
             ax.yaxis.get_major_locator().set_params(integer=True)
             rates = [p.grid.on_time_rate for p in model.trend]
             twin = ax.twinx()
-            twin.plot([lbl for lbl, r in zip(labels, rates, strict=True) if r is not None],
-                      [float(r) * 100 for r in rates if r is not None], color="black", marker="o", label="Tỷ lệ hoàn thành đúng hạn (%)")
+            twin.plot(
+                [lbl for lbl, r in zip(labels, rates, strict=True) if r is not None],
+                [float(r) * 100 for r in rates if r is not None],
+                color="black",
+                marker="o",
+                label="Tỷ lệ hoàn thành đúng hạn (%)",
+            )
             twin.set_ylim(0, 105)
             twin.set_ylabel("Tỷ lệ hoàn thành đúng hạn (%)")
             ax.set_title(f"Xu hướng qua các kỳ — đến {meta.period.label_vi}", fontsize=11)
             handles = ax.get_legend_handles_labels()
             extra = twin.get_legend_handles_labels()
-            ax.legend(handles[0] + extra[0], handles[1] + extra[1], loc="upper center", bbox_to_anchor=(0.5, -0.1),
-                      ncol=3, fontsize=8, frameon=False)
+            ax.legend(
+                handles[0] + extra[0],
+                handles[1] + extra[1],
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.1),
+                ncol=3,
+                fontsize=8,
+                frameon=False,
+            )
             fig.tight_layout()
             fig.savefig(target, format="png", metadata={"Software": None})
 
@@ -694,12 +874,21 @@ def write_charts(meta: ReportMeta, model: ReportModel, out_dir: Path) -> list[Pa
         groups, what, name = _largest(model.by_notice, limit), "thông báo", "theo-thong-bao"
     else:
         groups, what, name = model.by_directive[:limit], "mục", "theo-muc"
-    extra = f", {limit} nhóm nhiều việc nhất" if len(model.by_notice if meta.several else model.by_directive) > limit else ""
+    extra = (
+        f", {limit} nhóm nhiều việc nhất"
+        if len(model.by_notice if meta.several else model.by_directive) > limit
+        else ""
+    )
     paths = [
-        _stacked_bars(groups, f"Tình trạng thực hiện theo {what} — {stamp}{extra}", out_dir / f"{meta.base_name}-{name}.png"),
-        _stacked_bars(_largest(model.by_agency, limit), f"Tình trạng thực hiện theo cơ quan — {stamp}"
-                      + (f", {limit} cơ quan nhiều việc nhất" if len(model.by_agency) > limit else ""),
-                      out_dir / f"{meta.base_name}-theo-co-quan.png"),
+        _stacked_bars(
+            groups, f"Tình trạng thực hiện theo {what} — {stamp}{extra}", out_dir / f"{meta.base_name}-{name}.png"
+        ),
+        _stacked_bars(
+            _largest(model.by_agency, limit),
+            f"Tình trạng thực hiện theo cơ quan — {stamp}"
+            + (f", {limit} cơ quan nhiều việc nhất" if len(model.by_agency) > limit else ""),
+            out_dir / f"{meta.base_name}-theo-co-quan.png",
+        ),
         _trend_chart(meta, model, out_dir / f"{meta.base_name}-xu-huong.png"),
     ]
     return paths
@@ -730,15 +919,29 @@ def _docx_base(doc: Any) -> None:
     normal.paragraph_format.space_after = Pt(6)
 
 
-def _para(container: Any, text: str = "", *, bold: bool = False, italic: bool = False, underline: bool = False,
-          size: float | None = None, align: str = "justify", indent: bool = False, space_after: float | None = None) -> Any:
+def _para(
+    container: Any,
+    text: str = "",
+    *,
+    bold: bool = False,
+    italic: bool = False,
+    underline: bool = False,
+    size: float | None = None,
+    align: str = "justify",
+    indent: bool = False,
+    space_after: float | None = None,
+) -> Any:
     """A paragraph with one run."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Cm, Pt
 
     paragraph = container.add_paragraph()
-    paragraph.alignment = {"justify": WD_ALIGN_PARAGRAPH.JUSTIFY, "center": WD_ALIGN_PARAGRAPH.CENTER,
-                           "left": WD_ALIGN_PARAGRAPH.LEFT, "right": WD_ALIGN_PARAGRAPH.RIGHT}[align]
+    paragraph.alignment = {
+        "justify": WD_ALIGN_PARAGRAPH.JUSTIFY,
+        "center": WD_ALIGN_PARAGRAPH.CENTER,
+        "left": WD_ALIGN_PARAGRAPH.LEFT,
+        "right": WD_ALIGN_PARAGRAPH.RIGHT,
+    }[align]
     if indent:
         paragraph.paragraph_format.first_line_indent = Cm(1.27)
     if space_after is not None:
@@ -751,8 +954,15 @@ def _para(container: Any, text: str = "", *, bold: bool = False, italic: bool = 
     return paragraph
 
 
-def _table(doc: Any, headers: Sequence[str], rows: Sequence[Sequence[Any]], widths_cm: Sequence[float], *,
-           bold_last: bool = False, size: float = 11) -> Any:
+def _table(
+    doc: Any,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    widths_cm: Sequence[float],
+    *,
+    bold_last: bool = False,
+    size: float = 11,
+) -> Any:
     """A bordered table with a repeated, bold header row (cells written through the XML once: fast enough for long lists)."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement
@@ -809,24 +1019,40 @@ def write_docx(meta: ReportMeta, model: ReportModel, charts: Sequence[Path], pat
         _para(doc, _intro(meta), indent=True)
         _para(doc, "I. KẾT QUẢ THỰC HIỆN", bold=True)
         _para(doc, "1. Tổng hợp chung", bold=True, indent=True)
-        _para(doc, (
-            f"Tổng số {total.total} việc (mỗi việc là một nội dung giao cho một cơ quan chủ trì hoặc phối hợp), trong đó: "
-            f"hoàn thành đúng hạn {total.on_time} việc; hoàn thành quá hạn {total.late} việc; đang thực hiện trong hạn "
-            f"{total.in_progress} việc; quá hạn {total.overdue} việc. Tỷ lệ hoàn thành đúng hạn đạt {percent_vi(total.on_time_rate)} "
-            f"({total.on_time}/{total.due} việc đã đến hạn)."
-        ), indent=True)
+        _para(
+            doc,
+            (
+                f"Tổng số {total.total} việc (mỗi việc là một nội dung giao cho một cơ quan chủ trì hoặc phối hợp), trong đó: "
+                f"hoàn thành đúng hạn {total.on_time} việc; hoàn thành quá hạn {total.late} việc; đang thực hiện trong hạn "
+                f"{total.in_progress} việc; quá hạn {total.overdue} việc. Tỷ lệ hoàn thành đúng hạn đạt {percent_vi(total.on_time_rate)} "
+                f"({total.on_time}/{total.due} việc đã đến hạn)."
+            ),
+            indent=True,
+        )
         _para(doc, ON_TIME_RATE_METHOD_VI, italic=True, indent=True, size=12)
         if several:
             _para(doc, "Bảng 1a. Tổng hợp theo thông báo", italic=True, align="center", size=12, space_after=2)
             rows = _grid_table_rows(model.by_notice[:limit], total)
             _table(doc, ["STT", "Thông báo", *GRID_HEADERS], rows, GRID_WIDTHS, bold_last=True)
             if len(model.by_notice) > limit:
-                _para(doc, f"(Bảng chỉ nêu {limit}/{len(model.by_notice)} thông báo; số liệu đầy đủ trong tệp Excel kèm theo.)", italic=True, size=12)
+                _para(
+                    doc,
+                    f"(Bảng chỉ nêu {limit}/{len(model.by_notice)} thông báo; số liệu đầy đủ trong tệp Excel kèm theo.)",
+                    italic=True,
+                    size=12,
+                )
         _para(doc, "Bảng 1. Tổng hợp theo mục", italic=True, align="center", size=12, space_after=2)
         shown = model.by_directive[:limit]
-        _table(doc, ["STT", group_title(meta), *GRID_HEADERS], _grid_table_rows(shown, total), GRID_WIDTHS, bold_last=True)
+        _table(
+            doc, ["STT", group_title(meta), *GRID_HEADERS], _grid_table_rows(shown, total), GRID_WIDTHS, bold_last=True
+        )
         if len(model.by_directive) > limit:
-            _para(doc, f"(Bảng chỉ nêu {limit}/{len(model.by_directive)} mục; dòng Cộng tính tất cả; số liệu đầy đủ trong tệp Excel kèm theo.)", italic=True, size=12)
+            _para(
+                doc,
+                f"(Bảng chỉ nêu {limit}/{len(model.by_directive)} mục; dòng Cộng tính tất cả; số liệu đầy đủ trong tệp Excel kèm theo.)",
+                italic=True,
+                size=12,
+            )
         if charts:
             doc.add_picture(str(charts[0]), width=Cm(16))
         _para(doc, "2. So với kỳ trước", bold=True, indent=True)
@@ -842,30 +1068,66 @@ def write_docx(meta: ReportMeta, model: ReportModel, charts: Sequence[Path], pat
             doc.add_picture(str(charts[1]), width=Cm(16))
         _para(doc, "II. VIỆC QUÁ HẠN", bold=True)
         if model.overdue:
-            _para(doc, f"Tính đến hết ngày {format_date_vi(meta.period.cutoff)} có {len(model.overdue)} việc quá hạn "
-                       "(số ngày quá hạn tính theo ngày làm việc):", indent=True)
+            _para(
+                doc,
+                f"Tính đến hết ngày {format_date_vi(meta.period.cutoff)} có {len(model.overdue)} việc quá hạn "
+                "(số ngày quá hạn tính theo ngày làm việc):",
+                indent=True,
+            )
             _para(doc, "Bảng 3. Việc quá hạn", italic=True, align="center", size=12, space_after=2)
-            rows = [[i, item_label(x, several), x.agency_name, ROLE_VI[x.role], due_text(x), x.timeliness.days_overdue]
-                    for i, x in enumerate(model.overdue[:limit], start=1)]
-            _table(doc, ["STT", "Mục", "Cơ quan", "Vai trò", "Hạn", "Số ngày làm việc quá hạn"], rows, (1.0, 1.6, 4.4, 1.8, 4.0, 2.4))
+            rows = [
+                [i, item_label(x, several), x.agency_name, ROLE_VI[x.role], due_text(x), x.timeliness.days_overdue]
+                for i, x in enumerate(model.overdue[:limit], start=1)
+            ]
+            _table(
+                doc,
+                ["STT", "Mục", "Cơ quan", "Vai trò", "Hạn", "Số ngày làm việc quá hạn"],
+                rows,
+                (1.0, 1.6, 4.4, 1.8, 4.0, 2.4),
+            )
             if len(model.overdue) > limit:
-                _para(doc, f"(Bảng chỉ nêu {limit}/{len(model.overdue)} việc quá hạn nhiều ngày nhất; danh sách đầy đủ trong tệp Excel, trang «Quá hạn».)", italic=True, size=12)
+                _para(
+                    doc,
+                    f"(Bảng chỉ nêu {limit}/{len(model.overdue)} việc quá hạn nhiều ngày nhất; danh sách đầy đủ trong tệp Excel, trang «Quá hạn».)",
+                    italic=True,
+                    size=12,
+                )
         else:
             _para(doc, "Không có việc quá hạn.", indent=True)
         if model.late:
-            names = "; ".join(f"{x.agency_name} (mục {item_label(x, several)}, {x.timeliness.days_overdue} ngày làm việc)" for x in model.late[:limit])
+            names = "; ".join(
+                f"{x.agency_name} (mục {item_label(x, several)}, {x.timeliness.days_overdue} ngày làm việc)"
+                for x in model.late[:limit]
+            )
             _para(doc, f"Việc hoàn thành quá hạn ({len(model.late)}): {names}.", indent=True)
         _para(doc, "III. GIA HẠN", bold=True)
         if model.extensions:
-            _para(doc, f"Trong kỳ có {len(model.extensions)} lượt gia hạn được phê duyệt (tổng số đến ngày chốt số liệu: {model.extensions_total}):", indent=True)
+            _para(
+                doc,
+                f"Trong kỳ có {len(model.extensions)} lượt gia hạn được phê duyệt (tổng số đến ngày chốt số liệu: {model.extensions_total}):",
+                indent=True,
+            )
             rows = [[i, *_extension_cells(x, e, several)] for i, (x, e) in enumerate(model.extensions[:limit], start=1)]
-            _table(doc, ["STT", "Mục", "Cơ quan", "Hạn cũ", "Hạn mới", "Lý do", "Người duyệt"], rows, (1.0, 1.4, 3.2, 2.2, 2.2, 3.4, 2.6))
+            _table(
+                doc,
+                ["STT", "Mục", "Cơ quan", "Hạn cũ", "Hạn mới", "Lý do", "Người duyệt"],
+                rows,
+                (1.0, 1.4, 3.2, 2.2, 2.2, 3.4, 2.6),
+            )
         else:
-            _para(doc, f"Trong kỳ không có việc được gia hạn (tổng số lượt gia hạn đến ngày chốt số liệu: {model.extensions_total}).", indent=True)
+            _para(
+                doc,
+                f"Trong kỳ không có việc được gia hạn (tổng số lượt gia hạn đến ngày chốt số liệu: {model.extensions_total}).",
+                indent=True,
+            )
         _para(doc, "IV. NHIỆM VỤ THƯỜNG XUYÊN — THỰC HIỆN CHẾ ĐỘ BÁO CÁO ĐỊNH KỲ", bold=True)
         if model.obligations:
-            _para(doc, "Các nhiệm vụ thường xuyên không có một thời hạn hoàn thành; việc thực hiện được đánh giá theo kỳ báo cáo "
-                       "định kỳ gần nhất đã đến hạn của từng cơ quan:", indent=True)
+            _para(
+                doc,
+                "Các nhiệm vụ thường xuyên không có một thời hạn hoàn thành; việc thực hiện được đánh giá theo kỳ báo cáo "
+                "định kỳ gần nhất đã đến hạn của từng cơ quan:",
+                indent=True,
+            )
             rows = [[i, r.label, *r.counts.values()] for i, r in enumerate(model.obligations[:limit], start=1)]
             _table(doc, ["STT", "Mục", *OBLIGATION_STATES_VI.values()], rows, (1.0, 3.0, 3.0, 3.0, 3.0, 3.0))
         else:
@@ -873,17 +1135,35 @@ def write_docx(meta: ReportMeta, model: ReportModel, charts: Sequence[Path], pat
         _para(doc, "V. CẬP NHẬT MỚI NHẤT TRONG KỲ", bold=True)
         if model.updates:
             rows = [[i, *_update_cells(x, u, several)] for i, (x, u) in enumerate(model.updates[:limit], start=1)]
-            _table(doc, ["STT", "Ngày", "Mục", "Cơ quan", "Trạng thái", "Số văn bản", "Nội dung"], rows, (1.0, 2.2, 1.4, 3.0, 2.4, 2.4, 4.0), size=10)
+            _table(
+                doc,
+                ["STT", "Ngày", "Mục", "Cơ quan", "Trạng thái", "Số văn bản", "Nội dung"],
+                rows,
+                (1.0, 2.2, 1.4, 3.0, 2.4, 2.4, 4.0),
+                size=10,
+            )
         else:
             _para(doc, "Trong kỳ không có báo cáo tiến độ mới.", indent=True)
         _para(doc, "VI. XẾP HẠNG CƠ QUAN", bold=True)
         _para(doc, f"Phương pháp: {model.ranking_method_vi}", italic=True, indent=True, size=12)
-        rows = [[r.rank, r.agency_name, _score(r.score), r.grid.total, r.grid.overdue, r.days_overdue] for r in model.ranking[:limit]]
-        _table(doc, ["Hạng", "Cơ quan", "Điểm", "Số việc", "Quá hạn", "Số ngày làm việc quá hạn"], rows, (1.4, 6.0, 1.8, 1.8, 1.8, 2.6))
+        rows = [
+            [r.rank, r.agency_name, _score(r.score), r.grid.total, r.grid.overdue, r.days_overdue]
+            for r in model.ranking[:limit]
+        ]
+        _table(
+            doc,
+            ["Hạng", "Cơ quan", "Điểm", "Số việc", "Quá hạn", "Số ngày làm việc quá hạn"],
+            rows,
+            (1.4, 6.0, 1.8, 1.8, 1.8, 2.6),
+        )
         _para(doc, "VII. ĐỀ XUẤT", bold=True)
         for text in _proposals(meta, model):
             _para(doc, text, indent=True)
-        _para(doc, f"Trên đây là báo cáo {meta.heading[0].lower() + meta.heading[1:]} của {meta.issuer_name}.", indent=True)
+        _para(
+            doc,
+            f"Trên đây là báo cáo {meta.heading[0].lower() + meta.heading[1:]} của {meta.issuer_name}.",
+            indent=True,
+        )
         _docx_footer(doc, meta)
         props = doc.core_properties
         props.title = f"Báo cáo {meta.heading}"
@@ -901,13 +1181,17 @@ def _intro(meta: ReportMeta) -> str:
     window = f"số liệu {meta.period.window_vi()}, theo Nghị định 09/2019/NĐ-CP"
     if meta.several:
         numbers = ", ".join(n.number for n in meta.notices[:10]) + (" …" if len(meta.notices) > 10 else "")
-        return (f"Thực hiện nhiệm vụ theo dõi, đôn đốc việc thực hiện {len(meta.notices)} thông báo kết luận ({numbers}), "
-                f"{meta.issuer_name} báo cáo kết quả thực hiện {meta.period.label_vi} ({window}) như sau:")
+        return (
+            f"Thực hiện nhiệm vụ theo dõi, đôn đốc việc thực hiện {len(meta.notices)} thông báo kết luận ({numbers}), "
+            f"{meta.issuer_name} báo cáo kết quả thực hiện {meta.period.label_vi} ({window}) như sau:"
+        )
     n = meta.notices[0]
     number = f"{n.number} (số tạm)" if n.placeholder else n.number
     title = " ".join(n.title.split())
-    return (f"Thực hiện Thông báo kết luận số {number} ngày {format_date_vi(n.issued_on)} của {n.issuer_name} ({title}), "
-            f"{meta.issuer_name} báo cáo kết quả thực hiện {meta.period.label_vi} ({window}) như sau:")
+    return (
+        f"Thực hiện Thông báo kết luận số {number} ngày {format_date_vi(n.issued_on)} của {n.issuer_name} ({title}), "
+        f"{meta.issuer_name} báo cáo kết quả thực hiện {meta.period.label_vi} ({window}) như sau:"
+    )
 
 
 def _proposals(meta: ReportMeta, model: ReportModel) -> list[str]:
@@ -916,12 +1200,16 @@ def _proposals(meta: ReportMeta, model: ReportModel) -> list[str]:
     if model.overdue:
         agencies = sorted({x.agency_name for x in model.overdue})
         shown = ", ".join(agencies[: meta.document_rows]) + (" …" if len(agencies) > meta.document_rows else "")
-        out.append(f"Đề nghị các cơ quan có việc quá hạn ({shown}) khẩn trương hoàn thành, báo cáo kết quả; trường hợp "
-                   "cần thêm thời gian thì đề nghị gia hạn, nêu rõ lý do.")
+        out.append(
+            f"Đề nghị các cơ quan có việc quá hạn ({shown}) khẩn trương hoàn thành, báo cáo kết quả; trường hợp "
+            "cần thêm thời gian thì đề nghị gia hạn, nêu rõ lý do."
+        )
     missing = sum(r.counts.get("missing", 0) for r in model.obligations)
     if missing:
         out.append(f"Đề nghị các cơ quan chưa báo cáo định kỳ ({missing} lượt) gửi báo cáo theo quy định.")
-    out.append("Đề nghị các cơ quan tiếp tục cập nhật tiến độ, kèm số văn bản báo cáo, để việc tổng hợp được kịp thời, chính xác.")
+    out.append(
+        "Đề nghị các cơ quan tiếp tục cập nhật tiến độ, kèm số văn bản báo cáo, để việc tổng hợp được kịp thời, chính xác."
+    )
     return out
 
 
@@ -939,8 +1227,17 @@ def _borderless(table: Any) -> None:
     props.append(borders)
 
 
-def _cell_line(cell: Any, text: str, *, bold: bool = False, italic: bool = False, underline: bool = False,
-               size: float = 13, first: bool = False, align: str = "center") -> None:
+def _cell_line(
+    cell: Any,
+    text: str,
+    *,
+    bold: bool = False,
+    italic: bool = False,
+    underline: bool = False,
+    size: float = 13,
+    first: bool = False,
+    align: str = "center",
+) -> None:
     """One centred line in a layout cell."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
@@ -972,7 +1269,7 @@ def _docx_header(doc: Any, meta: ReportMeta) -> None:
 
 
 def _docx_footer(doc: Any, meta: ReportMeta) -> None:
-    """"Nơi nhận" on the left; the signature block on the right."""
+    """ "Nơi nhận" on the left; the signature block on the right."""
     from docx.shared import Cm
 
     table = doc.add_table(rows=1, cols=2)

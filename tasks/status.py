@@ -107,7 +107,7 @@ def check_text(value: str | None, label: str) -> None:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise StatusChangeRefused(f"{label} chứa ký tự không hợp lệ") from None
-    if any(ord(c) < 32 and c not in "\n\r\t" or 0x7F <= ord(c) < 0xA0 for c in value):
+    if any((ord(c) < 32 and c not in "\n\r\t") or 0x7F <= ord(c) < 0xA0 for c in value):
         raise StatusChangeRefused(f"{label} chứa ký tự điều khiển không hợp lệ")
 
 
@@ -116,7 +116,9 @@ STATUS_LABELS = {"Đã tiếp nhận": "acknowledged", "Đang thực hiện": "i
 _STATUS_WORDS = {
     **{label: code for label, code in STATUS_LABELS.items()},
     **{code: code for code in STATUS_LABELS.values()},
-    "Tiếp nhận": "acknowledged", "Đang triển khai": "in_progress", "Đã hoàn thành": "done",
+    "Tiếp nhận": "acknowledged",
+    "Đang triển khai": "in_progress",
+    "Đã hoàn thành": "done",
 }
 
 
@@ -134,7 +136,12 @@ def parse_status(text: str) -> str | None:
 
 
 def validate_report(
-    *, status: str, percent: int | None, note: str | None, document_number: str | None, evidence_url: str | None,
+    *,
+    status: str,
+    percent: int | None,
+    note: str | None,
+    document_number: str | None,
+    evidence_url: str | None,
     reported_by: str,
 ) -> None:
     """Refuse a report whose fields are out of range, in Vietnamese (before touching the database)."""
@@ -154,15 +161,28 @@ def validate_report(
             raise StatusChangeRefused("liên kết minh chứng phải là địa chỉ web bắt đầu bằng http:// hoặc https://")
     if not reported_by.strip() or len(reported_by) > REPORTED_BY_MAX:
         raise StatusChangeRefused(f"người báo cáo phải có tên, tối đa {REPORTED_BY_MAX} ký tự")
-    for value, label in ((note, "nội dung báo cáo"), (document_number, "số văn bản"), (evidence_url, "liên kết minh chứng"),
-                         (reported_by, "tên người báo cáo")):
+    for value, label in (
+        (note, "nội dung báo cáo"),
+        (document_number, "số văn bản"),
+        (evidence_url, "liên kết minh chứng"),
+        (reported_by, "tên người báo cáo"),
+    ):
         check_text(value, label)
 
 
 def apply_status_update(
-    session: Session, assignment_id: int, *, status: str, reported_by: str, source: str, percent: int | None = None,
-    note: str | None = None, document_number: str | None = None, evidence_url: str | None = None,
-    at: datetime | None = None, agency_id: int | None = None,
+    session: Session,
+    assignment_id: int,
+    *,
+    status: str,
+    reported_by: str,
+    source: str,
+    percent: int | None = None,
+    note: str | None = None,
+    document_number: str | None = None,
+    evidence_url: str | None = None,
+    at: datetime | None = None,
+    agency_id: int | None = None,
 ) -> RecordedUpdate:
     """Inside the caller's transaction: append the report, move the status, audit it, mark the directive.
 
@@ -171,8 +191,14 @@ def apply_status_update(
     """
     at = at or utcnow()
     note, document_number, evidence_url = _clean(note), _clean(document_number), _clean(evidence_url)
-    validate_report(status=status, percent=percent, note=note, document_number=document_number,
-                    evidence_url=evidence_url, reported_by=reported_by)
+    validate_report(
+        status=status,
+        percent=percent,
+        note=note,
+        document_number=document_number,
+        evidence_url=evidence_url,
+        reported_by=reported_by,
+    )
     assignment = session.get(Assignment, assignment_id, with_for_update=True)
     if assignment is None or (agency_id is not None and assignment.agency_id != agency_id):
         raise AssignmentNotFound(f"không có việc số {assignment_id}")
@@ -191,16 +217,35 @@ def apply_status_update(
         assignment.percent = percent
     assignment.updated_at = utcnow()
     row = StatusUpdate(
-        assignment_id=assignment_id, reported_at=at, reported_by=reported_by, source=source, status=status,
-        percent=percent, note=note, document_number=document_number, evidence_url=evidence_url,
+        assignment_id=assignment_id,
+        reported_at=at,
+        reported_by=reported_by,
+        source=source,
+        status=status,
+        percent=percent,
+        note=note,
+        document_number=document_number,
+        evidence_url=evidence_url,
     )
     session.add(row)
     session.flush()
-    session.add(AuditEvent(
-        at=at, actor=reported_by, action="assignment.status", entity_type="assignment", entity_id=assignment_id,
-        details={"from": previous, "to": status, "percent": percent, "document_number": document_number, "source": source,
-                 "update_id": row.id},
-    ))
+    session.add(
+        AuditEvent(
+            at=at,
+            actor=reported_by,
+            action="assignment.status",
+            entity_type="assignment",
+            entity_id=assignment_id,
+            details={
+                "from": previous,
+                "to": status,
+                "percent": percent,
+                "document_number": document_number,
+                "source": source,
+                "update_id": row.id,
+            },
+        )
+    )
     mark_directive_due(session, assignment.directive_id, at)
     labels = session.exec(
         select(Agency.code, Directive.number, Notice.number)
@@ -211,21 +256,47 @@ def apply_status_update(
         .where(Assignment.id == assignment_id)
     ).one()
     return RecordedUpdate(
-        row.id, assignment_id, assignment.directive_id, status, previous, percent, source,  # type: ignore[arg-type]
-        labels[0], labels[1], labels[2], at,
+        row.id,
+        assignment_id,
+        assignment.directive_id,
+        status,
+        previous,
+        percent,
+        source,  # type: ignore[arg-type]
+        labels[0],
+        labels[1],
+        labels[2],
+        at,
     )
 
 
 def record_status_update(
-    assignment_id: int, *, status: str, reported_by: str, source: str, percent: int | None = None,
-    note: str | None = None, document_number: str | None = None, evidence_url: str | None = None,
-    at: datetime | None = None, agency_id: int | None = None,
+    assignment_id: int,
+    *,
+    status: str,
+    reported_by: str,
+    source: str,
+    percent: int | None = None,
+    note: str | None = None,
+    document_number: str | None = None,
+    evidence_url: str | None = None,
+    at: datetime | None = None,
+    agency_id: int | None = None,
 ) -> RecordedUpdate:
     """Append a progress report, move the assignment's status, audit it and mark the directive; announce it."""
     with Session(get_engine()) as session, session.begin():
         result = apply_status_update(
-            session, assignment_id, status=status, reported_by=reported_by, source=source, percent=percent, note=note,
-            document_number=document_number, evidence_url=evidence_url, at=at, agency_id=agency_id,
+            session,
+            assignment_id,
+            status=status,
+            reported_by=reported_by,
+            source=source,
+            percent=percent,
+            note=note,
+            document_number=document_number,
+            evidence_url=evidence_url,
+            at=at,
+            agency_id=agency_id,
         )
     emit_assignment_updated(result)
     return result
@@ -267,7 +338,9 @@ def emit_assignment_updated(result: RecordedUpdate) -> bool:
     """
     try:
         if not prefect_api_available():
-            logger.debug("No Prefect API configured: event %s for assignment %s not emitted", EVENT_NAME, result.assignment_id)
+            logger.debug(
+                "No Prefect API configured: event %s for assignment %s not emitted", EVENT_NAME, result.assignment_id
+            )
             return False
         from prefect.events import emit_event
 
@@ -280,8 +353,11 @@ def emit_assignment_updated(result: RecordedUpdate) -> bool:
                 "dondoc.status": result.status,
             },
             related=[
-                {"prefect.resource.id": f"dondoc.directive.{result.directive_id}", "prefect.resource.role": "directive",
-                 "prefect.resource.name": f"{result.notice_number} · {result.directive_number}"},
+                {
+                    "prefect.resource.id": f"dondoc.directive.{result.directive_id}",
+                    "prefect.resource.role": "directive",
+                    "prefect.resource.name": f"{result.notice_number} · {result.directive_number}",
+                },
                 {"prefect.resource.id": f"dondoc.agency.{result.agency_code}", "prefect.resource.role": "agency"},
             ],
             payload={
@@ -340,8 +416,15 @@ def pending_extension(session: Session, assignment_id: int) -> dict[str, Any] | 
     latest = session.exec(
         select(AuditEvent)
         .where(AuditEvent.entity_type == "assignment", AuditEvent.entity_id == assignment_id)
-        .where(AuditEvent.action.in_(("assignment.extension_requested", "assignment.extended",  # type: ignore[attr-defined]
-                                      "assignment.extension_rejected")))
+        .where(
+            AuditEvent.action.in_(
+                (
+                    "assignment.extension_requested",
+                    "assignment.extended",  # type: ignore[attr-defined]
+                    "assignment.extension_rejected",
+                )
+            )
+        )
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())  # type: ignore[attr-defined]
     ).first()
     if latest is None or latest.action != "assignment.extension_requested":
@@ -351,8 +434,9 @@ def pending_extension(session: Session, assignment_id: int) -> dict[str, Any] | 
     return dict(latest.details) | {"at": latest.at}
 
 
-def check_extension_request(session: Session, assignment_id: int, *, until: date, reason: str,
-                            agency_id: int | None = None) -> Assignment:
+def check_extension_request(
+    session: Session, assignment_id: int, *, until: date, reason: str, agency_id: int | None = None
+) -> Assignment:
     """Refuse a request the review could only reject: closed work, no deadline, an earlier date, a pending request."""
     assignment = session.get(Assignment, assignment_id)
     if assignment is None or (agency_id is not None and assignment.agency_id != agency_id):
@@ -381,7 +465,12 @@ def check_extension_request(session: Session, assignment_id: int, *, until: date
 
 
 def request_extension(
-    assignment_id: int, *, until: date, reason: str, requested_by: str, agency_id: int | None = None,
+    assignment_id: int,
+    *,
+    until: date,
+    reason: str,
+    requested_by: str,
+    agency_id: int | None = None,
     start: StartReview | None = None,
 ) -> ExtensionRequested:
     """Check an extension request, start the review flow (it waits for a coordinator), and audit the request.
@@ -396,13 +485,24 @@ def request_extension(
         raise StatusChangeRefused(f"người đề nghị phải có tên, tối đa {REPORTED_BY_MAX} ký tự")
     with Session(get_engine()) as session:
         check_extension_request(session, assignment_id, until=until, reason=reason, agency_id=agency_id)
-    parameters = {"assignment_id": assignment_id, "until": until.isoformat(), "reason": reason, "requested_by": requested_by}
+    parameters = {
+        "assignment_id": assignment_id,
+        "until": until.isoformat(),
+        "reason": reason,
+        "requested_by": requested_by,
+    }
     run_id, run_name = (start or start_review_run)(parameters)
     with Session(get_engine()) as session, session.begin():
-        session.add(AuditEvent(
-            at=utcnow(), actor=requested_by, action="assignment.extension_requested", entity_type="assignment",
-            entity_id=assignment_id, details={"until": until.isoformat(), "reason": reason, "run_id": run_id, "run_name": run_name},
-        ))
+        session.add(
+            AuditEvent(
+                at=utcnow(),
+                actor=requested_by,
+                action="assignment.extension_requested",
+                entity_type="assignment",
+                entity_id=assignment_id,
+                details={"until": until.isoformat(), "reason": reason, "run_id": run_id, "run_name": run_name},
+            )
+        )
     return ExtensionRequested(assignment_id, until, run_id, run_name)
 
 
@@ -424,28 +524,62 @@ def apply_extension(
                 f"hạn mới {format_date_vi(until)} phải sau hạn hiện tại {format_date_vi(assignment.due_date)}"
             )
         change = DeadlineChange(
-            assignment_id=assignment_id, kind="extension", due_date=until, reason=reason,
-            requested_by=requested_by, approved_by=approved_by, created_at=at,
+            assignment_id=assignment_id,
+            kind="extension",
+            due_date=until,
+            reason=reason,
+            requested_by=requested_by,
+            approved_by=approved_by,
+            created_at=at,
         )
         session.add(change)
         previous = assignment.due_date
         assignment.due_date = until
         assignment.updated_at = utcnow()
         session.flush()
-        session.add(AuditEvent(
-            at=at, actor=approved_by, action="assignment.extended", entity_type="assignment", entity_id=assignment_id,
-            details={"from": previous.isoformat(), "to": until.isoformat(), "reason": reason, "requested_by": requested_by},
-        ))
+        session.add(
+            AuditEvent(
+                at=at,
+                actor=approved_by,
+                action="assignment.extended",
+                entity_type="assignment",
+                entity_id=assignment_id,
+                details={
+                    "from": previous.isoformat(),
+                    "to": until.isoformat(),
+                    "reason": reason,
+                    "requested_by": requested_by,
+                },
+            )
+        )
         mark_directive_due(session, assignment.directive_id, at)
         return change.id  # type: ignore[return-value]
 
 
-def record_extension_rejection(assignment_id: int, *, until: date, reason: str, requested_by: str, rejected_by: str,
-                               note: str, at: datetime | None = None) -> None:
+def record_extension_rejection(
+    assignment_id: int,
+    *,
+    until: date,
+    reason: str,
+    requested_by: str,
+    rejected_by: str,
+    note: str,
+    at: datetime | None = None,
+) -> None:
     """Audit a rejected extension request; the deadline stays."""
     with Session(get_engine()) as session, session.begin():
-        session.add(AuditEvent(
-            at=at or utcnow(), actor=rejected_by, action="assignment.extension_rejected", entity_type="assignment",
-            entity_id=assignment_id,
-            details={"requested_until": until.isoformat(), "reason": reason, "requested_by": requested_by, "note": note},
-        ))
+        session.add(
+            AuditEvent(
+                at=at or utcnow(),
+                actor=rejected_by,
+                action="assignment.extension_rejected",
+                entity_type="assignment",
+                entity_id=assignment_id,
+                details={
+                    "requested_until": until.isoformat(),
+                    "reason": reason,
+                    "requested_by": requested_by,
+                    "note": note,
+                },
+            )
+        )

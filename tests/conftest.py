@@ -51,7 +51,9 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     # A developer's real SMTP server or Zalo OA must never receive test messages.
     for name in [n for n in os.environ if n.startswith("DONDOC_ZALO") or n == "DONDOC_SMTP_URL"]:
         monkeypatch.delenv(name)
-    _configure(monkeypatch, home=str(home), database_url=None, database_schema=None, config_dir=str(PACKAGED_CONFIG_DIR))
+    _configure(
+        monkeypatch, home=str(home), database_url=None, database_schema=None, config_dir=str(PACKAGED_CONFIG_DIR)
+    )
     yield home
     get_settings.cache_clear()
     reset_engine()

@@ -187,14 +187,16 @@ class FakeZalo:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 endpoint = _ENDPOINTS.get(self.path.split("?")[0])
                 if endpoint is None:
                     self._reply(404, {"error": 404, "message": "not found"})
                     return
-                recorded = Recorded(endpoint=endpoint, path=self.path, headers={k.lower(): v for k, v in self.headers.items()})
+                recorded = Recorded(
+                    endpoint=endpoint, path=self.path, headers={k.lower(): v for k, v in self.headers.items()}
+                )
                 content_type = self.headers.get("Content-Type", "")
                 if content_type.startswith("application/x-www-form-urlencoded"):
                     recorded.form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8")).items()}

@@ -26,9 +26,15 @@ GIVEN = at_local(date(2022, 9, 9), datetime.min.time().replace(hour=16))
 TODAY = at_local(date(2022, 9, 20), datetime.min.time().replace(hour=9))
 
 
-def use_intake(monkeypatch: pytest.MonkeyPatch, secret: str | None = SECRET, previous: str | None = None, **env: str) -> None:
+def use_intake(
+    monkeypatch: pytest.MonkeyPatch, secret: str | None = SECRET, previous: str | None = None, **env: str
+) -> None:
     """Configure the intake through its environment variables and drop the cached settings."""
-    values = {"DONDOC_INTAKE_SECRET": secret, "DONDOC_INTAKE_SECRET_PREVIOUS": previous, "DONDOC_PUBLIC_URL": PUBLIC_URL}
+    values = {
+        "DONDOC_INTAKE_SECRET": secret,
+        "DONDOC_INTAKE_SECRET_PREVIOUS": previous,
+        "DONDOC_PUBLIC_URL": PUBLIC_URL,
+    }
     values |= {f"DONDOC_{k.upper()}": v for k, v in env.items()}
     for name, value in values.items():
         if value is None:
@@ -40,14 +46,18 @@ def use_intake(monkeypatch: pytest.MonkeyPatch, secret: str | None = SECRET, pre
 
 def import_sample() -> int:
     """Import the sample notice as received on 09/09/2022 16:00; return its id."""
-    return import_notice(PACKAGED_CONFIG_DIR / "notices" / "tb-tu-2022-09-09-ocop.yaml", PACKAGED_CONFIG_DIR, at=GIVEN).notice_id
+    return import_notice(
+        PACKAGED_CONFIG_DIR / "notices" / "tb-tu-2022-09-09-ocop.yaml", PACKAGED_CONFIG_DIR, at=GIVEN
+    ).notice_id
 
 
 def assignment_id(agency_code: str, directive_number: str) -> int:
     """The id of one agency's assignment on one directive."""
     with Session(get_engine()) as session:
         return session.exec(
-            select(Assignment.id).join(Agency, Agency.id == Assignment.agency_id).join(Directive, Directive.id == Assignment.directive_id)
+            select(Assignment.id)
+            .join(Agency, Agency.id == Assignment.agency_id)
+            .join(Directive, Directive.id == Assignment.directive_id)
             .where(Agency.code == agency_code, Directive.number == directive_number)
         ).one()
 
@@ -62,7 +72,9 @@ class Clock:
         return self.now
 
 
-def client(clock: datetime | Clock = TODAY, start_review: Callable[[dict[str, Any]], tuple[str, str]] | None = None) -> TestClient:
+def client(
+    clock: datetime | Clock = TODAY, start_review: Callable[[dict[str, Any]], tuple[str, str]] | None = None
+) -> TestClient:
     """A test client on a fresh app (fresh rate limits) whose clock stands at `clock` (or follows a Clock)."""
     tick = clock if isinstance(clock, Clock) else Clock(clock)
     return TestClient(create_app(clock=tick, start_review=start_review), base_url="https://testserver")
@@ -91,15 +103,21 @@ def assignment(aid: int) -> Assignment:
 def updates_of(aid: int) -> list[StatusUpdate]:
     """An assignment's progress reports, oldest first."""
     with Session(get_engine()) as session:
-        return list(session.exec(select(StatusUpdate).where(StatusUpdate.assignment_id == aid).order_by(StatusUpdate.id)).all())
+        return list(
+            session.exec(select(StatusUpdate).where(StatusUpdate.assignment_id == aid).order_by(StatusUpdate.id)).all()
+        )
 
 
 def audit_actions(aid: int) -> list[str]:
     """The audit trail of an assignment, oldest first."""
     with Session(get_engine()) as session:
-        return list(session.exec(
-            select(AuditEvent.action).where(AuditEvent.entity_type == "assignment", AuditEvent.entity_id == aid).order_by(AuditEvent.id)
-        ).all())
+        return list(
+            session.exec(
+                select(AuditEvent.action)
+                .where(AuditEvent.entity_type == "assignment", AuditEvent.entity_id == aid)
+                .order_by(AuditEvent.id)
+            ).all()
+        )
 
 
 def directive_next_action(aid: int) -> datetime | None:

@@ -66,8 +66,17 @@ def add_row(
     body = dict(PAYLOAD) | {"kind": kind} | (payload or {})
     with Session(get_engine()) as session:
         row = Notification(
-            idempotency_key=key, plan_key=key, kind=kind, channel=channel, address=address, payload=body,
-            state=state, planned_at=at, next_attempt_at=at, assignment_id=assignment_id, directive_id=directive_id,
+            idempotency_key=key,
+            plan_key=key,
+            kind=kind,
+            channel=channel,
+            address=address,
+            payload=body,
+            state=state,
+            planned_at=at,
+            next_attempt_at=at,
+            assignment_id=assignment_id,
+            directive_id=directive_id,
             created_at=at,
         )
         session.add(row)
@@ -103,12 +112,23 @@ def add_assignment(directive_number: str = "2.3", status: str = "assigned") -> t
             session.flush()
         notice = session.exec(select(Notice).where(Notice.number == "1061-TB/TU")).first()
         if notice is None:
-            notice = Notice(number="1061-TB/TU", issued_on=date(2022, 9, 9), issuer_id=agency.id, title="OCOP",
-                            spec_hash="0" * 64, spec_yaml="")
+            notice = Notice(
+                number="1061-TB/TU",
+                issued_on=date(2022, 9, 9),
+                issuer_id=agency.id,
+                title="OCOP",
+                spec_hash="0" * 64,
+                spec_yaml="",
+            )
             session.add(notice)
             session.flush()
-        directive = Directive(notice_id=notice.id, number=directive_number, position=int(directive_number.split(".")[-1]),
-                              text="Tham mưu bố trí kinh phí", deadline_rule={})
+        directive = Directive(
+            notice_id=notice.id,
+            number=directive_number,
+            position=int(directive_number.split(".")[-1]),
+            text="Tham mưu bố trí kinh phí",
+            deadline_rule={},
+        )
         session.add(directive)
         session.flush()
         assignment = Assignment(directive_id=directive.id, agency_id=agency.id, role="lead", status=status)  # type: ignore[arg-type]
@@ -162,7 +182,7 @@ class SlowSink:
         self.lock = threading.Lock()
         self.keys: list[str] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(bytes(envelope.original_content or envelope.content), policy=policy.default)
         with self.lock:
             self.keys.append(str(message["X-Dondoc-Key"]))

@@ -43,20 +43,36 @@ NUMBER = "99-TB/TU"
 GIVEN = at_local(date(2022, 9, 9), time(16, 0))
 NOTICE = {
     "notice": {
-        "number": NUMBER, "date": "2022-09-09", "issuer": "TTTU", "title": "Kết luận về thí điểm báo cáo định kỳ",
+        "number": NUMBER,
+        "date": "2022-09-09",
+        "issuer": "TTTU",
+        "title": "Kết luận về thí điểm báo cáo định kỳ",
         "monitors": [{"agency": "BDV_TU", "role": "lead"}, {"agency": "VP_TU", "role": "support"}],
     },
     "directives": [
-        {"number": "1", "text": "Báo cáo rà soát cơ chế hỗ trợ hợp tác xã.",
-         "deadline": {"phrase": "trước ngày 30/9/2022", "rule": {"kind": "fixed_date", "date": "2022-09-30"}},
-         "assignments": [{"agency": "SO_TC", "role": "lead"}, {"agency": "SO_CT", "role": "support"},
-                         {"agency": "SO_KHCN", "role": "support"}]},
-        {"number": "2", "text": "Xây dựng kế hoạch hỗ trợ sản phẩm OCOP.",
-         "deadline": {"phrase": "trong tháng 10/2022", "rule": {"kind": "within_month", "year": 2022, "month": 10}},
-         "assignments": [{"agency": "SO_NNPTNT", "role": "lead"}, {"agency": "LMHTX", "role": "support"}]},
-        {"number": "3", "text": "Tiếp tục tuyên truyền, nhân rộng mô hình hợp tác xã kiểu mới.",
-         "deadline": {"phrase": "Tiếp tục", "rule": {"kind": "ongoing"}}, "recurrence": {"every": "quarter"},
-         "assignments": [{"agency": "HND_TINH", "role": "lead"}, {"agency": "SO_NNPTNT", "role": "support"}]},
+        {
+            "number": "1",
+            "text": "Báo cáo rà soát cơ chế hỗ trợ hợp tác xã.",
+            "deadline": {"phrase": "trước ngày 30/9/2022", "rule": {"kind": "fixed_date", "date": "2022-09-30"}},
+            "assignments": [
+                {"agency": "SO_TC", "role": "lead"},
+                {"agency": "SO_CT", "role": "support"},
+                {"agency": "SO_KHCN", "role": "support"},
+            ],
+        },
+        {
+            "number": "2",
+            "text": "Xây dựng kế hoạch hỗ trợ sản phẩm OCOP.",
+            "deadline": {"phrase": "trong tháng 10/2022", "rule": {"kind": "within_month", "year": 2022, "month": 10}},
+            "assignments": [{"agency": "SO_NNPTNT", "role": "lead"}, {"agency": "LMHTX", "role": "support"}],
+        },
+        {
+            "number": "3",
+            "text": "Tiếp tục tuyên truyền, nhân rộng mô hình hợp tác xã kiểu mới.",
+            "deadline": {"phrase": "Tiếp tục", "rule": {"kind": "ongoing"}},
+            "recurrence": {"every": "quarter"},
+            "assignments": [{"agency": "HND_TINH", "role": "lead"}, {"agency": "SO_NNPTNT", "role": "support"}],
+        },
     ],
 }
 
@@ -89,8 +105,14 @@ EVENTS = [
 ]
 EXTENSION_REASON = "Chờ số liệu của các huyện."
 APPROVER = "Chánh Văn phòng Tỉnh ủy"
-NAMES = {"SO_TC": "Sở Tài chính", "SO_CT": "Sở Công Thương", "SO_KHCN": "Sở KH&CN", "SO_NNPTNT": "Sở NN&PTNT",
-         "LMHTX": "Liên minh HTX tỉnh", "HND_TINH": "Hội Nông dân tỉnh"}
+NAMES = {
+    "SO_TC": "Sở Tài chính",
+    "SO_CT": "Sở Công Thương",
+    "SO_KHCN": "Sở KH&CN",
+    "SO_NNPTNT": "Sở NN&PTNT",
+    "LMHTX": "Liên minh HTX tỉnh",
+    "HND_TINH": "Hội Nông dân tỉnh",
+}
 
 # The hand-worked answers, per report period. Grids are (on time, late, in progress, overdue).
 EXPECTED = {
@@ -113,12 +135,23 @@ EXPECTED = {
         "overdue": [("3", "SO_NNPTNT", 61), ("2", "SO_NNPTNT", 32), ("2", "LMHTX", 32)],
         "late": [("1", "SO_CT", 3)],
         "extensions": 1,
-        "updates": [("2", "SO_NNPTNT", "12/SNN"), ("1", "SO_KHCN", "88/SKHCN"), ("1", "SO_CT", "210/SCT"),
-                    ("1", "SO_TC", "45/STC-NS"), ("3", "HND_TINH", "156-BC/HND")],
+        "updates": [
+            ("2", "SO_NNPTNT", "12/SNN"),
+            ("1", "SO_KHCN", "88/SKHCN"),
+            ("1", "SO_CT", "210/SCT"),
+            ("1", "SO_TC", "45/STC-NS"),
+            ("3", "HND_TINH", "156-BC/HND"),
+        ],
         "obligations": {"on_time": 1, "late": 0, "missing": 1, "not_due": 0},
         # (rank, agency, score): weights lead 2, support 1; points 100/100/50/0.
-        "ranking": [(1, "SO_KHCN", 100), (1, "SO_TC", 100), (3, "HND_TINH", 100), (4, "SO_CT", 50),
-                    (5, "LMHTX", 0), (6, "SO_NNPTNT", 0)],
+        "ranking": [
+            (1, "SO_KHCN", 100),
+            (1, "SO_TC", 100),
+            (3, "HND_TINH", 100),
+            (4, "SO_CT", 50),
+            (5, "LMHTX", 0),
+            (6, "SO_NNPTNT", 0),
+        ],
         "previous_total": 7,
         "delta": (2, 1, -6, 3),
     },
@@ -131,8 +164,14 @@ EXPECTED = {
         "extensions": 0,
         "updates": [("2", "LMHTX", "77/LMHTX"), ("3", "HND_TINH", "301-BC/HND")],
         "obligations": {"on_time": 1, "late": 0, "missing": 1, "not_due": 0},
-        "ranking": [(1, "SO_KHCN", 100), (1, "SO_TC", 100), (3, "HND_TINH", 100), (4, "LMHTX", 50), (4, "SO_CT", 50),
-                    (6, "SO_NNPTNT", 0)],
+        "ranking": [
+            (1, "SO_KHCN", 100),
+            (1, "SO_TC", 100),
+            (3, "HND_TINH", 100),
+            (4, "LMHTX", 50),
+            (4, "SO_CT", 50),
+            (6, "SO_NNPTNT", 0),
+        ],
         "previous_total": 7,
         "delta": (0, 1, 0, -1),
     },
@@ -150,7 +189,10 @@ def assignment_id(directive: str, agency: str) -> int:
     """The id of one assignment of the notice."""
     with Session(get_engine()) as session:
         return session.exec(
-            select(Assignment.id).join(Directive).join(Agency).where(Directive.number == directive, Agency.code == agency)
+            select(Assignment.id)
+            .join(Directive)
+            .join(Agency)
+            .where(Directive.number == directive, Agency.code == agency)
         ).one()  # type: ignore[return-value]
 
 
@@ -162,11 +204,25 @@ def apply_events(until: datetime | None = None) -> None:
             continue
         aid = assignment_id(e.directive, e.agency)
         if e.extension_until is not None:
-            apply_extension(aid, until=e.extension_until, reason=EXTENSION_REASON, requested_by=NAMES[e.agency],
-                            approved_by=APPROVER, at=at)
+            apply_extension(
+                aid,
+                until=e.extension_until,
+                reason=EXTENSION_REASON,
+                requested_by=NAMES[e.agency],
+                approved_by=APPROVER,
+                at=at,
+            )
         else:
-            record_status_update(aid, status=e.status or "in_progress", percent=e.percent, note=e.note,
-                                 document_number=e.document_number, reported_by=NAMES[e.agency], source="test", at=at)
+            record_status_update(
+                aid,
+                status=e.status or "in_progress",
+                percent=e.percent,
+                note=e.note,
+                document_number=e.document_number,
+                reported_by=NAMES[e.agency],
+                source="test",
+                at=at,
+            )
 
 
 def build(folder: Path, until: datetime | None = None) -> int:

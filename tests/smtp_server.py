@@ -57,7 +57,7 @@ class _Handler:
         self.rcpt_attempts: list[str] = []
         self.data_attempts = 0
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list) -> str:  # noqa: N802
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list) -> str:
         with self.lock:
             self.rcpt_attempts.append(address)
             scripted = self.rcpt_replies.get(address.lower())
@@ -66,13 +66,15 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.data_attempts += 1
             if self.data_replies:
                 return self.data_replies.popleft()
             self.received.append(
-                ReceivedMessage(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.original_content or envelope.content))
+                ReceivedMessage(
+                    envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.original_content or envelope.content)
+                )
             )
         return "250 Message accepted for delivery"
 
@@ -80,7 +82,9 @@ class _Handler:
 class SMTPTestServer:
     """Context manager running aiosmtpd on 127.0.0.1 at a free (or given) port."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None, tls_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int | None = None, tls_context: ssl.SSLContext | None = None
+    ) -> None:
         """Choose the port now so it stays the same across stop()/start(); tls_context enables STARTTLS."""
         self.host = host
         self.port = port or free_port(host)

@@ -12,19 +12,44 @@ from config.loader import ConfigError
 from config.settings import PACKAGED_CONFIG_DIR
 
 DIRECTORY = load_agencies(PACKAGED_CONFIG_DIR)
-DISTRICTS = ["Thành phố Bắc Giang", "Hiệp Hòa", "Lạng Giang", "Lục Nam", "Lục Ngạn", "Sơn Động", "Tân Yên", "Việt Yên", "Yên Dũng", "Yên Thế"]
+DISTRICTS = [
+    "Thành phố Bắc Giang",
+    "Hiệp Hòa",
+    "Lạng Giang",
+    "Lục Nam",
+    "Lục Ngạn",
+    "Sơn Động",
+    "Tân Yên",
+    "Việt Yên",
+    "Yên Dũng",
+    "Yên Thế",
+]
 
 
 @pytest.mark.parametrize(
     ("name", "code"),
     [
-        ("Thường trực Tỉnh ủy", "TTTU"), ("Ban Thường vụ Tỉnh ủy", "BTVTU"), ("UBND tỉnh", "UBND_TINH"),
-        ("Ban cán sự đảng UBND tỉnh", "BCSD_UBND"), ("Ban Dân vận Tỉnh ủy", "BDV_TU"), ("Văn phòng Tỉnh ủy", "VP_TU"),
-        ("Ủy ban MTTQ tỉnh", "MTTQ_TINH"), ("Hội Nông dân tỉnh", "HND_TINH"), ("Sở Tài chính", "SO_TC"),
-        ("Sở NN&PTNT", "SO_NNPTNT"), ("Sở Nông nghiệp và Phát triển nông thôn", "SO_NNPTNT"), ("Sở Công Thương", "SO_CT"),
-        ("Sở KH&CN", "SO_KHCN"), ("Sở Khoa học và Công nghệ", "SO_KHCN"), ("Liên minh HTX tỉnh", "LMHTX"),
-        ("Liên minh Hợp tác xã tỉnh", "LMHTX"), ("LMHTX", "LMHTX"), ("MTTQ", "MTTQ_TINH"), ("Báo Bắc Giang", "BAO_BG"),
-        ("Đài PT-TH tỉnh", "DAI_PTTH"), ("Đài Phát thanh và Truyền hình tỉnh", "DAI_PTTH"),
+        ("Thường trực Tỉnh ủy", "TTTU"),
+        ("Ban Thường vụ Tỉnh ủy", "BTVTU"),
+        ("UBND tỉnh", "UBND_TINH"),
+        ("Ban cán sự đảng UBND tỉnh", "BCSD_UBND"),
+        ("Ban Dân vận Tỉnh ủy", "BDV_TU"),
+        ("Văn phòng Tỉnh ủy", "VP_TU"),
+        ("Ủy ban MTTQ tỉnh", "MTTQ_TINH"),
+        ("Hội Nông dân tỉnh", "HND_TINH"),
+        ("Sở Tài chính", "SO_TC"),
+        ("Sở NN&PTNT", "SO_NNPTNT"),
+        ("Sở Nông nghiệp và Phát triển nông thôn", "SO_NNPTNT"),
+        ("Sở Công Thương", "SO_CT"),
+        ("Sở KH&CN", "SO_KHCN"),
+        ("Sở Khoa học và Công nghệ", "SO_KHCN"),
+        ("Liên minh HTX tỉnh", "LMHTX"),
+        ("Liên minh Hợp tác xã tỉnh", "LMHTX"),
+        ("LMHTX", "LMHTX"),
+        ("MTTQ", "MTTQ_TINH"),
+        ("Báo Bắc Giang", "BAO_BG"),
+        ("Đài PT-TH tỉnh", "DAI_PTTH"),
+        ("Đài Phát thanh và Truyền hình tỉnh", "DAI_PTTH"),
     ],
 )
 def test_every_body_of_the_sample_notice_resolves(name: str, code: str) -> None:

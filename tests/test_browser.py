@@ -28,8 +28,15 @@ from tests.smtp_server import SMTPTestServer
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM = os.environ.get("DONDOC_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ENABLE_HINT = "Browser test skipped: Chromium not found; enable it with `apt-get install chromium` (and `pip install playwright`)."
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 HND_OFFICE = "vanthu@hoinongdan.bacgiang.example"
 
 
@@ -69,7 +76,9 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SMTPTestServer]:
 def intake_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[IntakeServer]:
     """The intake on a free port, its clock at Thu 29/09/2022 10:00; reminders link to it."""
     use_intake(monkeypatch)
-    server = start_in_thread("127.0.0.1", 0, app=create_app(clock=lambda: local(date(2022, 9, 29), 10)), log_level="warning")
+    server = start_in_thread(
+        "127.0.0.1", 0, app=create_app(clock=lambda: local(date(2022, 9, 29), 10)), log_level="warning"
+    )
     use_intake(monkeypatch, public_url=server.url)
     yield server
     server.stop()
@@ -83,12 +92,19 @@ def text_part(message) -> str:
 
 def rows_for(assignment_id_: int) -> list[Notification]:
     with Session(get_engine()) as session:
-        return list(session.exec(select(Notification).where(Notification.assignment_id == assignment_id_)
-                                 .order_by(Notification.id)).all())
+        return list(
+            session.exec(
+                select(Notification).where(Notification.assignment_id == assignment_id_).order_by(Notification.id)
+            ).all()
+        )
 
 
 def test_a_reminder_link_leads_to_progress_then_completion_and_the_next_follow_up_cancels_the_rest(
-    prefect_server, db, chromium, smtp: SMTPTestServer, intake_server: IntakeServer,
+    prefect_server,
+    db,
+    chromium,
+    smtp: SMTPTestServer,
+    intake_server: IntakeServer,
 ) -> None:
     from flows.follow_up import follow_up_directive
 
@@ -140,13 +156,16 @@ def test_a_reminder_link_leads_to_progress_then_completion_and_the_next_follow_u
 
     # 3. Stored, audited; the next follow-up cancels what was still pending and sends nothing to the agency.
     assert [(u.status, u.percent, u.source, u.document_number) for u in updates_of(hnd)] == [
-        ("in_progress", 60, "web", "123/BC-HND"), ("done", 100, "web", "130/BC-HND"),
+        ("in_progress", 60, "web", "123/BC-HND"),
+        ("done", 100, "web", "130/BC-HND"),
     ]
     assert updates_of(hnd)[0].reported_by == "Nguyễn Thị D – Hội Nông dân tỉnh"
     assert assignment(hnd).status == "done"
     received = len(smtp.messages)
     after = follow_up_directive(directive, local(date(2022, 9, 30), 9), return_state=True)
     assert after.is_completed(), after.message
-    assert {r.id: r.state for r in rows_for(hnd) if r.id in {p.id for p in pending}} == {p.id: "cancelled" for p in pending}
+    assert {r.id: r.state for r in rows_for(hnd) if r.id in {p.id for p in pending}} == {
+        p.id: "cancelled" for p in pending
+    }
     assert not [r for r in rows_for(hnd) if r.state == "pending"]
     assert len(smtp.messages) == received

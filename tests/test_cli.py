@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from typer.testing import CliRunner
-
 import pytest
+from typer.testing import CliRunner
 
 from cli import common as cli_common
 from cli.main import app
@@ -38,11 +37,22 @@ def test_db_upgrade_then_import_and_show_the_sample(isolated_settings: Path, sam
 
     result = runner.invoke(app, ["show", "TẠM-20220909/TB-TU"])
     assert result.exit_code == 0, result.output
-    for text in ["2.1", "2.7", "Ban Dân vận Tỉnh ủy", "Văn phòng Tỉnh ủy", "Sở Công Thương", "UBND các huyện, thành phố (10)", "30/09/2022 (thứ Sáu)", "báo cáo hằng quý"]:
+    for text in [
+        "2.1",
+        "2.7",
+        "Ban Dân vận Tỉnh ủy",
+        "Văn phòng Tỉnh ủy",
+        "Sở Công Thương",
+        "UBND các huyện, thành phố (10)",
+        "30/09/2022 (thứ Sáu)",
+        "báo cáo hằng quý",
+    ]:
         assert text in result.output, text
 
 
-def test_show_accepts_the_number_without_diacritics_and_refuses_unknown_ones(isolated_settings: Path, sample_notice: Path) -> None:
+def test_show_accepts_the_number_without_diacritics_and_refuses_unknown_ones(
+    isolated_settings: Path, sample_notice: Path
+) -> None:
     runner.invoke(app, ["db", "upgrade"])
     runner.invoke(app, ["import", str(sample_notice)])
     assert runner.invoke(app, ["show", "tạm-20220909/tb-tu"]).exit_code == 0
@@ -60,7 +70,9 @@ def test_import_before_db_upgrade_says_what_to_do(isolated_settings: Path, sampl
 def test_a_bad_file_prints_every_located_issue(isolated_settings: Path, sample_notice: Path, tmp_path: Path) -> None:
     runner.invoke(app, ["db", "upgrade"])
     broken = tmp_path / "broken.yaml"
-    broken.write_text(sample_notice.read_text(encoding="utf-8").replace("agency: SO_TC,", "agency: SO_XX,"), encoding="utf-8")
+    broken.write_text(
+        sample_notice.read_text(encoding="utf-8").replace("agency: SO_TC,", "agency: SO_XX,"), encoding="utf-8"
+    )
     result = runner.invoke(app, ["import", str(broken)])
     assert result.exit_code == 1
     assert f"{broken}:" in result.output and "SO_XX" in result.output and "không ghi gì" in result.output

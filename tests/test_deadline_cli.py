@@ -43,7 +43,9 @@ def test_json_output_is_one_object() -> None:
     assert payload["due"] == "2022-09-23"
     assert payload["rule"] == {"kind": "working_days", "days": 10, "since": None}
     assert payload["recurrence"] is None
-    assert payload["explanation"] == "Hạn 23/09/2022 (thứ Sáu): 10 ngày làm việc kể từ 09/09/2022, không tính ngày bắt đầu"
+    assert (
+        payload["explanation"] == "Hạn 23/09/2022 (thứ Sáu): 10 ngày làm việc kể từ 09/09/2022, không tính ngày bắt đầu"
+    )
     assert "\\u" not in out  # ensure_ascii=False: Vietnamese stays readable
 
 
@@ -96,7 +98,11 @@ def test_config_dir_with_a_meeting_date(tmp_path: Path) -> None:
     )
     code, out, _ = _run(
         "tại Hội nghị Ban Thường vụ Tỉnh ủy phiên thường kỳ tháng 9/2022",
-        "--from", "2022-09-09", "--json", "--config-dir", str(tmp_path),
+        "--from",
+        "2022-09-09",
+        "--json",
+        "--config-dir",
+        str(tmp_path),
     )
     assert code == 0
     assert json.loads(out)["due"] == "2022-09-28"

@@ -119,7 +119,10 @@ def test_rule_and_recurrence_together() -> None:
 def test_year_comes_from_the_reference_and_says_so(phrase: str, rule: object) -> None:
     parsed = parse_deadline(phrase, reference=REF)
     assert parsed.rule == rule
-    assert parsed.confidence < parse_deadline(phrase + "/2022" if "năm" not in phrase else phrase + " 2022", reference=REF).confidence
+    assert (
+        parsed.confidence
+        < parse_deadline(phrase + "/2022" if "năm" not in phrase else phrase + " 2022", reference=REF).confidence
+    )
 
 
 def test_year_less_date_explanation_mentions_the_reference() -> None:
@@ -248,7 +251,10 @@ def test_recurrence_without_a_frequency_is_found_as_an_error() -> None:
         ("Sở Tài chính thường xuyên theo dõi, hoàn thành trong quý IV/2022.", ["ongoing", "within_quarter"]),
         ("Xây dựng kế hoạch giai đoạn 2022-2025, trình trong năm 2023.", ["within_year"]),
         ("Báo cáo trong thời hạn 10 ngày làm việc kể từ ngày 09/9/2022.", ["working_days"]),
-        ("Tổ chức sơ kết 6 tháng đầu năm 2023 vào ngày 15/7/2023.", []),  # no deadline cue: a report's name and an event
+        (
+            "Tổ chức sơ kết 6 tháng đầu năm 2023 vào ngày 15/7/2023.",
+            [],
+        ),  # no deadline cue: a report's name and an event
         ("Ngày 09/9/2022, đồng chí Phó Bí thư làm việc.", []),
     ],
 )

@@ -47,7 +47,11 @@ def test_working_day_rule_due_is_a_working_day(start: date, n: int) -> None:
 
 @given(days, st.integers(min_value=1, max_value=400))
 def test_calendar_day_and_fixed_date_rules_land_on_working_days(start: date, n: int) -> None:
-    for rule in (CalendarDaysRule(days=n), FixedDateRule(date=start + timedelta(days=n)), UrgentRule(working_days=min(n, 365))):
+    for rule in (
+        CalendarDaysRule(days=n),
+        FixedDateRule(date=start + timedelta(days=n)),
+        UrgentRule(working_days=min(n, 365)),
+    ):
         due = compute_due(rule, start, CAL, POLICY).due
         assert due is not None and CAL.is_working_day(due)
 
@@ -67,7 +71,11 @@ def test_fast_arithmetic_matches_day_by_day_counting(start: date, n: int) -> Non
 
 @given(days, st.integers(min_value=1, max_value=299))
 def test_due_date_never_moves_earlier_as_n_grows(start: date, n: int) -> None:
-    for make in (lambda k: WorkingDaysRule(days=k), lambda k: CalendarDaysRule(days=k), lambda k: UrgentRule(working_days=k)):
+    for make in (
+        lambda k: WorkingDaysRule(days=k),
+        lambda k: CalendarDaysRule(days=k),
+        lambda k: UrgentRule(working_days=k),
+    ):
         a = compute_due(make(n), start, CAL, POLICY).due
         b = compute_due(make(n + 1), start, CAL, POLICY).due
         assert a is not None and b is not None and a <= b
@@ -94,7 +102,9 @@ def test_within_month_is_the_last_working_day_of_the_month(year: int, month: int
 
 
 @settings(max_examples=200)
-@given(days, st.sampled_from(["/", "-", "."]), st.sampled_from(["trước ngày", "chậm nhất ngày", "hoàn thành trước ngày"]))
+@given(
+    days, st.sampled_from(["/", "-", "."]), st.sampled_from(["trước ngày", "chậm nhất ngày", "hoàn thành trước ngày"])
+)
 def test_written_dates_parse_back(day: date, sep: str, cue: str) -> None:
     phrase = f"{cue} {day.day}{sep}{day.month}{sep}{day.year}"
     parsed = parse_deadline(phrase)

@@ -80,7 +80,12 @@ def test_the_issue_example_is_explained_exactly(cal: WorkCalendar, policy: Deadl
         (CalendarDaysRule(days=14), "2022-09-09", "2022-09-23", []),
         # Fixed dates also move off days off, and say so.
         (FixedDateRule(date=D("2022-09-30")), "2022-09-09", "2022-09-30", ["ngày ấn định 30/09/2022"]),
-        (FixedDateRule(date=D("2022-10-01")), "2022-09-09", "2022-10-03", ["01/10/2022 là ngày nghỉ hằng tuần (thứ Bảy)"]),
+        (
+            FixedDateRule(date=D("2022-10-01")),
+            "2022-09-09",
+            "2022-10-03",
+            ["01/10/2022 là ngày nghỉ hằng tuần (thứ Bảy)"],
+        ),
         (FixedDateRule(date=D("2023-04-29")), "2023-04-01", "2023-05-04", ["Giỗ Tổ Hùng Vương"]),
         (FixedDateRule(date=D("2024-04-18")), "2024-04-01", "2024-04-19", ["Giỗ Tổ Hùng Vương"]),
         (FixedDateRule(date=D("2023-01-22")), "2022-12-01", "2023-01-27", ["Tết", "8056/VPCP-KGVX"]),
@@ -128,9 +133,7 @@ def test_ongoing_has_no_due_date(cal: WorkCalendar, policy: DeadlinePolicy) -> N
 
 
 def test_configured_meeting_date_is_used_and_bodies_match_loosely(cal: WorkCalendar) -> None:
-    policy = DeadlinePolicy(
-        meetings=[Meeting(body="Ban thường vụ Tỉnh uỷ", date=D("2022-09-28"), note="lịch thử")]
-    )
+    policy = DeadlinePolicy(meetings=[Meeting(body="Ban thường vụ Tỉnh uỷ", date=D("2022-09-28"), note="lịch thử")])
     result = compute_due(MeetingRule(body="Ban Thường vụ Tỉnh ủy", year=2022, month=9), NOTICE_DAY, cal, policy)
     assert result.due == D("2022-09-28")
     assert "theo lịch họp đã cấu hình" in result.explanation and "lịch thử" in result.explanation
@@ -178,8 +181,12 @@ def test_rules_round_trip_through_json(rule: object) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [{"kind": "someday"}, {"kind": "within_quarter", "year": 2022, "quarter": 5}, {"kind": "working_days", "days": 0},
-     {"kind": "ongoing", "extra": 1}],
+    [
+        {"kind": "someday"},
+        {"kind": "within_quarter", "year": 2022, "quarter": 5},
+        {"kind": "working_days", "days": 0},
+        {"kind": "ongoing", "extra": 1},
+    ],
 )
 def test_invalid_rules_are_refused(data: dict[str, object]) -> None:
     with pytest.raises(ValidationError):

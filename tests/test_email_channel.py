@@ -16,7 +16,9 @@ from tests.smtp_server import SMTPTestServer, free_port
 
 SUBJECT = "Nhắc việc: Sở Tài chính – hạn 23/09/2022"
 TEXT = "Kính gửi Sở Tài chính,\nĐề nghị báo cáo tiến độ nhiệm vụ 2.3 trước ngày 23/09/2022 (thứ Sáu).\n"
-HTML = "<p>Kính gửi <b>Sở Tài chính</b>,</p><p>Đề nghị báo cáo tiến độ nhiệm vụ 2.3 trước ngày 23/09/2022 (thứ Sáu).</p>"
+HTML = (
+    "<p>Kính gửi <b>Sở Tài chính</b>,</p><p>Đề nghị báo cáo tiến độ nhiệm vụ 2.3 trước ngày 23/09/2022 (thứ Sáu).</p>"
+)
 TO = "stc@bacgiang.example.vn"
 CC = ("vanphong@bacgiang.example.vn", "bandanvan@bacgiang.example.vn")
 
@@ -210,7 +212,7 @@ def _self_signed_server_context(tmp_path: Path) -> ssl.SSLContext:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)

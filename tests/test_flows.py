@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 import yaml
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterParentFlowRunId,
+    TaskRunFilter,
+    TaskRunFilterFlowRunId,
+)
 from prefect.client.schemas.sorting import ArtifactSort
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterParentFlowRunId, TaskRunFilter, TaskRunFilterFlowRunId
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -77,9 +84,13 @@ def test_only_the_directives_that_are_due_are_followed_up(prefect_server, sample
     # A status change marks its directive: only that one is followed up.
     with Session(get_engine()) as session:
         aid = session.exec(
-            select(Assignment.id).join(Agency).where(Agency.code == "BAO_BG", Assignment.directive_id == directive_id("2.2"))
+            select(Assignment.id)
+            .join(Agency)
+            .where(Agency.code == "BAO_BG", Assignment.directive_id == directive_id("2.2"))
         ).one()
-    record_status_update(aid, status="acknowledged", reported_by="Báo Bắc Giang", source="test", at=morning(date(2022, 9, 12)))
+    record_status_update(
+        aid, status="acknowledged", reported_by="Báo Bắc Giang", source="test", at=morning(date(2022, 9, 12))
+    )
     marked = sweep(as_of=morning(date(2022, 9, 12)), return_state=True)
     assert marked.result()["followed_up"] == 1
 
@@ -88,8 +99,12 @@ def test_artifacts_exist_and_read_back_through_the_prefect_client(prefect_server
     sweep(as_of=morning(date(2022, 9, 21)))
     latest = {"sort": ArtifactSort.CREATED_DESC, "limit": 1}  # the server outlives this test: read the newest version
     with get_client(sync_client=True) as client:
-        table = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[directive_key(NUMBER, "2.3")])), **latest)
-        summary = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[notice_key(NUMBER)])), **latest)
+        table = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[directive_key(NUMBER, "2.3")])), **latest
+        )
+        summary = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[notice_key(NUMBER)])), **latest
+        )
     assert table and summary
     rows = yaml.safe_load(table[0].data) if isinstance(table[0].data, str) else table[0].data
     agencies = {row["Cơ quan"] for row in rows}
@@ -107,15 +122,28 @@ def test_follow_up_runs_are_named_tagged_and_end_with_a_vietnamese_summary(prefe
 
 
 @pytest.mark.parametrize("agencies", [5, 40])
-def test_task_runs_per_follow_up_do_not_grow_with_assignments(prefect_server, db, tmp_path: Path, agencies: int) -> None:
+def test_task_runs_per_follow_up_do_not_grow_with_assignments(
+    prefect_server, db, tmp_path: Path, agencies: int
+) -> None:
     from config.agencies import load_agencies
 
     codes = [a.code for a in load_agencies(PACKAGED_CONFIG_DIR).agencies if a.code != "TTTU"][:agencies]
     notice = {
-        "notice": {"number": f"{agencies}-TB/TU", "date": "2022-09-09", "issuer": "TTTU", "title": "Thử",
-                   "monitors": [{"agency": "BDV_TU", "role": "lead"}]},
-        "directives": [{"number": "1", "text": "Thử.", "deadline": {"phrase": "trong 10 ngày làm việc"},
-                        "assignments": [{"agency": c, "role": "lead" if i == 0 else "support"} for i, c in enumerate(codes)]}],
+        "notice": {
+            "number": f"{agencies}-TB/TU",
+            "date": "2022-09-09",
+            "issuer": "TTTU",
+            "title": "Thử",
+            "monitors": [{"agency": "BDV_TU", "role": "lead"}],
+        },
+        "directives": [
+            {
+                "number": "1",
+                "text": "Thử.",
+                "deadline": {"phrase": "trong 10 ngày làm việc"},
+                "assignments": [{"agency": c, "role": "lead" if i == 0 else "support"} for i, c in enumerate(codes)],
+            }
+        ],
     }
     path = tmp_path / "n.yaml"
     path.write_text(yaml.safe_dump(notice, allow_unicode=True), encoding="utf-8")
@@ -126,13 +154,23 @@ def test_task_runs_per_follow_up_do_not_grow_with_assignments(prefect_server, db
         # The server records task runs from events in batches (pyproject [tool.prefect]): wait for them.
         deadline = time.monotonic() + 20
         while True:
-            tasks = client.read_task_runs(task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[run_id])))
-            if len(tasks) >= 6 and all(t.state and t.state.is_final() for t in tasks) or time.monotonic() > deadline:
+            tasks = client.read_task_runs(
+                task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[run_id]))
+            )
+            if (len(tasks) >= 6 and all(t.state and t.state.is_final() for t in tasks)) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-        children = client.read_flow_runs(flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run_id])))
+        children = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run_id]))
+        )
     assert sorted(t.name.rsplit("-", 1)[0] for t in tasks) == sorted(
-        ["Lấy trạng thái từ nguồn ngoài", "Đọc trạng thái mục", "Phân loại và lập kế hoạch", "Ghi hộp thư đi",
-         "Gửi tin nhắn đến hạn", "Cập nhật bảng theo dõi"]
+        [
+            "Lấy trạng thái từ nguồn ngoài",
+            "Đọc trạng thái mục",
+            "Phân loại và lập kế hoạch",
+            "Ghi hộp thư đi",
+            "Gửi tin nhắn đến hạn",
+            "Cập nhật bảng theo dõi",
+        ]
     )  # the same six task runs whatever the number of assignments
     assert not children

@@ -98,7 +98,11 @@ def test_acknowledge_then_progress_then_done_are_recorded_audited_and_mark_the_d
     http = client()
     path = link_path(hnd, "HND_TINH")
     with Session(get_engine()) as session:  # nothing due for a month: a status change must bring the follow-up forward
-        session.exec(update(Directive).where(Directive.id == assignment(hnd).directive_id).values(next_action_at=TODAY + timedelta(days=30)))
+        session.exec(
+            update(Directive)
+            .where(Directive.id == assignment(hnd).directive_id)
+            .values(next_action_at=TODAY + timedelta(days=30))
+        )
         session.commit()
     ack = post_form(http, path, "acknowledge", reporter="Nguyễn Văn A")
     assert ack.status_code == 303 and ack.headers["location"].endswith("?ok=ack")
@@ -106,15 +110,25 @@ def test_acknowledge_then_progress_then_done_are_recorded_audited_and_mark_the_d
     again = post_form(http, path, "acknowledge")
     assert again.headers["location"].endswith("?ok=already") and len(updates_of(hnd)) == 1  # not recorded twice
 
-    progress = post_form(http, path, "progress", status="in_progress", percent="60", note="Đã xong dự thảo",
-                         document_number="123/BC-HND", evidence_url="https://hnd.bacgiang.example/bc-123.pdf")
+    progress = post_form(
+        http,
+        path,
+        "progress",
+        status="in_progress",
+        percent="60",
+        note="Đã xong dự thảo",
+        document_number="123/BC-HND",
+        evidence_url="https://hnd.bacgiang.example/bc-123.pdf",
+    )
     assert progress.status_code == 303 and progress.headers["location"].endswith("?ok=progress")
     done = post_form(http, path, "progress", status="done", percent="80", document_number="130/BC-HND")
     assert done.headers["location"].endswith("?ok=done")
 
     rows = updates_of(hnd)
     assert [(u.status, u.percent, u.source) for u in rows] == [
-        ("acknowledged", None, "web"), ("in_progress", 60, "web"), ("done", 100, "web")  # done means 100 %
+        ("acknowledged", None, "web"),
+        ("in_progress", 60, "web"),
+        ("done", 100, "web"),  # done means 100 %
     ]
     assert rows[0].reported_by == "Nguyễn Văn A – Hội Nông dân tỉnh"
     assert rows[1].document_number == "123/BC-HND" and rows[1].evidence_url.endswith("bc-123.pdf")
@@ -136,22 +150,31 @@ def test_an_extension_request_starts_the_review_and_a_second_one_waits(hnd: int)
     path = link_path(hnd, "HND_TINH")
     answer = post_form(http, path, "extension", until="14/10/2022", reason="Chờ ý kiến Sở Tài chính", reporter="Trần B")
     assert answer.status_code == 303 and answer.headers["location"].endswith("?ok=extension")
-    assert started == [{"assignment_id": hnd, "until": "2022-10-14", "reason": "Chờ ý kiến Sở Tài chính",
-                        "requested_by": "Trần B – Hội Nông dân tỉnh"}]
+    assert started == [
+        {
+            "assignment_id": hnd,
+            "until": "2022-10-14",
+            "reason": "Chờ ý kiến Sở Tài chính",
+            "requested_by": "Trần B – Hội Nông dân tỉnh",
+        }
+    ]
     assert "assignment.extension_requested" in audit_actions(hnd)
     page = html.unescape(http.get(path).text)
     assert "Đề nghị gia hạn đến 14/10/2022 đang chờ phê duyệt." in page and 'action="/r/' in page
-    assert "/extension\"" not in page  # no second form while one waits
+    assert '/extension"' not in page  # no second form while one waits
     second = post_form(http, path, "extension", until="2022-10-21", reason="Thêm thời gian")
     assert second.status_code == 422 and "đang chờ phê duyệt" in html.unescape(second.text)
     assert len(started) == 1
 
 
-@pytest.mark.parametrize(("until", "message"), [
-    ("31/02/2022", "Ngày đề nghị không hợp lệ"),
-    ("2022-09-29", "phải sau hạn hiện tại 30/09/2022"),
-    ("2024-01-01", "không được quá một năm"),
-])
+@pytest.mark.parametrize(
+    ("until", "message"),
+    [
+        ("31/02/2022", "Ngày đề nghị không hợp lệ"),
+        ("2022-09-29", "phải sau hạn hiện tại 30/09/2022"),
+        ("2024-01-01", "không được quá một năm"),
+    ],
+)
 def test_an_extension_request_with_a_bad_date_is_refused_and_starts_nothing(hnd: int, until: str, message: str) -> None:
     started: list[dict] = []
     http = client(start_review=lambda p: started.append(p) or ("r", "r"))
@@ -279,7 +302,10 @@ def test_a_form_with_a_wrong_or_missing_csrf_field_is_refused(hnd: int) -> None:
     http = client()
     path = link_path(hnd, "HND_TINH")
     http.get(path)
-    for data in ({"status": "done"}, {"csrf_token": "1663640000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "status": "done"}):
+    for data in (
+        {"status": "done"},
+        {"csrf_token": "1663640000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "status": "done"},
+    ):
         assert http.post(f"{path}/progress", data=data, follow_redirects=False).status_code == 403
     assert updates_of(hnd) == []
 
@@ -289,7 +315,10 @@ def test_a_csrf_field_from_another_links_page_is_refused(hnd: int) -> None:
     other = link_path(assignment_id("HND_TINH", "2.3"), "HND_TINH")
     token = csrf_of(http.get(other).text)  # same browser, same agency, another assignment
     path = link_path(hnd, "HND_TINH")
-    assert http.post(f"{path}/progress", data={"csrf_token": token, "status": "done"}, follow_redirects=False).status_code == 403
+    assert (
+        http.post(f"{path}/progress", data={"csrf_token": token, "status": "done"}, follow_redirects=False).status_code
+        == 403
+    )
 
 
 def test_a_stale_csrf_field_is_refused(hnd: int) -> None:
@@ -298,9 +327,15 @@ def test_a_stale_csrf_field_is_refused(hnd: int) -> None:
     path = link_path(hnd, "HND_TINH")
     token = csrf_of(http.get(path).text)
     clock.now = TODAY + timedelta(hours=13)  # the field lives 12 hours
-    assert http.post(f"{path}/progress", data={"csrf_token": token, "status": "done"}, follow_redirects=False).status_code == 403
+    assert (
+        http.post(f"{path}/progress", data={"csrf_token": token, "status": "done"}, follow_redirects=False).status_code
+        == 403
+    )
     clock.now = TODAY + timedelta(hours=1)
-    assert http.post(f"{path}/progress", data={"csrf_token": token, "status": "done"}, follow_redirects=False).status_code == 303
+    assert (
+        http.post(f"{path}/progress", data={"csrf_token": token, "status": "done"}, follow_redirects=False).status_code
+        == 303
+    )
 
 
 # --- sizes and malformed input ---------------------------------------------------------------------------
@@ -314,15 +349,20 @@ def test_an_oversized_form_is_refused_with_413(hnd: int) -> None:
     assert updates_of(hnd) == []
 
 
-@pytest.mark.parametrize(("fields", "message"), [
-    ({"status": "in_progress", "percent": "abc"}, "Tỷ lệ hoàn thành phải là số nguyên từ 0 đến 100."),
-    ({"status": "in_progress", "percent": "150"}, "Tỷ lệ hoàn thành phải là số nguyên từ 0 đến 100."),
-    ({"status": "withdrawn"}, "Chọn trạng thái: Đang thực hiện hoặc Hoàn thành."),
-    ({"status": "in_progress", "evidence_url": "javascript:alert(1)"}, "Liên kết minh chứng phải là địa chỉ web"),
-    ({"status": "in_progress", "note": "y" * 2001}, "Nội dung dài quá 2000 ký tự"),
-    ({"status": "in_progress", "note": "a\x00b"}, "chứa ký tự điều khiển không hợp lệ"),
-])
-def test_a_malformed_form_gets_422_with_a_clear_message_and_keeps_what_was_typed(hnd: int, fields: dict, message: str) -> None:
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"status": "in_progress", "percent": "abc"}, "Tỷ lệ hoàn thành phải là số nguyên từ 0 đến 100."),
+        ({"status": "in_progress", "percent": "150"}, "Tỷ lệ hoàn thành phải là số nguyên từ 0 đến 100."),
+        ({"status": "withdrawn"}, "Chọn trạng thái: Đang thực hiện hoặc Hoàn thành."),
+        ({"status": "in_progress", "evidence_url": "javascript:alert(1)"}, "Liên kết minh chứng phải là địa chỉ web"),
+        ({"status": "in_progress", "note": "y" * 2001}, "Nội dung dài quá 2000 ký tự"),
+        ({"status": "in_progress", "note": "a\x00b"}, "chứa ký tự điều khiển không hợp lệ"),
+    ],
+)
+def test_a_malformed_form_gets_422_with_a_clear_message_and_keeps_what_was_typed(
+    hnd: int, fields: dict, message: str
+) -> None:
     answer = post_form(client(), link_path(hnd, "HND_TINH"), "progress", document_number="99/BC", **fields)
     assert answer.status_code == 422
     assert message in html.unescape(answer.text)
@@ -336,8 +376,16 @@ def test_a_malformed_form_gets_422_with_a_clear_message_and_keeps_what_was_typed
 def test_a_script_in_a_note_name_document_and_link_is_escaped_on_the_page(hnd: int) -> None:
     http = client()
     path = link_path(hnd, "HND_TINH")
-    answer = post_form(http, path, "progress", status="in_progress", note=f"Tiến độ {SCRIPT}", reporter='<img src=x onerror="alert(1)">',
-                       document_number="<b>12</b>", evidence_url='https://x.example/"><script>alert(2)</script>')
+    answer = post_form(
+        http,
+        path,
+        "progress",
+        status="in_progress",
+        note=f"Tiến độ {SCRIPT}",
+        reporter='<img src=x onerror="alert(1)">',
+        document_number="<b>12</b>",
+        evidence_url='https://x.example/"><script>alert(2)</script>',
+    )
     assert answer.status_code == 303
     page = http.get(path).text
     assert "<script" not in page and "<img" not in page and "<b>12" not in page

@@ -93,24 +93,41 @@ def test_an_agency_lists_and_reads_only_its_own_assignments(sample) -> None:
 
 def test_an_agency_cannot_change_another_agencys_assignment(sample) -> None:
     hnd = assignment_id("HND_TINH", "2.6")
-    answer = client().post(f"/api/v1/assignments/{hnd}/updates", json={"status": "done"}, headers=auth(token_for("SO_CT")))
+    answer = client().post(
+        f"/api/v1/assignments/{hnd}/updates", json={"status": "done"}, headers=auth(token_for("SO_CT"))
+    )
     assert answer.status_code == 404 and answer.json()["detail"] == f"Không có việc số {hnd}."
     assert assignment(hnd).status == "assigned" and updates_of(hnd) == []
     extension = client(start_review=lambda p: ("r", "r")).post(
-        f"/api/v1/assignments/{hnd}/extension-requests", json={"until": "2022-10-14", "reason": "x"}, headers=auth(token_for("SO_CT")))
+        f"/api/v1/assignments/{hnd}/extension-requests",
+        json={"until": "2022-10-14", "reason": "x"},
+        headers=auth(token_for("SO_CT")),
+    )
     assert extension.status_code == 404
 
 
 def test_a_report_through_the_api_is_recorded_and_a_script_in_it_is_escaped_on_the_page(sample) -> None:
     hnd = assignment_id("HND_TINH", "2.6")
-    answer = client().post(f"/api/v1/assignments/{hnd}/updates", headers=auth(token_for("HND_TINH")), json={
-        "status": "in_progress", "percent": 40, "note": f"Đang lấy ý kiến {SCRIPT}", "document_number": "77/BC-HND",
-        "reported_by": "Lê C",
-    })
+    answer = client().post(
+        f"/api/v1/assignments/{hnd}/updates",
+        headers=auth(token_for("HND_TINH")),
+        json={
+            "status": "in_progress",
+            "percent": 40,
+            "note": f"Đang lấy ý kiến {SCRIPT}",
+            "document_number": "77/BC-HND",
+            "reported_by": "Lê C",
+        },
+    )
     assert answer.status_code == 201, answer.text
     body = answer.json()
     assert answer.headers["content-type"] == "application/json"  # data, never rendered as HTML
-    assert (body["status"], body["percent"], body["source"], body["reported_by"]) == ("in_progress", 40, "api", "Lê C – Hội Nông dân tỉnh")
+    assert (body["status"], body["percent"], body["source"], body["reported_by"]) == (
+        "in_progress",
+        40,
+        "api",
+        "Lê C – Hội Nông dân tỉnh",
+    )
     assert updates_of(hnd)[-1].note == f"Đang lấy ý kiến {SCRIPT}"
     page = client().get(link_path(hnd, "HND_TINH")).text
     assert SCRIPT not in page and "Đang lấy ý kiến &lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -118,19 +135,25 @@ def test_a_report_through_the_api_is_recorded_and_a_script_in_it_is_escaped_on_t
     assert [h["percent"] for h in history] == [40]
 
 
-@pytest.mark.parametrize(("body", "field", "message"), [
-    ('{"status": "done",', None, "nội dung không phải JSON hợp lệ"),
-    ('{"status": "in_progress", "percent": 150}', "percent", "giá trị quá lớn (tối đa 100)"),
-    ('{"status": "finished"}', "status", "giá trị không hợp lệ"),
-    ('{"percent": 10}', "status", "thiếu trường bắt buộc"),
-    ('{"status": "done", "owner": "SO_TC"}', "owner", "trường không được phép"),
-    ('[1, 2]', None, "phải là một đối tượng JSON"),
-    ('{"status": "done", "evidence_url": "javascript:alert(1)"}', "evidence_url", "không đúng định dạng"),
-])
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ('{"status": "done",', None, "nội dung không phải JSON hợp lệ"),
+        ('{"status": "in_progress", "percent": 150}', "percent", "giá trị quá lớn (tối đa 100)"),
+        ('{"status": "finished"}', "status", "giá trị không hợp lệ"),
+        ('{"percent": 10}', "status", "thiếu trường bắt buộc"),
+        ('{"status": "done", "owner": "SO_TC"}', "owner", "trường không được phép"),
+        ("[1, 2]", None, "phải là một đối tượng JSON"),
+        ('{"status": "done", "evidence_url": "javascript:alert(1)"}', "evidence_url", "không đúng định dạng"),
+    ],
+)
 def test_malformed_payloads_get_422_naming_the_field(sample, body: str, field: str | None, message: str) -> None:
     hnd = assignment_id("HND_TINH", "2.6")
-    answer = client().post(f"/api/v1/assignments/{hnd}/updates", content=body,
-                           headers=auth(token_for("HND_TINH")) | {"Content-Type": "application/json"})
+    answer = client().post(
+        f"/api/v1/assignments/{hnd}/updates",
+        content=body,
+        headers=auth(token_for("HND_TINH")) | {"Content-Type": "application/json"},
+    )
     assert answer.status_code == 422
     payload = answer.json()
     assert message in payload["message"]
@@ -141,15 +164,23 @@ def test_malformed_payloads_get_422_naming_the_field(sample, body: str, field: s
 
 def test_text_the_database_cannot_store_is_refused_with_422(sample) -> None:
     hnd = assignment_id("HND_TINH", "2.6")
-    answer = client().post(f"/api/v1/assignments/{hnd}/updates", json={"status": "done", "note": "a\u0000b"},
-                           headers=auth(token_for("HND_TINH")))
-    assert answer.status_code == 422 and answer.json()["detail"] == "Nội dung báo cáo chứa ký tự điều khiển không hợp lệ"
+    answer = client().post(
+        f"/api/v1/assignments/{hnd}/updates",
+        json={"status": "done", "note": "a\u0000b"},
+        headers=auth(token_for("HND_TINH")),
+    )
+    assert (
+        answer.status_code == 422 and answer.json()["detail"] == "Nội dung báo cáo chứa ký tự điều khiển không hợp lệ"
+    )
 
 
 def test_an_oversized_payload_gets_413(sample) -> None:
     hnd = assignment_id("HND_TINH", "2.6")
-    answer = client().post(f"/api/v1/assignments/{hnd}/updates", json={"status": "done", "note": "x" * 40_000},
-                           headers=auth(token_for("HND_TINH")))
+    answer = client().post(
+        f"/api/v1/assignments/{hnd}/updates",
+        json={"status": "done", "note": "x" * 40_000},
+        headers=auth(token_for("HND_TINH")),
+    )
     assert answer.status_code == 413 and "quá lớn" in answer.json()["detail"]
     assert updates_of(hnd) == []
 
@@ -171,12 +202,18 @@ def test_an_extension_request_through_the_api(sample) -> None:
     started: list[dict] = []
     http = client(start_review=lambda p: started.append(p) or ("id-1", "gia-han-1"))
     token = token_for("HND_TINH")
-    answer = http.post(f"/api/v1/assignments/{hnd}/extension-requests", json={"until": "2022-10-14", "reason": "Chờ ý kiến"},
-                       headers=auth(token))
+    answer = http.post(
+        f"/api/v1/assignments/{hnd}/extension-requests",
+        json={"until": "2022-10-14", "reason": "Chờ ý kiến"},
+        headers=auth(token),
+    )
     assert answer.status_code == 202 and answer.json()["run_name"] == "gia-han-1"
     assert started[0]["until"] == "2022-10-14" and started[0]["requested_by"] == "Hội Nông dân tỉnh"
-    again = http.post(f"/api/v1/assignments/{hnd}/extension-requests", json={"until": "2022-10-20", "reason": "Lại"},
-                      headers=auth(token))
+    again = http.post(
+        f"/api/v1/assignments/{hnd}/extension-requests",
+        json={"until": "2022-10-20", "reason": "Lại"},
+        headers=auth(token),
+    )
     assert again.status_code == 409 and "đang chờ phê duyệt" in again.json()["detail"]
     shown = http.get(f"/api/v1/assignments/{hnd}", headers=auth(token)).json()
     assert shown["pending_extension_until"] == "2022-10-14"
@@ -191,7 +228,9 @@ def test_a_withdrawn_assignment_refuses_reports_with_409(sample) -> None:
     with Session(get_engine()) as session:
         session.exec(update(Assignment).where(Assignment.id == hnd).values(status="withdrawn"))
         session.commit()
-    answer = client().post(f"/api/v1/assignments/{hnd}/updates", json={"status": "done"}, headers=auth(token_for("HND_TINH")))
+    answer = client().post(
+        f"/api/v1/assignments/{hnd}/updates", json={"status": "done"}, headers=auth(token_for("HND_TINH"))
+    )
     assert answer.status_code == 409 and "thu hồi" in answer.json()["detail"]
 
 
@@ -199,7 +238,9 @@ def test_the_openapi_spec_describes_bearer_auth_and_every_operation(sample) -> N
     spec = client().get("/api/openapi.json").json()
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert set(spec["paths"]) == {
-        "/api/v1/assignments", "/api/v1/assignments/{assignment_id}", "/api/v1/assignments/{assignment_id}/updates",
+        "/api/v1/assignments",
+        "/api/v1/assignments/{assignment_id}",
+        "/api/v1/assignments/{assignment_id}/updates",
         "/api/v1/assignments/{assignment_id}/extension-requests",
     }
     post = spec["paths"]["/api/v1/assignments/{assignment_id}/updates"]["post"]

@@ -65,7 +65,8 @@ def test_sources_are_checked_and_polled_on_demand(db, tmp_path: Path, monkeypatc
     shutil.copytree(PACKAGED_CONFIG_DIR, config, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     (config / "status_sources.yaml").write_text(
         f"sources:\n  - name: hnd-folder\n    agency: HND_TINH\n    kind: xlsx_folder\n    path: {tmp_path / 'missing'}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     monkeypatch.setenv("DONDOC_CONFIG_DIR", str(config))
     get_settings.cache_clear()
     checked = CliRunner().invoke(cli(), ["intake", "sources"])
@@ -75,10 +76,15 @@ def test_sources_are_checked_and_polled_on_demand(db, tmp_path: Path, monkeypatc
     (tmp_path / "missing").mkdir()
     again = CliRunner().invoke(cli(), ["intake", "poll"])  # forced: no waiting for the retry time
     assert again.exit_code == 0 and "0 báo cáo mới" in again.output
-    (config / "status_sources.yaml").write_text("sources:\n  - name: X\n    agency: HND_TINH\n    kind: xlsx_folder\n", encoding="utf-8")
+    (config / "status_sources.yaml").write_text(
+        "sources:\n  - name: X\n    agency: HND_TINH\n    kind: xlsx_folder\n", encoding="utf-8"
+    )
     broken = CliRunner().invoke(cli(), ["intake", "sources"])
     flat = broken.output.replace("\n", "")  # the console wraps long lines
-    assert broken.exit_code == 1 and "status_sources.yaml:2: sources[0].name: tên nguồn chỉ gồm chữ thường không dấu" in flat
+    assert (
+        broken.exit_code == 1
+        and "status_sources.yaml:2: sources[0].name: tên nguồn chỉ gồm chữ thường không dấu" in flat
+    )
 
 
 def test_the_server_runs_in_a_thread_and_masks_links_in_its_access_log(db, caplog: pytest.LogCaptureFixture) -> None:

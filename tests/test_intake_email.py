@@ -86,8 +86,16 @@ def test_a_script_in_a_note_never_reaches_an_email_as_markup(db, smtp, monkeypat
     use_intake(monkeypatch)
     import_sample()
     hnd = assignment_id("HND_TINH", "2.6")
-    record_status_update(hnd, status="in_progress", percent=20, note=f"Ghi chú {SCRIPT}", document_number=f"1/{SCRIPT}",
-                         reported_by=f"Người {SCRIPT}", source="web", at=local(date(2022, 9, 26), 9))
+    record_status_update(
+        hnd,
+        status="in_progress",
+        percent=20,
+        note=f"Ghi chú {SCRIPT}",
+        document_number=f"1/{SCRIPT}",
+        reported_by=f"Người {SCRIPT}",
+        source="web",
+        at=local(date(2022, 9, 26), 9),
+    )
     follow_up("2.6", local(date(2022, 9, 28), 8))  # the −2 working-day reminder
     assert smtp.messages
     for received in smtp.messages:
@@ -100,8 +108,15 @@ def test_a_script_in_a_note_never_reaches_an_email_as_markup(db, smtp, monkeypat
 
 def test_free_text_that_e_mails_do_show_is_escaped_in_html() -> None:
     policy = load_notification_policy(get_settings().config_dir)
-    payload = {"agency": "Hội Nông dân tỉnh", "recipient_agency": "Hội Nông dân tỉnh", "directive_number": "2.6",
-               "notice_number": "1/TB", "due_date": "2022-09-30", "decision_note": SCRIPT, "approver": SCRIPT,
-               "report_link": f"{PUBLIC_URL}/r/x\"><script>"}
+    payload = {
+        "agency": "Hội Nông dân tỉnh",
+        "recipient_agency": "Hội Nông dân tỉnh",
+        "directive_number": "2.6",
+        "notice_number": "1/TB",
+        "due_date": "2022-09-30",
+        "decision_note": SCRIPT,
+        "approver": SCRIPT,
+        "report_link": f'{PUBLIC_URL}/r/x"><script>',
+    }
     rendered = render_message("extension_rejected", payload, "email", policy)
     assert "<script" not in (rendered.html or "") and "&lt;script&gt;alert(1)&lt;/script&gt;" in (rendered.html or "")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from prefect.client.orchestration import get_client
 from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
-from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.server.api.server import SubprocessASGIServer
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from tasks.status import EVENT_NAME, emit_assignment_updated, prefect_api_available, record_status_update
 from tests.intake_helpers import assignment_id, import_sample, updates_of
@@ -30,14 +30,23 @@ def test_a_status_change_emits_the_prefect_event(prefect_server, db) -> None:
     # The server outlives this test and ids restart with each test database: a report time of its own tells
     # this update's event from the others.
     at = datetime(2022, 9, 21, 3, 4, 5, tzinfo=UTC) + timedelta(microseconds=time.time_ns() // 1000 % 1_000_000)
-    recorded = record_status_update(aid, status="in_progress", percent=40, reported_by="Hội Nông dân tỉnh", source="web", at=at)
-    wanted = EventFilter(event=EventNameFilter(name=[EVENT_NAME]), occurred=EventOccurredFilter(since=started),
-                         resource=EventResourceFilter(id=[f"dondoc.assignment.{aid}"]))
+    recorded = record_status_update(
+        aid, status="in_progress", percent=40, reported_by="Hội Nông dân tỉnh", source="web", at=at
+    )
+    wanted = EventFilter(
+        event=EventNameFilter(name=[EVENT_NAME]),
+        occurred=EventOccurredFilter(since=started),
+        resource=EventResourceFilter(id=[f"dondoc.assignment.{aid}"]),
+    )
     deadline = time.monotonic() + 30
     events: list = []
     with get_client(sync_client=True) as client:
         while time.monotonic() < deadline:
-            events = [e for e in client.read_events(filter=wanted, limit=50).events if e.payload.get("reported_at") == at.isoformat()]
+            events = [
+                e
+                for e in client.read_events(filter=wanted, limit=50).events
+                if e.payload.get("reported_at") == at.isoformat()
+            ]
             if events:
                 break
             time.sleep(0.5)
@@ -70,7 +79,7 @@ def test_an_unreachable_prefect_api_never_fails_a_status_update(sqlite_template:
     # In a child process: Prefect's events worker is a process-wide singleton, and this one is left broken.
     database = tmp_path / "dondoc.db"
     shutil.copy(sqlite_template, database)
-    script = textwrap.dedent(f"""
+    script = textwrap.dedent("""
         from config.settings import PACKAGED_CONFIG_DIR
         from tasks.notice_import import import_notice
         from tasks.status import record_status_update, emit_assignment_updated
@@ -82,10 +91,16 @@ def test_an_unreachable_prefect_api_never_fails_a_status_update(sqlite_template:
         print("STORED", [u.status for u in updates_of(aid)])
     """)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DONDOC_"))}
-    env |= {"DONDOC_DATABASE_URL": f"sqlite:///{database}", "DONDOC_HOME": str(tmp_path / "home"),
-            "PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api", "PREFECT_HOME": str(tmp_path / "prefect"),
-            "PYTHONPATH": str(PROJECT)}
-    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120)
+    env |= {
+        "DONDOC_DATABASE_URL": f"sqlite:///{database}",
+        "DONDOC_HOME": str(tmp_path / "home"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api",
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PYTHONPATH": str(PROJECT),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert "HANDED_OVER True" in done.stdout  # queued for Prefect's events worker, which then fails to connect
     assert "STORED ['done']" in done.stdout

@@ -38,13 +38,21 @@ OPERATIONS = [
 @pytest.fixture
 def api_setup(db, monkeypatch: pytest.MonkeyPatch) -> dict:
     """The sample notice, a token for Hội Nông dân tỉnh, a generous rate limit, and the spec served by the app."""
-    use_intake(monkeypatch, intake_api_burst="100000", intake_api_rate_per_minute="100000",
-               intake_auth_failure_burst="100000", intake_auth_failures_per_minute="100000")
+    use_intake(
+        monkeypatch,
+        intake_api_burst="100000",
+        intake_api_rate_per_minute="100000",
+        intake_auth_failure_burst="100000",
+        intake_auth_failures_per_minute="100000",
+    )
     import_sample()
     token = create_token("HND_TINH", label="schemathesis", created_by="kiểm thử")[1]
     app = create_app(clock=lambda: TODAY, start_review=lambda parameters: ("run-id", "gia-han"))
-    return {"schema": schemathesis.openapi.from_asgi("/api/openapi.json", app), "token": token,
-            "own": [assignment_id("HND_TINH", n) for n in ("2.1", "2.3", "2.6")]}
+    return {
+        "schema": schemathesis.openapi.from_asgi("/api/openapi.json", app),
+        "token": token,
+        "own": [assignment_id("HND_TINH", n) for n in ("2.1", "2.3", "2.6")],
+    }
 
 
 def test_every_operation_of_the_spec_is_covered() -> None:
@@ -53,13 +61,20 @@ def test_every_operation_of_the_spec_is_covered() -> None:
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["positive", "negative"])
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
-def test_generated_requests_never_get_a_server_error(api_setup: dict, method: str, path: str, mode: GenerationMode) -> None:
+def test_generated_requests_never_get_a_server_error(
+    api_setup: dict, method: str, path: str, mode: GenerationMode
+) -> None:
     operation = api_setup["schema"][path][method]
     calls = []
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+    )
     def run(case) -> None:
         generated = (case.path_parameters or {}).get("assignment_id")
         if isinstance(generated, int) and generated % 2 == 0:

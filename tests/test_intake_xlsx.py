@@ -58,7 +58,7 @@ def test_the_template_has_one_row_per_assignment_and_the_fill_in_columns(notice:
     count = export_template(notice, path)
     sheet = load_workbook(path)[SHEET]
     header = [c.value for c in sheet[3]]
-    assert header[0] == "Mã việc" and header[-len(FILL_COLUMNS):] == FILL_COLUMNS
+    assert header[0] == "Mã việc" and header[-len(FILL_COLUMNS) :] == FILL_COLUMNS
     ids = [r[0].value for r in sheet.iter_rows(min_row=4) if r[0].value is not None]
     with Session(get_engine()) as session:
         expected = len(session.exec(select(Assignment.id).where(Assignment.status != "withdrawn")).all())
@@ -70,14 +70,24 @@ def test_a_filled_in_file_imports_every_row_in_one_go(notice: int, tmp_path: Pat
     path = tmp_path / "mau.xlsx"
     export_template(notice, path)
     hnd, so_ct = assignment_id("HND_TINH", "2.6"), assignment_id("SO_CT", "2.3")
-    fill(path, {
-        hnd: {"Trạng thái báo cáo": "Đang thực hiện", "Tỷ lệ hoàn thành (%)": 60, "Số văn bản": "123/BC-HND",
-              "Nội dung báo cáo": "Đã xong dự thảo", "Ngày báo cáo": "19/09/2022"},
-        so_ct: {"Trạng thái báo cáo": "hoan thanh", "Số văn bản": "45/SCT-KH"},  # typed without accents
-    })
+    fill(
+        path,
+        {
+            hnd: {
+                "Trạng thái báo cáo": "Đang thực hiện",
+                "Tỷ lệ hoàn thành (%)": 60,
+                "Số văn bản": "123/BC-HND",
+                "Nội dung báo cáo": "Đã xong dự thảo",
+                "Ngày báo cáo": "19/09/2022",
+            },
+            so_ct: {"Trạng thái báo cáo": "hoan thanh", "Số văn bản": "45/SCT-KH"},  # typed without accents
+        },
+    )
     result = import_file(path, reported_by="Văn phòng Tỉnh ủy")
     assert result.ok and len(result.recorded) == 2
-    assert [(u.status, u.percent, u.source, u.document_number) for u in updates_of(hnd)] == [("in_progress", 60, "xlsx", "123/BC-HND")]
+    assert [(u.status, u.percent, u.source, u.document_number) for u in updates_of(hnd)] == [
+        ("in_progress", 60, "xlsx", "123/BC-HND")
+    ]
     # A dated report counts at 17:00 Vietnam time that day.
     assert updates_of(hnd)[0].reported_at.isoformat() == "2022-09-19T10:00:00+00:00"
     assert assignment(so_ct).status == "done" and assignment(so_ct).percent == 100
@@ -88,17 +98,33 @@ def test_errors_name_the_sheet_the_row_and_the_column_and_nothing_is_imported(no
     path = tmp_path / "mau.xlsx"
     export_template(notice, path)
     hnd, so_ct, stc = assignment_id("HND_TINH", "2.6"), assignment_id("SO_CT", "2.3"), assignment_id("SO_TC", "2.3")
-    fill(path, {
-        hnd: {"Trạng thái báo cáo": "Đang thực hiện", "Tỷ lệ hoàn thành (%)": 60},  # fine on its own
-        so_ct: {"Trạng thái báo cáo": "Xong rồi", "Tỷ lệ hoàn thành (%)": "sáu mươi"},
-        stc: {"Trạng thái báo cáo": "Hoàn thành", "Liên kết minh chứng": "ftp://x", "Ngày báo cáo": date(2099, 1, 1)},
-    })
+    fill(
+        path,
+        {
+            hnd: {"Trạng thái báo cáo": "Đang thực hiện", "Tỷ lệ hoàn thành (%)": 60},  # fine on its own
+            so_ct: {"Trạng thái báo cáo": "Xong rồi", "Tỷ lệ hoàn thành (%)": "sáu mươi"},
+            stc: {
+                "Trạng thái báo cáo": "Hoàn thành",
+                "Liên kết minh chứng": "ftp://x",
+                "Ngày báo cáo": date(2099, 1, 1),
+            },
+        },
+    )
     result = import_file(path, reported_by="Văn phòng")
     messages = [str(e) for e in result.errors]
     row_ct, row_tc = row_of(path, so_ct), row_of(path, stc)
-    assert f"Trang «{SHEET}», dòng {row_ct}, cột «Trạng thái báo cáo»: không hợp lệ: «Xong rồi» (chọn: Đã tiếp nhận, Đang thực hiện, Hoàn thành)" in messages
-    assert f"Trang «{SHEET}», dòng {row_ct}, cột «Tỷ lệ hoàn thành (%)»: phải là số nguyên từ 0 đến 100, nhận được «sáu mươi»" in messages
-    assert f"Trang «{SHEET}», dòng {row_tc}, cột «Liên kết minh chứng»: phải là địa chỉ web bắt đầu bằng http:// hoặc https://" in messages
+    assert (
+        f"Trang «{SHEET}», dòng {row_ct}, cột «Trạng thái báo cáo»: không hợp lệ: «Xong rồi» (chọn: Đã tiếp nhận, Đang thực hiện, Hoàn thành)"
+        in messages
+    )
+    assert (
+        f"Trang «{SHEET}», dòng {row_ct}, cột «Tỷ lệ hoàn thành (%)»: phải là số nguyên từ 0 đến 100, nhận được «sáu mươi»"
+        in messages
+    )
+    assert (
+        f"Trang «{SHEET}», dòng {row_tc}, cột «Liên kết minh chứng»: phải là địa chỉ web bắt đầu bằng http:// hoặc https://"
+        in messages
+    )
     assert f"Trang «{SHEET}», dòng {row_tc}, cột «Ngày báo cáo»: ngày 01/01/2099 chưa đến" in messages
     assert len(messages) == 4 and not result.recorded
     assert updates_of(hnd) == [] and assignment(hnd).status == "assigned"  # the good row was not imported either
@@ -142,13 +168,21 @@ def test_the_commands_export_and_import(notice: int, tmp_path: Path, monkeypatch
     exported = CliRunner().invoke(cli(), ["export-template", NUMBER, "-o", "bao-cao.xlsx"])
     assert exported.exit_code == 0, exported.output
     hnd = assignment_id("HND_TINH", "2.6")
-    fill(tmp_path / "bao-cao.xlsx", {hnd: {"Trạng thái báo cáo": "Hoàn thành", "Số văn bản": "9/BC"}}, out=tmp_path / "da-dien.xlsx")
+    fill(
+        tmp_path / "bao-cao.xlsx",
+        {hnd: {"Trạng thái báo cáo": "Hoàn thành", "Số văn bản": "9/BC"}},
+        out=tmp_path / "da-dien.xlsx",
+    )
     imported = CliRunner().invoke(cli(), ["import-updates", "da-dien.xlsx", "--by", "Chuyên viên Văn phòng"])
     assert imported.exit_code == 0 and "Đã nhập 1 báo cáo tiến độ" in imported.output
     assert updates_of(hnd)[0].reported_by == "Chuyên viên Văn phòng"
     fill(tmp_path / "bao-cao.xlsx", {hnd: {"Trạng thái báo cáo": "??"}}, out=tmp_path / "sai.xlsx")
     refused = CliRunner().invoke(cli(), ["import-updates", "sai.xlsx"])
-    assert refused.exit_code == 1 and "không nhập dòng nào" in refused.output and "cột «Trạng thái báo cáo»" in refused.output
+    assert (
+        refused.exit_code == 1
+        and "không nhập dòng nào" in refused.output
+        and "cột «Trạng thái báo cáo»" in refused.output
+    )
     assert len(updates_of(hnd)) == 1
     not_xlsx = tmp_path / "x.xlsx"
     not_xlsx.write_text("không phải bảng tính", encoding="utf-8")

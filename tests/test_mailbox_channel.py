@@ -36,7 +36,12 @@ def content(part: object) -> str:
 
 def send(url: str, **overrides: object):
     arguments: dict[str, object] = dict(
-        subject=SUBJECT, text=TEXT, html=HTML, headers={"X-Dondoc-Kind": "reminder"}, attachments=None, idempotency_key=KEY
+        subject=SUBJECT,
+        text=TEXT,
+        html=HTML,
+        headers={"X-Dondoc-Kind": "reminder"},
+        attachments=None,
+        idempotency_key=KEY,
     )
     arguments.update(overrides)
     return send_message(url, **arguments)  # type: ignore[arg-type]
@@ -63,7 +68,10 @@ def test_eml_parses_back_to_the_same_message(tmp_path: Path) -> None:
     assert message["X-Dondoc-Kind"] == "reminder"
     assert message["Message-ID"].startswith("<dondoc.") and message["Date"] is not None
     assert message["To"] == "stc@bacgiang.example.vn"
-    assert {a.addr_spec for a in message["Cc"].addresses} == {"vanphong@bacgiang.example.vn", "bandanvan@bacgiang.example.vn"}
+    assert {a.addr_spec for a in message["Cc"].addresses} == {
+        "vanphong@bacgiang.example.vn",
+        "bandanvan@bacgiang.example.vn",
+    }
     assert message["From"].addresses[0].display_name == "Văn phòng Tỉnh ủy"
     assert message.get_content_type() == "multipart/mixed"
     [alternative, *_] = message.iter_parts()

@@ -69,7 +69,10 @@ def test_the_sample_notice_imports_with_its_directives_and_agencies(db, sample_n
         assert "30/09/2022" in (urgent.due_explanation or "")
         history = session.exec(select(DeadlineChange.kind)).all()
         assert set(history) == {"original"} and len(history) == result.assignments
-    assert codes_by_role("2.3") == {"lead": {"HND_TINH", "SO_CT", "BCSD_UBND"}, "support": {"LMHTX", "SO_TC", "SO_KHCN"}}
+    assert codes_by_role("2.3") == {
+        "lead": {"HND_TINH", "SO_CT", "BCSD_UBND"},
+        "support": {"LMHTX", "SO_TC", "SO_KHCN"},
+    }
     assert codes_by_role("2.7") == {"lead": {"BDV_TU"}, "support": {"VP_TU"}}
     # "UBND các huyện, thành phố" expands to all ten district-level People's Committees.
     assert len([c for c in codes_by_role("2.1")["support"] if c.startswith("UBND_")]) == 10
@@ -85,8 +88,12 @@ def test_reimporting_the_same_file_is_a_no_op(db, sample_notice: Path) -> None:
 
 def test_a_changed_file_is_refused_with_a_diff_unless_update(db, sample_notice: Path, tmp_path: Path) -> None:
     import_notice(sample_notice, PACKAGED_CONFIG_DIR)
-    changed, _ = broken_copy(sample_notice, tmp_path, "      - {agency: VP_TU, role: support}\n    deadline:",
-                             "      - {agency: VP_TU, role: support}\n      - {agency: MTTQ_TINH, role: support}\n    deadline:")
+    changed, _ = broken_copy(
+        sample_notice,
+        tmp_path,
+        "      - {agency: VP_TU, role: support}\n    deadline:",
+        "      - {agency: VP_TU, role: support}\n      - {agency: MTTQ_TINH, role: support}\n    deadline:",
+    )
     before = snapshot()
     with pytest.raises(ImportRefused) as info:
         import_notice(changed, PACKAGED_CONFIG_DIR)
@@ -102,10 +109,16 @@ def test_a_changed_file_is_refused_with_a_diff_unless_update(db, sample_notice: 
     assert actions == ["notice.created", "notice.updated"]
 
 
-def test_update_withdraws_an_assignment_that_left_the_file_and_keeps_its_history(db, sample_notice: Path, tmp_path: Path) -> None:
+def test_update_withdraws_an_assignment_that_left_the_file_and_keeps_its_history(
+    db, sample_notice: Path, tmp_path: Path
+) -> None:
     import_notice(sample_notice, PACKAGED_CONFIG_DIR)
-    changed, _ = broken_copy(sample_notice, tmp_path, "      - {agency: SO_KHCN, role: support}\n    deadline:\n      phrase: Tăng cường",
-                             "    deadline:\n      phrase: Tăng cường")
+    changed, _ = broken_copy(
+        sample_notice,
+        tmp_path,
+        "      - {agency: SO_KHCN, role: support}\n    deadline:\n      phrase: Tăng cường",
+        "    deadline:\n      phrase: Tăng cường",
+    )
     import_notice(changed, PACKAGED_CONFIG_DIR, update=True)
     with Session(get_engine()) as session:
         row = session.exec(
@@ -117,18 +130,36 @@ def test_update_withdraws_an_assignment_that_left_the_file_and_keeps_its_history
 @pytest.mark.parametrize(
     ("old", "new", "field", "message"),
     [
-        ("- {agency: SO_TC, role: support}", "- {agency: Sở Tài chánh, role: support}",
-         "directives[2].assignments[4].agency", "gần giống: Sở Tài chính (SO_TC)"),
+        (
+            "- {agency: SO_TC, role: support}",
+            "- {agency: Sở Tài chánh, role: support}",
+            "directives[2].assignments[4].agency",
+            "gần giống: Sở Tài chính (SO_TC)",
+        ),
         ("  date: 2022-09-09", "  date: 2022-02-30", "notice.date", "ngày không hợp lệ"),
         ('  - number: "2.2"', '  - number: "2.1"', "directives[1].number", "số mục 2.1 bị trùng"),
-        ("      - {agency: BDV_TU, role: lead}\n      - {agency: VP_TU, role: support}\n    deadline:",
-         "      - {agency: BDV_TU, role: support}\n      - {agency: VP_TU, role: support}\n    deadline:",
-         "directives[6].assignments", "chưa có cơ quan chủ trì"),
+        (
+            "      - {agency: BDV_TU, role: lead}\n      - {agency: VP_TU, role: support}\n    deadline:",
+            "      - {agency: BDV_TU, role: support}\n      - {agency: VP_TU, role: support}\n    deadline:",
+            "directives[6].assignments",
+            "chưa có cơ quan chủ trì",
+        ),
         ("  issuer: TTTU", "  issuer: [TTTU", "", "lỗi cú pháp YAML"),
-        ("rule: {kind: meeting, body: Ban Thường vụ Tỉnh ủy, year: 2022, month: 9}",
-         "rule: {kind: fixed_date, date: 2022-13-01}", "directives[5].deadline.rule.date", "ngày không hợp lệ"),
+        (
+            "rule: {kind: meeting, body: Ban Thường vụ Tỉnh ủy, year: 2022, month: 9}",
+            "rule: {kind: fixed_date, date: 2022-13-01}",
+            "directives[5].deadline.rule.date",
+            "ngày không hợp lệ",
+        ),
     ],
-    ids=["unknown-agency", "invalid-date", "duplicate-directive", "missing-lead", "yaml-syntax", "invalid-deadline-date"],
+    ids=[
+        "unknown-agency",
+        "invalid-date",
+        "duplicate-directive",
+        "missing-lead",
+        "yaml-syntax",
+        "invalid-deadline-date",
+    ],
 )
 def test_bad_files_are_refused_with_file_line_and_field_and_write_nothing(
     db, sample_notice: Path, tmp_path: Path, old: str, new: str, field: str, message: str
@@ -147,7 +178,9 @@ def test_bad_files_are_refused_with_file_line_and_field_and_write_nothing(
 def test_a_failed_import_after_a_good_one_leaves_the_first_intact(db, sample_notice: Path, tmp_path: Path) -> None:
     import_notice(sample_notice, PACKAGED_CONFIG_DIR)
     before = snapshot()
-    path, _ = broken_copy(sample_notice, tmp_path, "- {agency: SO_TC, role: support}", "- {agency: SO_KHONG_CO, role: support}")
+    path, _ = broken_copy(
+        sample_notice, tmp_path, "- {agency: SO_TC, role: support}", "- {agency: SO_KHONG_CO, role: support}"
+    )
     with pytest.raises(ConfigError):
         import_notice(path, PACKAGED_CONFIG_DIR, update=True)
     assert snapshot() == before

@@ -28,7 +28,9 @@ SAMPLE = CORPUS / "01-tb-tu-2022-09-09-ocop.md"
 TCVN3_LINE = b"S\xe9 T\xb5i ch\xddnh ch\xf1 tr\xd7\n"
 ALL_KNOWN = CORPUS / "09-tb-tu-ocop-moi-loai-thoi-han.txt"  # every agency in the directory, every item has a lead
 
-_spec = importlib.util.spec_from_file_location("parse_accuracy", Path(__file__).resolve().parent.parent / "bench" / "parse_accuracy.py")
+_spec = importlib.util.spec_from_file_location(
+    "parse_accuracy", Path(__file__).resolve().parent.parent / "bench" / "parse_accuracy.py"
+)
 assert _spec and _spec.loader
 scoring = importlib.util.module_from_spec(_spec)
 sys.modules.setdefault("parse_accuracy", scoring)
@@ -174,21 +176,55 @@ def one_item(sentence: str, directory) -> ParsedDirective:
 @pytest.mark.parametrize(
     ("sentence", "expected", "not_assigned"),
     [
-        ("Giao Sở Tài chính chủ trì, phối hợp với Sở Công Thương xây dựng kế hoạch.", {"SO_TC": "lead", "SO_CT": "support"}, []),
+        (
+            "Giao Sở Tài chính chủ trì, phối hợp với Sở Công Thương xây dựng kế hoạch.",
+            {"SO_TC": "lead", "SO_CT": "support"},
+            [],
+        ),
         ("Sở Công Thương tiếp tục đẩy mạnh xúc tiến thương mại.", {"SO_CT": "lead"}, []),
-        ("Liên minh HTX tỉnh phối hợp chặt chẽ với Hội Nông dân tỉnh xây dựng hợp tác xã.", {"LMHTX": "support", "HND_TINH": "lead"}, []),
+        (
+            "Liên minh HTX tỉnh phối hợp chặt chẽ với Hội Nông dân tỉnh xây dựng hợp tác xã.",
+            {"LMHTX": "support", "HND_TINH": "lead"},
+            [],
+        ),
         ("Sở KH&CN tham mưu UBND tỉnh ban hành cơ chế hỗ trợ.", {"SO_KHCN": "lead"}, ["UBND_TINH"]),
-        ("Đề nghị UBND các huyện, thành phố rà soát; báo cáo Thường trực Tỉnh ủy.", {"UBND_HUYEN_TP": "lead"}, ["TTTU"]),
-        ("Sở NN&PTNT (chủ trì), Sở Tài chính (phối hợp) xây dựng đề án.", {"SO_NNPTNT": "lead", "SO_TC": "support"}, []),
-        ("Ban cán sự đảng UBND tỉnh lãnh đạo UBND tỉnh chỉ đạo Sở Tài chính bố trí kinh phí.", {"BCSD_UBND": "lead", "SO_TC": "lead"}, ["UBND_TINH"]),
-        ("Uỷ ban MTTQ tỉnh và các tổ chức chính trị - xã hội tỉnh tuyên truyền.", {"MTTQ_TINH": "lead", "MTTQ_CTXH": "lead"}, []),
-        ("Giao LMHTX hướng dẫn các hợp tác xã; các sở, ngành phối hợp.", {"LMHTX": "lead", "CAC_SO_NGANH": "support"}, []),
+        (
+            "Đề nghị UBND các huyện, thành phố rà soát; báo cáo Thường trực Tỉnh ủy.",
+            {"UBND_HUYEN_TP": "lead"},
+            ["TTTU"],
+        ),
+        (
+            "Sở NN&PTNT (chủ trì), Sở Tài chính (phối hợp) xây dựng đề án.",
+            {"SO_NNPTNT": "lead", "SO_TC": "support"},
+            [],
+        ),
+        (
+            "Ban cán sự đảng UBND tỉnh lãnh đạo UBND tỉnh chỉ đạo Sở Tài chính bố trí kinh phí.",
+            {"BCSD_UBND": "lead", "SO_TC": "lead"},
+            ["UBND_TINH"],
+        ),
+        (
+            "Uỷ ban MTTQ tỉnh và các tổ chức chính trị - xã hội tỉnh tuyên truyền.",
+            {"MTTQ_TINH": "lead", "MTTQ_CTXH": "lead"},
+            [],
+        ),
+        (
+            "Giao LMHTX hướng dẫn các hợp tác xã; các sở, ngành phối hợp.",
+            {"LMHTX": "lead", "CAC_SO_NGANH": "support"},
+            [],
+        ),
         ("Thường trực Tỉnh ủy giao Ban Tuyên giáo Tỉnh ủy chủ trì tuyên truyền.", {"BTG_TU": "lead"}, ["TTTU"]),
         ("Sở Công Thương xây dựng kế hoạch theo Kết luận của Ban Thường vụ Tỉnh ủy.", {"SO_CT": "lead"}, ["BTVTU"]),
-        ("Hội Nông dân tỉnh khẩn trương báo cáo kết quả với Ban Thường vụ Tỉnh ủy, Thường trực Tỉnh ủy.", {"HND_TINH": "lead"}, ["BTVTU", "TTTU"]),
+        (
+            "Hội Nông dân tỉnh khẩn trương báo cáo kết quả với Ban Thường vụ Tỉnh ủy, Thường trực Tỉnh ủy.",
+            {"HND_TINH": "lead"},
+            ["BTVTU", "TTTU"],
+        ),
     ],
 )
-def test_roles_come_from_the_sentence(sentence: str, expected: dict[str, str], not_assigned: list[str], directory) -> None:
+def test_roles_come_from_the_sentence(
+    sentence: str, expected: dict[str, str], not_assigned: list[str], directory
+) -> None:
     d = one_item(sentence, directory)
     assert roles(d) == expected
     assert not set(not_assigned) & set(roles(d))
@@ -196,7 +232,14 @@ def test_roles_come_from_the_sentence(sentence: str, expected: dict[str, str], n
 
 @pytest.mark.parametrize("form", ["NFC", "NFD"])
 @pytest.mark.parametrize(
-    "name", ["Sở Khoa học và Công nghệ", "Sở KH&CN", "Sở Khoa học và Công Nghệ", "SỞ KHOA HỌC VÀ CÔNG NGHỆ", "Sở Khoa hoc và Công nghệ"]
+    "name",
+    [
+        "Sở Khoa học và Công nghệ",
+        "Sở KH&CN",
+        "Sở Khoa học và Công Nghệ",
+        "SỞ KHOA HỌC VÀ CÔNG NGHỆ",
+        "Sở Khoa hoc và Công nghệ",
+    ],
 )
 def test_names_match_across_unicode_forms_tone_placement_and_case(name: str, form: str, directory) -> None:
     d = one_item(unicodedata.normalize(form, f"{name} chủ trì rà soát."), directory)
@@ -226,14 +269,36 @@ def test_an_unknown_agency_is_kept_and_flagged(directory) -> None:
     ("sentence", "kind", "recurrence", "priority"),
     [
         ("Sở Tài chính bố trí kinh phí, hoàn thành trước ngày 15-11-2023.", "fixed_date", None, "normal"),
-        ("Sở Tài chính bố trí kinh phí theo Kế hoạch số 12-KH/TU ngày 05/3/2022 của Ban Thường vụ Tỉnh ủy.", None, None, "normal"),
+        (
+            "Sở Tài chính bố trí kinh phí theo Kế hoạch số 12-KH/TU ngày 05/3/2022 của Ban Thường vụ Tỉnh ủy.",
+            None,
+            None,
+            "normal",
+        ),
         ("Sở Tài chính khẩn trương bố trí kinh phí.", "urgent", None, "normal-urgent"),
-        ("Sở Tài chính bố trí kinh phí trong 10 ngày làm việc kể từ ngày ký Thông báo này.", "working_days", None, "normal"),
-        ("Sở Tài chính tiếp tục bố trí kinh phí; định kỳ hằng quý báo cáo Thường trực Tỉnh ủy.", "ongoing", "quarter", "normal"),
-        ("Sở Tài chính báo cáo tại Hội nghị Ban Thường vụ Tỉnh ủy phiên thường kỳ tháng 12/2023.", "meeting", None, "normal"),
+        (
+            "Sở Tài chính bố trí kinh phí trong 10 ngày làm việc kể từ ngày ký Thông báo này.",
+            "working_days",
+            None,
+            "normal",
+        ),
+        (
+            "Sở Tài chính tiếp tục bố trí kinh phí; định kỳ hằng quý báo cáo Thường trực Tỉnh ủy.",
+            "ongoing",
+            "quarter",
+            "normal",
+        ),
+        (
+            "Sở Tài chính báo cáo tại Hội nghị Ban Thường vụ Tỉnh ủy phiên thường kỳ tháng 12/2023.",
+            "meeting",
+            None,
+            "normal",
+        ),
     ],
 )
-def test_deadlines_come_from_the_phrase_parser_with_the_phrase_kept(sentence: str, kind, recurrence, priority, directory) -> None:
+def test_deadlines_come_from_the_phrase_parser_with_the_phrase_kept(
+    sentence: str, kind, recurrence, priority, directory
+) -> None:
     d = one_item(sentence, directory)
     assert (d.deadline.rule or {}).get("kind") == kind
     assert d.deadline.recurrence == recurrence
@@ -274,17 +339,22 @@ def test_an_empty_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_file_that_is_not_a_notice_is_refused(directory) -> None:
-    recipe = "Cách nấu phở bò\n\nNguyên liệu: xương bò, bánh phở, hành, gừng.\nHầm xương trong 6 giờ, nêm gia vị vừa ăn.\n"
+    recipe = (
+        "Cách nấu phở bò\n\nNguyên liệu: xương bò, bánh phở, hành, gừng.\nHầm xương trong 6 giờ, nêm gia vị vừa ăn.\n"
+    )
     with pytest.raises(NoticeParseError, match="không phải Thông báo kết luận"):
         parse_notice_text(recipe, directory, source_name="pho.txt")
-    narrative_only = HEADER + "Ngày 08/10/2023, Thường trực Tỉnh ủy họp. Thường trực Tỉnh ủy kết luận như sau:\n\nThời gian qua, các cơ quan đã làm tốt nhiệm vụ.\n"
+    narrative_only = (
+        HEADER
+        + "Ngày 08/10/2023, Thường trực Tỉnh ủy họp. Thường trực Tỉnh ủy kết luận như sau:\n\nThời gian qua, các cơ quan đã làm tốt nhiệm vụ.\n"
+    )
     with pytest.raises(NoticeParseError, match="không tìm thấy mục công việc nào"):
         parse_notice_text(narrative_only, directory, source_name="x.txt")
 
 
 def test_an_old_encoding_is_refused_with_the_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "cu.txt"
-    path.write_bytes("THÔNG BÁO\n".encode("utf-8") + TCVN3_LINE)
+    path.write_bytes("THÔNG BÁO\n".encode() + TCVN3_LINE)
     with pytest.raises(NoticeReadError, match="UTF-8") as info:
         read_notice_text(path)
     assert info.value.line == 2 and "cu.txt:2" in str(info.value)
@@ -357,7 +427,11 @@ def test_a_real_docx_with_a_header_table_is_read_and_parsed(tmp_path: Path, dire
         ("1", {"SO_CT": "lead", "SO_TC": "support"}),
         ("2", {"HND_TINH": "lead"}),
     ]
-    assert draft.directives[0].deadline.rule == {"kind": "fixed_date", "date": "2023-12-15", "year_from_reference": False}
+    assert draft.directives[0].deadline.rule == {
+        "kind": "fixed_date",
+        "date": "2023-12-15",
+        "year_from_reference": False,
+    }
     assert draft.directives[1].deadline.recurrence == "month"
 
 

@@ -37,7 +37,11 @@ def test_packaged_policy_loads_with_the_documented_defaults() -> None:
         ('send_window:\n  start: "18:00"\n  end: "17:00"\n', 3, "giờ mở (18:00) phải trước giờ đóng (17:00)"),
         ("retry:\n  base_seconds: 60\n  max_attemps: 3\n", 3, "trường không được phép"),
         ("send_window:\n  bypass_kinds: [reminder, nhac_viec]\n", 2, "giá trị không hợp lệ"),
-        ('zns_templates:\n  reminder:\n    template_id: "12"\n    data:\n      ten: "{{ agency "\n', 5, "biểu thức Jinja không hợp lệ"),
+        (
+            'zns_templates:\n  reminder:\n    template_id: "12"\n    data:\n      ten: "{{ agency "\n',
+            5,
+            "biểu thức Jinja không hợp lệ",
+        ),
         ("lease_seconds: 0\n", 1, "giá trị quá nhỏ"),
     ],
 )

@@ -9,8 +9,8 @@ import pytest
 
 from config.policy import load_calendar
 from config.settings import PACKAGED_CONFIG_DIR
-from notifications.policy import NotificationPolicy, ZnsTemplate, load_notification_policy
 from domain.deadlines import period_vi
+from notifications.policy import NotificationPolicy, ZnsTemplate, load_notification_policy
 from notifications.render import RenderError, render_digest, render_message
 from tests.outbox_helpers import PAYLOAD
 
@@ -24,7 +24,10 @@ KIND_PAYLOADS = {
     "due": {"offset": 0},
     "overdue": OVERDUE | {"level": 1},
     "escalation": OVERDUE | {"level": 2, "recipient_role": "supervisor", "recipient_agency": "UBND tỉnh"},
-    "extension_approved": {"decision_note": "Đồng ý do phải chờ số liệu quyết toán", "approver": "Chánh Văn phòng Tỉnh ủy"},
+    "extension_approved": {
+        "decision_note": "Đồng ý do phải chờ số liệu quyết toán",
+        "approver": "Chánh Văn phòng Tỉnh ủy",
+    },
     "extension_rejected": {"decision_note": "Không đủ căn cứ", "requested_until": "2022-10-14"},
 }
 # The first sentence of each kind, by hand from what the message is for.
@@ -35,10 +38,10 @@ OPENINGS = {
     "due": "Hôm nay, thứ Sáu ngày 30/09/2022, là hạn cuối thực hiện nhiệm vụ dưới đây",
     "overdue": "Nhiệm vụ dưới đây đã quá hạn 4 ngày làm việc (hạn thứ Sáu, ngày 30/09/2022)",
     "escalation": "Sở Tài chính (chủ trì) chưa hoàn thành nhiệm vụ tại Mục 2.3 Thông báo số 1061-TB/TU, "
-                  "đã quá hạn 4 ngày làm việc",
+    "đã quá hạn 4 ngày làm việc",
     "extension_approved": "đã được chấp thuận (người phê duyệt: Chánh Văn phòng Tỉnh ủy). Thời hạn mới: 30/09/2022 (thứ Sáu)",
     "extension_rejected": "Đề nghị gia hạn đến ngày 14/10/2022 (thứ Sáu) của Sở Tài chính đối với nhiệm vụ dưới đây "
-                          "không được chấp thuận",
+    "không được chấp thuận",
 }
 
 
@@ -78,7 +81,10 @@ def test_every_kind_says_what_who_when_and_how(kind: str) -> None:
         ("due", "[Đến hạn hôm nay] Mục 2.3 Thông báo 1061-TB/TU: hạn 30/09/2022 (thứ Sáu)"),
         ("overdue", "[Quá hạn 4 ngày làm việc] Mục 2.3 Thông báo 1061-TB/TU: Sở Tài chính chủ trì"),
         ("escalation", "[Quá hạn – báo cáo mức 2] Sở Tài chính chậm 4 ngày làm việc: Mục 2.3 Thông báo 1061-TB/TU"),
-        ("extension_rejected", "[Không chấp thuận gia hạn] Mục 2.3 Thông báo 1061-TB/TU: hạn vẫn là 30/09/2022 (thứ Sáu)"),
+        (
+            "extension_rejected",
+            "[Không chấp thuận gia hạn] Mục 2.3 Thông báo 1061-TB/TU: hạn vẫn là 30/09/2022 (thứ Sáu)",
+        ),
     ],
 )
 def test_subjects(kind: str, subject: str) -> None:
@@ -93,9 +99,17 @@ def test_subjects(kind: str, subject: str) -> None:
         (4, "issuer", "Thường trực Tỉnh ủy", "Kính báo cáo Thường trực Tỉnh ủy xem xét, chỉ đạo."),
     ],
 )
-def test_escalation_names_the_late_agency_and_how_late(level: int, recipient_role: str, recipient: str, ask: str) -> None:
-    data = payload("escalation", level=level, recipient_role=recipient_role, recipient_agency=recipient, days_overdue=9,
-                   category_label="Quá hạn 9 ngày làm việc")
+def test_escalation_names_the_late_agency_and_how_late(
+    level: int, recipient_role: str, recipient: str, ask: str
+) -> None:
+    data = payload(
+        "escalation",
+        level=level,
+        recipient_role=recipient_role,
+        recipient_agency=recipient,
+        days_overdue=9,
+        category_label="Quá hạn 9 ngày làm việc",
+    )
 
     message = render_message("escalation", data, "email", POLICY)
 
@@ -125,8 +139,13 @@ def test_supporting_role_and_report_period() -> None:
 
 @pytest.mark.parametrize(
     ("label", "expected"),
-    [("2022-Q3", "quý III/2022"), ("2022-09", "tháng 9/2022"), ("2023-H1", "6 tháng đầu năm 2023"),
-     ("2024", "năm 2024"), ("Quý IV/2022", "Quý IV/2022")],
+    [
+        ("2022-Q3", "quý III/2022"),
+        ("2022-09", "tháng 9/2022"),
+        ("2023-H1", "6 tháng đầu năm 2023"),
+        ("2024", "năm 2024"),
+        ("Quý IV/2022", "Quý IV/2022"),
+    ],
 )
 def test_report_periods_read_as_officials_write_them(label: str, expected: str) -> None:
     assert period_vi(label) == expected
@@ -149,14 +168,17 @@ def test_a_rung_sent_late_counts_the_days_up_to_the_sending_day(kind: str) -> No
 
 
 def test_reminders_keep_their_numbers_whatever_the_day() -> None:
-    message = render_message("reminder", payload("reminder"), "email", POLICY, today=date(2022, 9, 28), calendar=CALENDAR)
+    message = render_message(
+        "reminder", payload("reminder"), "email", POLICY, today=date(2022, 9, 28), calendar=CALENDAR
+    )
 
     assert "còn 2 ngày làm việc" in message.text and "Số ngày quá hạn: chưa quá hạn" in message.text
 
 
 def test_report_link_replaces_the_reply_hint() -> None:
-    message = render_message("reminder", payload("reminder", report_link="https://dondoc.bacgiang.example/bao-cao/abc"),
-                             "email", POLICY)
+    message = render_message(
+        "reminder", payload("reminder", report_link="https://dondoc.bacgiang.example/bao-cao/abc"), "email", POLICY
+    )
 
     assert "Báo cáo tiến độ, kết quả thực hiện tại: https://dondoc.bacgiang.example/bao-cao/abc" in message.text
     assert '<a href="https://dondoc.bacgiang.example/bao-cao/abc">' in (message.html or "")
@@ -210,8 +232,11 @@ def test_zalo_digest_drops_whole_items_and_says_how_many() -> None:
 
 
 def test_email_digest_lists_every_item_with_its_own_headline() -> None:
-    items = [payload("reminder", directive_number="2.1"), payload("overdue", directive_number="2.5"),
-             payload("extension_rejected", directive_number="2.6")]
+    items = [
+        payload("reminder", directive_number="2.1"),
+        payload("overdue", directive_number="2.5"),
+        payload("extension_rejected", directive_number="2.6"),
+    ]
 
     message = render_digest(items, "email", POLICY, date(2022, 9, 26))
 
@@ -225,10 +250,15 @@ def test_email_digest_lists_every_item_with_its_own_headline() -> None:
 
 
 def test_report_lists_its_summary_and_attachments() -> None:
-    data = {"kind": "report", "recipient_agency": "Thường trực Tỉnh ủy", "notice_number": "1061-TB/TU",
-            "report_period": "Quý III/2022", "as_of": "2022-09-30",
-            "summary_lines": ["7 nhiệm vụ: 2 hoàn thành đúng hạn, 1 quá hạn", "Sở Tài chính chậm 4 ngày làm việc"],
-            "attachments": ["/tmp/bao-cao/bao-cao-quy-3.xlsx", "/tmp/bao-cao/bao-cao-quy-3.docx"]}
+    data = {
+        "kind": "report",
+        "recipient_agency": "Thường trực Tỉnh ủy",
+        "notice_number": "1061-TB/TU",
+        "report_period": "Quý III/2022",
+        "as_of": "2022-09-30",
+        "summary_lines": ["7 nhiệm vụ: 2 hoàn thành đúng hạn, 1 quá hạn", "Sở Tài chính chậm 4 ngày làm việc"],
+        "attachments": ["/tmp/bao-cao/bao-cao-quy-3.xlsx", "/tmp/bao-cao/bao-cao-quy-3.docx"],
+    }
 
     message = render_message("report", data, "email", POLICY)
 
@@ -253,8 +283,9 @@ def test_zns_gets_template_data_from_the_configured_mapping() -> None:
 
 
 def test_zns_values_are_cut_to_the_template_limit() -> None:
-    policy = NotificationPolicy(zns_templates={"reminder": ZnsTemplate(template_id="7", data={"nd": "{{ directive_excerpt }}"},
-                                                                        max_length=30)})
+    policy = NotificationPolicy(
+        zns_templates={"reminder": ZnsTemplate(template_id="7", data={"nd": "{{ directive_excerpt }}"}, max_length=30)}
+    )
 
     message = render_message("reminder", payload("reminder"), "zns", policy)
 

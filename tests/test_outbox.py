@@ -109,7 +109,9 @@ def test_row_not_yet_due_is_left_alone(db, smtp: SMTPTestServer) -> None:
         (local(2022, 9, 1, 10), local(2022, 9, 5, 7, 30)),  # 1–2/9/2022 National Day, then the weekend
     ],
 )
-def test_outside_the_window_is_held_to_the_next_opening(db, smtp: SMTPTestServer, moment: datetime, opening: datetime) -> None:
+def test_outside_the_window_is_held_to_the_next_opening(
+    db, smtp: SMTPTestServer, moment: datetime, opening: datetime
+) -> None:
     row_id = add_row("k", at=moment)
 
     held = deliver_due(moment)
@@ -123,11 +125,17 @@ def test_outside_the_window_is_held_to_the_next_opening(db, smtp: SMTPTestServer
     assert sent.sent == 1 and received_keys(smtp) == ["k"]
 
 
-def test_bypass_kinds_go_out_at_any_hour(db, smtp: SMTPTestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bypass_kinds_go_out_at_any_hour(
+    db, smtp: SMTPTestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     use_policy(tmp_path, monkeypatch, send_window={"bypass_kinds": ["escalation"]})
     evening = local(2022, 9, 26, 20)
-    urgent = add_row("esc", kind="escalation", at=evening, payload={"level": 2, "recipient_role": "supervisor",
-                                                                     "recipient_agency": "UBND tỉnh", "days_overdue": 3})
+    urgent = add_row(
+        "esc",
+        kind="escalation",
+        at=evening,
+        payload={"level": 2, "recipient_role": "supervisor", "recipient_agency": "UBND tỉnh", "days_overdue": 3},
+    )
     routine = add_row("rem", at=evening, address="other@bacgiang.example")
 
     report = deliver_due(evening)
@@ -145,8 +153,17 @@ def test_three_rows_to_one_address_become_one_digest(db, smtp: SMTPTestServer) -
     same = "stc@bacgiang.example"
     ids = [
         add_row("r1", kind="reminder", address=same, payload={"directive_number": "2.3"}),
-        add_row("r2", kind="overdue", address=same, payload={"directive_number": "2.4", "days_overdue": 2,
-                                                              "category": "overdue", "category_label": "Quá hạn 2 ngày làm việc"}),
+        add_row(
+            "r2",
+            kind="overdue",
+            address=same,
+            payload={
+                "directive_number": "2.4",
+                "days_overdue": 2,
+                "category": "overdue",
+                "category_label": "Quá hạn 2 ngày làm việc",
+            },
+        ),
         add_row("r3", kind="due", address=same, payload={"directive_number": "2.5", "offset": 0}),
     ]
     alone = add_row("single", address="sct@bacgiang.example")
@@ -304,7 +321,9 @@ def test_row_cancelled_between_claim_and_send_is_not_sent(
     assert get_row(keep).state == "sent" and get_row(drop).state == "cancelled"
 
 
-def test_assignment_completed_after_claim_cancels_its_row(db, smtp: SMTPTestServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_assignment_completed_after_claim_cancels_its_row(
+    db, smtp: SMTPTestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, assignment_id = add_assignment("2.3")
     row_id = add_row("k", assignment_id=assignment_id)
     real_claim = outbox.claim
@@ -332,10 +351,20 @@ def test_expired_lease_is_taken_back(db, smtp: SMTPTestServer) -> None:
     past = datetime.now(UTC) - timedelta(minutes=10)
     history = [{"time": MON_0900.isoformat(), "attempt": 1, "in_flight": True}]
     with Session(get_engine()) as session:  # as a dispatcher that died: one row mid-send, one claimed only
-        session.exec(update(Notification).where(Notification.id == started).values(  # type: ignore[call-overload]
-            state="sending", lease_owner="dead-worker", lease_until=past, attempts=1, error_history=history))
-        session.exec(update(Notification).where(Notification.id == waiting).values(  # type: ignore[call-overload]
-            state="sending", lease_owner="dead-worker", lease_until=past))
+        session.exec(
+            update(Notification)
+            .where(Notification.id == started)
+            .values(  # type: ignore[call-overload]
+                state="sending", lease_owner="dead-worker", lease_until=past, attempts=1, error_history=history
+            )
+        )
+        session.exec(
+            update(Notification)
+            .where(Notification.id == waiting)
+            .values(  # type: ignore[call-overload]
+                state="sending", lease_owner="dead-worker", lease_until=past
+            )
+        )
         session.commit()
 
     report = deliver_due(MON_0900 + timedelta(minutes=5))
@@ -345,7 +374,9 @@ def test_expired_lease_is_taken_back(db, smtp: SMTPTestServer) -> None:
     interrupted = get_row(started)
     assert interrupted.attempts == 2
     assert [(e["attempt"], e.get("interrupted", False), e["ok"]) for e in interrupted.error_history] == [
-        (1, True, None), (2, False, True)]
+        (1, True, None),
+        (2, False, True),
+    ]
     clean = get_row(waiting)
     assert clean.attempts == 1 and [e["ok"] for e in clean.error_history] == [True]
 
@@ -353,8 +384,13 @@ def test_expired_lease_is_taken_back(db, smtp: SMTPTestServer) -> None:
 def test_live_lease_is_not_taken(db, smtp: SMTPTestServer) -> None:
     row_id = add_row("k")
     with Session(get_engine()) as session:
-        session.exec(update(Notification).where(Notification.id == row_id).values(  # type: ignore[call-overload]
-            state="sending", lease_owner="busy-worker", lease_until=datetime.now(UTC) + timedelta(minutes=5)))
+        session.exec(
+            update(Notification)
+            .where(Notification.id == row_id)
+            .values(  # type: ignore[call-overload]
+                state="sending", lease_owner="busy-worker", lease_until=datetime.now(UTC) + timedelta(minutes=5)
+            )
+        )
         session.commit()
 
     report = deliver_due(MON_0900)
@@ -383,7 +419,10 @@ def test_email_arrives_as_utf8_multipart_with_key_header(db, smtp: SMTPTestServe
     text = message.get_body(("plain",)).get_content()
     assert "Kính gửi: Sở Tài chính" in text and "thứ Sáu, ngày 30/09/2022" in text
     row = get_row(row_id)
-    assert row.subject == expected_subject and row.body_text.replace("\r\n", "\n").strip() == text.replace("\r\n", "\n").strip()
+    assert (
+        row.subject == expected_subject
+        and row.body_text.replace("\r\n", "\n").strip() == text.replace("\r\n", "\n").strip()
+    )
     assert row.body_html is not None and "<table" in row.body_html
 
 
@@ -400,9 +439,16 @@ def test_long_vietnamese_subject_keeps_every_space(db, smtp: SMTPTestServer) -> 
 
 def test_user_text_is_escaped_in_html(db, smtp: SMTPTestServer) -> None:
     evil = "<script>alert('x')</script>"
-    add_row("k", kind="extension_rejected", payload={"directive_excerpt": f"Báo cáo {evil}",
-                                                      "decision_note": f"Không đủ căn cứ {evil}",
-                                                      "requested_until": "2022-10-14", "approver": "Văn phòng Tỉnh ủy"})
+    add_row(
+        "k",
+        kind="extension_rejected",
+        payload={
+            "directive_excerpt": f"Báo cáo {evil}",
+            "decision_note": f"Không đủ căn cứ {evil}",
+            "requested_until": "2022-10-14",
+            "approver": "Văn phòng Tỉnh ủy",
+        },
+    )
 
     deliver_due(MON_0900)
 
@@ -447,11 +493,14 @@ def test_smtp_down_then_back_delivers_exactly_once(db, smtp: SMTPTestServer) -> 
 # --- with the real follow-up's rows ----------------------------------------------------------------
 
 
-def test_the_follow_ups_rows_render_and_each_address_gets_one_message(db, smtp: SMTPTestServer, sample_notice: Path) -> None:
+def test_the_follow_ups_rows_render_and_each_address_gets_one_message(
+    db, smtp: SMTPTestServer, sample_notice: Path
+) -> None:
     from collections import Counter
 
-    from models import Directive
     from sqlmodel import select
+
+    from models import Directive
     from tasks.follow_up import plan_directive, read_directive_state, write_outbox
     from tasks.notice_import import import_notice
 

@@ -95,8 +95,18 @@ def test_list_dead_then_retry(db, monkeypatch: pytest.MonkeyPatch) -> None:
         listed = runner.invoke(app(), ["outbox", "list", "--state", "dead"])
 
         assert listed.exit_code == 0, listed.output
-        for text in ("Hàng đợi gửi tin — không gửi được", "Loại tin", "Người nhận", "Lần gửi tới", "Nhắc hạn",
-                     "Thư điện tử", "nobody@bacgiang.example", "Không gửi được", "550 5.1.1 No such user", "1 tin."):
+        for text in (
+            "Hàng đợi gửi tin — không gửi được",
+            "Loại tin",
+            "Người nhận",
+            "Lần gửi tới",
+            "Nhắc hạn",
+            "Thư điện tử",
+            "nobody@bacgiang.example",
+            "Không gửi được",
+            "550 5.1.1 No such user",
+            "1 tin.",
+        ):
             assert text in listed.output, text
         assert "sct@bacgiang.example" not in listed.output
 
@@ -168,8 +178,10 @@ def zalo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeZalo:
 
 def test_zalo_rows_go_out_as_oa_text_and_digests_fit(db, zalo: FakeZalo) -> None:
     single = add_row("z1", channel="zalo", address="2468013579")
-    many = [add_row(f"zd{n}", channel="zalo", address="1357924680", payload={"directive_number": f"2.{n}"})
-            for n in range(20)]
+    many = [
+        add_row(f"zd{n}", channel="zalo", address="1357924680", payload={"directive_number": f"2.{n}"})
+        for n in range(20)
+    ]
 
     report = deliver_due(MON_0900)
 

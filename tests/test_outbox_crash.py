@@ -36,7 +36,10 @@ def _dispatcher(env: dict[str, str]) -> subprocess.Popen[bytes]:
     """Start the dispatcher as its own process."""
     return subprocess.Popen(
         [sys.executable, "-c", DISPATCHER, MON_0900.isoformat()],
-        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -94,7 +97,9 @@ def test_sigkill_mid_batch_then_restart_delivers_everything_once_but_the_one_in_
     in_flight = rows[doubled[0]]
     assert in_flight.attempts == 2
     assert [(e["attempt"], e.get("interrupted", False), e["ok"]) for e in in_flight.error_history] == [
-        (1, True, None), (2, False, True)]
+        (1, True, None),
+        (2, False, True),
+    ]
     # Rows claimed but not started when the process died were sent once, in one attempt.
     for key, row in rows.items():
         if key not in doubled:

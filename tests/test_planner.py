@@ -26,8 +26,14 @@ POLICY = load_escalation_policy(PACKAGED_CONFIG_DIR)
 DIRECTIVE = DirectiveFacts(1, "TẠM-20220909/TB-TU", "2.3", "normal", "TTTU", ("BDV_TU", "VP_TU"))
 GIVEN = at_local(date(2022, 9, 9), POLICY.send_at)
 LEAD = AssignmentFacts(
-    assignment_id=7, agency_code="SO_TC", role="lead", status="assigned", created_at=GIVEN,
-    original_due=date(2022, 9, 23), current_due=date(2022, 9, 23), supervisor_code="UBND_TINH",
+    assignment_id=7,
+    agency_code="SO_TC",
+    role="lead",
+    status="assigned",
+    created_at=GIVEN,
+    original_due=date(2022, 9, 23),
+    current_due=date(2022, 9, 23),
+    supervisor_code="UBND_TINH",
 )
 
 
@@ -39,8 +45,11 @@ def schedule(facts: AssignmentFacts, as_of: datetime = GIVEN) -> list[tuple[str,
     """The dry-run timeline as (kind, local day, recipient role, recipient agency)."""
     from domain.workdays import local_date
 
-    return [(m.kind, local_date(m.send_at), m.recipient, m.recipient_agency)
-            for m in dry_run([facts], DIRECTIVE, POLICY, CAL, as_of) if m.kind != "acknowledge"]
+    return [
+        (m.kind, local_date(m.send_at), m.recipient, m.recipient_agency)
+        for m in dry_run([facts], DIRECTIVE, POLICY, CAL, as_of)
+        if m.kind != "acknowledge"
+    ]
 
 
 def test_reminders_and_the_whole_ladder_on_hand_worked_dates() -> None:
@@ -172,14 +181,45 @@ def at(day: date) -> datetime:
         # Overdue counts working days only: Sat 24 and Sun 25/09 do not count.
         (LEAD, date(2022, 9, 25), Category.overdue, 0, "Quá hạn"),
         (LEAD, date(2022, 10, 4), Category.overdue, 7, "Quá hạn 7 ngày làm việc"),
-        (replace(LEAD, status="done", completed_at=at(date(2022, 9, 23))), date(2022, 12, 1), Category.on_time, 0, "Hoàn thành đúng hạn"),
-        (replace(LEAD, status="done", completed_at=at(date(2022, 9, 28))), date(2022, 12, 1), Category.late, 3, "Hoàn thành quá hạn 3 ngày làm việc"),
-        (replace(LEAD, status="done", current_due=date(2022, 10, 7), completed_at=at(date(2022, 10, 5))), date(2022, 12, 1),
-         Category.on_time, 0, "Hoàn thành đúng hạn (sau gia hạn)"),
-        (replace(LEAD, status="done", current_due=date(2022, 10, 7), completed_at=at(date(2022, 9, 20))), date(2022, 12, 1),
-         Category.on_time, 0, "Hoàn thành đúng hạn"),
+        (
+            replace(LEAD, status="done", completed_at=at(date(2022, 9, 23))),
+            date(2022, 12, 1),
+            Category.on_time,
+            0,
+            "Hoàn thành đúng hạn",
+        ),
+        (
+            replace(LEAD, status="done", completed_at=at(date(2022, 9, 28))),
+            date(2022, 12, 1),
+            Category.late,
+            3,
+            "Hoàn thành quá hạn 3 ngày làm việc",
+        ),
+        (
+            replace(LEAD, status="done", current_due=date(2022, 10, 7), completed_at=at(date(2022, 10, 5))),
+            date(2022, 12, 1),
+            Category.on_time,
+            0,
+            "Hoàn thành đúng hạn (sau gia hạn)",
+        ),
+        (
+            replace(LEAD, status="done", current_due=date(2022, 10, 7), completed_at=at(date(2022, 9, 20))),
+            date(2022, 12, 1),
+            Category.on_time,
+            0,
+            "Hoàn thành đúng hạn",
+        ),
     ],
-    ids=["due-day", "one-day", "weekend-not-counted", "seven-days", "done-on-time", "done-late", "on-time-after-extension", "on-time-before-original"],
+    ids=[
+        "due-day",
+        "one-day",
+        "weekend-not-counted",
+        "seven-days",
+        "done-on-time",
+        "done-late",
+        "on-time-after-extension",
+        "on-time-before-original",
+    ],
 )
 def test_the_four_categories(facts: AssignmentFacts, as_of: date, category: Category, days: int, label: str) -> None:
     result = classify(facts, CAL, at(as_of))
@@ -192,8 +232,12 @@ def test_withdrawn_assignments_are_not_judged() -> None:
 
 
 def test_ongoing_assignments_are_judged_by_their_report_obligations() -> None:
-    ongoing = replace(LEAD, original_due=None, current_due=None,
-                      obligations=(Obligation("2022-Q3", date(2022, 9, 20)), Obligation("2022-Q4", date(2022, 12, 20))))
+    ongoing = replace(
+        LEAD,
+        original_due=None,
+        current_due=None,
+        obligations=(Obligation("2022-Q3", date(2022, 9, 20)), Obligation("2022-Q4", date(2022, 12, 20))),
+    )
     assert classify(ongoing, CAL, at(date(2022, 9, 15))).category == Category.in_progress
     missed = classify(ongoing, CAL, at(date(2022, 9, 22)))
     assert (missed.category, missed.days_overdue, missed.period) == (Category.overdue, 2, "2022-Q3")
@@ -202,7 +246,11 @@ def test_ongoing_assignments_are_judged_by_their_report_obligations() -> None:
     assert (fine.category, fine.period) == (Category.in_progress, "2022-Q4")
 
 
-Q3, Q4, Q1 = Obligation("2022-Q3", date(2022, 9, 20)), Obligation("2022-Q4", date(2022, 12, 20)), Obligation("2023-Q1", date(2023, 3, 20))
+Q3, Q4, Q1 = (
+    Obligation("2022-Q3", date(2022, 9, 20)),
+    Obligation("2022-Q4", date(2022, 12, 20)),
+    Obligation("2023-Q1", date(2023, 3, 20)),
+)
 ONGOING = replace(LEAD, original_due=None, current_due=None, obligations=(Q3, Q4, Q1))
 
 
@@ -218,7 +266,11 @@ def test_a_report_before_the_due_date_answers_that_period_and_the_next_one_is_ch
     result = classify(early, CAL, at(date(2022, 9, 21)))
     assert (result.category, result.period) == (Category.in_progress, "2022-Q4")
     # No "due today" reminder for Q3 once it is answered: the planner chases Q4.
-    upcoming = {m.period for m in dry_run([early], DIRECTIVE, POLICY, CAL, at(date(2022, 9, 18))) if m.kind in ("reminder", "due")}
+    upcoming = {
+        m.period
+        for m in dry_run([early], DIRECTIVE, POLICY, CAL, at(date(2022, 9, 18)))
+        if m.kind in ("reminder", "due")
+    }
     assert upcoming == {"2022-Q4"}
 
 

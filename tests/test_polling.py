@@ -52,10 +52,15 @@ class FakeSource:
         source = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 parsed = urlparse(self.path)
-                source.requests.append({"path": parsed.path, "query": parse_qs(parsed.query),
-                                        "authorization": self.headers.get("Authorization")})
+                source.requests.append(
+                    {
+                        "path": parsed.path,
+                        "query": parse_qs(parsed.query),
+                        "authorization": self.headers.get("Authorization"),
+                    }
+                )
                 status, body = source.replies.popleft() if source.replies else source.last
                 source.last = (status, body)
                 data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
@@ -127,7 +132,10 @@ def test_the_shipped_file_has_no_sources_and_a_missing_file_means_none(tmp_path:
 
 
 def test_config_errors_name_the_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = use_sources(tmp_path, monkeypatch, """sources:
+    config = use_sources(
+        tmp_path,
+        monkeypatch,
+        """sources:
   - name: a
     agency: KHONG_CO
     kind: http_json
@@ -144,14 +152,19 @@ def test_config_errors_name_the_line(tmp_path: Path, monkeypatch: pytest.MonkeyP
   - name: c
     agency: HND_TINH
     kind: carrier_pigeon
-""")
+""",
+    )
     with pytest.raises(ConfigError) as caught:
         load_status_sources(config)
     text = str(caught.value)
     path = str(config / "status_sources.yaml")
     assert f"{path}:17: sources[3].kind: giá trị không hợp lệ" in text  # type errors come first, then the rules
     with pytest.raises(ConfigError) as caught:
-        use_sources(tmp_path, monkeypatch, "\n".join(line for line in (config / "status_sources.yaml").read_text().splitlines()[:14]) + "\n")
+        use_sources(
+            tmp_path,
+            monkeypatch,
+            "\n".join(line for line in (config / "status_sources.yaml").read_text().splitlines()[:14]) + "\n",
+        )
         load_status_sources(config)
     issues = [str(i) for i in caught.value.issues]
     assert f"{path}:3: sources[0].agency: không có cơ quan mã «KHONG_CO» trong agencies.yaml" in issues
@@ -169,18 +182,31 @@ def update(item_id: str, aid: int, status: str, **extra: Any) -> dict[str, Any]:
 
 
 def test_an_http_source_returns_updates_then_the_same_again_then_errors(
-    db, http_source: FakeSource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    db,
+    http_source: FakeSource,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     import_sample()
     use_sources(tmp_path, monkeypatch, http_config(http_source))
     monkeypatch.setenv("DONDOC_TEST_SOURCE_TOKEN", "s3cret-token-value")
-    hnd26, hnd21, so_ct = assignment_id("HND_TINH", "2.6"), assignment_id("HND_TINH", "2.1"), assignment_id("SO_CT", "2.3")
-    first = {"updates": [
-        update("u1", hnd26, "in_progress", percent=60, note="Đã có dự thảo", reported_at="2022-09-19T16:00:00+07:00"),
-        update("u2", hnd21, "Đã tiếp nhận"),
-        update("u3", so_ct, "done"),  # another agency's work: refused
-        update("u4", hnd26, "done", percent=500),  # malformed: refused
-    ], "cursor": "c-1"}
+    hnd26, hnd21, so_ct = (
+        assignment_id("HND_TINH", "2.6"),
+        assignment_id("HND_TINH", "2.1"),
+        assignment_id("SO_CT", "2.3"),
+    )
+    first = {
+        "updates": [
+            update(
+                "u1", hnd26, "in_progress", percent=60, note="Đã có dự thảo", reported_at="2022-09-19T16:00:00+07:00"
+            ),
+            update("u2", hnd21, "Đã tiếp nhận"),
+            update("u3", so_ct, "done"),  # another agency's work: refused
+            update("u4", hnd26, "done", percent=500),  # malformed: refused
+        ],
+        "cursor": "c-1",
+    }
     http_source.answer((200, first), (200, first), (500, {"error": "boom"}))
     spec = the_source()
 
@@ -224,16 +250,31 @@ def test_an_http_source_returns_updates_then_the_same_again_then_errors(
     assert assignment(hnd26).status == "done"
     with Session(get_engine()) as session:
         outcomes = {i.item_key: i.outcome for i in session.exec(select(PolledItem)).all()}
-    assert outcomes == {"id:u1": "recorded", "id:u2": "recorded", "id:u3": "rejected", "id:u4": "rejected", "id:u5": "recorded"}
+    assert outcomes == {
+        "id:u1": "recorded",
+        "id:u2": "recorded",
+        "id:u3": "rejected",
+        "id:u4": "rejected",
+        "id:u5": "recorded",
+    }
 
 
-@pytest.mark.parametrize(("status", "body", "error"), [
-    (200, b"<html>not json</html>", "phản hồi không phải JSON"),
-    (200, {"items": []}, "phản hồi không đúng định dạng"),
-    (401, {"error": "unauthorized"}, "máy chủ trả về HTTP 401"),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (200, b"<html>not json</html>", "phản hồi không phải JSON"),
+        (200, {"items": []}, "phản hồi không đúng định dạng"),
+        (401, {"error": "unauthorized"}, "máy chủ trả về HTTP 401"),
+    ],
+)
 def test_a_source_answering_nonsense_is_a_failure_retried_later(
-    db, http_source: FakeSource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int, body: Any, error: str,
+    db,
+    http_source: FakeSource,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+    body: Any,
+    error: str,
 ) -> None:
     import_sample()
     use_sources(tmp_path, monkeypatch, http_config(http_source))
@@ -244,7 +285,9 @@ def test_a_source_answering_nonsense_is_a_failure_retried_later(
     assert cursor_row("hnd-api").failures == 1
 
 
-def test_a_missing_token_variable_is_reported_as_a_failure(db, http_source: FakeSource, tmp_path: Path, monkeypatch) -> None:
+def test_a_missing_token_variable_is_reported_as_a_failure(
+    db, http_source: FakeSource, tmp_path: Path, monkeypatch
+) -> None:
     import_sample()
     use_sources(tmp_path, monkeypatch, http_config(http_source))
     monkeypatch.delenv("DONDOC_TEST_SOURCE_TOKEN", raising=False)
@@ -252,7 +295,9 @@ def test_a_missing_token_variable_is_reported_as_a_failure(db, http_source: Fake
     assert outcome.state == "failed" and "DONDOC_TEST_SOURCE_TOKEN" in outcome.error and http_source.requests == []
 
 
-def test_a_directive_polls_only_the_sources_of_its_agencies(db, http_source: FakeSource, tmp_path: Path, monkeypatch) -> None:
+def test_a_directive_polls_only_the_sources_of_its_agencies(
+    db, http_source: FakeSource, tmp_path: Path, monkeypatch
+) -> None:
     import_sample()
     use_sources(tmp_path, monkeypatch, http_config(http_source, "stc-api", "SO_TC"))
     monkeypatch.setenv("DONDOC_TEST_SOURCE_TOKEN", "t")
@@ -292,8 +337,18 @@ def test_a_watched_folder_reads_each_file_once_and_refuses_a_bad_one_whole(db, t
     use_sources(tmp_path, monkeypatch, folder_config(folder))
     template = tmp_path / "mau.xlsx"
     export_template(notice, template, agency_code="HND_TINH")
-    hnd26, hnd21, so_ct = assignment_id("HND_TINH", "2.6"), assignment_id("HND_TINH", "2.1"), assignment_id("SO_CT", "2.3")
-    settled(fill(template, {hnd26: {"Trạng thái báo cáo": "Đang thực hiện", "Tỷ lệ hoàn thành (%)": 30}}, out=folder / "tuan-38.xlsx"))
+    hnd26, hnd21, so_ct = (
+        assignment_id("HND_TINH", "2.6"),
+        assignment_id("HND_TINH", "2.1"),
+        assignment_id("SO_CT", "2.3"),
+    )
+    settled(
+        fill(
+            template,
+            {hnd26: {"Trạng thái báo cáo": "Đang thực hiện", "Tỷ lệ hoàn thành (%)": 30}},
+            out=folder / "tuan-38.xlsx",
+        )
+    )
     now = datetime.now(UTC)
     spec = the_source("hnd-folder")
 
@@ -307,13 +362,19 @@ def test_a_watched_folder_reads_each_file_once_and_refuses_a_bad_one_whole(db, t
 
     # A file with one good row and one bad row imports nothing; a file about another agency is refused.
     export_template(notice, template)  # all agencies' rows
-    settled(fill(template, {hnd21: {"Trạng thái báo cáo": "Hoàn thành"}, hnd26: {"Trạng thái báo cáo": "???"}}, out=folder / "sai.xlsx"))
+    settled(
+        fill(
+            template,
+            {hnd21: {"Trạng thái báo cáo": "Hoàn thành"}, hnd26: {"Trạng thái báo cáo": "???"}},
+            out=folder / "sai.xlsx",
+        )
+    )
     settled(fill(template, {so_ct: {"Trạng thái báo cáo": "Hoàn thành"}}, out=folder / "nham.xlsx"))
     third = poll_source(spec, now + timedelta(minutes=10))
     assert (third.recorded, third.rejected, third.duplicates) == (0, 2, 1)
     problems = " ".join(third.problems)
     assert "sai.xlsx: Trang «Báo cáo tiến độ», dòng" in problems and "cột «Trạng thái báo cáo»" in problems
-    assert f"nham.xlsx: Trang «Báo cáo tiến độ», dòng" in problems and f"không có việc số {so_ct}" in problems
+    assert "nham.xlsx: Trang «Báo cáo tiến độ», dòng" in problems and f"không có việc số {so_ct}" in problems
     assert updates_of(hnd21) == [] and updates_of(so_ct) == []
     fourth = poll_source(spec, now + timedelta(minutes=15))
     assert (fourth.recorded, fourth.rejected, fourth.duplicates) == (0, 0, 3)  # refused files are reported once
@@ -343,7 +404,11 @@ def test_a_missing_folder_is_a_failure_not_an_exception(db, tmp_path: Path, monk
 
 
 def test_the_follow_up_polls_first_and_a_source_that_is_down_does_not_stop_it(
-    prefect_server, db, http_source: FakeSource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    prefect_server,
+    db,
+    http_source: FakeSource,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from flows.follow_up import follow_up_directive
 

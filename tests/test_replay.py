@@ -20,13 +20,18 @@ from tasks.replay import timeline
 def judged(directive: str, agency: str, as_of):  # type: ignore[no-untyped-def]
     with Session(get_engine()) as session:
         row = session.exec(
-            select(Assignment.id, Directive.id).join(Agency).join(Directive).where(Agency.code == agency, Directive.number == directive)
+            select(Assignment.id, Directive.id)
+            .join(Agency)
+            .join(Directive)
+            .where(Agency.code == agency, Directive.number == directive)
         ).one()
     state = read_directive_state(row[1], as_of)
     return plan_directive(state, as_of).timeliness[row[0]]
 
 
-@pytest.mark.parametrize("db", ["sqlite"], indirect=True)  # the flows are the same on both; the data layer is tested on both elsewhere
+@pytest.mark.parametrize(
+    "db", ["sqlite"], indirect=True
+)  # the flows are the same on both; the data layer is tested on both elsewhere
 def test_the_demo_scenario_until_mid_october(prefect_server, db, tmp_path: Path, isolated_settings: Path) -> None:
     scenario = yaml.safe_load((PACKAGED_CONFIG_DIR / "scenarios" / "ocop-2022.yaml").read_text(encoding="utf-8"))
     scenario["notice"] = str(PACKAGED_CONFIG_DIR / "notices" / "tb-tu-2022-09-09-ocop.yaml")
@@ -48,8 +53,9 @@ def test_the_demo_scenario_until_mid_october(prefect_server, db, tmp_path: Path,
     assert silent.category == Category.overdue
     with Session(get_engine()) as session:
         issuer = session.exec(select(Agency.id).where(Agency.code == "TTTU")).one()
-        to_issuer = session.exec(select(Notification).where(Notification.recipient_agency_id == issuer,
-                                                            Notification.kind == "escalation")).all()
+        to_issuer = session.exec(
+            select(Notification).where(Notification.recipient_agency_id == issuer, Notification.kind == "escalation")
+        ).all()
         states = {n.state for n in session.exec(select(Notification)).all()}
     # Sở Công Thương never answered: the ladder reached the issuer on 11/10/2022 (15 working days after 20/09).
     assert to_issuer and {n.payload["agency_code"] for n in to_issuer} == {"SO_CT"}

@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
-from email import message_from_bytes, policy as email_policy
+from email import message_from_bytes
+from email import policy as email_policy
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,11 @@ VN = timedelta(hours=7)  # Vietnam has no daylight saving time
 CATEGORY_LABELS = ("Hoàn thành đúng hạn", "Hoàn thành quá hạn", "Đang thực hiện trong hạn", "Quá hạn")
 MADE = {"2022-Q3": date(2022, 9, 20), "2022-Q4": date(2022, 12, 20), "2023-Q1": date(2023, 3, 20)}
 PERIOD_VI = {"2022-Q3": "quý III/2022", "2022-Q4": "quý IV/2022", "2023-Q1": "quý I/2023"}
-DATE_LINE = {"2022-Q3": "Bắc Giang, ngày 20 tháng 9 năm 2022", "2022-Q4": "Bắc Giang, ngày 20 tháng 12 năm 2022",
-             "2023-Q1": "Bắc Giang, ngày 20 tháng 3 năm 2023"}
+DATE_LINE = {
+    "2022-Q3": "Bắc Giang, ngày 20 tháng 9 năm 2022",
+    "2022-Q4": "Bắc Giang, ngày 20 tháng 12 năm 2022",
+    "2023-Q1": "Bắc Giang, ngày 20 tháng 3 năm 2023",
+}
 
 
 def morning(day: date) -> datetime:
@@ -70,7 +74,9 @@ def cutoff_of(label: str) -> tuple[date, date, datetime]:
     last_month = 3 * quarter
     cutoff = date(year, last_month, conf.cutoff_day)
     first = date(year - (last_month == 3), (last_month - 4) % 12 + 1, conf.cutoff_day + 1)
-    end = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC) + timedelta(days=1) - VN - timedelta(microseconds=1)
+    end = (
+        datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC) + timedelta(days=1) - VN - timedelta(microseconds=1)
+    )
     return first, cutoff, end
 
 
@@ -86,14 +92,20 @@ def independent(label: str) -> dict[str, Any]:
     with Session(get_engine()) as session:
         rows = session.exec(
             select(Assignment.id, Directive.number, Directive.due_date, Agency.code, Assignment.role)
-            .join(Directive, Directive.id == Assignment.directive_id).join(Notice, Notice.id == Directive.notice_id)
-            .join(Agency, Agency.id == Assignment.agency_id).where(Notice.number == NUMBER, Assignment.created_at <= end)
+            .join(Directive, Directive.id == Assignment.directive_id)
+            .join(Notice, Notice.id == Directive.notice_id)
+            .join(Agency, Agency.id == Assignment.agency_id)
+            .where(Notice.number == NUMBER, Assignment.created_at <= end)
         ).all()
         updates: dict[int, list[StatusUpdate]] = defaultdict(list)
-        for u in session.exec(select(StatusUpdate).where(StatusUpdate.reported_at <= end).order_by(StatusUpdate.reported_at)).all():
+        for u in session.exec(
+            select(StatusUpdate).where(StatusUpdate.reported_at <= end).order_by(StatusUpdate.reported_at)
+        ).all():
             updates[u.assignment_id].append(u)
         changes: dict[int, list[DeadlineChange]] = defaultdict(list)
-        for c in session.exec(select(DeadlineChange).where(DeadlineChange.created_at <= end).order_by(DeadlineChange.created_at)).all():
+        for c in session.exec(
+            select(DeadlineChange).where(DeadlineChange.created_at <= end).order_by(DeadlineChange.created_at)
+        ).all():
             changes[c.assignment_id].append(c)
     items = []
     for aid, number, directive_due, code, role in rows:
@@ -103,7 +115,9 @@ def independent(label: str) -> dict[str, Any]:
         if directive_due is not None:
             if status == "done":
                 finished = local_day(mine[-1].reported_at)
-                category, days = ("on_time", 0) if finished <= due else ("late", CALENDAR.working_days_between(due, finished))
+                category, days = (
+                    ("on_time", 0) if finished <= due else ("late", CALENDAR.working_days_between(due, finished))
+                )
             elif cutoff <= due:
                 category, days = "in_progress", 0
             else:
@@ -121,9 +135,20 @@ def independent(label: str) -> dict[str, Any]:
                 break
         progress = [u for u in mine if u.status not in ("assigned", "acknowledged")]
         latest = progress[-1] if progress and data_from <= local_day(progress[-1].reported_at) <= cutoff else None
-        extensions = [c for c in changes[aid] if c.kind == "extension" and data_from <= local_day(c.created_at) <= cutoff]
-        items.append({"directive": number, "agency": code, "role": role, "category": category, "days": days,
-                      "latest": latest.document_number if latest else None, "extensions": len(extensions)})
+        extensions = [
+            c for c in changes[aid] if c.kind == "extension" and data_from <= local_day(c.created_at) <= cutoff
+        ]
+        items.append(
+            {
+                "directive": number,
+                "agency": code,
+                "role": role,
+                "category": category,
+                "days": days,
+                "latest": latest.document_number if latest else None,
+                "extensions": len(extensions),
+            }
+        )
     grids: dict[str, Counter[str]] = defaultdict(Counter)
     agencies: dict[str, Counter[str]] = defaultdict(Counter)
     for item in items:
@@ -132,11 +157,17 @@ def independent(label: str) -> dict[str, Any]:
     total = Counter(item["category"] for item in items)
     return {
         "items": items,
-        "by_directive": {k: tuple(v[c] for c in ("on_time", "late", "in_progress", "overdue")) for k, v in grids.items()},
-        "by_agency": {k: tuple(v[c] for c in ("on_time", "late", "in_progress", "overdue")) for k, v in agencies.items()},
+        "by_directive": {
+            k: tuple(v[c] for c in ("on_time", "late", "in_progress", "overdue")) for k, v in grids.items()
+        },
+        "by_agency": {
+            k: tuple(v[c] for c in ("on_time", "late", "in_progress", "overdue")) for k, v in agencies.items()
+        },
         "total": tuple(total[c] for c in ("on_time", "late", "in_progress", "overdue")),
         "due": total["on_time"] + total["late"] + total["overdue"],
-        "overdue": sorted(((i["directive"], i["agency"], i["days"]) for i in items if i["category"] == "overdue"), key=lambda t: -t[2]),
+        "overdue": sorted(
+            ((i["directive"], i["agency"], i["days"]) for i in items if i["category"] == "overdue"), key=lambda t: -t[2]
+        ),
         "extensions": sum(i["extensions"] for i in items),
         "updates": {(i["directive"], i["agency"], i["latest"]) for i in items if i["latest"]},
     }
@@ -159,7 +190,7 @@ def section(ws: Any, title: str) -> tuple[list[Any], list[list[Any]]]:
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
     start = next(i for i, r in enumerate(rows) if isinstance(r[0], str) and r[0].endswith(f". {title}"))
     header, body = rows[start + 1], []
-    for r in rows[start + 2:]:
+    for r in rows[start + 2 :]:
         if all(v is None for v in r) or (isinstance(r[0], str) and r[1] is None):
             break
         body.append(r)
@@ -187,7 +218,9 @@ def make_report(label: str, out: Path) -> tuple[reporting.Built, list[Path]]:
 
 
 @pytest.mark.parametrize("label", sorted(EXPECTED))
-def test_xlsx_and_docx_figures_equal_the_database_and_the_hand_worked_answers(scenario: int, tmp_path: Path, label: str) -> None:
+def test_xlsx_and_docx_figures_equal_the_database_and_the_hand_worked_answers(
+    scenario: int, tmp_path: Path, label: str
+) -> None:
     truth = independent(label)
     want = EXPECTED[label]
     # The independent computation and the hand-worked answers agree with each other first.
@@ -211,7 +244,9 @@ def test_xlsx_and_docx_figures_equal_the_database_and_the_hand_worked_answers(sc
         assert (Fraction(row[7]).limit_denominator(1000) if row[7] is not None else None) == rate(grid)
     total_row = grid_rows["Cộng"]
     assert tuple(total_row[3:7]) == truth["total"] and total_row[2] == sum(truth["total"])
-    assert (round(total_row[7], 6) if total_row[7] is not None else None) == (round(float(rate(truth["total"])), 6) if rate(truth["total"]) else None)
+    assert (round(total_row[7], 6) if total_row[7] is not None else None) == (
+        round(float(rate(truth["total"])), 6) if rate(truth["total"]) else None
+    )
     _, body = section(summary, "TỔNG HỢP THEO CƠ QUAN")
     assert {r[1]: tuple(r[3:7]) for r in body} == {NAMES[k]: v for k, v in truth["by_agency"].items()}
     _, body = section(summary, "XẾP HẠNG CƠ QUAN")
@@ -250,7 +285,9 @@ def test_xlsx_and_docx_figures_equal_the_database_and_the_hand_worked_answers(sc
     for number, grid in truth["by_directive"].items():
         assert tuple(int(v) for v in table[f"Mục {number}"][3:7]) == grid
         assert table[f"Mục {number}"][7] == rate_text(rate(grid))
-    assert tuple(int(v) for v in table["Cộng"][3:7]) == truth["total"] and table["Cộng"][7] == rate_text(rate(truth["total"]))
+    assert tuple(int(v) for v in table["Cộng"][3:7]) == truth["total"] and table["Cộng"][7] == rate_text(
+        rate(truth["total"])
+    )
     agencies = {r[1]: tuple(int(v) for v in r[3:7]) for r in docx_table(doc, "STT", "Cơ quan", "Tổng số việc")[1:]}
     assert agencies == {NAMES[k]: v for k, v in truth["by_agency"].items()}
     if truth["overdue"]:
@@ -261,9 +298,11 @@ def test_xlsx_and_docx_figures_equal_the_database_and_the_hand_worked_answers(sc
         assert [(int(r[0]), r[1], r[2]) for r in ranked] == [(rank, NAMES[c], str(s)) for rank, c, s in want["ranking"]]
     text = "\n".join(p.text for p in doc.paragraphs)
     grid = truth["total"]
-    assert (f"Tổng số {sum(grid)} việc (mỗi việc là một nội dung giao cho một cơ quan chủ trì hoặc phối hợp), trong đó: "
-            f"hoàn thành đúng hạn {grid[0]} việc; hoàn thành quá hạn {grid[1]} việc; đang thực hiện trong hạn {grid[2]} việc; "
-            f"quá hạn {grid[3]} việc. Tỷ lệ hoàn thành đúng hạn đạt {rate_text(rate(grid))} ({grid[0]}/{truth['due']} việc đã đến hạn).") in text
+    assert (
+        f"Tổng số {sum(grid)} việc (mỗi việc là một nội dung giao cho một cơ quan chủ trì hoặc phối hợp), trong đó: "
+        f"hoàn thành đúng hạn {grid[0]} việc; hoàn thành quá hạn {grid[1]} việc; đang thực hiện trong hạn {grid[2]} việc; "
+        f"quá hạn {grid[3]} việc. Tỷ lệ hoàn thành đúng hạn đạt {rate_text(rate(grid))} ({grid[0]}/{truth['due']} việc đã đến hạn)."
+    ) in text
     assert built.meta.period.label_vi == PERIOD_VI[label]
 
 
@@ -274,20 +313,40 @@ def test_the_docx_has_the_administrative_layout_in_vietnamese(scenario: int, tmp
     left, right = (cell.text.split("\n") for cell in header.rows[0].cells)
     assert left == ["TỈNH ỦY BẮC GIANG", "BAN DÂN VẬN", "*", "Số       -BC/BDVTU"]
     assert right[0] == "ĐẢNG CỘNG SẢN VIỆT NAM" and right[-1] == DATE_LINE["2022-Q4"]
-    assert header.rows[0].cells[1].paragraphs[0].runs[0].underline and header.rows[0].cells[1].paragraphs[0].runs[0].bold
+    assert (
+        header.rows[0].cells[1].paragraphs[0].runs[0].underline and header.rows[0].cells[1].paragraphs[0].runs[0].bold
+    )
     paragraphs = [p.text for p in doc.paragraphs if p.text]
     assert paragraphs[0] == "BÁO CÁO"
-    assert paragraphs[1] == "Kết quả thực hiện Thông báo kết luận số 99-TB/TU ngày 09/09/2022 của Thường trực Tỉnh ủy, quý IV/2022"
+    assert (
+        paragraphs[1]
+        == "Kết quả thực hiện Thông báo kết luận số 99-TB/TU ngày 09/09/2022 của Thường trực Tỉnh ủy, quý IV/2022"
+    )
     assert paragraphs[3].startswith("Thực hiện Thông báo kết luận số 99-TB/TU ngày 09/09/2022 của Thường trực Tỉnh ủy")
-    assert "Ban Dân vận Tỉnh ủy báo cáo kết quả thực hiện quý IV/2022 (số liệu từ ngày 15/09/2022 đến ngày 14/12/2022" in paragraphs[3]
+    assert (
+        "Ban Dân vận Tỉnh ủy báo cáo kết quả thực hiện quý IV/2022 (số liệu từ ngày 15/09/2022 đến ngày 14/12/2022"
+        in paragraphs[3]
+    )
     sections = [p for p in paragraphs if p[:2] in ("I.", "II", "IV", "V.", "VI")]
-    assert sections == ["I. KẾT QUẢ THỰC HIỆN", "II. VIỆC QUÁ HẠN", "III. GIA HẠN",
-                        "IV. NHIỆM VỤ THƯỜNG XUYÊN — THỰC HIỆN CHẾ ĐỘ BÁO CÁO ĐỊNH KỲ", "V. CẬP NHẬT MỚI NHẤT TRONG KỲ",
-                        "VI. XẾP HẠNG CƠ QUAN", "VII. ĐỀ XUẤT"]
+    assert sections == [
+        "I. KẾT QUẢ THỰC HIỆN",
+        "II. VIỆC QUÁ HẠN",
+        "III. GIA HẠN",
+        "IV. NHIỆM VỤ THƯỜNG XUYÊN — THỰC HIỆN CHẾ ĐỘ BÁO CÁO ĐỊNH KỲ",
+        "V. CẬP NHẬT MỚI NHẤT TRONG KỲ",
+        "VI. XẾP HẠNG CƠ QUAN",
+        "VII. ĐỀ XUẤT",
+    ]
     assert any(p.startswith("Phương pháp: Mỗi việc được chấm điểm") for p in paragraphs)
     footer = doc.tables[-1]
     recipients, signature = (cell.text.split("\n") for cell in footer.rows[0].cells)
-    assert recipients == ["Nơi nhận:", "- Thường trực Tỉnh ủy (b/c),", "- Ban Thường vụ Tỉnh ủy (b/c),", "- Văn phòng Tỉnh ủy,", "- Lưu Văn phòng."]
+    assert recipients == [
+        "Nơi nhận:",
+        "- Thường trực Tỉnh ủy (b/c),",
+        "- Ban Thường vụ Tỉnh ủy (b/c),",
+        "- Văn phòng Tỉnh ủy,",
+        "- Lưu Văn phòng.",
+    ]
     assert signature[0] == "TRƯỞNG BAN"
     assert len(doc.inline_shapes) == 3  # the three charts
     section_ = doc.sections[0]
@@ -303,7 +362,10 @@ def test_the_workbook_is_ready_to_print(scenario: int, tmp_path: Path) -> None:
         assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
         assert ws.print_title_rows == "$5:$5"  # the column headers repeat on every printed page
         assert ws.freeze_panes == "A6"
-        assert ws["A1"].value == "BÁO CÁO KẾT QUẢ THỰC HIỆN THÔNG BÁO KẾT LUẬN SỐ 99-TB/TU NGÀY 09/09/2022 CỦA THƯỜNG TRỰC TỈNH ỦY"
+        assert (
+            ws["A1"].value
+            == "BÁO CÁO KẾT QUẢ THỰC HIỆN THÔNG BÁO KẾT LUẬN SỐ 99-TB/TU NGÀY 09/09/2022 CỦA THƯỜNG TRỰC TỈNH ỦY"
+        )
         assert ws.column_dimensions["A"].width and ws.column_dimensions["D"].width >= 20
     assert [c.value for c in wb["Chi tiết"][5]] == report_documents.DETAIL_HEADERS
     assert wb["Tổng hợp"].print_title_rows == "$1:$3"
@@ -349,7 +411,11 @@ def test_a_report_over_every_notice_has_a_row_per_notice(scenario: int, sample_n
     assert built.meta.title == "Kết quả thực hiện 2 thông báo kết luận"
     files = report_documents.write_all(built.meta, built.model, tmp_path)
     assert files[0].name == "bao-cao-tat-ca-thong-bao-2022-q4.docx"
-    assert [r[1] for r in docx_table(Document(str(files[0])), "STT", "Thông báo")[1:]] == ["99-TB/TU", "TẠM-20220909/TB-TU", "Cộng"]
+    assert [r[1] for r in docx_table(Document(str(files[0])), "STT", "Thông báo")[1:]] == [
+        "99-TB/TU",
+        "TẠM-20220909/TB-TU",
+        "Cộng",
+    ]
 
 
 # --- the flow on a real Prefect server ----------------------------------------------------------------------------
@@ -357,7 +423,9 @@ def test_a_report_over_every_notice_has_a_row_per_notice(scenario: int, sample_n
 
 def report_rows() -> list[Notification]:
     with Session(get_engine()) as session:
-        return list(session.exec(select(Notification).where(Notification.kind == "report").order_by(Notification.id)).all())
+        return list(
+            session.exec(select(Notification).where(Notification.kind == "report").order_by(Notification.id)).all()
+        )
 
 
 def digests(files: list[str]) -> dict[str, str]:
@@ -366,11 +434,16 @@ def digests(files: list[str]) -> dict[str, str]:
 
 def test_the_flow_publishes_artifacts_and_sends_once_per_period(prefect_server, scenario: int, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    state = periodic_report(notice=NUMBER, period="2022-Q4", as_of=morning(date(2022, 12, 20)), out_dir=str(out), return_state=True)
+    state = periodic_report(
+        notice=NUMBER, period="2022-Q4", as_of=morning(date(2022, 12, 20)), out_dir=str(out), return_state=True
+    )
     assert state.is_completed(), state.message
     (report,) = state.result()["reports"]
     assert report["created"] and report["period"] == "2022-Q4"
-    assert state.message.startswith("Báo cáo quý IV/2022: đã lập 5 tệp, xếp hàng") and "gửi ngày 20/12/2022" in state.message
+    assert (
+        state.message.startswith("Báo cáo quý IV/2022: đã lập 5 tệp, xếp hàng")
+        and "gửi ngày 20/12/2022" in state.message
+    )
     files = report["files"]
     assert {Path(f).suffix for f in files} == {".docx", ".xlsx", ".png"}
     rows = report_rows()
@@ -383,57 +456,89 @@ def test_the_flow_publishes_artifacts_and_sends_once_per_period(prefect_server, 
     eml = sorted((get_settings().home / "mailbox").glob("*.eml"))
     assert len(eml) == 4
     message = message_from_bytes(eml[0].read_bytes(), policy=email_policy.default)
-    assert message["Subject"] == ("[Báo cáo] kết quả thực hiện Thông báo kết luận số 99-TB/TU ngày 09/09/2022 của "
-                                  "Thường trực Tỉnh ủy – kỳ quý IV/2022")
+    assert message["Subject"] == (
+        "[Báo cáo] kết quả thực hiện Thông báo kết luận số 99-TB/TU ngày 09/09/2022 của "
+        "Thường trực Tỉnh ủy – kỳ quý IV/2022"
+    )
     attached = sorted(part.get_filename() for part in message.iter_attachments())  # type: ignore[attr-defined]
     assert attached == sorted(Path(f).name for f in files)
     body = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
-    assert "số liệu tính đến ngày 14/12/2022" in body and "Tỷ lệ hoàn thành đúng hạn: 33,3% (2/6 việc đã đến hạn)." in body
+    assert (
+        "số liệu tính đến ngày 14/12/2022" in body and "Tỷ lệ hoàn thành đúng hạn: 33,3% (2/6 việc đã đến hạn)." in body
+    )
 
     latest = {"sort": ArtifactSort.CREATED_DESC, "limit": 1}
     with get_client(sync_client=True) as client:
+
         def read(key: str) -> Any:
             found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), **latest)
             assert found, key
             return found[0].data
+
         markdown = read("dondoc-bao-cao-99-tb-tu-2022-q4")
         summary = read("dondoc-bao-cao-99-tb-tu-2022-q4-tong-hop")
         overdue = read("dondoc-bao-cao-99-tb-tu-2022-q4-qua-han")
         agencies = read("dondoc-bao-cao-99-tb-tu-2022-q4-co-quan")
-    assert "Tổng số **7** việc: hoàn thành đúng hạn **2**, hoàn thành quá hạn **1**, đang thực hiện trong hạn **1**, quá hạn **3**" in markdown
+    assert (
+        "Tổng số **7** việc: hoàn thành đúng hạn **2**, hoàn thành quá hạn **1**, đang thực hiện trong hạn **1**, quá hạn **3**"
+        in markdown
+    )
     table = yaml.safe_load(summary) if isinstance(summary, str) else summary
-    assert table[-1] == {"Mục": "Cộng", "Tổng số việc": 7, "Hoàn thành đúng hạn": 2, "Hoàn thành quá hạn": 1,
-                         "Đang thực hiện trong hạn": 1, "Quá hạn": 3, "Tỷ lệ hoàn thành đúng hạn": "33,3%"}
+    assert table[-1] == {
+        "Mục": "Cộng",
+        "Tổng số việc": 7,
+        "Hoàn thành đúng hạn": 2,
+        "Hoàn thành quá hạn": 1,
+        "Đang thực hiện trong hạn": 1,
+        "Quá hạn": 3,
+        "Tỷ lệ hoàn thành đúng hạn": "33,3%",
+    }
     overdue_rows = yaml.safe_load(overdue) if isinstance(overdue, str) else overdue
     assert [(r["Mục"], r["Cơ quan"], r["Số ngày làm việc quá hạn"]) for r in overdue_rows] == [
-        ("3", "Sở NN&PTNT", 61), ("2", "Sở NN&PTNT", 32), ("2", "Liên minh HTX tỉnh", 32)]
+        ("3", "Sở NN&PTNT", 61),
+        ("2", "Sở NN&PTNT", 32),
+        ("2", "Liên minh HTX tỉnh", 32),
+    ]
     agency_rows = yaml.safe_load(agencies) if isinstance(agencies, str) else agencies
     assert [r["Cơ quan"] for r in agency_rows][:2] == ["Sở KH&CN", "Sở Tài chính"] and agency_rows[0]["Hạng"] == 1
 
     # Run again, later: nothing new is sent and the files are left exactly as they were.
     before = digests(files)
-    again = periodic_report(notice=NUMBER, period="2022-Q4", as_of=morning(date(2023, 1, 5)), out_dir=str(out), return_state=True)
+    again = periodic_report(
+        notice=NUMBER, period="2022-Q4", as_of=morning(date(2023, 1, 5)), out_dir=str(out), return_state=True
+    )
     assert again.is_completed() and "đã được lập và gửi ngày 20/12/2022; không gửi lại" in again.message
     assert not again.result()["reports"][0]["created"]
     assert len(report_rows()) == 4 and digests(files) == before
     assert len(sorted((get_settings().home / "mailbox").glob("*.eml"))) == 4
     # Into another folder: the files are made again from the history, byte for byte the same, and still not sent.
-    elsewhere = periodic_report(notice=NUMBER, period="2022-Q4", as_of=morning(date(2023, 2, 1)), out_dir=str(tmp_path / "b"), return_state=True)
+    elsewhere = periodic_report(
+        notice=NUMBER, period="2022-Q4", as_of=morning(date(2023, 2, 1)), out_dir=str(tmp_path / "b"), return_state=True
+    )
     copies = elsewhere.result()["reports"][0]["files"]
     assert digests(copies) == before and len(report_rows()) == 4
     with Session(get_engine()) as session:
         runs = session.exec(select(ReportRun)).all()
     assert [(r.scope, r.period, r.cutoff, r.send_on, r.recipients) for r in runs] == [
-        (f"notice:{scenario}", "2022-Q4", date(2022, 12, 14), date(2022, 12, 20), 4)]
+        (f"notice:{scenario}", "2022-Q4", date(2022, 12, 14), date(2022, 12, 20), 4)
+    ]
 
 
 def test_a_report_made_before_its_send_date_waits_in_the_outbox(prefect_server, scenario: int, tmp_path: Path) -> None:
     # The quarterly run on Thu 15/12/2022 (the day after the cut-off): the report is dated and sent on Tue 20/12.
-    state = periodic_report(notice=NUMBER, period="quarter", as_of=morning(date(2022, 12, 15)), out_dir=str(tmp_path), return_state=True)
+    state = periodic_report(
+        notice=NUMBER, period="quarter", as_of=morning(date(2022, 12, 15)), out_dir=str(tmp_path), return_state=True
+    )
     assert state.is_completed(), state.message
     rows = report_rows()
     assert {r.state for r in rows} == {"pending"} and {r.next_attempt_at for r in rows} == {morning(date(2022, 12, 20))}
-    assert Document(str(state.result()["reports"][0]["files"][0])).tables[0].rows[0].cells[1].text.endswith(DATE_LINE["2022-Q4"])
+    assert (
+        Document(str(state.result()["reports"][0]["files"][0]))
+        .tables[0]
+        .rows[0]
+        .cells[1]
+        .text.endswith(DATE_LINE["2022-Q4"])
+    )
     assert deliver_due(morning(date(2022, 12, 19))).sent == 0
     assert deliver_due(morning(date(2022, 12, 20))).sent == 4
 
@@ -459,37 +564,63 @@ def cli_app():  # type: ignore[no-untyped-def]
     return root
 
 
-def test_the_command_prints_the_files_in_vietnamese(prefect_server, scenario: int, tmp_path: Path, wide_console: None) -> None:
+def test_the_command_prints_the_files_in_vietnamese(
+    prefect_server, scenario: int, tmp_path: Path, wide_console: None
+) -> None:
     runner = CliRunner()
     out = tmp_path / "out"
-    backfill = runner.invoke(cli_app(), ["report", "--notice", NUMBER, "--period", "2022-Q3", "--period", "2022-Q4",
-                                         "--on-send-date", "--out", str(out)])
+    backfill = runner.invoke(
+        cli_app(),
+        [
+            "report",
+            "--notice",
+            NUMBER,
+            "--period",
+            "2022-Q3",
+            "--period",
+            "2022-Q4",
+            "--on-send-date",
+            "--out",
+            str(out),
+        ],
+    )
     assert backfill.exit_code == 0, backfill.output
     assert "Báo cáo quý III/2022: đã lập, 4 thư gửi ngày 20/09/2022. Các tệp:" in backfill.output
     assert "Báo cáo quý IV/2022: đã lập, 4 thư gửi ngày 20/12/2022. Các tệp:" in backfill.output
     q4 = Document(str(out / "bao-cao-99-tb-tu-2022-q4.docx"))
     assert q4.tables[0].rows[0].cells[1].text.endswith(DATE_LINE["2022-Q4"])
-    result = runner.invoke(cli_app(), ["report", "--notice", NUMBER, "--period", "2023-Q1", "--as-of", "2023-03-20", "--out", str(out)])
+    result = runner.invoke(
+        cli_app(), ["report", "--notice", NUMBER, "--period", "2023-Q1", "--as-of", "2023-03-20", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "Báo cáo quý I/2023: đã lập, 4 thư gửi ngày 20/03/2023. Các tệp:" in result.output
     assert str(out / "bao-cao-99-tb-tu-2023-q1.docx") in result.output
-    again = runner.invoke(cli_app(), ["report", "--notice", NUMBER, "--period", "2023-Q1", "--as-of", "2023-04-03", "--out", str(out)])
+    again = runner.invoke(
+        cli_app(), ["report", "--notice", NUMBER, "--period", "2023-Q1", "--as-of", "2023-04-03", "--out", str(out)]
+    )
     assert "Báo cáo quý I/2023 đã được lập và gửi ngày 20/03/2023; không gửi lại." in again.output
     both = runner.invoke(cli_app(), ["report", "--period", "2023-Q1", "--as-of", "2023-04-03", "--on-send-date"])
     assert both.exit_code == 1 and "chỉ dùng một trong hai: --as-of hoặc --on-send-date" in both.output
     bad = runner.invoke(cli_app(), ["report", "--period", "2023-Q5"])
     assert bad.exit_code == 1 and "kỳ báo cáo không hợp lệ: «2023-Q5»" in bad.output
     early = runner.invoke(cli_app(), ["report", "--period", "2023-Q2", "--as-of", "2023-06-14"])
-    assert early.exit_code == 1 and "kỳ quý II/2023 chưa hết thời gian chốt số liệu (hết ngày 14/06/2023)" in early.output
+    assert (
+        early.exit_code == 1 and "kỳ quý II/2023 chưa hết thời gian chốt số liệu (hết ngày 14/06/2023)" in early.output
+    )
     unknown = runner.invoke(cli_app(), ["report", "--notice", "5-TB/TU", "--period", "2023-Q1"])
     assert unknown.exit_code == 1 and "không tìm thấy thông báo «5-TB/TU»" in unknown.output
 
 
 def test_a_period_before_anything_was_given_makes_no_report(prefect_server, scenario: int, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    state = periodic_report(notice=NUMBER, period="2022-Q2", as_of=morning(date(2022, 9, 20)), out_dir=str(out), return_state=True)
+    state = periodic_report(
+        notice=NUMBER, period="2022-Q2", as_of=morning(date(2022, 9, 20)), out_dir=str(out), return_state=True
+    )
     assert state.is_completed(), state.message
-    assert state.message == "Báo cáo quý II/2022: không có việc nào được giao tính đến hết ngày 14/06/2022; không lập báo cáo quý II/2022"
+    assert (
+        state.message
+        == "Báo cáo quý II/2022: không có việc nào được giao tính đến hết ngày 14/06/2022; không lập báo cáo quý II/2022"
+    )
     assert report_rows() == [] and not out.exists()
     with Session(get_engine()) as session:
         assert session.exec(select(func.count()).select_from(ReportRun)).one() == 0

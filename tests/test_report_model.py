@@ -56,12 +56,34 @@ def scenario() -> list[tuple[AssignmentHistory, DirectiveInfo, tuple[Obligation,
             code = spec["agency"]
             mine = [e for e in EVENTS if e.directive == number and e.agency == code]
             deadlines = [DeadlineEntry(GIVEN, "original", DUE[number])]
-            deadlines += [DeadlineEntry(at_local(e.day, time(e.hour)), "extension", e.extension_until, EXTENSION_REASON, NAMES[code], APPROVER)
-                          for e in mine if e.extension_until]
-            updates = tuple(UpdateEntry(at_local(e.day, time(e.hour)), e.status, e.percent, e.document_number, e.note)  # type: ignore[arg-type]
-                            for e in mine if e.status)
-            history = AssignmentHistory(aid, position, code, spec["role"], GIVEN, updates[-1].status if updates else "assigned",
-                                        deadlines[-1].due, deadlines=tuple(deadlines), updates=updates)
+            deadlines += [
+                DeadlineEntry(
+                    at_local(e.day, time(e.hour)),
+                    "extension",
+                    e.extension_until,
+                    EXTENSION_REASON,
+                    NAMES[code],
+                    APPROVER,
+                )
+                for e in mine
+                if e.extension_until
+            ]
+            updates = tuple(
+                UpdateEntry(at_local(e.day, time(e.hour)), e.status, e.percent, e.document_number, e.note)  # type: ignore[arg-type]
+                for e in mine
+                if e.status
+            )
+            history = AssignmentHistory(
+                aid,
+                position,
+                code,
+                spec["role"],
+                GIVEN,
+                updates[-1].status if updates else "assigned",
+                deadlines[-1].due,
+                deadlines=tuple(deadlines),
+                updates=updates,
+            )
             out.append((history, info, _obligations() if DUE[number] is None else ()))
     return out
 
@@ -71,7 +93,11 @@ def report_for(label: str):  # type: ignore[no-untyped-def]
     period = named_period(label, CALENDAR, POLICY)
     previous = previous_period(period, CALENDAR, POLICY)
     data = scenario()
-    lines = [line for h, info, obs in data if (line := report_line(h, info, NAMES[h.agency_code], period.data_as_of, CALENDAR, obs))]
+    lines = [
+        line
+        for h, info, obs in data
+        if (line := report_line(h, info, NAMES[h.agency_code], period.data_as_of, CALENDAR, obs))
+    ]
     before = categories_at([(h, obs) for h, _, obs in data], previous.data_as_of, CALENDAR)
     return build_report(lines, (period.data_from, period.cutoff), POINTS, WEIGHTS, previous=(previous.label_vi, before))
 
@@ -100,35 +126,61 @@ def test_grids_rates_and_lists_match_the_hand_worked_answers(label: str) -> None
         assert {rank for rank, _, _ in ranking} == {1}
     assert model.change is not None and model.change.previous.total == want["previous_total"]
     if "delta" in want:
-        assert tuple(model.change.delta(c) for c in (Category.on_time, Category.late, Category.in_progress, Category.overdue)) == want["delta"]
+        assert (
+            tuple(
+                model.change.delta(c) for c in (Category.on_time, Category.late, Category.in_progress, Category.overdue)
+            )
+            == want["delta"]
+        )
 
 
 def test_agency_grids_count_each_assignment_once_whatever_its_role() -> None:
     model = report_for("2022-Q4")
     by_agency = {r.key: grid_tuple(r.grid) for r in model.by_agency}
     assert by_agency == {
-        "SO_TC": (1, 0, 0, 0), "SO_CT": (0, 1, 0, 0), "SO_KHCN": (1, 0, 0, 0),
-        "SO_NNPTNT": (0, 0, 0, 2), "LMHTX": (0, 0, 0, 1), "HND_TINH": (0, 0, 1, 0),
+        "SO_TC": (1, 0, 0, 0),
+        "SO_CT": (0, 1, 0, 0),
+        "SO_KHCN": (1, 0, 0, 0),
+        "SO_NNPTNT": (0, 0, 0, 2),
+        "LMHTX": (0, 0, 0, 1),
+        "HND_TINH": (0, 0, 1, 0),
     }
     # Listed in Vietnamese alphabetical order (letters first, then marks).
-    assert [r.label for r in model.by_agency] == ["Hội Nông dân tỉnh", "Liên minh HTX tỉnh", "Sở Công Thương", "Sở KH&CN",
-                                                   "Sở NN&PTNT", "Sở Tài chính"]
+    assert [r.label for r in model.by_agency] == [
+        "Hội Nông dân tỉnh",
+        "Liên minh HTX tỉnh",
+        "Sở Công Thương",
+        "Sở KH&CN",
+        "Sở NN&PTNT",
+        "Sở Tài chính",
+    ]
 
 
 def test_change_lists_new_and_resolved_overdue_items() -> None:
     q4, q1 = report_for("2022-Q4"), report_for("2023-Q1")
     assert q4.change is not None and q1.change is not None
-    assert sorted((x.directive.number, x.agency_code) for x in q4.change.newly_overdue) == [("2", "LMHTX"), ("2", "SO_NNPTNT"), ("3", "SO_NNPTNT")]
+    assert sorted((x.directive.number, x.agency_code) for x in q4.change.newly_overdue) == [
+        ("2", "LMHTX"),
+        ("2", "SO_NNPTNT"),
+        ("3", "SO_NNPTNT"),
+    ]
     assert q4.change.resolved == []
     assert q1.change.newly_overdue == []
-    assert [(x.directive.number, x.agency_code, x.category) for x in q1.change.resolved] == [("2", "LMHTX", Category.late)]
+    assert [(x.directive.number, x.agency_code, x.category) for x in q1.change.resolved] == [
+        ("2", "LMHTX", Category.late)
+    ]
 
 
 def test_the_extension_is_reported_with_its_old_and_new_due_date_and_on_time_after_it() -> None:
     model = report_for("2022-Q4")
-    (line, entry), = model.extensions
+    ((line, entry),) = model.extensions
     assert (line.agency_code, line.original_due, entry.due, entry.reason, entry.approved_by) == (
-        "SO_KHCN", date(2022, 9, 30), date(2022, 10, 14), EXTENSION_REASON, APPROVER)
+        "SO_KHCN",
+        date(2022, 9, 30),
+        date(2022, 10, 14),
+        EXTENSION_REASON,
+        APPROVER,
+    )
     assert line.timeliness.label_vi == "Hoàn thành đúng hạn (sau gia hạn)"
     assert model.extensions_total == 1
 
@@ -138,19 +190,30 @@ def test_the_extension_is_reported_with_its_old_and_new_due_date_and_on_time_aft
     [
         (at_local(date(2022, 9, 9), time(15, 59)), None, None, None),  # not given yet
         (at_local(date(2022, 9, 28), time(12)), "assigned", date(2022, 9, 30), None),
-        (at_local(date(2022, 9, 29), time(9)), "assigned", date(2022, 10, 14), None),  # the extension counts from its approval
+        (
+            at_local(date(2022, 9, 29), time(9)),
+            "assigned",
+            date(2022, 10, 14),
+            None,
+        ),  # the extension counts from its approval
         (at_local(date(2022, 10, 12), time(14)), "done", date(2022, 10, 14), at_local(date(2022, 10, 12), time(14))),
     ],
 )
-def test_facts_at_rebuild_an_assignment_as_it_stood(moment: datetime, status: str | None, current_due: date | None,
-                                                     completed: datetime | None) -> None:
+def test_facts_at_rebuild_an_assignment_as_it_stood(
+    moment: datetime, status: str | None, current_due: date | None, completed: datetime | None
+) -> None:
     khcn = next(h for h, _, _ in scenario() if h.agency_code == "SO_KHCN")
     facts = facts_at(khcn, moment)
     if status is None:
         assert facts is None
         return
     assert facts is not None
-    assert (facts.status, facts.current_due, facts.original_due, facts.completed_at) == (status, current_due, date(2022, 9, 30), completed)
+    assert (facts.status, facts.current_due, facts.original_due, facts.completed_at) == (
+        status,
+        current_due,
+        date(2022, 9, 30),
+        completed,
+    )
 
 
 def test_acknowledging_is_not_a_progress_report() -> None:
@@ -161,15 +224,23 @@ def test_acknowledging_is_not_a_progress_report() -> None:
 
 
 def test_a_withdrawn_assignment_is_not_counted_after_its_withdrawal() -> None:
-    history = AssignmentHistory(1, 1, "SO_TC", "lead", GIVEN, "withdrawn", date(2022, 9, 30),
-                                withdrawn_at=at_local(date(2022, 9, 20), time(8)))
+    history = AssignmentHistory(
+        1, 1, "SO_TC", "lead", GIVEN, "withdrawn", date(2022, 9, 30), withdrawn_at=at_local(date(2022, 9, 20), time(8))
+    )
     assert facts_at(history, at_local(date(2022, 9, 19), time(8))) is not None
     assert facts_at(history, at_local(date(2022, 9, 21), time(8))) is None
 
 
 @pytest.mark.parametrize(
     ("rate", "text"),
-    [(Fraction(1, 3), "33,3%"), (Fraction(2, 5), "40%"), (Fraction(1), "100%"), (Fraction(0), "0%"), (Fraction(1, 8), "12,5%"), (None, "—")],
+    [
+        (Fraction(1, 3), "33,3%"),
+        (Fraction(2, 5), "40%"),
+        (Fraction(1), "100%"),
+        (Fraction(0), "0%"),
+        (Fraction(1, 8), "12,5%"),
+        (None, "—"),
+    ],
 )
 def test_rates_are_written_the_vietnamese_way(rate: Fraction | None, text: str) -> None:
     assert percent_vi(rate) == text
@@ -209,4 +280,10 @@ def test_the_ranking_method_is_stated_with_the_configured_numbers() -> None:
 
 def test_vietnamese_names_sort_by_letters_before_marks() -> None:
     names = ["Ủy ban MTTQ tỉnh", "Sở Tài chính", "Đài PT-TH tỉnh", "Báo Bắc Giang", "Sở Công Thương"]
-    assert sorted(names, key=name_key) == ["Báo Bắc Giang", "Đài PT-TH tỉnh", "Sở Công Thương", "Sở Tài chính", "Ủy ban MTTQ tỉnh"]
+    assert sorted(names, key=name_key) == [
+        "Báo Bắc Giang",
+        "Đài PT-TH tỉnh",
+        "Sở Công Thương",
+        "Sở Tài chính",
+        "Ủy ban MTTQ tỉnh",
+    ]

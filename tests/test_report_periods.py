@@ -45,10 +45,17 @@ def morning(day: date) -> datetime:
         ("2022", "year", "năm 2022", date(2021, 12, 15), date(2022, 12, 14), date(2022, 12, 20)),
     ],
 )
-def test_a_named_period_has_its_window_cutoff_and_due_date(label: str, every: str, label_vi: str, data_from: date,
-                                                           cutoff: date, due: date) -> None:
+def test_a_named_period_has_its_window_cutoff_and_due_date(
+    label: str, every: str, label_vi: str, data_from: date, cutoff: date, due: date
+) -> None:
     period = named_period(label, CALENDAR, POLICY)
-    assert (period.every, period.label_vi, period.data_from, period.cutoff, period.due) == (every, label_vi, data_from, cutoff, due)
+    assert (period.every, period.label_vi, period.data_from, period.cutoff, period.due) == (
+        every,
+        label_vi,
+        data_from,
+        cutoff,
+        due,
+    )
     assert local_date(period.data_as_of) == cutoff  # the last instant of the cut-off day, Vietnam time
     assert period_label_vi(period.label) == label_vi
 
@@ -86,7 +93,11 @@ def test_a_period_still_open_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("made", "sent"),
-    [(date(2022, 12, 15), date(2022, 12, 20)), (date(2022, 12, 20), date(2022, 12, 20)), (date(2023, 1, 5), date(2023, 1, 5))],
+    [
+        (date(2022, 12, 15), date(2022, 12, 20)),
+        (date(2022, 12, 20), date(2022, 12, 20)),
+        (date(2023, 1, 5), date(2023, 1, 5)),
+    ],
 )
 def test_the_report_is_dated_on_its_due_date_or_when_made_later(made: date, sent: date) -> None:
     assert send_day(named_period("2022-Q4", CALENDAR, POLICY), morning(made)) == sent
@@ -99,8 +110,11 @@ def test_the_trend_runs_over_the_last_periods_oldest_first() -> None:
 
 @pytest.mark.parametrize(
     ("day", "line"),
-    [(date(2022, 12, 20), "Bắc Giang, ngày 20 tháng 12 năm 2022"), (date(2023, 1, 5), "Bắc Giang, ngày 05 tháng 01 năm 2023"),
-     (date(2023, 3, 9), "Bắc Giang, ngày 09 tháng 3 năm 2023")],
+    [
+        (date(2022, 12, 20), "Bắc Giang, ngày 20 tháng 12 năm 2022"),
+        (date(2023, 1, 5), "Bắc Giang, ngày 05 tháng 01 năm 2023"),
+        (date(2023, 3, 9), "Bắc Giang, ngày 09 tháng 3 năm 2023"),
+    ],
 )
 def test_the_place_and_date_line_follows_the_document_format(day: date, line: str) -> None:
     assert date_line_vi("Bắc Giang", day) == line

@@ -73,7 +73,9 @@ def prefect_on_postgres(tmp_path: Path) -> Iterator[dict[str, str]]:
     }
     server = subprocess.Popen(
         [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-services"],
-        env=env, stdout=open(tmp_path / "server.log", "wb"), stderr=subprocess.STDOUT,
+        env=env,
+        stdout=open(tmp_path / "server.log", "wb"),
+        stderr=subprocess.STDOUT,
     )
     try:
         _wait_healthy(api, server)
@@ -88,17 +90,35 @@ def prefect_on_postgres(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("db", ["postgres"], indirect=True)  # scale-out means PostgreSQL for dondoc too
-def test_sweep_fan_out_runs_follow_ups_on_a_worker(prefect_on_postgres: dict[str, str], db, sample_notice: Path, tmp_path: Path) -> None:
-    env = {**prefect_on_postgres, "DONDOC_PROJECT_DIR": str(PROJECT_DIR),
-           "DONDOC_DATABASE_URL": db.url, "DONDOC_DATABASE_SCHEMA": db.schema or "", "DONDOC_HOME": str(tmp_path / "home")}
-    run = lambda *args: subprocess.run([str(BIN / "prefect"), "--no-prompt", *args], env=env, cwd=PROJECT_DIR,  # noqa: E731
-                                       capture_output=True, text=True, timeout=180)
+def test_sweep_fan_out_runs_follow_ups_on_a_worker(
+    prefect_on_postgres: dict[str, str], db, sample_notice: Path, tmp_path: Path
+) -> None:
+    env = {
+        **prefect_on_postgres,
+        "DONDOC_PROJECT_DIR": str(PROJECT_DIR),
+        "DONDOC_DATABASE_URL": db.url,
+        "DONDOC_DATABASE_SCHEMA": db.schema or "",
+        "DONDOC_HOME": str(tmp_path / "home"),
+    }
+    run = lambda *args: subprocess.run(
+        [str(BIN / "prefect"), "--no-prompt", *args],
+        env=env,
+        cwd=PROJECT_DIR,  # noqa: E731
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     created = run("work-pool", "create", "dondoc", "--type", "process")
     assert created.returncode == 0, created.stdout + created.stderr
     deployed = run("deploy", "--name", "follow-up-directive")
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-    worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "dondoc", "--limit", "4"], env=env,
-                              cwd=PROJECT_DIR, stdout=open(tmp_path / "worker.log", "wb"), stderr=subprocess.STDOUT)
+    worker = subprocess.Popen(
+        [str(BIN / "prefect"), "worker", "start", "--pool", "dondoc", "--limit", "4"],
+        env=env,
+        cwd=PROJECT_DIR,
+        stdout=open(tmp_path / "worker.log", "wb"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         import_notice(sample_notice, PACKAGED_CONFIG_DIR, at=GIVEN)
         from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -113,7 +133,9 @@ def test_sweep_fan_out_runs_follow_ups_on_a_worker(prefect_on_postgres: dict[str
             from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
 
             with get_client(sync_client=True) as client:
-                runs = client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["follow-up-directive"])))
+                runs = client.read_flow_runs(
+                    deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["follow-up-directive"]))
+                )
         assert len(runs) == 7
         assert all(r.state.is_completed() and r.work_pool_name == "dondoc" for r in runs)
         with Session(get_engine()) as session:

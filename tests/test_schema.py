@@ -38,7 +38,9 @@ def _notice(session: Session) -> Notice:
     agency = Agency(code="TTTU", name="Thường trực Tỉnh ủy", kind="party_standing")
     session.add(agency)
     session.flush()
-    notice = Notice(number="1-TB/TU", issued_on=date(2022, 9, 9), issuer_id=agency.id, title="t", spec_hash="h", spec_yaml="y")
+    notice = Notice(
+        number="1-TB/TU", issued_on=date(2022, 9, 9), issuer_id=agency.id, title="t", spec_hash="h", spec_yaml="y"
+    )
     session.add(notice)
     session.flush()
     return notice
@@ -47,7 +49,16 @@ def _notice(session: Session) -> Notice:
 def test_duplicate_notice_numbers_are_refused_by_the_database(db) -> None:
     with Session(get_engine()) as session:
         notice = _notice(session)
-        session.add(Notice(number=notice.number, issued_on=date(2022, 9, 10), issuer_id=notice.issuer_id, title="t", spec_hash="h", spec_yaml="y"))
+        session.add(
+            Notice(
+                number=notice.number,
+                issued_on=date(2022, 9, 10),
+                issuer_id=notice.issuer_id,
+                title="t",
+                spec_hash="h",
+                spec_yaml="y",
+            )
+        )
         with pytest.raises(IntegrityError):
             session.flush()
 
@@ -62,7 +73,9 @@ def test_foreign_keys_are_enforced(db) -> None:
 def test_roles_outside_lead_and_support_are_refused(db) -> None:
     with Session(get_engine()) as session:
         notice = _notice(session)
-        directive = Directive(notice_id=notice.id, number="2.1", position=1, text="t", deadline_rule={"kind": "ongoing"})
+        directive = Directive(
+            notice_id=notice.id, number="2.1", position=1, text="t", deadline_rule={"kind": "ongoing"}
+        )
         session.add(directive)
         session.flush()
         session.add(Assignment(directive_id=directive.id, agency_id=notice.issuer_id, role="boss"))
@@ -74,7 +87,14 @@ def test_timestamps_come_back_timezone_aware_utc(db) -> None:
     local = datetime(2022, 9, 9, 8, 30, tzinfo=timezone(timedelta(hours=7)))
     with Session(get_engine()) as session:
         notice = _notice(session)
-        directive = Directive(notice_id=notice.id, number="2.1", position=1, text="t", deadline_rule={"kind": "ongoing"}, next_action_at=local)
+        directive = Directive(
+            notice_id=notice.id,
+            number="2.1",
+            position=1,
+            text="t",
+            deadline_rule={"kind": "ongoing"},
+            next_action_at=local,
+        )
         session.add(directive)
         session.commit()
     with Session(get_engine()) as session:
@@ -86,7 +106,16 @@ def test_timestamps_come_back_timezone_aware_utc(db) -> None:
 def test_naive_timestamps_are_refused(db) -> None:
     with Session(get_engine()) as session:
         notice = _notice(session)
-        session.add(Directive(notice_id=notice.id, number="2.1", position=1, text="t", deadline_rule={}, next_action_at=datetime(2022, 9, 9)))
+        session.add(
+            Directive(
+                notice_id=notice.id,
+                number="2.1",
+                position=1,
+                text="t",
+                deadline_rule={},
+                next_action_at=datetime(2022, 9, 9),
+            )
+        )
         with pytest.raises(Exception, match="naive datetime"):
             session.flush()
 
@@ -94,13 +123,22 @@ def test_naive_timestamps_are_refused(db) -> None:
 def test_status_updates_are_append_only(db) -> None:
     with Session(get_engine()) as session:
         notice = _notice(session)
-        directive = Directive(notice_id=notice.id, number="2.1", position=1, text="t", deadline_rule={"kind": "ongoing"})
+        directive = Directive(
+            notice_id=notice.id, number="2.1", position=1, text="t", deadline_rule={"kind": "ongoing"}
+        )
         session.add(directive)
         session.flush()
         assignment = Assignment(directive_id=directive.id, agency_id=notice.issuer_id, role="lead")
         session.add(assignment)
         session.flush()
-        update = StatusUpdate(assignment_id=assignment.id, reported_at=datetime.now(UTC), reported_by="STC", source="cli", status="in_progress", percent=40)
+        update = StatusUpdate(
+            assignment_id=assignment.id,
+            reported_at=datetime.now(UTC),
+            reported_by="STC",
+            source="cli",
+            status="in_progress",
+            percent=40,
+        )
         session.add(update)
         session.commit()
         update.percent = 90

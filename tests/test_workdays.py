@@ -6,7 +6,7 @@ in config/calendar.yaml, not from the code's output.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -220,8 +220,15 @@ def test_far_arithmetic_loads_more_years(cal: WorkCalendar) -> None:
 
 @pytest.mark.parametrize(
     ("day", "name"),
-    [("2022-09-19", "thứ Hai"), ("2022-09-20", "thứ Ba"), ("2022-09-21", "thứ Tư"), ("2022-09-22", "thứ Năm"),
-     ("2022-09-23", "thứ Sáu"), ("2022-09-24", "thứ Bảy"), ("2022-09-25", "Chủ nhật")],
+    [
+        ("2022-09-19", "thứ Hai"),
+        ("2022-09-20", "thứ Ba"),
+        ("2022-09-21", "thứ Tư"),
+        ("2022-09-22", "thứ Năm"),
+        ("2022-09-23", "thứ Sáu"),
+        ("2022-09-24", "thứ Bảy"),
+        ("2022-09-25", "Chủ nhật"),
+    ],
 )
 def test_weekday_vi(day: str, name: str) -> None:
     assert weekday_vi(D(day)) == name
@@ -234,13 +241,13 @@ def test_format_date_vi() -> None:
 
 def test_deadline_ends_at_local_midnight() -> None:
     end = deadline_end_utc(D("2022-09-23"))
-    assert end == datetime(2022, 9, 23, 17, 0, tzinfo=timezone.utc)  # 24:00 at UTC+7
+    assert end == datetime(2022, 9, 23, 17, 0, tzinfo=UTC)  # 24:00 at UTC+7
     assert end.tzinfo is not None and end.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
 
 
 def test_local_date() -> None:
-    assert local_date(datetime(2022, 9, 23, 17, 0, tzinfo=timezone.utc)) == D("2022-09-24")
-    assert local_date(datetime(2022, 9, 23, 16, 59, tzinfo=timezone.utc)) == D("2022-09-23")
+    assert local_date(datetime(2022, 9, 23, 17, 0, tzinfo=UTC)) == D("2022-09-24")
+    assert local_date(datetime(2022, 9, 23, 16, 59, tzinfo=UTC)) == D("2022-09-23")
     assert local_date(datetime(2022, 9, 23, 16, 59)) == D("2022-09-23")  # naive is UTC
     assert datetime(2022, 9, 23, tzinfo=VN_TZ).utcoffset().total_seconds() == 7 * 3600  # type: ignore[union-attr]
 

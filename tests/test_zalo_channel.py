@@ -8,7 +8,7 @@ import os
 import stat
 import threading
 import unicodedata
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,7 @@ def token_file(fake: FakeZalo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def seed(path: Path, access: str | None, refresh: str | None, expires_in: timedelta = timedelta(hours=20)) -> None:
     """Write tokens for APP_ID into the store as a previous run would have."""
-    tokens = ZaloTokens(access, refresh, datetime.now(timezone.utc) + expires_in)
+    tokens = ZaloTokens(access, refresh, datetime.now(UTC) + expires_in)
     FileZaloTokenStore(path).update(APP_ID, lambda _current: tokens)
 
 
@@ -60,7 +60,9 @@ def stored(path: Path) -> dict[str, str | None]:
     return json.loads(path.read_text(encoding="utf-8"))[APP_ID]
 
 
-def send_oa(text: str = "Nhắc việc: Sở Tài chính – hạn 23/09/2022", key: str = "k-oa-1", url: str | None = None) -> SendResult:
+def send_oa(
+    text: str = "Nhắc việc: Sở Tài chính – hạn 23/09/2022", key: str = "k-oa-1", url: str | None = None
+) -> SendResult:
     return send_message(
         url or f"zalo://{APP_ID}/{USER_ID}",
         subject="ignored for Zalo",
@@ -182,7 +184,7 @@ def test_token_error_refreshes_once_then_succeeds(fake: FakeZalo, token_file: Pa
     assert entry["refresh_token"] not in (None, refresh)  # the rotated one is persisted
     assert refresh in fake.used_refresh
     expires = datetime.fromisoformat(entry["expires_at"])
-    assert timedelta(hours=24) < expires - datetime.now(timezone.utc) <= timedelta(seconds=90000)
+    assert timedelta(hours=24) < expires - datetime.now(UTC) <= timedelta(seconds=90000)
 
 
 def test_rotated_refresh_token_is_used_next_time_not_the_old_one(fake: FakeZalo, token_file: Path) -> None:
@@ -426,7 +428,9 @@ def test_tokens_never_in_logs_or_errors(fake: FakeZalo, token_file: Path, caplog
     fake.script("oa", (200, {"error": -220, "message": "Access token has expired"}), RATE_LIMITED)
 
     results = [send_oa(key="k1")]  # −220 → refresh → −32
-    fake.script("oauth", {"error": -14014, "error_name": "Invalid refresh token", "error_description": f"bad {refresh}"})
+    fake.script(
+        "oauth", {"error": -14014, "error_name": "Invalid refresh token", "error_description": f"bad {refresh}"}
+    )
     fake.expire(stored(token_file)["access_token"])
     results.append(send_oa(key="k2"))  # −220 → refresh rejected
     url_with_secrets = (
@@ -439,7 +443,11 @@ def test_tokens_never_in_logs_or_errors(fake: FakeZalo, token_file: Path, caplog
     secrets = {fake.app_secret, "RT-in-url-secret-1234", access, refresh}
     secrets |= {c.headers["access_token"] for c in fake.calls("oa")}
     secrets |= {c.form["refresh_token"] for c in fake.calls("oauth")}
-    secrets |= set(stored(token_file).values()) - {None, stored(token_file)["expires_at"], stored(token_file)["consumed_seed"]}
+    secrets |= set(stored(token_file).values()) - {
+        None,
+        stored(token_file)["expires_at"],
+        stored(token_file)["consumed_seed"],
+    }
     assert len(secrets) >= 5
     texts = [caplog.text, described] + [r.error or "" for r in results]
     texts += [record.getMessage() for record in caplog.records]
@@ -483,7 +491,7 @@ def test_token_store_keeps_old_file_when_the_write_fails(tmp_path: Path, monkeyp
 
 
 def test_token_freshness_uses_stored_expiry() -> None:
-    now = datetime(2022, 9, 20, 8, 0, tzinfo=timezone.utc)
+    now = datetime(2022, 9, 20, 8, 0, tzinfo=UTC)
     assert ZaloTokens("A", "R", now + timedelta(hours=1)).is_fresh(now)
     assert not ZaloTokens("A", "R", now + timedelta(minutes=4)).is_fresh(now)  # within the 5-minute margin
     assert not ZaloTokens("A", "R", now - timedelta(seconds=1)).is_fresh(now)

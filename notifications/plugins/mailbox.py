@@ -20,7 +20,7 @@ import contextlib
 import os
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -59,7 +59,7 @@ def resolve_folder(spec: str) -> Path:
 
 def safe_file_name(idempotency_key: str | None, now: datetime | None = None) -> str:
     """Return a unique, filesystem-safe .eml file name that sorts by time."""
-    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
     slug = _SLUG_RE.sub("_", idempotency_key or "").strip("._-")[:60] or "message"
     return f"{moment:%Y%m%dT%H%M%S%fZ}-{slug}-{uuid.uuid4().hex[:12]}.eml"
 

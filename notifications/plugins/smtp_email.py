@@ -54,9 +54,7 @@ def classify_smtp_error(exc: BaseException) -> SendResult:
     """Map an smtplib/socket exception to a SendResult (4xx/network → retry, 5xx → permanent)."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
-        detail = "; ".join(
-            f"{addr}: {code} {_reply_text(msg)}" for addr, (code, msg) in exc.recipients.items()
-        )
+        detail = "; ".join(f"{addr}: {code} {_reply_text(msg)}" for addr, (code, msg) in exc.recipients.items())
         if any(400 <= code < 500 for code in codes):
             return SendResult.retry_later(f"SMTP recipients refused (temporary): {detail}")
         return SendResult.permanent(f"SMTP recipients refused: {detail}")

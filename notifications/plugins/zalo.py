@@ -34,7 +34,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -214,9 +214,7 @@ class _ZaloBase(DondocPlugin, NotifyBase):
         self.api_base = _checked_base_url(
             api_url or os.environ.get(self.api_env) or self.api_default, f"Zalo {self.api_param} URL"
         )
-        self.oauth_base = _checked_base_url(
-            oauth_url or os.environ.get(ENV_OAUTH_URL) or OAUTH_URL, "Zalo OAuth URL"
-        )
+        self.oauth_base = _checked_base_url(oauth_url or os.environ.get(ENV_OAUTH_URL) or OAUTH_URL, "Zalo OAuth URL")
         if token_store is None:
             token_file = os.environ.get(ENV_TOKEN_FILE)
             token_store = FileZaloTokenStore(Path(token_file) if token_file else None)
@@ -254,7 +252,7 @@ class _ZaloBase(DondocPlugin, NotifyBase):
         if tokens is not None:
             register_secret(tokens.access_token)
             register_secret(tokens.refresh_token)
-            if tokens.is_fresh(datetime.now(timezone.utc)):
+            if tokens.is_fresh(datetime.now(UTC)):
                 return tokens.access_token  # type: ignore[return-value]
         return self._refresh(stale_access_token=tokens.access_token if tokens else None)
 
@@ -262,7 +260,7 @@ class _ZaloBase(DondocPlugin, NotifyBase):
         """Refresh under the store lock unless another process already did; return the new token."""
 
         def change(current: ZaloTokens | None) -> ZaloTokens:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             if (
                 current is not None
                 and current.access_token
