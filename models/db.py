@@ -3,28 +3,46 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session
 
 from config.settings import get_settings
 from models.tables import StatusUpdate
 
+READ_ONLY_OPTION = "dondoc_read_only"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 def _tune_sqlite(dbapi_connection: Any, busy_timeout_ms: int) -> None:
     """Turn on WAL, a busy timeout and foreign keys for every new SQLite connection."""
+    # The driver's own transaction handling would open a deferred transaction late; we emit BEGIN
+    # ourselves in _begin_sqlite, so the driver is put in autocommit mode.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    """Start every SQLite transaction holding the write lock, unless the session is read-only.
+
+    SQLite has no SELECT ... FOR UPDATE: a deferred transaction reads, then two writers race for
+    the lock and the loser overwrites what the winner wrote. BEGIN IMMEDIATE takes the lock before
+    the first read (waiting up to the busy timeout), so a read-modify-write is serialised.
+    """
+    read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _use_schema(dbapi_connection: Any, schema: str) -> None:
@@ -43,6 +61,7 @@ def build_engine(url: str, *, schema: str | None = None, busy_timeout_ms: int = 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", lambda conn, _record: _tune_sqlite(conn, busy_timeout_ms))
+        event.listen(engine, "begin", _begin_sqlite)
         return engine
     engine = create_engine(url, pool_pre_ping=True)
     if schema:
@@ -61,6 +80,25 @@ def get_engine() -> Engine:
         schema=settings.database_schema,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None, *, read_only: bool = False) -> Iterator[Session]:
+    """One short unit of work: commit when the block ends, roll back if it raises.
+
+    read_only=True starts a plain deferred transaction on SQLite (no write lock), for long reads
+    such as reports; any write in it is a programming error that SQLite itself refuses.
+    """
+    bind = engine or get_engine()
+    if read_only:
+        bind = bind.execution_options(**{READ_ONLY_OPTION: True})
+    with Session(bind) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
 
 def reset_engine() -> None:
