@@ -10,7 +10,7 @@ from prefect.cache_policies import NONE
 from notifications.outbox import DeliveryReport, deliver_due
 
 
-# No Prefect retries here: the outbox retries each message with backoff and jitter (DESIGN §6).
+# No Prefect retries here: the outbox retries each message with backoff and jitter (docs/architecture.md, "Sessions, settings and retries").
 @task(name="Gửi tin nhắn đến hạn", cache_policy=NONE)
 def deliver_outbox(as_of: datetime, directive_id: int | None = None) -> DeliveryReport:
     """Deliver every outbox row due at as_of (optionally only one directive's)."""

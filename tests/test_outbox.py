@@ -501,15 +501,17 @@ def test_the_follow_ups_rows_render_and_each_address_gets_one_message(
     from sqlmodel import select
 
     from models import Directive
-    from tasks.follow_up import plan_directive, read_directive_state, write_outbox
+    from tasks.directive_state import load_directive_state
+    from tasks.outbox_writer import record_outbox
+    from tasks.planning import plan_follow_up
     from tasks.notice_import import import_notice
 
     import_notice(sample_notice, get_settings().config_dir)
     with Session(get_engine()) as session:
         directive_ids = session.exec(select(Directive.id)).all()
     for directive_id in directive_ids:
-        state = read_directive_state(directive_id, MON_0900)
-        write_outbox(state, plan_directive(state, MON_0900), MON_0900)
+        state = load_directive_state.fn(directive_id, MON_0900)
+        record_outbox.fn(state, plan_follow_up.fn(state, MON_0900), MON_0900)
     rows = all_rows()
     assert rows, "the sample notice should have overdue work on 26/09/2022"
 

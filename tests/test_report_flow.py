@@ -34,7 +34,9 @@ from flows.report import periodic_report
 from models import Agency, Assignment, DeadlineChange, Directive, Notice, Notification, StatusUpdate, get_engine
 from models.reports import ReportRun
 from notifications.outbox import deliver_due
-from tasks import follow_up, report_documents, reporting
+from tasks import report_documents, reporting
+from tasks.directive_state import load_directive_state
+from tasks.planning import plan_follow_up
 from tests import report_scenario
 from tests.report_scenario import EXPECTED, NAMES, NUMBER
 
@@ -395,8 +397,8 @@ def test_the_bulk_read_and_the_per_directive_read_judge_alike(db, tmp_path: Path
         bulk[history.assignment_id] = classify(facts, CALENDAR, moment)
     one_by_one = {}
     for directive_id in {h.directive_id for h, _ in data.histories}:
-        state = follow_up.read_directive_state(directive_id, moment)
-        one_by_one.update(follow_up.plan_directive(state, moment).timeliness)
+        state = load_directive_state.fn(directive_id, moment)
+        one_by_one.update(plan_follow_up.fn(state, moment).timeliness)
     assert bulk == one_by_one and len(bulk) == 7
 
 
