@@ -10,6 +10,7 @@ STATUS_VI = {
     "withdrawn": "Đã thu hồi",
 }
 ROLE_VI = {"lead": "Chủ trì", "support": "Phối hợp"}
+EVERY_VI = {"month": "hằng tháng", "quarter": "hằng quý", "half_year": "6 tháng một lần", "year": "hằng năm"}
 KIND_VI = {
     "assigned": "Giao việc",
     "acknowledge": "Nhắc xác nhận tiếp nhận",

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 
 import pendulum
 
-from config.escalation import EscalationPolicy, Ladder
+from domain.escalation import EscalationPolicy, Ladder
 from domain.timeliness import AssignmentFacts, next_obligation_due, unmet_obligation
 from domain.workdays import VN_TZ, WorkCalendar, local_date
 

@@ -31,12 +31,12 @@ from apprise.plugins.base import NotifyBase
 from notifications.delivery import (
     IDEMPOTENCY_HEADER,
     DeliveryContext,
-    DondocPlugin,
     SendResult,
     install_log_masking,
     mask_secrets,
 )
 from notifications.plugins import NotifyMailbox, NotifyZaloOA, NotifyZaloZNS, register_plugins
+from notifications.plugins.base import DondocPlugin
 from notifications.plugins.smtp_email import DondocEmail
 
 __all__ = ["IDEMPOTENCY_HEADER", "SendResult", "describe_url", "mask_secrets", "send_message"]

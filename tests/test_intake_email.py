@@ -12,7 +12,7 @@ from config.settings import get_settings
 from domain.planner import at_local
 from models import Directive, Notification, get_engine
 from notifications.outbox import deliver_due
-from notifications.policy import load_notification_policy
+from config.notifications import load_notification_policy
 from notifications.render import render_message
 from tasks.follow_up import plan_directive, read_directive_state, write_outbox
 from tasks.status import record_status_update
