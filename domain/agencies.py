@@ -88,7 +88,8 @@ class AgencyDirectory(BaseModel):
     def _name_index(self) -> dict[str, str]:
         """Map every normalised name, alias and code of agencies and groups to its code."""
         index: dict[str, str] = {}
-        for item in [*self.agencies, *self.groups]:
+        items: list[AgencySpec | GroupSpec] = [*self.agencies, *self.groups]
+        for item in items:
             names = [item.code, item.name, *item.aliases]
             if isinstance(item, AgencySpec) and item.short_name:
                 names.append(item.short_name)

@@ -57,7 +57,7 @@ class Ladder(StrictModel):
 class EscalationPolicy(StrictModel):
     """The whole follow-up policy."""
 
-    notify_on_assignment: list[Literal["lead", "support"]] = ["lead", "support"]
+    notify_on_assignment: list[Literal["lead", "support"]] = Field(default_factory=lambda: ["lead", "support"])
     acknowledge_within: int | None = Field(default=2, ge=1)
     quiet_after_update: int = Field(default=3, ge=0)
     send_at: time = time(8, 0)

@@ -27,6 +27,7 @@ Kind = Literal[
     "digest",
 ]
 Channel = Literal["email", "zalo", "zns", "apprise", "mailbox"]
+DIGEST_CHANNELS: tuple[Channel, ...] = ("email", "mailbox", "zalo", "apprise")
 
 # ZNS expressions are configuration, not code: a sandbox keeps them to reading the payload.
 ZNS_ENV = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
@@ -94,7 +95,7 @@ class DigestPolicy(StrictModel):
     """Several messages for one address claimed together go out as one digest."""
 
     enabled: bool = True
-    channels: list[Channel] = Field(default_factory=lambda: ["email", "mailbox", "zalo", "apprise"])
+    channels: list[Channel] = Field(default_factory=lambda: list(DIGEST_CHANNELS))
     max_items: int = Field(default=25, ge=2, le=200, description="Longer lists are split into several digests.")
 
 
