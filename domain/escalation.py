@@ -11,6 +11,8 @@ from domain.policy import StrictModel
 
 Recipient = Literal["assignee", "assignee_head", "supervisor", "monitor", "issuer"]
 Priority = Literal["normal", "urgent"]
+Role = Literal["lead", "support"]
+ROLES: tuple[Role, ...] = ("lead", "support")
 
 
 class LadderLevel(StrictModel):
@@ -57,7 +59,7 @@ class Ladder(StrictModel):
 class EscalationPolicy(StrictModel):
     """The whole follow-up policy."""
 
-    notify_on_assignment: list[Literal["lead", "support"]] = Field(default_factory=lambda: ["lead", "support"])
+    notify_on_assignment: list[Role] = Field(default_factory=lambda: list(ROLES))
     acknowledge_within: int | None = Field(default=2, ge=1)
     quiet_after_update: int = Field(default=3, ge=0)
     send_at: time = time(8, 0)
