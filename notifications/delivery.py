@@ -112,7 +112,7 @@ class SecretMaskingFilter(logging.Filter):
         """Replace the record's message by its masked rendering; never drops a record."""
         try:
             message = record.getMessage()
-        except Exception:  # a broken format string is the logging module's business
+        except Exception:  # noqa: BLE001  # a broken format string is the logging module's business
             return True
         masked = mask_secrets(message)
         if masked != message:

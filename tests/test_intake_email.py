@@ -8,11 +8,11 @@ from datetime import date, datetime
 import pytest
 from sqlmodel import Session, select
 
+from config.notifications import load_notification_policy
 from config.settings import get_settings
 from domain.planner import at_local
 from models import Directive, Notification, get_engine
 from notifications.outbox import deliver_due
-from config.notifications import load_notification_policy
 from notifications.render import render_message
 from tasks.follow_up import plan_directive, read_directive_state, write_outbox
 from tasks.status import record_status_update
