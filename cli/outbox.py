@@ -132,7 +132,7 @@ def notify_test(
     from config.settings import get_settings
     from notifications.channels import send_message
     from notifications.outbox import ChannelError, channel_url
-    from notifications.policy import load_notification_policy
+    from config.notifications import load_notification_policy
 
     settings = get_settings()
     try:

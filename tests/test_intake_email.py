@@ -8,11 +8,11 @@ from datetime import date, datetime
 import pytest
 from sqlmodel import Session, select
 
+from config.notifications import load_notification_policy
 from config.settings import get_settings
 from domain.planner import at_local
 from models import Directive, Notification, get_engine
 from notifications.outbox import deliver_due
-from notifications.policy import load_notification_policy
 from notifications.render import render_message
 from tasks.directive_state import load_directive_state
 from tasks.outbox_writer import record_outbox
