@@ -56,4 +56,5 @@ def directive_tags(directive_ids: list[int]) -> dict[int, list[str]]:
 @task(name="Cập nhật thư không gửi được", cache_policy=NONE, **IO_RETRIES)
 def publish_dead_letter_table() -> int:
     """Publish the dead-letter table, so coordinators see what could not be delivered."""
-    return publish_dead_letters()
+    with session_scope(read_only=True) as session:
+        return publish_dead_letters(session=session)

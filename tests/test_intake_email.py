@@ -12,7 +12,7 @@ from config.notifications import load_notification_policy
 from config.settings import get_settings
 from domain.planner import at_local
 from models import Directive, Notification, get_engine
-from notifications.outbox import deliver_due
+from tests.outbox_helpers import deliver
 from notifications.render import render_message
 from tasks.directive_state import load_directive_state
 from tasks.outbox_writer import record_outbox
@@ -43,7 +43,7 @@ def follow_up(number: str, as_of: datetime) -> None:
         directive = session.exec(select(Directive.id).where(Directive.number == number)).one()
     state = load_directive_state.fn(directive, as_of)
     record_outbox.fn(state, plan_follow_up.fn(state, as_of), as_of)
-    deliver_due(as_of, directive_id=directive)
+    deliver(as_of, directive_id=directive)
 
 
 def test_each_agency_gets_the_link_of_its_own_assignment_and_nobody_else_gets_one(db, smtp, monkeypatch) -> None:

@@ -33,7 +33,7 @@ from domain.timeliness import classify
 from flows.report import periodic_report
 from models import Agency, Assignment, DeadlineChange, Directive, Notice, Notification, StatusUpdate, get_engine
 from models.reports import ReportRun
-from notifications.outbox import deliver_due
+from tests.outbox_helpers import deliver
 from tasks import report_documents, reporting
 from tasks.directive_state import load_directive_state
 from tasks.planning import plan_follow_up
@@ -541,8 +541,8 @@ def test_a_report_made_before_its_send_date_waits_in_the_outbox(prefect_server, 
         .cells[1]
         .text.endswith(DATE_LINE["2022-Q4"])
     )
-    assert deliver_due(morning(date(2022, 12, 19))).sent == 0
-    assert deliver_due(morning(date(2022, 12, 20))).sent == 4
+    assert deliver(morning(date(2022, 12, 19))).sent == 0
+    assert deliver(morning(date(2022, 12, 20))).sent == 4
 
 
 @pytest.fixture
