@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import console, err, fail, report_config_error, require_database
+from cli.common import console, err, fail, report_config_error, require_database, resolve_notice
 from config.loader import ConfigError
 from config.settings import get_settings
 
@@ -228,13 +228,10 @@ def register(app: typer.Typer) -> None:
         from domain.text import ascii_slug
         from intake.xlsx import export_template
         from models import get_engine
-        from tasks.notice_queries import find_notice
 
         require_database()
         with Session(get_engine()) as session:
-            notice = find_notice(session, notice_ref)
-        if notice is None:
-            raise fail(f"không tìm thấy thông báo «{notice_ref}»")
+            notice = resolve_notice(notice_ref, session=session)
         path = output or Path(f"bao-cao-{ascii_slug(notice.number)}.xlsx")
         count = export_template(notice.id, path, agency)  # type: ignore[arg-type]
         console.print(

@@ -136,7 +136,7 @@ def resolve_scope(notice: str | None) -> Scope:
     if notice is None:
         return Scope(ALL_SCOPE, None, "tat-ca-thong-bao")
     with Session(get_engine()) as session:
-        found = find_notice(session, notice)
+        found = find_notice(notice, session=session)
     if found is None:
         raise ReportRefused(f"không tìm thấy thông báo «{notice}». Xem danh sách: dondoc notices list")
     return Scope(f"notice:{found.id}", found.id, ascii_slug(found.number))
