@@ -16,7 +16,7 @@ from models import Agency, Assignment, AuditEvent, DeadlineChange, Directive, No
 from models.intake import LinkRevocation
 from notifications.render import period_vi
 from tasks.follow_up import read_directive_state
-from tasks.status import pending_extension
+from tasks.extensions import pending_extension
 
 
 def local_time_vi(moment: datetime) -> str:

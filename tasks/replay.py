@@ -17,7 +17,9 @@ from domain.planner import at_local
 from domain.workdays import format_date_vi, local_date
 from models import Agency, Assignment, AuditEvent, Directive, Notification, StatusUpdate, get_engine
 from tasks.follow_up import read_directive_state
-from tasks.status import apply_extension, record_status_update
+from models.db import session_scope
+from tasks.extensions import apply_extension
+from tasks.status_recording import record_status_update
 
 REPORT_HOUR = time(10, 0)
 ACK_HOUR = time(9, 0)
@@ -135,7 +137,7 @@ def expand_steps(scenario: Scenario, notice_id: int) -> list[Step]:
 def apply_step(step: Step) -> str:
     """Apply one scripted answer through the same code paths as a real report or approval."""
     if step.extension_until is not None:
-        with Session(get_engine()) as session, session.begin():
+        with session_scope() as session:
             session.add(
                 AuditEvent(
                     at=step.at,
@@ -146,25 +148,29 @@ def apply_step(step: Step) -> str:
                     details={"until": step.extension_until, "reason": step.extension_reason},
                 )
             )
-        apply_extension(
-            step.assignment_id,
-            until=date.fromisoformat(step.extension_until),
-            reason=step.extension_reason or "",
-            requested_by=step.actor,
-            approved_by=step.approved_by or "",
-            at=step.approved_at,
-        )
+        with session_scope() as session:
+            apply_extension(
+                step.assignment_id,
+                session=session,
+                until=date.fromisoformat(step.extension_until),
+                reason=step.extension_reason or "",
+                requested_by=step.actor,
+                approved_by=step.approved_by or "",
+                at=step.approved_at,
+            )
         return f"{step.actor}: gia hạn đến {step.extension_until}"
-    record_status_update(
-        step.assignment_id,
-        status=step.status or "in_progress",
-        percent=step.percent,
-        note=step.note,
-        document_number=step.document_number,
-        reported_by=step.actor,
-        source=step.source,
-        at=step.at,
-    )
+    with session_scope() as session:
+        record_status_update(
+            step.assignment_id,
+            session=session,
+            status=step.status or "in_progress",
+            percent=step.percent,
+            note=step.note,
+            document_number=step.document_number,
+            reported_by=step.actor,
+            source=step.source,
+            at=step.at,
+        )
     return f"{step.actor}: {step.status}"
 
 
