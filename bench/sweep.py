@@ -446,7 +446,11 @@ def plain_follow_up(directive_id: int, as_of: datetime) -> int:
     except ImportError:  # before the status-source polling step existed
         polling = None  # type: ignore[assignment]
     if polling is not None:
-        polling.poll_for_directive(directive_id)
+        from config.settings import get_settings
+        from models.db import session_scope
+
+        with session_scope() as session:
+            polling.poll_for_directive(directive_id, session=session, config_dir=get_settings().config_dir, now=as_of)
     state = follow_up.read_directive_state(directive_id, as_of)
     planned = follow_up.plan_directive(state, as_of)
     written = follow_up.write_outbox(state, planned, as_of)

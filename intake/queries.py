@@ -15,8 +15,8 @@ from domain.workdays import VN_TZ, format_date_vi, weekday_vi
 from models import Agency, Assignment, AuditEvent, DeadlineChange, Directive, Notice, StatusUpdate, get_engine
 from models.intake import LinkRevocation
 from notifications.render import period_vi
-from tasks.follow_up import read_directive_state
 from tasks.extensions import pending_extension
+from tasks.follow_up import read_directive_state
 
 
 def local_time_vi(moment: datetime) -> str:

@@ -358,6 +358,10 @@ def _poll_file(
     except TemplateError as exc:  # a zip bomb included: refused before openpyxl opens it, and never read again
         _reject_file(spec, key, f"{name}: {exc}", now, session=session)
         return 0, str(exc)
+    except Exception as exc:  # noqa: BLE001  (a file that breaks the reader is refused once, not re-read after every backoff)
+        problem = f"không đọc được tệp ({type(exc).__name__})"
+        _reject_file(spec, key, f"{name}: {problem}", now, session=session)
+        return 0, problem
     who = agency.short_name or agency.name
     result = write_updates(
         parsed,

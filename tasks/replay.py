@@ -16,9 +16,9 @@ from domain.labels import STATUS_VI
 from domain.planner import at_local
 from domain.workdays import format_date_vi, local_date
 from models import Agency, Assignment, AuditEvent, Directive, Notification, StatusUpdate, get_engine
-from tasks.follow_up import read_directive_state
 from models.db import session_scope
 from tasks.extensions import apply_extension
+from tasks.follow_up import read_directive_state
 from tasks.status_recording import record_status_update
 
 REPORT_HOUR = time(10, 0)

@@ -362,7 +362,7 @@ def read_updates(path: Path, today: date | None = None, data: bytes | None = Non
     try:
         check_archive(io.BytesIO(data) if data is not None else str(path))
     except UnsafeArchiveError as exc:
-        raise TemplateError(f"tệp {path.name} bị từ chối: {exc}") from None
+        raise TemplateError(f"không đọc được tệp {path.name} như một bảng tính XLSX: {exc}") from None
     try:
         book = load_workbook(io.BytesIO(data) if data is not None else path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001  (zip, XML and format errors all mean "not an XLSX we can read")

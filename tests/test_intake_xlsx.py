@@ -13,11 +13,25 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from cli.intake import register
-from intake.xlsx import FILL_COLUMNS, SHEET, export_template, import_file, read_updates
 from models import Assignment, get_engine
+from models.db import session_scope
+from tasks import status_workbook
+from tasks.status_workbook import FILL_COLUMNS, SHEET, ImportResult, read_updates
 from tests.intake_helpers import assignment, assignment_id, audit_actions, import_sample, updates_of
 
 NUMBER = "TẠM-20220909/TB-TU"
+
+
+def export_template(notice: int, path: Path, agency_code: str | None = None) -> int:
+    """Export the template in a read-only session."""
+    with session_scope(read_only=True) as session:
+        return status_workbook.export_template(notice, path, agency_code, session=session)
+
+
+def import_file(path: Path, *, reported_by: str) -> ImportResult:
+    """Import a file in one session, as the CLI does."""
+    with session_scope() as session:
+        return status_workbook.import_file(path, session=session, reported_by=reported_by)
 
 
 @pytest.fixture
@@ -88,8 +102,10 @@ def test_a_filled_in_file_imports_every_row_in_one_go(notice: int, tmp_path: Pat
     assert [(u.status, u.percent, u.source, u.document_number) for u in updates_of(hnd)] == [
         ("in_progress", 60, "xlsx", "123/BC-HND")
     ]
-    # A dated report counts at 17:00 Vietnam time that day.
-    assert updates_of(hnd)[0].reported_at.isoformat() == "2022-09-19T10:00:00+00:00"
+    # A typed date is kept as the report's declared date (17:00 Vietnam time that day); timeliness counts
+    # from when dondoc received the file.
+    assert updates_of(hnd)[0].declared_at.isoformat() == "2022-09-19T10:00:00+00:00"
+    assert updates_of(hnd)[0].reported_at > updates_of(hnd)[0].declared_at
     assert assignment(so_ct).status == "done" and assignment(so_ct).percent == 100
     assert "assignment.status" in audit_actions(so_ct)
 

@@ -51,13 +51,13 @@ def upgrade() -> None:
         sqlite_where=PENDING_ONLY,
         postgresql_where=PENDING_ONLY,
     )
-    with op.batch_alter_table("status_update", schema=None) as batch_op:
+    with op.batch_alter_table("statusupdate", schema=None) as batch_op:
         batch_op.add_column(sa.Column("declared_at", models.types.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     """Revert this revision."""
-    with op.batch_alter_table("status_update", schema=None) as batch_op:
+    with op.batch_alter_table("statusupdate", schema=None) as batch_op:
         batch_op.drop_column("declared_at")
     op.drop_index("uq_extension_request_one_pending", table_name="extension_request")
     with op.batch_alter_table("extension_request", schema=None) as batch_op:
