@@ -61,6 +61,21 @@ def fill(path: Path, rows: dict[int, dict[str, object]], *, out: Path | None = N
     return target
 
 
+def declare_size(source: Path, target: Path, member: str, size: int) -> Path:
+    """Copy an XLSX, making its zip directory claim that member unpacks to size bytes (a zip bomb's signature)."""
+    data = bytearray(source.read_bytes())
+    name = member.encode()
+    for signature, size_at, name_len_at, name_at in ((b"PK\x01\x02", 24, 28, 46), (b"PK\x03\x04", 22, 26, 30)):
+        start = data.find(signature)
+        while start != -1:
+            length = int.from_bytes(data[start + name_len_at : start + name_len_at + 2], "little")
+            if bytes(data[start + name_at : start + name_at + length]) == name:
+                data[start + size_at : start + size_at + 4] = size.to_bytes(4, "little")
+            start = data.find(signature, start + 4)
+    target.write_bytes(bytes(data))
+    return target
+
+
 def row_of(path: Path, aid: int) -> int:
     """The sheet row that holds an assignment."""
     sheet = load_workbook(path)[SHEET]
@@ -204,3 +219,17 @@ def test_the_commands_export_and_import(notice: int, tmp_path: Path, monkeypatch
     not_xlsx.write_text("không phải bảng tính", encoding="utf-8")
     broken = CliRunner().invoke(cli(), ["import-updates", str(not_xlsx)])
     assert broken.exit_code == 1 and "không đọc được tệp x.xlsx" in broken.output
+
+
+def test_a_zip_bomb_is_refused_before_openpyxl_opens_it(notice: int, tmp_path: Path) -> None:
+    path = tmp_path / "mau.xlsx"
+    export_template(notice, path)
+    hnd = assignment_id("HND_TINH", "2.6")
+    fill(path, {hnd: {"Trạng thái báo cáo": "Hoàn thành"}})
+    bomb = declare_size(path, tmp_path / "bom.xlsx", "xl/worksheets/sheet1.xml", 1_000_000_000)
+    with pytest.raises(status_workbook.TemplateError) as refused:
+        import_file(bomb, reported_by="Văn phòng")
+    assert str(refused.value) == (
+        "không đọc được tệp bom.xlsx như một bảng tính XLSX: nội dung giải nén 953 MB vượt giới hạn 100 MB"
+    )
+    assert updates_of(hnd) == []

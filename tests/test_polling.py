@@ -31,7 +31,7 @@ from tasks.polling import PollReport, SourceOutcome
 from tasks.status_workbook import export_template as export_with_session
 from tests.intake_helpers import assignment, assignment_id, audit_actions, import_sample, updates_of
 from tests.smtp_server import free_port
-from tests.test_intake_xlsx import fill
+from tests.test_intake_xlsx import declare_size, fill
 
 T0 = datetime(2022, 9, 20, 2, 0, tzinfo=UTC)  # Tue 20/09/2022 09:00 in Vietnam
 
@@ -468,21 +468,6 @@ def test_the_follow_up_polls_first_and_a_source_that_is_down_does_not_stop_it(
 
 
 # --- hostile or careless sources (issue 12) ------------------------------------------------------------
-
-
-def declare_size(source: Path, target: Path, member: str, size: int) -> Path:
-    """Copy an XLSX, making its zip directory claim that member unpacks to size bytes (a zip bomb's signature)."""
-    data = bytearray(source.read_bytes())
-    name = member.encode()
-    for signature, size_at, name_len_at, name_at in ((b"PK\x01\x02", 24, 28, 46), (b"PK\x03\x04", 22, 26, 30)):
-        start = data.find(signature)
-        while start != -1:
-            length = int.from_bytes(data[start + name_len_at : start + name_len_at + 2], "little")
-            if bytes(data[start + name_at : start + name_at + length]) == name:
-                data[start + size_at : start + size_at + 4] = size.to_bytes(4, "little")
-            start = data.find(signature, start + 4)
-    target.write_bytes(bytes(data))
-    return target
 
 
 def test_a_zip_bomb_in_a_watched_folder_is_refused_once_and_never_opened(db, tmp_path: Path, monkeypatch) -> None:
