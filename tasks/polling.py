@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import os
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,7 +38,7 @@ from sqlmodel import Session, col, select
 from config.loader import ConfigError
 from config.settings import get_settings
 from config.status_sources import SourceSpec, load_status_sources
-from domain.backoff import Backoff, backoff_delay
+from domain.backoff import backoff_delay
 from domain.safe_text import nfc
 from domain.workdays import VN_TZ
 from models import Agency, Assignment
@@ -49,7 +50,10 @@ from tasks.status_workbook import TemplateError, read_updates, write_updates
 
 LEASE = timedelta(minutes=5)  # a poll that dies mid-way is retried after this
 # After the n-th failure in a row: about 1, 2, 4 … minutes, at most an hour (the outbox's formula, its own numbers).
-RETRY = Backoff(base_seconds=60, factor=2, max_seconds=3600, jitter=0.25)
+RETRY_BASE_S = 60
+RETRY_MAX_S = 3600
+RETRY_JITTER = 0.25
+_rng = random.Random()
 MAX_RESPONSE_BYTES = 5 * 1024 * 1024
 MAX_FILE_BYTES = 10 * 1024 * 1024
 SETTLE = timedelta(seconds=10)  # a file modified this recently may still be being copied
@@ -152,7 +156,11 @@ def _finish(
 
 def retry_delay(failures: int) -> timedelta:
     """Wait after the n-th failure in a row: about 1, 2, 4 … minutes (± a quarter), at most an hour."""
-    return backoff_delay(failures, RETRY)
+    return timedelta(
+        seconds=backoff_delay(
+            failures, base_seconds=RETRY_BASE_S, cap_seconds=RETRY_MAX_S, jitter=RETRY_JITTER, factor=2, rng=_rng
+        )
+    )
 
 
 # --- items ------------------------------------------------------------------------------------
