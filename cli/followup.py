@@ -157,19 +157,22 @@ def register(app: typer.Typer) -> None:
         reported_by: Annotated[str, typer.Option("--by", help="Người ghi nhận.")] = "Văn phòng (nhập tay)",
     ) -> None:
         """Record a progress report that arrived on paper."""
-        from tasks.status import StatusChangeRefused, record_status_update
+        from models.db import session_scope
+        from tasks.status_recording import StatusChangeRefused, record_status_update
 
         require_database()
         try:
-            result = record_status_update(
-                assignment_id,
-                status=status,
-                percent=percent,
-                note=note,
-                document_number=doc_number,
-                reported_by=reported_by,
-                source="cli",
-            )
+            with session_scope() as session:
+                result = record_status_update(
+                    assignment_id,
+                    session=session,
+                    status=status,
+                    percent=percent,
+                    note=note,
+                    document_number=doc_number,
+                    reported_by=reported_by,
+                    source="cli",
+                )
         except StatusChangeRefused as exc:
             raise fail(str(exc)) from None
         console.print(f"Đã ghi báo cáo số {result.update_id} cho việc {assignment_id}: {status}.", highlight=False)
@@ -218,12 +221,17 @@ def register(app: typer.Typer) -> None:
         requested_by: Annotated[str, typer.Option("--by", help="Cơ quan/người đề nghị.")] = "Cơ quan được giao",
     ) -> None:
         """Start an extension review that waits for a coordinator's decision in the Prefect UI."""
-        from tasks.status import ExtensionUnavailable, StatusChangeRefused, request_extension
+        from models.db import session_scope
+        from tasks.extensions import ExtensionUnavailable, request_extension
+        from tasks.status_recording import StatusChangeRefused
 
         require_database()
         new_due = parse_day_option(until, "--until")
         try:
-            started = request_extension(assignment_id, until=new_due, reason=reason, requested_by=requested_by)
+            with session_scope() as session:
+                started = request_extension(
+                    assignment_id, session=session, until=new_due, reason=reason, requested_by=requested_by
+                )
         except (StatusChangeRefused, ExtensionUnavailable) as exc:
             raise fail(str(exc)) from None
         console.print(

@@ -21,10 +21,11 @@ from domain.workdays import format_date_vi, local_date
 from models import Agency, Assignment, AuditEvent, Directive, Notification, StatusUpdate
 from models.db import session_scope
 from tasks.directive_state import read_directive_state
+from tasks.extensions import apply_extension
 from tasks.notice_import import import_notice
 from tasks.retries import IO_RETRIES
 from tasks.rules import FollowUpRules, load_follow_up_rules
-from tasks.status import apply_extension, record_status_update
+from tasks.status_recording import record_status_update
 
 REPORT_HOUR = time(10, 0)
 ACK_HOUR = time(9, 0)
@@ -152,9 +153,10 @@ def apply_step(step: Step, *, session: Session) -> str:
                 details={"until": step.extension_until, "reason": step.extension_reason},
             )
         )
-        session.commit()
+        session.flush()
         apply_extension(
             step.assignment_id,
+            session=session,
             until=date.fromisoformat(step.extension_until),
             reason=step.extension_reason or "",
             requested_by=step.actor,
@@ -164,6 +166,7 @@ def apply_step(step: Step, *, session: Session) -> str:
         return f"{step.actor}: gia hạn đến {step.extension_until}"
     record_status_update(
         step.assignment_id,
+        session=session,
         status=step.status or "in_progress",
         percent=step.percent,
         note=step.note,

@@ -131,7 +131,8 @@ def test_show_notes_when_the_data_ends_long_before_today(isolated_settings: Path
     from sqlmodel import Session, select
 
     from models import Assignment, get_engine
-    from tasks.status import record_status_update
+    from models.db import session_scope
+    from tasks.status_recording import record_status_update
 
     runner.invoke(app, ["db", "upgrade"])
     runner.invoke(app, ["import", str(sample_notice)])
@@ -139,9 +140,15 @@ def test_show_notes_when_the_data_ends_long_before_today(isolated_settings: Path
     with Session(get_engine()) as session:
         first = session.exec(select(Assignment.id)).first()
     assert first is not None
-    record_status_update(
-        first, status="acknowledged", reported_by="test", source="cli", at=datetime(2023, 3, 31, 3, tzinfo=UTC)
-    )
+    with session_scope() as session:
+        record_status_update(
+            first,
+            session=session,
+            status="acknowledged",
+            reported_by="test",
+            source="cli",
+            at=datetime(2023, 3, 31, 3, tzinfo=UTC),
+        )
     output = runner.invoke(app, ["show", "TẠM-20220909/TB-TU"]).output
     assert "Gợi ý: dữ liệu chỉ đến ngày 31/03/2023; thêm --as-of 31/03/2023" in output
     assert "Gợi ý" not in runner.invoke(app, ["show", "TẠM-20220909/TB-TU", "--as-of", "31/03/2023"]).output

@@ -27,9 +27,10 @@ from domain.planner import at_local
 from flows.follow_up import follow_up_directive
 from flows.sweep import sweep
 from models import Agency, Assignment, Directive, Notification, get_engine
+from models.db import session_scope
 from tasks.artifacts import directive_key, notice_key
 from tasks.notice_import import import_notice
-from tasks.status import record_status_update
+from tasks.status_recording import record_status_update
 
 GIVEN = at_local(date(2022, 9, 9), datetime.min.time().replace(hour=16))
 NUMBER = "TẠM-20220909/TB-TU"
@@ -89,9 +90,15 @@ def test_only_the_directives_that_are_due_are_followed_up(prefect_server, sample
             .join(Agency)
             .where(Agency.code == "BAO_BG", Assignment.directive_id == directive_id("2.2"))
         ).one()
-    record_status_update(
-        aid, status="acknowledged", reported_by="Báo Bắc Giang", source="test", at=morning(date(2022, 9, 12))
-    )
+    with session_scope() as session:
+        record_status_update(
+            aid,
+            session=session,
+            status="acknowledged",
+            reported_by="Báo Bắc Giang",
+            source="test",
+            at=morning(date(2022, 9, 12)),
+        )
     marked = sweep(as_of=morning(date(2022, 9, 12)), return_state=True)
     assert marked.result()["followed_up"] == 1
 
