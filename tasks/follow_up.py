@@ -216,7 +216,7 @@ def report_link(facts: AssignmentFacts, recipient: str) -> str | None:
     """The signed report link for the assignment's own agency (None: closed, another recipient, or no intake)."""
     if recipient not in LINK_RECIPIENTS or facts.is_closed:
         return None
-    from intake.links import report_link_or_none
+    from tasks.report_links import report_link_or_none
 
     return report_link_or_none(facts.assignment_id, facts.agency_code)
 
