@@ -46,7 +46,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > self.max_bytes):
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(scope, send)
             return
         received = 0
