@@ -5,6 +5,7 @@ per-directive read; the flow on a real Prefect server publishes artifacts and se
 from __future__ import annotations
 
 import hashlib
+import stat
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from email import message_from_bytes
@@ -387,6 +388,16 @@ def test_the_workbook_is_ready_to_print(scenario: int, tmp_path: Path) -> None:
         assert ws.column_dimensions["A"].width and ws.column_dimensions["D"].width >= 20
     assert [c.value for c in wb["Chi tiết"][5]] == DETAIL_HEADERS
     assert wb["Tổng hợp"].print_title_rows == "$1:$3"
+    # Dates are real Excel dates (sortable, filterable), shown DD/MM/YYYY.
+    detail = [r for r in wb["Chi tiết"].iter_rows(min_row=6) if isinstance(r[0].value, int)]
+    dated = [r[8] for r in detail if r[8].value is not None]  # ongoing work has no due date
+    assert len(dated) == 5 and all(c.is_date and c.number_format == "DD/MM/YYYY" for c in dated)
+    updates = [r for r in wb["Cập nhật mới"].iter_rows(min_row=6) if isinstance(r[0].value, int)]
+    assert updates and all(r[1].is_date for r in updates)
+    extensions = [r for r in wb["Gia hạn"].iter_rows(min_row=6) if isinstance(r[0].value, int)]
+    assert extensions and all(r[3].is_date and r[4].is_date and r[7].is_date for r in extensions)
+    # Colleagues and the mail dispatcher read the files: group-readable, not the 0600 of a temporary file.
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o644 for f in files)
 
 
 def test_charts_render_every_vietnamese_letter(scenario: int, tmp_path: Path, recwarn: pytest.WarningsRecorder) -> None:

@@ -14,7 +14,7 @@ XlsxWriter stamps every zip entry 1980-01-01 and we set the document time: equal
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,7 @@ WORKBOOK_OPTIONS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Look:
     """One combination of cell styles."""
 
@@ -109,6 +109,7 @@ class _Sheet:
     def __init__(self, book: Workbook, formats: _Formats, title: str, widths: Sequence[float]):
         self.ws: Worksheet = book.add_worksheet(title)
         self.formats = formats
+        self.looks: dict[tuple[bool, str | None, bool], _Look] = {}
         self.width = len(widths)
         self.row = 0  # rows written so far (the next row's 0-based index)
         for index, width in enumerate(widths):
@@ -127,8 +128,10 @@ class _Sheet:
         if value is None or value == "":
             ws.write_blank(row, column, None, self.formats.get(look))
         elif isinstance(value, str):
-            quoted = spreadsheet_text(value) != value
-            ws.write_string(row, column, value, self.formats.get(_with(look, quote=quoted)))
+            if spreadsheet_text(value) is value:
+                ws.write_string(row, column, value, self.formats.get(look))
+            else:  # would read as a formula: keep it text, also when the cell is edited
+                ws.write_string(row, column, value, self.formats.get(_with(look, quote=True)))
         elif isinstance(value, bool):
             ws.write_string(row, column, "Có" if value else "Không", self.formats.get(look))
         elif isinstance(value, date | datetime):
@@ -161,11 +164,14 @@ class _Sheet:
 
     def data(self, values: Sequence[Any], *, bold: bool = False, formats: dict[int, str] | None = None) -> None:
         """A bordered data row: numbers and dates right, text left."""
+        looks = self.looks
         for column, value in enumerate(values):
             right = isinstance(value, int | float | date) and not isinstance(value, bool)
-            look = _Look(
-                bold=bold, border=True, num_format=(formats or {}).get(column), align="right" if right else "left"
-            )
+            # Looks are cached by a plain tuple: building and hashing a dataclass per cell cost more than writing it.
+            key = (bold, formats.get(column) if formats else None, right)
+            look = looks.get(key)
+            if look is None:
+                look = looks[key] = _Look(bold=bold, border=True, num_format=key[1], align="right" if right else "left")
             self.put(column, value, look)
         self.row += 1
 
@@ -178,7 +184,7 @@ def _with(look: _Look, **changes: Any) -> _Look:
     """A look with some styles changed (the unchanged look when nothing changes)."""
     if all(getattr(look, k) == v for k, v in changes.items()):
         return look
-    return _Look(**{**look.__dict__, **changes})
+    return replace(look, **changes)
 
 
 def _grid_cells(label: Any, grid: Grid, prefix: Sequence[Any] = ()) -> list[Any]:
