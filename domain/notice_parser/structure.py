@@ -13,15 +13,17 @@ from domain.notice_parser.role_rules import ASSIGN_START
 _MARKER = re.compile(
     r"^(?P<pre>[ \t]*(?:#{1,6}[ \t]+)?(?:>[ \t]*)?(?:\*\*|__)?[ \t]*)"
     r"(?P<m>(?P<roman>[IVX]{1,5})[.\-/][ \t]+"
-    r"|(?P<multi>\d{1,2}(?:\.\d{1,2}){1,3})\.?(?:\*\*|__)?(?:[ \t]+|(?=[^\d\s.,/]))"
-    r"|(?P<arabic>\d{1,2})[.)](?:\*\*|__)?(?:[ \t]+|(?=[^\d\s.,/]))"
-    r"|\((?P<paren>\d{1,2})\)[ \t]*"
+    r"|(?P<multi>\d+(?:\.\d{1,3}){1,3})\.?(?:\*\*|__)?(?:[ \t]+|(?=[^\d\s.,/]))"
+    r"|(?P<arabic>\d+)[.)](?:\*\*|__)?(?:[ \t]+|(?=[^\d\s.,/]))"
+    r"|\((?P<paren>\d+)\)[ \t]*"
     r"|(?P<alpha>[a-zđ])[).](?:\*\*|__)?[ \t]+"
     r"|(?P<dash>[-–—])[ \t]*(?=\S)(?![-–—])"
     r"|(?P<plus>\+)[ \t]*(?=\S)"
     r"|(?P<bullet>[•·▪●]|\*(?!\*))[ \t]+)"
     r"(?P<post>(?:\*\*|__)?[ \t]*)"
 )
+# "1.500" or "12.000.000": Vietnamese thousands groups, not a list number (a list number "2.100." ends with a dot).
+_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3})+")
 SEPARATOR = re.compile(r"^\s*(?:[-_*=~.]\s*){3,}$")
 _CAPITAL_START = re.compile(r"\s*[A-ZĐÀ-ỸÂĂÊÔƠƯ\"“(]")
 
@@ -129,6 +131,8 @@ def marker_of(line: str) -> Marker | None:
         return None
     for group, kind in _NUMBERED_KINDS:
         label = m.group(group)
+        if label and kind is MarkerKind.MULTI and _THOUSANDS.fullmatch(m.group("m").strip()):
+            return None  # "1.500 hộ dân …": a number with thousands separators opens the sentence
         if label:
             depth = label.count(".") if kind is MarkerKind.MULTI else 0
             if kind is MarkerKind.ALPHA and not _CAPITAL_START.match(rest):
