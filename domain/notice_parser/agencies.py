@@ -174,6 +174,10 @@ class AgencyMatcher:
             for name in [group.name, *group.aliases]:
                 self._add(name, group.code, True, tuple(group.members))
         self.max_len = max((len(k) for k in self.index), default=1)
+        # The longest name starting with each first word: most words start no name, and are skipped at once.
+        self.max_len_by_head: dict[str, int] = {}
+        for keys in self.index:
+            self.max_len_by_head[keys[0]] = max(self.max_len_by_head.get(keys[0], 0), len(keys))
 
     def _add(self, name: str, code: str, is_group: bool, members: tuple[str, ...]) -> None:
         """Index one name under its token keys (first name wins, as in the directory)."""
@@ -219,7 +223,7 @@ class AgencyMatcher:
 
     def _longest_entry(self, toks: list[_Tok], soft: list[bool], i: int) -> tuple[int, _Entry] | None:
         """The longest directory name starting at token i whose words are joined by soft gaps only."""
-        for n in range(min(self.max_len, len(toks) - i), 0, -1):
+        for n in range(min(self.max_len_by_head.get(toks[i].key, 0), len(toks) - i), 0, -1):
             if not all(soft[i + k] for k in range(1, n)):
                 continue
             entry = self.index.get(tuple(t.key for t in toks[i : i + n]))

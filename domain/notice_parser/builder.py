@@ -62,6 +62,8 @@ class Builder:
         self.matcher = matcher
         self.reference = reference
         self.units: list[Unit] = []
+        self._used_numbers: set[str] = set()
+        self._next_free: dict[str, int] = {}
 
     def mentions(self, start: int, end: int) -> list[Mention]:
         """Names in doc[start:end]."""
@@ -131,7 +133,7 @@ class Builder:
                 is_dir = section if section is not None else (kind is False or self.leaf_is_directive(start, full_end))
                 if kind is False or is_dir:
                     conf = 0.9 if (section or kind is False) else (0.85 if self.any_names(start, full_end) else 0.7)
-                    self.units.append(
+                    self._emit(
                         Unit(start, full_end, number, node.marker, level, False, conf, inherited, section is not False)
                     )
                 continue
@@ -140,7 +142,7 @@ class Builder:
             child_section = True if (kind is False or section is True) else None
             head_text = clean(self.doc.text[start:own_end])
             if head_has_lead and not head_text.endswith(":"):
-                self.units.append(Unit(start, own_end, number, node.marker, level, False, 0.8, inherited, True))
+                self._emit(Unit(start, own_end, number, node.marker, level, False, 0.8, inherited, True))
             hand_down = head_leads if head_has_lead else inherited
             self.walk(node.children, number, level + 1, hand_down, child_section)
 
@@ -194,7 +196,7 @@ class Builder:
             own_runs = [r for r in runs if r[0] < node.own_end()]
             number = self.synthetic_number(prefix)
             if own_runs and not clean(self.doc.text[start : node.own_end()]).endswith(":"):
-                self.units.append(
+                self._emit(
                     Unit(
                         own_runs[0][0], node.own_end(), number, None, level, True, 0.7, inherited, section is not False
                     )
@@ -203,9 +205,7 @@ class Builder:
             return
         for s, e in runs:
             number = self.synthetic_number(prefix)
-            self.units.append(
-                Unit(s, e, number, None, level, True, 0.75 if section else 0.7, inherited, section is not False)
-            )
+            self._emit(Unit(s, e, number, None, level, True, 0.75 if section else 0.7, inherited, section is not False))
 
     def _adjacent(self, a: int, b: int) -> bool:
         """True when only whitespace separates a and b."""
@@ -213,13 +213,22 @@ class Builder:
 
     def synthetic_number(self, prefix: str) -> str:
         """A number for an unnumbered directive: next after the siblings already emitted."""
-        used = {u.number for u in self.units}
-        k = 1
-        while True:
-            candidate = f"{prefix}.{k}" if prefix else str(k)
-            if candidate not in used:
-                return candidate
+        # Numbers are only ever added, so the first free one under a prefix never moves back: start from it.
+        k = self._next_free.get(prefix, 1)
+        while self._numbered(prefix, k) in self._used_numbers:
             k += 1
+        self._next_free[prefix] = k
+        return self._numbered(prefix, k)
+
+    @staticmethod
+    def _numbered(prefix: str, k: int) -> str:
+        """'3.k', or 'k' at the top level."""
+        return f"{prefix}.{k}" if prefix else str(k)
+
+    def _emit(self, unit: Unit) -> None:
+        """Add a directive unit, remembering its number."""
+        self.units.append(unit)
+        self._used_numbers.add(unit.number)
 
     def sentence_starts_directive(self, s: int, e: int, ms: list[Mention]) -> bool:
         """True when a sentence opens an assignment: 'Giao …', 'Đề nghị …', or an agency doing its own task."""

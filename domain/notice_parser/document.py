@@ -6,6 +6,7 @@ import bisect
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from domain.notice_parser.models import SourceSpan
 from domain.text import normalize_vietnamese
@@ -13,12 +14,30 @@ from domain.text import normalize_vietnamese
 
 def lower_same_length(text: str) -> str:
     """Lowercase char by char, keeping offsets (a char whose lowercase is longer stays as is)."""
+    if "Σ" not in text:  # str.lower() maps a word-final Σ to ς; char by char it is σ
+        low = text.lower()
+        if len(low) == len(text):  # no char lowered to two: the same as char by char, in one C call
+            return low
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)  # the words domain.text.normalize_vietnamese places tones in
+
+
+@lru_cache(maxsize=1 << 16)
+def _tone_word(word: str) -> str:
+    """One word with its tone in the canonical place (a notice repeats the same few thousand words)."""
+    return normalize_vietnamese(word)
+
+
+def _normalize(text: str) -> str:
+    """normalize_vietnamese(text), word by word through a cache: the same result, several times faster."""
+    return _WORD.sub(lambda m: _tone_word(m.group(0)), unicodedata.normalize("NFC", text))
 
 
 def norm_low(text: str) -> str:
     """Return tone-normalised lowercase text with the same length as the NFC input."""
-    norm = normalize_vietnamese(text)
+    norm = _normalize(text)
     if len(norm) != len(text):
         norm = "".join(normalize_vietnamese(c) if len(normalize_vietnamese(c)) == 1 else c for c in text)
         if len(norm) != len(text):
