@@ -49,6 +49,10 @@ def expected_key(name: str) -> str:
     return "?" + match_key(name[1:]) if name.startswith("?") else name
 
 
+# (rule kind, due date, recurrence, priority) of one directive.
+DeadlineKey = tuple[Any, ...]
+
+
 @dataclass
 class FileResult:
     """What one notice scored."""
@@ -56,12 +60,12 @@ class FileResult:
     name: str
     directives: tuple[set[str], set[str]]
     pairs: tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]
-    deadlines: tuple[dict[str, tuple], dict[str, tuple]]
+    deadlines: tuple[dict[str, DeadlineKey | None], dict[str, DeadlineKey | None]]
     recipient_errors: list[str] = field(default_factory=list)
     metadata: dict[str, bool] = field(default_factory=dict)
 
 
-def deadline_tuple(draft: NoticeDraftText, directive: Any, calendar: Any, policy: Any) -> tuple | None:
+def deadline_tuple(draft: NoticeDraftText, directive: Any, calendar: Any, policy: Any) -> DeadlineKey | None:
     """(kind, due date, recurrence, priority) of a parsed directive, due computed with the packaged calendar."""
     dl = directive.deadline
     if dl.rule is None and dl.recurrence is None:
@@ -75,7 +79,7 @@ def deadline_tuple(draft: NoticeDraftText, directive: Any, calendar: Any, policy
     return (kind, due.isoformat() if due else None, dl.recurrence, dl.priority)
 
 
-def expected_deadline_tuple(item: dict) -> tuple | None:
+def expected_deadline_tuple(item: dict[str, Any]) -> DeadlineKey | None:
     """The same tuple from an expected directive."""
     dl = item.get("deadline")
     rec = item.get("recurrence")
@@ -95,7 +99,7 @@ def score_file(
     draft = parse_notice_text(read_notice_text(source), directory, source_name=source.name)
     found_numbers = {d.number for d in draft.directives}
     exp_numbers = {str(d["number"]) for d in exp["directives"]}
-    found_pairs = {(d.number, agency_key(r), r.role) for d in draft.directives for r in d.assignments}
+    found_pairs = {(d.number, agency_key(r), str(r.role)) for d in draft.directives for r in d.assignments}
     exp_pairs = {
         (str(d["number"]), expected_key(k), v) for d in exp["directives"] for k, v in (d.get("agencies") or {}).items()
     }
