@@ -11,13 +11,13 @@ from datetime import date, time
 from pathlib import Path
 
 from openpyxl import load_workbook
+from tasks.status import apply_extension, record_status_update
 
 from config.settings import get_settings
 from domain.planner import at_local
 from models.db import session_scope
 from tasks.reporting import build
 from tasks.reporting.documents import write_all
-from tasks.status import apply_extension, record_status_update
 from tests import report_scenario
 from tests.report_scenario import NUMBER, assignment_id
 
