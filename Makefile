@@ -14,7 +14,7 @@ SCENARIO := config/scenarios/ocop-2022.yaml
 # The demo replays on a database of its own, recreated each run, so it never touches real data.
 DEMO_HOME := $(DONDOC_HOME)/demo
 
-.PHONY: install demo ui test clean
+.PHONY: install demo ui lint test test-fast clean
 
 # Reinstall only when the dependency list changes: a second `make` is fast.
 $(STAMP): pyproject.toml
@@ -38,8 +38,19 @@ demo: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/prefect server start --host 127.0.0.1 --port 4200
 
+# Lint, format, types and the layer contracts (pyproject.toml [tool.importlinter]); `make test` runs it first.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+# The pure and quick tests only (seconds): everything not marked slow.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
 # pytest exits 5 when it collected no tests; a suite that ran nothing has tested nothing.
-test: $(STAMP)
+test: lint
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; failing on purpose" >&2; fi; \
 	exit $$status

@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config.loader import load_model
-from config.policy import CalendarOverrides, DeadlinePolicy, load_deadline_policy
+from config.policy import load_deadline_policy
 from config.settings import PACKAGED_CONFIG_DIR
 from domain.deadline_phrases import parse_deadline
 from domain.deadlines import (
@@ -32,6 +32,7 @@ from domain.deadlines import (
     compute_due,
     report_obligations,
 )
+from domain.policy import CalendarOverrides, DeadlinePolicy
 from domain.workdays import WorkCalendar
 
 COUNT = 100_000

@@ -149,6 +149,8 @@ class ChannelTimer:
 
 def outbox_run(count: int, profile: bool) -> tuple[float, object, list[str], str | None, float]:
     """Messages/s through deliver_due; return (rate, report, keys, profile text, seconds in the channel)."""
+    from config.settings import get_settings
+    from models.db import session_scope
     from notifications.outbox import deliver_due
 
     keys = _insert_rows(count, uuid.uuid4().hex[:8])
@@ -157,7 +159,8 @@ def outbox_run(count: int, profile: bool) -> tuple[float, object, list[str], str
         start = time.perf_counter()
         if profiler:
             profiler.enable()
-        report = deliver_due(NOW, limit=count)
+        with session_scope() as session:
+            report = deliver_due(NOW, session=session, settings=get_settings(), limit=count)
         if profiler:
             profiler.disable()
         rate = count / (time.perf_counter() - start)

@@ -345,7 +345,9 @@ def measure_query(quiet_as_of: datetime, as_of: datetime) -> dict[str, Any]:
     from sqlalchemy import event
 
     from models import get_engine
-    from tasks.sweep import find_due_directives
+    from tasks.due_directives import due_directives
+
+    find_due_directives = due_directives.fn
 
     engine = get_engine()
     captured: list[tuple[str, Any]] = []
@@ -439,7 +441,10 @@ def plain_follow_up(directive_id: int, as_of: datetime) -> int:
 
     Keep in step with flows/follow_up.py: whatever work is missing here is counted as Prefect's overhead.
     """
-    from tasks import artifacts, follow_up
+    from tasks import artifacts
+    from tasks.directive_state import load_directive_state
+    from tasks.outbox_writer import record_outbox
+    from tasks.planning import plan_follow_up
 
     try:
         from tasks import polling
@@ -447,9 +452,9 @@ def plain_follow_up(directive_id: int, as_of: datetime) -> int:
         polling = None  # type: ignore[assignment]
     if polling is not None:
         polling.poll_for_directive(directive_id)
-    state = follow_up.read_directive_state(directive_id, as_of)
-    planned = follow_up.plan_directive(state, as_of)
-    written = follow_up.write_outbox(state, planned, as_of)
+    state = load_directive_state.fn(directive_id, as_of)
+    planned = plan_follow_up.fn(state, as_of)
+    written = record_outbox.fn(state, planned, as_of)
     artifacts.directive_rows(state, planned)  # the artifact's content; sending it is Prefect's part
     artifacts.summary_line(list(planned.timeliness.values()))
     return written
@@ -503,9 +508,12 @@ def _summary(pairs: list[dict[str, float]]) -> dict[str, float]:
 
 def measure_overhead(sample: list[int], warm_up: int, as_of: datetime) -> dict[str, Any]:
     """Prefect's cost per follow-up: first follow-ups, then re-runs with heartbeats off and on."""
-    from tasks import artifacts, follow_up
-    from tasks.labels import tags_by_directive
+    from tasks import artifacts
+    from tasks.directive_state import load_directive_state
+    from tasks.due_directives import directive_tags
+    from tasks.planning import plan_follow_up
 
+    tags_by_directive = directive_tags.fn
     labels = tags_by_directive(sample)
     overhead = _overhead_flow()
     overhead([warm_up], tags_by_directive([warm_up]), as_of, heartbeats=False)  # imports, first connections
@@ -515,8 +523,8 @@ def measure_overhead(sample: list[int], warm_up: int, as_of: datetime) -> dict[s
     rerun_on = overhead(sample, labels, as_of, heartbeats=True)
     artifact_times = []
     for directive_id in sample[:10]:
-        state = follow_up.read_directive_state(directive_id, as_of)
-        planned = follow_up.plan_directive(state, as_of)
+        state = load_directive_state.fn(directive_id, as_of)
+        planned = plan_follow_up.fn(state, as_of)
         artifact_times.append(_timed(lambda: artifacts.publish_directive(state, planned, as_of))[0])
     off, on, fresh = _summary(rerun_off), _summary(rerun_on), _summary(first)
     artifacts_s = statistics.fmean(artifact_times)
@@ -685,7 +693,9 @@ def _phases(flow_run_id: Any) -> dict[str, Any]:
 def measure_end_to_end(as_of: datetime, expected: int, profile_to: Path | None, server_pid: int) -> dict[str, Any]:
     """A real sweep at as_of over the due directives, delivery included."""
     from flows.sweep import sweep
-    from tasks.sweep import find_due_directives
+    from tasks.due_directives import due_directives
+
+    find_due_directives = due_directives.fn
 
     due = len(find_due_directives(as_of))
     assert due == expected, f"{due} directives due, expected {expected}"
@@ -871,9 +881,9 @@ def main(argv: list[str] | None = None) -> int:
                 _prefect_server(tmp, port, prefect_db) as server,
             ):
                 result["prefect_server_startup_s"] = server["startup_s"]
-                from tasks.sweep import find_due_directives
+                from tasks.due_directives import due_directives
 
-                due_ids = [d.directive_id for d in find_due_directives(as_of)]
+                due_ids = [d.directive_id for d in due_directives.fn(as_of)]
                 sample = sorted(random.Random(4).sample(due_ids, OVERHEAD_SAMPLE))
                 result.update(measure_overhead(sample, wide, as_of))
                 memory["after_overhead"] = _rss_mb()

@@ -72,7 +72,9 @@ from models import (
     Notification,
     StatusUpdate,
 )
-from tasks.follow_up import CONTACT_ROLE, OBLIGATION_HORIZON, PROGRESSLESS
+from domain.timeliness import PROGRESSLESS
+from tasks.directive_state import OBLIGATION_HORIZON
+from tasks.outbox_writer import CONTACT_ROLE
 from tasks.notice_import import sync_agencies
 
 # Tuesday 12/11/2024, 09:00 in Vietnam: the morning sweep after the 08:00 reminders fell due.
@@ -413,7 +415,7 @@ def _facts(
     supervisor: str | None,
     obligations: tuple[Obligation, ...],
 ) -> AssignmentFacts:
-    """AssignmentFacts exactly as tasks.follow_up.read_directive_state builds them."""
+    """AssignmentFacts exactly as tasks.directive_state.read_directive_state builds them."""
     return AssignmentFacts(
         assignment_id=assignment_id,
         agency_code=code,

@@ -45,18 +45,22 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Dry run: every reminder and escalation that would go out if nobody reported anything."""
-        from tasks.follow_up import read_directive_state
+        from models.db import session_scope
+        from tasks.directive_state import read_directive_state
+        from tasks.rules import load_follow_up_rules
 
         moment = parse_as_of(as_of)
         config_dir = get_settings().config_dir
         policy, calendar = load_escalation_policy(config_dir), load_calendar(config_dir)
+        rules = load_follow_up_rules()
         notice, directives = _notice_directives(notice_ref, directive)
         table = Table(title=f"Kế hoạch nhắc việc và báo cáo vượt cấp — {notice.number} (nếu không ai báo cáo)")
         for column in ("Ngày", "Mục", "Loại", "Việc của", "Gửi đến", "Ghi chú"):
             table.add_column(column)
         count = 0
         for item in directives:
-            state = read_directive_state(item.id, moment)  # type: ignore[arg-type]
+            with session_scope(read_only=True) as session:
+                state = read_directive_state(item.id, moment, session=session, rules=rules)  # type: ignore[arg-type]
             # "What if it had been given at as_of": a dry run before go-live starts the clock there.
             facts = [replace(a, created_at=min(a.created_at, moment)) for a in state.assignments]
             for message in dry_run(facts, state.facts, policy, calendar, moment):
@@ -81,14 +85,19 @@ def register(app: typer.Typer) -> None:
         as_of: Annotated[str | None, typer.Option("--as-of", help="Tính đến ngày/giờ (mặc định: bây giờ).")] = None,
     ) -> None:
         """List a notice's assignments with their ids, status and timeliness category."""
+        from models.db import session_scope
         from tasks.artifacts import directive_rows
-        from tasks.follow_up import plan_directive, read_directive_state
+        from tasks.directive_state import read_directive_state
+        from tasks.planning import plan_directive
+        from tasks.rules import load_follow_up_rules
 
         moment = parse_as_of(as_of)
+        rules = load_follow_up_rules()
         _, directives = _notice_directives(notice_ref, directive)
         for item in directives:
-            state = read_directive_state(item.id, moment)  # type: ignore[arg-type]
-            rows = directive_rows(state, plan_directive(state, moment))
+            with session_scope(read_only=True) as session:
+                state = read_directive_state(item.id, moment, session=session, rules=rules)  # type: ignore[arg-type]
+            rows = directive_rows(state, plan_directive(state, moment, rules=rules))
             table = Table(title=f"Mục {item.number} — tính đến {format_date_vi(local_date(moment))}")
             for column in rows[0] if rows else []:
                 table.add_column(column)
@@ -213,14 +222,20 @@ def register(app: typer.Typer) -> None:
 
 def print_replay_summary(notice_id: int, end: datetime) -> None:
     """Print the replay's timeline and the four-category table at its end."""
-    from tasks.follow_up import plan_directive, read_directive_state
+    from models.db import session_scope
+    from tasks.directive_state import read_directive_state
+    from tasks.planning import plan_directive
     from tasks.replay import message_counts, timeline
+    from tasks.rules import load_follow_up_rules
+
+    rules = load_follow_up_rules()
 
     console.rule("Diễn biến chính")
-    for line in timeline(notice_id):
+    with session_scope(read_only=True) as session:
+        lines, counts = timeline(notice_id, session=session), message_counts(notice_id, session=session)
+    for line in lines:
         day = local_date(line.at)
         console.print(f"{format_date_vi(day)} ({weekday_vi(day)})  {line.text}", highlight=False)
-    counts = message_counts(notice_id)
     sent = ", ".join(f"{KIND_VI.get(kind, kind).lower()}: {n}" for kind, n in sorted(counts.items()))
     console.print(f"Tin nhắn đã gửi — {sent or 'không có'}", highlight=False)
     table = Table(title=f"Tình hình thực hiện đến {format_date_vi(local_date(end))}")
@@ -233,8 +248,9 @@ def print_replay_summary(notice_id: int, end: datetime) -> None:
         ).all()
     totals = {c: 0 for c in Category}
     for directive_id in ids:
-        state = read_directive_state(directive_id, end)  # type: ignore[arg-type]
-        judged = [t for t in plan_directive(state, end).timeliness.values() if t is not None]
+        with session_scope(read_only=True) as session:
+            state = read_directive_state(directive_id, end, session=session, rules=rules)  # type: ignore[arg-type]
+        judged = [t for t in plan_directive(state, end, rules=rules).timeliness.values() if t is not None]
         row = {c: sum(1 for t in judged if t.category == c) for c in Category}
         totals = {c: totals[c] + row[c] for c in Category}
         table.add_row(state.directive_number, *(str(row[c]) for c in Category))

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from cli.common import console, err, fail, report_config_error, require_database
 from config.loader import ConfigError
 from config.settings import get_settings
+from domain.text import excerpt
 
 app = typer.Typer(
     help="dondoc — theo dõi, đôn đốc thực hiện Thông báo kết luận.", no_args_is_help=True, add_completion=False
@@ -116,16 +117,8 @@ def notices_list() -> None:
         for notice in session.exec(select(Notice).order_by(Notice.issued_on)).all():
             count = len(session.exec(select(Directive.id).where(Directive.notice_id == notice.id)).all())
             number = notice.number + (" (số tạm)" if notice.number_is_placeholder else "")
-            table.add_row(number, notice.issued_on.strftime("%d/%m/%Y"), _excerpt(notice.title, 70), str(count))
+            table.add_row(number, notice.issued_on.strftime("%d/%m/%Y"), excerpt(notice.title, 70), str(count))
     console.print(table)
-
-
-def _excerpt(text: str, limit: int) -> str:
-    """Return text cut to limit characters at a word boundary."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0] + " …"
 
 
 @app.command("show", help="Hiện các mục của một thông báo: cơ quan chủ trì, phối hợp và thời hạn.")
@@ -155,7 +148,7 @@ def show(
         table.add_column(column, style=style, overflow="fold")
     for row in rows:
         table.add_row(
-            row.number, _excerpt(row.text, 110), "\n".join(row.leads), "\n".join(row.supports) or "—", row.deadline
+            row.number, excerpt(row.text, 110), "\n".join(row.leads), "\n".join(row.supports) or "—", row.deadline
         )
     console.print(table)
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from cli.common import console, fail, parse_as_of, report_config_error, require_database
 from config.loader import ConfigError
+from config.settings import get_settings
 from models import Agency, Notification, NotificationState
 from notifications.dead_letters import CHANNEL_VI, STATE_VI, kind_label, local_time, safe_address
 
@@ -89,12 +90,14 @@ def outbox_deliver(
     limit: Annotated[int, typer.Option("--limit", min=1, help="Số tin tối đa nhận gửi trong lượt này.")] = 500,
 ) -> None:
     """Gửi ngay các tin đã đến giờ gửi (trong khung giờ gửi)."""
+    from models.db import session_scope
     from notifications.outbox import deliver_due
 
     moment = parse_as_of(as_of)
     require_database()
     try:
-        report = deliver_due(moment, limit=limit)
+        with session_scope() as session:
+            report = deliver_due(moment, session=session, settings=get_settings(), limit=limit)
     except ConfigError as exc:
         raise report_config_error(exc) from None
     console.print(
@@ -111,10 +114,13 @@ def outbox_retry(
     notification_id: Annotated[int, typer.Argument(metavar="MÃ", help="Mã tin (cột «Mã» của dondoc outbox list).")],
 ) -> None:
     """Đưa lại một tin không gửi được (hoặc đã hủy) vào hàng đợi, với số lần thử làm lại từ đầu."""
+    from models.db import session_scope
     from notifications.outbox import requeue
 
     require_database()
-    if not requeue(notification_id):
+    with session_scope() as session:
+        requeued = requeue(notification_id, session=session)
+    if not requeued:
         raise fail(
             f"không đưa lại được tin {notification_id}: không có tin này, hoặc tin không ở trạng thái "
             "không gửi được / lỗi / đã hủy"
@@ -129,10 +135,9 @@ def notify_test(
     from datetime import UTC, datetime
 
     from config.agencies import load_agencies
-    from config.settings import get_settings
+    from config.notifications import load_notification_policy
     from notifications.channels import send_message
     from notifications.outbox import ChannelError, channel_url
-    from notifications.policy import load_notification_policy
 
     settings = get_settings()
     try:

@@ -1,134 +1,20 @@
-"""The agency directory (config/agencies.yaml): validated, indexed by normalised name."""
+"""Load the agency directory (config/agencies.yaml) into domain.agencies types."""
 
 from __future__ import annotations
 
-import difflib
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from config.loader import ConfigError, ConfigIssue, load_located_yaml, validate_located
-from domain.text import match_key
+from domain.agencies import AgencyDirectory, AgencySpec, ContactSpec, GroupSpec
 
-Channel = Literal["email", "zalo", "zns", "apprise", "mailbox"]
-
-
-class ContactSpec(BaseModel):
-    """One address of an agency or its head."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    role: Literal["office", "head"] = "office"
-    name: str | None = None
-    channel: Channel
-    address: str = Field(min_length=1)
+AGENCIES_FILE = "agencies.yaml"
 
 
-class AgencySpec(BaseModel):
-    """One agency as the directory describes it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
-    name: str = Field(min_length=1)
-    short_name: str | None = None
-    kind: str
-    aliases: list[str] = Field(default_factory=list)
-    escalates_to: str | None = None
-    contacts: list[ContactSpec] = Field(default_factory=list)
-
-    @property
-    def display_name(self) -> str:
-        """Return the short name officials use, or the full name."""
-        return self.short_name or self.name
-
-
-class GroupSpec(BaseModel):
-    """A group phrase such as "UBND các huyện, thành phố" and the agencies it stands for."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
-    name: str
-    aliases: list[str] = Field(default_factory=list)
-    members: list[str] = Field(min_length=1)
-
-
-class AgencyDirectory(BaseModel):
-    """Every agency and group of one province."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    province: str
-    agencies: list[AgencySpec]
-    groups: list[GroupSpec] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _check_references(self) -> AgencyDirectory:
-        """Codes are unique; escalates_to and group members point at known agencies."""
-        codes = [a.code for a in self.agencies] + [g.code for g in self.groups]
-        duplicates = sorted({c for c in codes if codes.count(c) > 1})
-        if duplicates:
-            raise ValueError(f"mã bị trùng: {', '.join(duplicates)}")
-        known = {a.code for a in self.agencies}
-        for agency in self.agencies:
-            if agency.escalates_to and agency.escalates_to not in known:
-                raise ValueError(f"{agency.code}: escalates_to trỏ tới mã không có: {agency.escalates_to}")
-        for group in self.groups:
-            missing = [m for m in group.members if m not in known]
-            if missing:
-                raise ValueError(f"nhóm {group.code}: thành viên không có trong danh mục: {', '.join(missing)}")
-        return self
-
-    @cached_property
-    def by_code(self) -> dict[str, AgencySpec]:
-        """Agencies by code."""
-        return {a.code: a for a in self.agencies}
-
-    @cached_property
-    def _name_index(self) -> dict[str, str]:
-        """Map every normalised name, alias and code of agencies and groups to its code."""
-        index: dict[str, str] = {}
-        for item in [*self.agencies, *self.groups]:
-            names = [item.code, item.name, *item.aliases]
-            if isinstance(item, AgencySpec) and item.short_name:
-                names.append(item.short_name)
-            for name in names:
-                index.setdefault(match_key(name), item.code)
-        return index
-
-    def resolve(self, name: str) -> list[str] | None:
-        """Return the agency codes a code, name, alias or group phrase stands for, or None."""
-        code = self._name_index.get(match_key(name))
-        if code is None:
-            return None
-        if code in self.by_code:
-            return [code]
-        return list(self._group(code).members)
-
-    def _group(self, code: str) -> GroupSpec:
-        """Return the group with this code."""
-        return next(g for g in self.groups if g.code == code)
-
-    def closest(self, name: str, limit: int = 3) -> list[str]:
-        """Return up to limit directory names closest to an unknown name, for error messages."""
-        keys = difflib.get_close_matches(match_key(name), list(self._name_index), n=limit * 3, cutoff=0.5)
-        out: list[str] = []
-        for key in keys:
-            code = self._name_index[key]
-            agency = self.by_code.get(code)
-            label = f"{agency.display_name} ({code})" if agency else f"{self._group(code).name} ({code})"
-            if label not in out:
-                out.append(label)
-        return out[:limit]
-
-
-@lru_cache
+@lru_cache(maxsize=8)
 def load_agencies(config_dir: Path) -> AgencyDirectory:
     """Load and validate config_dir/agencies.yaml, or raise ConfigError naming the line."""
-    located = load_located_yaml(config_dir / "agencies.yaml")
+    located = load_located_yaml(config_dir / AGENCIES_FILE)
     directory = validate_located(located, AgencyDirectory)
     issues = [
         located.issue(("agencies", i, "escalates_to"), "trỏ tới chính mình")

@@ -9,36 +9,65 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from domain.labels import validation_message_vi
+from domain.safe_text import nfc
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Loc = tuple[str | int, ...]
 
-# Vietnamese wording for the pydantic error types a coordinator will actually meet.
-_MESSAGES_VI = {
-    "missing": "thiếu trường bắt buộc",
-    "extra_forbidden": "trường không được phép (sai tên trường?)",
-    "date_from_datetime_parsing": "ngày không hợp lệ (dạng đúng: YYYY-MM-DD)",
-    "date_parsing": "ngày không hợp lệ (dạng đúng: YYYY-MM-DD)",
-    "date_type": "ngày không hợp lệ (dạng đúng: YYYY-MM-DD)",
-    "datetime_parsing": "thời điểm không hợp lệ",
-    "int_parsing": "phải là số nguyên",
-    "int_type": "phải là số nguyên",
-    "string_type": "phải là chuỗi ký tự",
-    "list_type": "phải là một danh sách",
-    "dict_type": "phải là một bảng (mapping)",
-    "model_type": "phải là một bảng (mapping)",
-    "bool_parsing": "phải là true hoặc false",
-    "greater_than_equal": "giá trị quá nhỏ",
-    "less_than_equal": "giá trị quá lớn",
-    "string_too_short": "không được để trống",
-    "too_short": "danh sách không được để trống",
-}
+# Config files are small and shallow; a notice file nests about six levels. The limit keeps PyYAML's
+# recursive composer (and everything that walks the tree after it) far from Python's recursion limit.
+MAX_YAML_DEPTH = 64
 
 
-class _DatelessLoader(yaml.SafeLoader):
-    """A safe loader that leaves dates as text, so pydantic reports a bad date with its line."""
+class _RefusedYaml(Exception):
+    """A construct dondoc refuses in its YAML files, with the 1-based line where it starts."""
+
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(problem)
+        self.line = line
+        self.problem = problem
 
 
-_DatelessLoader.yaml_implicit_resolvers = {
+class _ConfigYamlLoader(yaml.SafeLoader):
+    """A safe loader for dondoc's files: dates stay text, no anchors or aliases, bounded depth, NFC text.
+
+    Aliases are refused because a few hundred bytes of nested aliases ("billion laughs") expand to
+    billions of nodes in everything that walks the data; dondoc's files never need them.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        """Compose one node, refusing aliases, anchors and nesting deeper than MAX_YAML_DEPTH."""
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]  # PyYAML's stub leaves it untyped
+        line = event.start_mark.line + 1 if event.start_mark is not None else 0
+        if isinstance(event, yaml.AliasEvent):
+            raise _RefusedYaml(
+                line, "tệp dùng bí danh YAML (*tên); dondoc không nhận neo/bí danh, hãy viết đầy đủ giá trị"
+            )
+        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+            raise _RefusedYaml(
+                line, f"tệp dùng neo YAML (&{event.anchor}); dondoc không nhận neo/bí danh, hãy viết đầy đủ giá trị"
+            )
+        if self._depth >= MAX_YAML_DEPTH:
+            raise _RefusedYaml(line, f"cấu trúc lồng nhau quá sâu (quá {MAX_YAML_DEPTH} cấp)")
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_scalar(self, node: yaml.ScalarNode) -> Any:  # type: ignore[override]  # PyYAML's stub: node: Node
+        """Every text comes out NFC, so names and numbers compare equal whatever form the editor saved."""
+        value = super().construct_scalar(node)
+        return nfc(value) if isinstance(value, str) else value
+
+
+# Dates stay text, so pydantic reports a bad date with its line.
+_ConfigYamlLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
@@ -104,7 +133,7 @@ def _collect_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], issues: lis
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
-            key = key_node.value
+            key = nfc(key_node.value) if isinstance(key_node.value, str) else key_node.value
             line = key_node.start_mark.line + 1
             if key in seen:
                 issues.append(
@@ -128,12 +157,16 @@ def load_located_yaml(path: Path, text: str | None = None) -> LocatedYaml:
     except UnicodeDecodeError as exc:
         raise ConfigError([ConfigIssue(str(path), None, "", f"tệp không phải UTF-8 ({exc.reason})")]) from None
     try:
-        loader = _DatelessLoader(source)
+        loader = _ConfigYamlLoader(source)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
+    except _RefusedYaml as exc:
+        raise ConfigError([ConfigIssue(str(path), exc.line, "", exc.problem)]) from None
+    except RecursionError:  # a safety net: the depth limit above should make this unreachable
+        raise ConfigError([ConfigIssue(str(path), None, "", "cấu trúc lồng nhau quá sâu")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -152,12 +185,7 @@ def validation_issues(located: LocatedYaml, error: ValidationError) -> list[Conf
     issues = []
     for err in error.errors():
         loc = tuple(part for part in err["loc"] if isinstance(part, (str, int)))
-        message = _MESSAGES_VI.get(err["type"], err["msg"])
-        if err["type"] == "literal_error":
-            message = f"giá trị không hợp lệ, {err['msg']}"
-        elif err["type"] in ("value_error", "assertion_error"):
-            message = str(err.get("ctx", {}).get("error", err["msg"]))
-        issues.append(located.issue(loc, message))
+        issues.append(located.issue(loc, validation_message_vi(err)))
     return issues
 
 

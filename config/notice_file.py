@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -15,7 +14,8 @@ from config.agencies import AgencyDirectory, load_agencies
 from config.loader import ConfigError, ConfigIssue, LocatedYaml, load_located_yaml, validate_located
 from config.policy import load_calendar, load_deadline_policy
 from domain.deadline_phrases import UnparseableDeadline, parse_deadline
-from domain.deadlines import DeadlineRule, Recurrence, compute_due
+from domain.deadlines import DeadlineRule, Recurrence
+from domain.notice_draft import AssignmentDraft, DirectiveDraft, NoticeDraft, with_due_dates
 
 MAX_NOTICE_FILE_BYTES = 2_000_000
 
@@ -75,49 +75,6 @@ class NoticeFile(BaseModel):
     directives: list[DirectiveSpec] = Field(min_length=1)
 
 
-@dataclass
-class AssignmentDraft:
-    """One resolved assignment, ready to write."""
-
-    agency_code: str
-    role: str
-
-
-@dataclass
-class DirectiveDraft:
-    """One validated directive with its computed due date."""
-
-    number: str
-    position: int
-    text: str
-    deadline_phrase: str | None
-    deadline_rule: dict[str, Any]
-    recurrence: dict[str, Any] | None
-    priority: str
-    due_date: date | None
-    due_explanation: str
-    assignments: list[AssignmentDraft]
-
-
-@dataclass
-class NoticeDraft:
-    """A fully validated notice: everything resolved, nothing written yet."""
-
-    path: Path
-    number: str
-    number_is_placeholder: bool
-    issued_on: date
-    issuer_code: str
-    title: str
-    source_text: str | None
-    source_file: str | None
-    monitors: list[AssignmentDraft]
-    directives: list[DirectiveDraft]
-    spec_yaml: str
-    spec_hash: str
-    agency_codes: set[str] = field(default_factory=set)
-
-
 _RULE_ADAPTER: TypeAdapter[Any] = TypeAdapter(DeadlineRule)
 
 
@@ -161,18 +118,26 @@ def _canonical(spec: NoticeFile) -> tuple[str, str]:
 
 
 def load_notice_file(path: Path, config_dir: Path) -> NoticeDraft:
-    """Parse and validate a notice file completely; raise ConfigError listing every problem."""
+    """Read a notice file against config_dir's directory, with due dates; ConfigError lists every problem.
+
+    Kept for callers of the old signature; new code calls read_notice_file() and
+    domain.notice_draft.with_due_dates() itself.
+    """
+    draft = read_notice_file(path, load_agencies(config_dir))
+    return with_due_dates(draft, load_calendar(config_dir), load_deadline_policy(config_dir))
+
+
+def read_notice_file(path: Path, directory: AgencyDirectory) -> NoticeDraft:
+    """Parse and validate a notice file completely (due dates left empty); raise ConfigError listing every problem."""
     if path.exists() and path.stat().st_size > MAX_NOTICE_FILE_BYTES:
         raise ConfigError([ConfigIssue(str(path), None, "", f"tệp quá lớn (tối đa {MAX_NOTICE_FILE_BYTES:,} byte)")])
     located = load_located_yaml(path)
     spec = validate_located(located, NoticeFile)
-    directory = load_agencies(config_dir)
-    calendar = load_calendar(config_dir)
-    policy = load_deadline_policy(config_dir)
     issues: list[ConfigIssue] = []
 
     issuer = directory.resolve(spec.notice.issuer)
-    if issuer is None or len(issuer) != 1:
+    issuer_code = issuer[0] if issuer is not None and len(issuer) == 1 else None
+    if issuer_code is None:
         hint = ", ".join(directory.closest(spec.notice.issuer))
         issues.append(
             located.issue(
@@ -201,7 +166,6 @@ def load_notice_file(path: Path, config_dir: Path) -> NoticeDraft:
         issues += rule_issues
         if rule is None:
             continue
-        due = compute_due(rule, spec.notice.date, calendar, policy)
         directives.append(
             DirectiveDraft(
                 number=item.number,
@@ -211,12 +175,10 @@ def load_notice_file(path: Path, config_dir: Path) -> NoticeDraft:
                 deadline_rule=rule.model_dump(mode="json"),
                 recurrence=recurrence.model_dump(mode="json") if recurrence else None,
                 priority=item.priority,
-                due_date=due.due,
-                due_explanation=due.explanation,
                 assignments=assignments,
             )
         )
-    if issues:
+    if issues or issuer_code is None:  # an unknown issuer is always among the issues
         raise ConfigError(issues)
 
     source_text = None
@@ -225,13 +187,15 @@ def load_notice_file(path: Path, config_dir: Path) -> NoticeDraft:
         if source_path.is_file():
             source_text = source_path.read_text(encoding="utf-8")
     spec_yaml, spec_hash = _canonical(spec)
-    codes = {issuer[0]} | {m.agency_code for m in monitors} | {a.agency_code for d in directives for a in d.assignments}  # type: ignore[index]
+    codes = (
+        {issuer_code} | {m.agency_code for m in monitors} | {a.agency_code for d in directives for a in d.assignments}
+    )
     return NoticeDraft(
         path=path,
         number=spec.notice.number.strip(),
         number_is_placeholder=spec.notice.number_is_placeholder,
         issued_on=spec.notice.date,
-        issuer_code=issuer[0],  # type: ignore[index]
+        issuer_code=issuer_code,
         title=" ".join(spec.notice.title.split()),
         source_text=source_text,
         source_file=spec.notice.source_file,
@@ -277,3 +241,14 @@ def _deadline_of(
                 sub = tuple(p for p in err["loc"] if isinstance(p, (str, int)))
                 issues.append(located.issue((*loc, "recurrence", *sub), err["msg"]))
     return rule, recurrence, issues
+
+
+__all__ = [
+    "MAX_NOTICE_FILE_BYTES",
+    "AssignmentDraft",
+    "DirectiveDraft",
+    "NoticeDraft",
+    "NoticeFile",
+    "load_notice_file",
+    "read_notice_file",
+]

@@ -1,154 +1,27 @@
-"""Policy YAML models and their cached loaders (calendar overrides, deadline policy)."""
+"""Load the calendar overrides and the deadline policy (calendar.yaml, deadlines.yaml) into domain types."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from config.loader import load_model
-from domain.text import match_key
-
-if TYPE_CHECKING:
-    from domain.workdays import WorkCalendar
+from domain.policy import CalendarOverrides, DeadlinePolicy
+from domain.workdays import WorkCalendar
 
 CALENDAR_FILE = "calendar.yaml"
 DEADLINES_FILE = "deadlines.yaml"
 
 
-class _Strict(BaseModel):
-    """Base for YAML-backed models: unknown keys are errors, instances are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# --- calendar.yaml ----------------------------------------------------------------------------
-
-
-class DayOffRange(_Strict):
-    """A run of days off announced for civil servants (both ends included)."""
-
-    start: date
-    end: date | None = Field(default=None, description="Last day off; defaults to start.")
-    reason: str = Field(min_length=1, description="Vietnamese, e.g. 'nghỉ Tết Nguyên đán Quý Mão'.")
-    source: str = Field(min_length=1, description="Number and date of the document that announced it.")
-
-    @model_validator(mode="after")
-    def _end_not_before_start(self) -> DayOffRange:
-        """Refuse a range that ends before it starts."""
-        if self.end is not None and self.end < self.start:
-            raise ValueError(f"ngày kết thúc {self.end:%d/%m/%Y} trước ngày bắt đầu {self.start:%d/%m/%Y}")
-        return self
-
-    @property
-    def last(self) -> date:
-        """Return the last day of the range."""
-        return self.end or self.start
-
-    def days(self) -> list[date]:
-        """Return every day of the range."""
-        return [self.start + timedelta(days=i) for i in range((self.last - self.start).days + 1)]
-
-
-class WorkingDayOverride(_Strict):
-    """A day that is worked although it is a weekend or a holiday (a swapped working Saturday)."""
-
-    date: date
-    reason: str = Field(min_length=1, description="Vietnamese, e.g. 'làm bù cho thứ Hai 29/04/2024'.")
-    source: str = Field(min_length=1)
-
-
-class CalendarOverrides(_Strict):
-    """The civil-service schedule on top of the `holidays` package: extra days off, swapped working days."""
-
-    days_off: list[DayOffRange] = Field(default_factory=list)
-    working_days: list[WorkingDayOverride] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _no_day_both_off_and_working(self) -> CalendarOverrides:
-        """Refuse a date listed both as a day off and as a working day."""
-        off = {d for r in self.days_off for d in r.days()}
-        clash = sorted(w.date for w in self.working_days if w.date in off)
-        if clash:
-            shown = ", ".join(f"{d:%d/%m/%Y}" for d in clash)
-            raise ValueError(f"ngày vừa là ngày nghỉ vừa là ngày làm việc: {shown}")
-        return self
-
-
-# --- deadlines.yaml ---------------------------------------------------------------------------
-
-
-class Meeting(_Strict):
-    """A configured date of a body's regular meeting (phiên họp thường kỳ)."""
-
-    body: str = Field(min_length=1, description="e.g. 'Ban Thường vụ Tỉnh ủy'.")
-    date: date
-    note: str | None = None
-
-
-class ReportingPeriod(_Strict):
-    """Cut-off and due day of one kind of periodic report, as days of the period's last month."""
-
-    cutoff_day: int = Field(default=14, ge=1, le=28, description="Data cut-off day (Decree 09/2019, Art. 12).")
-    due_day: int = Field(default=20, ge=1, le=28, description="Day the report is due.")
-    due_month_offset: Literal[0, 1] = Field(
-        default=0, description="0: due in the period's last month; 1: in the month after the period."
-    )
-
-    @model_validator(mode="after")
-    def _room_between_cutoff_and_due(self) -> ReportingPeriod:
-        """Require at least one calendar day between cut-off and due date (working days are checked later)."""
-        if self.due_month_offset == 0 and self.due_day - self.cutoff_day < 2:
-            raise ValueError(
-                f"hạn gửi (ngày {self.due_day}) phải sau ngày chốt số liệu (ngày {self.cutoff_day}) ít nhất 2 ngày"
-            )
-        return self
-
-
-class Reporting(_Strict):
-    """Periodic report timing per Decree 09/2019/NĐ-CP, one entry per frequency."""
-
-    monthly: ReportingPeriod = Field(default_factory=ReportingPeriod)
-    quarterly: ReportingPeriod = Field(default_factory=ReportingPeriod)
-    half_year: ReportingPeriod = Field(default_factory=ReportingPeriod)
-    annual: ReportingPeriod = Field(default_factory=ReportingPeriod)
-    min_working_days_between: int = Field(
-        default=1, ge=0, le=20, description="Working days that must lie strictly between cut-off and due date."
-    )
-
-
-class DeadlinePolicy(_Strict):
-    """Deadline policy: urgent default, configured meeting dates, periodic report timing."""
-
-    urgent_working_days: int = Field(default=5, ge=1, le=60)
-    meetings: list[Meeting] = Field(default_factory=list)
-    reporting: Reporting = Field(default_factory=Reporting)
-
-    @field_validator("meetings")
-    @classmethod
-    def _one_meeting_per_body_and_month(cls, meetings: list[Meeting]) -> list[Meeting]:
-        """Refuse two dates for the same body in the same month."""
-        seen: set[tuple[str, int, int]] = set()
-        for m in meetings:
-            key = (match_key(m.body), m.date.year, m.date.month)
-            if key in seen:
-                raise ValueError(f"trùng lịch họp của {m.body} trong tháng {m.date.month}/{m.date.year}")
-            seen.add(key)
-        return meetings
-
-
-# --- loaders ----------------------------------------------------------------------------------
+def load_calendar_overrides(config_dir: Path) -> CalendarOverrides:
+    """Return config_dir/calendar.yaml validated, or raise ConfigError naming the line."""
+    return load_model(Path(config_dir) / CALENDAR_FILE, CalendarOverrides)
 
 
 @lru_cache(maxsize=8)
 def _load_calendar_cached(config_dir: Path) -> WorkCalendar:
     """Build the calendar for a resolved config dir."""
-    from domain.workdays import WorkCalendar
-
-    return WorkCalendar(load_model(config_dir / CALENDAR_FILE, CalendarOverrides))
+    return WorkCalendar(load_calendar_overrides(config_dir))
 
 
 def load_calendar(config_dir: Path) -> WorkCalendar:
@@ -165,3 +38,6 @@ def _load_deadline_policy_cached(config_dir: Path) -> DeadlinePolicy:
 def load_deadline_policy(config_dir: Path) -> DeadlinePolicy:
     """Return the deadline policy from config_dir/deadlines.yaml (cached per directory)."""
     return _load_deadline_policy_cached(Path(config_dir).resolve())
+
+
+__all__ = ["CALENDAR_FILE", "DEADLINES_FILE", "load_calendar", "load_calendar_overrides", "load_deadline_policy"]

@@ -5,15 +5,14 @@ from __future__ import annotations
 import re
 from calendar import monthrange
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from domain.labels import EVERY_VI
+from domain.policy import DeadlinePolicy, ReportingPeriod
 from domain.text import match_key
 from domain.workdays import WorkCalendar, format_date_vi, weekday_vi
-
-if TYPE_CHECKING:
-    from config.policy import DeadlinePolicy, ReportingPeriod
 
 CIVIL_CODE_SHIFT = "Bộ luật Dân sự 2015, Điều 148"
 DECREE_09 = "Nghị định 09/2019/NĐ-CP, Điều 12"
@@ -125,12 +124,6 @@ RULE_ADAPTER: TypeAdapter[DeadlineRule] = TypeAdapter(DeadlineRule)
 
 Every = Literal["month", "quarter", "half_year", "year"]
 _MONTHS_PER: dict[str, int] = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
-EVERY_VI: dict[str, str] = {
-    "month": "hằng tháng",
-    "quarter": "hằng quý",
-    "half_year": "6 tháng một lần",
-    "year": "hằng năm",
-}
 
 
 class Recurrence(BaseModel):

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 
 import pendulum
 
-from config.escalation import EscalationPolicy, Ladder
+from domain.escalation import EscalationPolicy, Ladder, LadderLevel
 from domain.timeliness import AssignmentFacts, next_obligation_due, unmet_obligation
 from domain.workdays import VN_TZ, WorkCalendar, local_date
 
@@ -223,10 +223,12 @@ def _ladder(
 ) -> list[PlannedMessage]:
     """The overdue ladder for a lead assignment, with the top rung repeated up to its cap."""
     out = []
-    rungs = [(rung, calendar.add_working_days(due, rung.after), None) for rung in ladder.overdue]
+    rungs: list[tuple[LadderLevel, date, int | None]] = [
+        (rung, calendar.add_working_days(due, rung.after), None) for rung in ladder.overdue
+    ]
     top, top_day, _ = rungs[-1]
-    for repeat in range(1, ladder.repeat_top.max + 1):
-        rungs.append((top, calendar.add_working_days(top_day, repeat * ladder.repeat_top.every), repeat))
+    for count in range(1, ladder.repeat_top.max + 1):
+        rungs.append((top, calendar.add_working_days(top_day, count * ladder.repeat_top.every), count))
     for rung, day, repeat in rungs:
         kind = "overdue" if rung.level == 1 else "escalation"
         tag = f"L{rung.level}" + (f"r{repeat}" if repeat else "")

@@ -11,7 +11,7 @@ from domain.deadlines import _MONTHS_PER, _period_labels, obligation_for_period
 from domain.workdays import WorkCalendar, deadline_end_utc, format_date_vi, local_date
 
 if TYPE_CHECKING:
-    from config.policy import DeadlinePolicy
+    from domain.policy import DeadlinePolicy
 
 FREQUENCIES = ("month", "quarter", "half_year", "year")
 FREQUENCY_VI = {"month": "tháng", "quarter": "quý", "half_year": "6 tháng", "year": "năm"}

@@ -23,6 +23,11 @@ def has_line_break(text: str) -> bool:
     return bool(_LINE_BREAKS.search(text))
 
 
+def one_line(text: str) -> str:
+    """Fold every line break into a space, for cells and one-line labels."""
+    return _LINE_BREAKS.sub(" ", text)
+
+
 def spreadsheet_text(value: str) -> str:
     """Neutralise a text that a spreadsheet would read as a formula by prefixing a quote."""
     if value.startswith(_FORMULA_STARTS):
@@ -32,7 +37,6 @@ def spreadsheet_text(value: str) -> str:
 
 def markdown_text(value: str) -> str:
     """Escape outside text for one markdown line: HTML escaped, markdown specials escaped, line breaks folded."""
-    one_line = _LINE_BREAKS.sub(" ", value)
     # HTML first, without numeric entities (their "#" would then be escaped and break them).
-    escaped = html.escape(one_line, quote=False).replace('"', "&quot;")
+    escaped = html.escape(one_line(value), quote=False).replace('"', "&quot;")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", escaped)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left, bisect_right
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 import holidays
 import pendulum
 
-if TYPE_CHECKING:
-    from config.policy import CalendarOverrides
+from domain.policy import CalendarOverrides
 
 VN_TZ = pendulum.timezone("Asia/Ho_Chi_Minh")
 

@@ -14,9 +14,12 @@ from prefect.states import Completed, State
 from pydantic import Field
 
 from domain.workdays import format_date_vi, weekday_vi
-from flows.follow_up import IO_RETRIES
-from tasks import follow_up, status
+from models.db import session_scope
+from tasks import status
 from tasks.labels import assignment_label
+from tasks.outbox_writer import enqueue_for_assignment
+from tasks.retries import IO_RETRIES
+from tasks.rules import load_follow_up_rules
 
 REVIEW_TIMEOUT_S = 14 * 24 * 3600  # two weeks for a coordinator to decide
 
@@ -59,19 +62,25 @@ def tell_agency(assignment_id: int, kind: str, until: date, decision: ExtensionD
         "requested_until": until.isoformat(),
         "requested_until_vi": format_date_vi(until),
     }
-    return follow_up.enqueue_for_assignment(assignment_id, kind, f"extension|{run_id}", extra, datetime.now(UTC))
+    rules = load_follow_up_rules()
+    with session_scope() as session:
+        return enqueue_for_assignment(
+            assignment_id, kind, f"extension|{run_id}", extra, datetime.now(UTC), session=session, rules=rules
+        )
 
 
 def _run_name() -> str:
     """Name the review after the assignment, e.g. "Gia hạn · 1061-TB/TU · 2.3 · Sở Tài chính"."""
-    return "Gia hạn · " + assignment_label(int(flow_run.parameters["assignment_id"]))
+    with session_scope(read_only=True) as session:
+        return "Gia hạn · " + assignment_label(int(flow_run.parameters["assignment_id"]), session=session)
 
 
 @flow(name="review-extension", flow_run_name=_run_name, persist_result=False)
 def review_extension(assignment_id: int, until: date, reason: str, requested_by: str) -> State:
     """Wait for a coordinator's decision on an extension request, then apply it and tell the agency."""
     logger = get_run_logger()
-    label = assignment_label(assignment_id)
+    with session_scope(read_only=True) as session:
+        label = assignment_label(assignment_id, session=session)
     description = (
         f"**Đề nghị gia hạn** — {label}\n\n"
         f"- Hạn đề nghị mới: **{format_date_vi(until)} ({weekday_vi(until)})**\n"

@@ -8,14 +8,15 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 from prefect.states import Completed, State
-from prefect.tasks import exponential_backoff
 
-from tasks import artifacts, follow_up, polling
+from models.db import session_scope
+from tasks import polling
+from tasks.artifacts import publish_artifacts
 from tasks.delivery import deliver_outbox
+from tasks.directive_state import load_directive_state
 from tasks.labels import directive_label
-
-# Database and API steps retry with backoff and jitter; the pure planning step does not.
-IO_RETRIES = {"retries": 3, "retry_delay_seconds": exponential_backoff(backoff_factor=2), "retry_jitter_factor": 0.5}
+from tasks.outbox_writer import record_outbox
+from tasks.planning import plan_follow_up
 
 
 # No Prefect retries: a source that is down is retried later by its own backoff, and never fails the run.
@@ -40,38 +41,10 @@ def poll_status_sources(directive_id: int) -> int:
     return report.recorded
 
 
-@task(name="Đọc trạng thái mục", cache_policy=NONE, **IO_RETRIES)
-def load_state(directive_id: int, as_of: datetime) -> follow_up.DirectiveState:
-    """Read the directive, its assignments, deadlines, updates and what was already sent."""
-    return follow_up.read_directive_state(directive_id, as_of)
-
-
-@task(name="Phân loại và lập kế hoạch", cache_policy=NONE)
-def plan_follow_up(state: follow_up.DirectiveState, as_of: datetime) -> follow_up.FollowUpPlan:
-    """Classify every assignment and plan the reminders and escalations due now."""
-    return follow_up.plan_directive(state, as_of)
-
-
-@task(name="Ghi hộp thư đi", cache_policy=NONE, **IO_RETRIES)
-def record_outbox(state: follow_up.DirectiveState, planned: follow_up.FollowUpPlan, as_of: datetime) -> int:
-    """Write the due messages and the next action time in one transaction."""
-    return follow_up.write_outbox(state, planned, as_of)
-
-
-@task(name="Cập nhật bảng theo dõi", cache_policy=NONE, **IO_RETRIES)
-def publish_artifacts(
-    state: follow_up.DirectiveState, planned: follow_up.FollowUpPlan, as_of: datetime, with_notice: bool
-) -> str:
-    """Publish the directive's table and progress (and, standalone, the notice summary)."""
-    summary = artifacts.publish_directive(state, planned, as_of)
-    if with_notice:
-        artifacts.publish_notice_summary(state.notice_id, state.notice_number, as_of)
-    return summary
-
-
 def _run_name() -> str:
     """Name a run after its notice and directive, e.g. "1061-TB/TU · 2.3"."""
-    return directive_label(int(flow_run.parameters["directive_id"]))
+    with session_scope(read_only=True) as session:
+        return directive_label(int(flow_run.parameters["directive_id"]), session=session)
 
 
 @flow(name="follow-up-directive", flow_run_name=_run_name, persist_result=False)
@@ -84,7 +57,7 @@ def follow_up_directive(directive_id: int, as_of: datetime | None = None, delive
     logger = get_run_logger()
     as_of = as_of or datetime.now(UTC)
     poll_status_sources(directive_id)  # before reading: what the sources report counts in this run
-    state = load_state(directive_id, as_of)
+    state = load_directive_state(directive_id, as_of)
     planned = plan_follow_up(state, as_of)
     written = record_outbox(state, planned, as_of)
     delivered = deliver_outbox(as_of, directive_id=directive_id) if deliver else None

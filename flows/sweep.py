@@ -2,52 +2,30 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
-from prefect import flow, get_run_logger, tags, task
-from prefect.cache_policies import NONE
-from prefect.client.orchestration import get_client
+from prefect import flow, get_run_logger, tags
+from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
+from prefect.exceptions import FlowRunWaitTimeout
+from prefect.flow_runs import wait_for_flow_run
+from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import Completed, State
+from prefect.utilities.asyncutils import run_coro_as_sync
 
-from flows.follow_up import IO_RETRIES, follow_up_directive
-from notifications.dead_letters import publish_dead_letters
-from tasks import artifacts
+from domain.workdays import VN_TZ, format_date_vi
+from flows.follow_up import follow_up_directive
+from tasks.artifacts import publish_notice_summaries
 from tasks.delivery import deliver_outbox
-from tasks.labels import tags_by_directive
-from tasks.sweep import DueDirective, find_due_directives
+from tasks.due_directives import DueDirective, directive_tags, due_directives, publish_dead_letter_table
 
 FOLLOW_UP_DEPLOYMENT = "follow-up-directive/follow-up-directive"
 FAN_OUT_TIMEOUT_S = 3600
-
-
-@task(name="Tìm mục đến lượt đôn đốc", cache_policy=NONE, **IO_RETRIES)
-def due_directives(as_of: datetime) -> list[DueDirective]:
-    """The one indexed query for directives whose next action is due."""
-    return find_due_directives(as_of)
-
-
-@task(name="Đọc nhãn", cache_policy=NONE, **IO_RETRIES)
-def directive_tags(directive_ids: list[int]) -> dict[int, list[str]]:
-    """Tags (notice, directive, agencies) for the runs, in one query."""
-    return tags_by_directive(directive_ids)
-
-
-@task(name="Cập nhật tổng hợp thông báo", cache_policy=NONE, **IO_RETRIES)
-def publish_notice_summaries(notices: dict[int, str], as_of: datetime) -> None:
-    """Publish one markdown summary per notice touched by this sweep."""
-    for notice_id, number in notices.items():
-        artifacts.publish_notice_summary(notice_id, number, as_of)
-
-
-@task(name="Cập nhật thư không gửi được", cache_policy=NONE, **IO_RETRIES)
-def publish_dead_letter_table() -> int:
-    """Publish the dead-letter table, so coordinators see what could not be delivered."""
-    return publish_dead_letters()
 
 
 @contextmanager
@@ -55,7 +33,7 @@ def local_subflows() -> Iterator[None]:
     """Run subflows without flow heartbeats.
 
     An in-process subflow lives and dies with its parent, so a crash already shows on the parent,
-    and the heartbeat thread costs about 0.9 s per run on exit (DESIGN §5). Runs on workers keep
+    and the heartbeat thread costs about 0.9 s per run on exit (bench/README.md). Runs on workers keep
     their heartbeats: a worker can die on its own, and the heartbeat is how Prefect notices.
     """
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
@@ -73,9 +51,22 @@ def _run_locally(due: list[DueDirective], labels: dict[int, list[str]], as_of: d
     return failed
 
 
+async def _wait_all(runs: list[FlowRun], timeout_s: int) -> list[FlowRun | None]:
+    """Wait for every run through Prefect's own event-driven waiting; None for a run that timed out."""
+
+    async def wait_one(run: FlowRun) -> FlowRun | None:
+        try:
+            return await wait_for_flow_run(run.id, timeout=timeout_s)
+        except FlowRunWaitTimeout:
+            return None
+
+    return list(await asyncio.gather(*(wait_one(run) for run in runs)))
+
+
 def _fan_out(due: list[DueDirective], labels: dict[int, list[str]], as_of: datetime) -> int:
     """Submit each follow-up to the work pool through its deployment, then wait for all of them."""
     logger = get_run_logger()
+    parent = flow_run.get_id() or "local"
     runs = [
         run_deployment(
             FOLLOW_UP_DEPLOYMENT,
@@ -83,26 +74,25 @@ def _fan_out(due: list[DueDirective], labels: dict[int, list[str]], as_of: datet
             tags=labels.get(item.directive_id, []),
             timeout=0,
             as_subflow=True,
+            # A retried sweep run asks again for the same runs: Prefect returns them instead of new ones.
+            idempotency_key=f"sweep-{parent}-{item.directive_id}-{as_of.isoformat()}",
         )
         for item in due
     ]
     logger.info("Đã chuyển %d lượt đôn đốc cho các worker", len(runs))
-    pending = {run.id for run in runs}
-    failed = 0
-    deadline = time.monotonic() + FAN_OUT_TIMEOUT_S
-    with get_client(sync_client=True) as client:
-        while pending and time.monotonic() < deadline:
-            for run_id in list(pending):
-                run = client.read_flow_run(run_id)
-                if run.state is not None and run.state.is_final():
-                    pending.discard(run_id)
-                    failed += int(not run.state.is_completed())
-            if pending:
-                time.sleep(1.0)
-    return failed + len(pending)
+    finished = run_coro_as_sync(_wait_all(runs, FAN_OUT_TIMEOUT_S)) or []
+    return sum(1 for run in finished if run is None or run.state is None or not run.state.is_completed())
 
 
-@flow(name="sweep", persist_result=False)
+def _sweep_name() -> str:
+    """Name a sweep run by the moment it looks at, e.g. "Quét 13/09/2022 08:00"."""
+    as_of: Any = flow_run.parameters.get("as_of")
+    moment = datetime.fromisoformat(as_of) if isinstance(as_of, str) else as_of or datetime.now(UTC)
+    local = moment.astimezone(VN_TZ)
+    return f"Quét {format_date_vi(local.date())} {local:%H:%M}"
+
+
+@flow(name="sweep", flow_run_name=_sweep_name, persist_result=False)
 def sweep(as_of: datetime | None = None, fan_out: bool = False) -> State:
     """Follow up the directives that are due at as_of, then deliver all due messages in one pass."""
     logger = get_run_logger()

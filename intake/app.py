@@ -249,7 +249,7 @@ def create_app(
     """
     from config.settings import get_settings
     from intake import api, web
-    from notifications.policy import load_notification_policy
+    from config.notifications import load_notification_policy
 
     settings = settings or get_intake_settings()
     policy = load_notification_policy(get_settings().config_dir)

@@ -15,7 +15,8 @@ from domain.workdays import VN_TZ, format_date_vi, weekday_vi
 from models import Agency, Assignment, AuditEvent, DeadlineChange, Directive, Notice, StatusUpdate, get_engine
 from models.intake import LinkRevocation
 from notifications.render import period_vi
-from tasks.follow_up import read_directive_state
+from tasks.directive_state import read_directive_state
+from tasks.rules import load_follow_up_rules
 from tasks.status import pending_extension
 
 
@@ -145,7 +146,8 @@ def assignment_view(assignment_id: int, now: datetime, *, with_history: bool = T
         if assignment is None:
             return None
         directive_id = assignment.directive_id
-    state = read_directive_state(directive_id, now)
+    with Session(get_engine()) as session:
+        state = read_directive_state(directive_id, now, session=session, rules=load_follow_up_rules())
     facts = next(a for a in state.assignments if a.assignment_id == assignment_id)
     judged = classify(facts, load_calendar(get_settings().config_dir), now)
     with Session(get_engine()) as session:

@@ -1,4 +1,4 @@
-"""dondoc's tables (DESIGN §2): agencies, notices, directives, assignments and their history."""
+"""dondoc's tables: agencies, notices, directives, assignments and their history."""
 
 from __future__ import annotations
 

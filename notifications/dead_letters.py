@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Any
 
 import pendulum
+from prefect.artifacts import create_table_artifact
 from sqlalchemy import select
+from sqlmodel import Session
 
 from domain.labels import KIND_VI
 from domain.workdays import VN_TZ
-from models import Agency, Notification, NotificationState, get_engine
+from models import Agency, Notification, NotificationState
 from notifications.channels import describe_url
 from notifications.delivery import mask_secrets
 
@@ -50,7 +52,7 @@ def safe_address(channel: str, address: str) -> str:
     return describe_url(address) if channel == "apprise" else mask_secrets(address)
 
 
-def dead_letter_rows(limit: int = 200) -> list[dict[str, Any]]:
+def dead_letter_rows(limit: int = 200, *, session: Session) -> list[dict[str, Any]]:
     """Dead outbox rows, newest first, with Vietnamese column names."""
     outbox, agency = Notification.__table__, Agency.__table__  # type: ignore[attr-defined]
     statement = (
@@ -60,8 +62,7 @@ def dead_letter_rows(limit: int = 200) -> list[dict[str, Any]]:
         .order_by(outbox.c.id.desc())
         .limit(limit)
     )
-    with get_engine().connect() as conn:
-        found = conn.execute(statement).all()
+    found = session.connection().execute(statement).all()
     rows = []
     for row in found:
         payload = row.payload or {}
@@ -85,11 +86,9 @@ def dead_letter_rows(limit: int = 200) -> list[dict[str, Any]]:
     return rows
 
 
-def publish_dead_letters(limit: int = 200) -> int:
+def publish_dead_letters(limit: int = 200, *, session: Session) -> int:
     """Publish the dead letters as a keyed Prefect table artifact; return how many there are."""
-    from prefect.artifacts import create_table_artifact
-
-    rows = dead_letter_rows(limit)
+    rows = dead_letter_rows(limit, session=session)
     if rows:
         description = (
             f"**{len(rows)} tin không gửi được.** Kiểm tra địa chỉ hoặc kênh, rồi gửi lại bằng "

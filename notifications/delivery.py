@@ -2,8 +2,9 @@
 
 `SendResult` is what the outbox dispatcher gets back for one message; `DeliveryContext`
 carries what Apprise's `notify(body, title)` cannot (the hand-written plain-text part,
-extra headers, the idempotency key) to dondoc's own plugins; `mask_secrets` keeps
-tokens and passwords out of log lines and error texts.
+extra headers, the idempotency key) to dondoc's own plugins (their base class is
+notifications.plugins.base.DondocPlugin); `mask_secrets` keeps tokens and passwords out
+of log lines and error texts.
 """
 
 from __future__ import annotations
@@ -59,23 +60,6 @@ class DeliveryContext:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-class DondocPlugin:
-    """Mixin for dondoc's Apprise plugins: accepts a DeliveryContext, records a SendResult."""
-
-    delivery_context: DeliveryContext | None = None
-    last_result: SendResult | None = None
-
-    def prepare_delivery(self, context: DeliveryContext) -> None:
-        """Attach the per-message context used by the next send()."""
-        self.delivery_context = context
-        self.last_result = None
-
-    def record_result(self, result: SendResult) -> bool:
-        """Remember the classified outcome and return the bool Apprise expects."""
-        self.last_result = result
-        return result.ok
-
-
 # --- secret masking -------------------------------------------------------------------
 
 _registry_lock = threading.Lock()
@@ -128,7 +112,7 @@ class SecretMaskingFilter(logging.Filter):
         """Replace the record's message by its masked rendering; never drops a record."""
         try:
             message = record.getMessage()
-        except Exception:  # a broken format string is the logging module's business
+        except Exception:  # noqa: BLE001  # a broken format string is the logging module's business
             return True
         masked = mask_secrets(message)
         if masked != message:

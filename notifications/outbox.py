@@ -29,21 +29,24 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, Engine, and_, exists, select, tuple_, update
+from sqlalchemy import Connection, and_, exists, select, tuple_, update
+from sqlmodel import Session
 
+from config.notifications import load_notification_policy
 from config.policy import load_calendar
-from config.settings import Settings, get_settings
+from config.settings import Settings
+from domain.notification_policy import NotificationPolicy
 from domain.workdays import WorkCalendar, local_date
-from models import Assignment, Notification, NotificationState, get_engine
+from models import Assignment, Notification, NotificationState
 from notifications.channels import send_message
 from notifications.delivery import SendResult, install_log_masking, mask_secrets
-from notifications.policy import NotificationPolicy, load_notification_policy
 from notifications.render import Rendered, RenderError, render_digest, render_message
 
 logger = logging.getLogger(__name__)
@@ -176,9 +179,24 @@ def channel_url(
 # --- database steps ---------------------------------------------------------------------------
 
 
-def _is_postgres(engine: Engine) -> bool:
+def _is_postgres(session: Session) -> bool:
     """True on PostgreSQL (row locks with SKIP LOCKED); False on SQLite."""
-    return engine.dialect.name == "postgresql"
+    return session.get_bind().dialect.name == "postgresql"
+
+
+@contextmanager
+def _transaction(session: Session) -> Iterator[Connection]:
+    """One committed step on the caller's session: commit when the block ends, roll back if it raises.
+
+    The outbox commits step by step (claim before send, each result right after it), so a crash
+    loses at most the message in flight; the caller's session_scope() then finds nothing left to commit.
+    """
+    try:
+        yield session.connection()
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def _due(now: datetime) -> Any:
@@ -204,7 +222,7 @@ def _history_entry(when: datetime, attempt: int, **fields: Any) -> dict[str, Any
     return {"time": when.isoformat(), "attempt": attempt, **fields}
 
 
-def recover_expired_leases(engine: Engine, now: datetime, policy: NotificationPolicy, limit: int) -> int:
+def recover_expired_leases(now: datetime, policy: NotificationPolicy, limit: int, *, session: Session) -> int:
     """Take back rows left 'sending' by a dead dispatcher (lease run out); mark the one in flight interrupted."""
     wall = utcnow()
     statement = (
@@ -213,10 +231,10 @@ def recover_expired_leases(engine: Engine, now: datetime, policy: NotificationPo
         .order_by(C.id)
         .limit(limit)
     )
-    if _is_postgres(engine):
+    if _is_postgres(session):
         statement = statement.with_for_update(skip_locked=True)
     recovered = interrupted = 0
-    with engine.begin() as conn:
+    with _transaction(session) as conn:
         for row in conn.execute(statement).all():
             history = list(row.error_history or [])
             values: dict[str, Any] = {"lease_until": None, "lease_owner": None}
@@ -258,10 +276,10 @@ def recover_expired_leases(engine: Engine, now: datetime, policy: NotificationPo
 
 
 def hold_outside_window(
-    engine: Engine, now: datetime, opening: datetime, directive_id: int | None, bypass: Sequence[str]
+    now: datetime, opening: datetime, directive_id: int | None, bypass: Sequence[str], *, session: Session
 ) -> int:
     """Outside the send window: move due rows (except bypass kinds) to the next opening."""
-    with engine.begin() as conn:
+    with _transaction(session) as conn:
         done = conn.execute(
             update(TABLE).where(_scope(now, directive_id, None, bypass)).values(next_attempt_at=opening)
         )
@@ -269,19 +287,20 @@ def hold_outside_window(
 
 
 def claim(
-    engine: Engine,
     now: datetime,
     owner: str,
     lease: timedelta,
     limit: int,
     directive_id: int | None = None,
     kinds: Sequence[str] | None = None,
+    *,
+    session: Session,
 ) -> list[_Row]:
     """Claim up to limit due rows for owner (state 'sending' with a lease); committed on return."""
     candidates = (
         select(C.id).where(_scope(now, directive_id, kinds, None)).order_by(C.next_attempt_at, C.id).limit(limit)
     )
-    if _is_postgres(engine):
+    if _is_postgres(session):
         candidates = candidates.with_for_update(skip_locked=True)
     statement = (
         update(TABLE)
@@ -289,7 +308,7 @@ def claim(
         .values(state=SENDING, lease_until=utcnow() + lease, lease_owner=owner)
         .returning(*_CLAIM_COLUMNS)
     )
-    with engine.begin() as conn:
+    with _transaction(session) as conn:
         found = conn.execute(statement).all()
     rows = [
         _Row(
@@ -343,7 +362,7 @@ class _Dispatcher:
 
     def __init__(
         self,
-        conn: Connection,
+        session: Session,
         policy: NotificationPolicy,
         calendar: WorkCalendar,
         settings: Settings,
@@ -352,8 +371,8 @@ class _Dispatcher:
         report: DeliveryReport,
         groups: list[list[_Row]],
     ) -> None:
-        """Keep what every send needs; conn is held for the whole batch (no pool checkout per message)."""
-        self.conn = conn
+        """Keep what every send needs; each step commits on the caller's session."""
+        self.session = session
         self.policy = policy
         self.calendar = calendar
         self.settings = settings
@@ -366,6 +385,11 @@ class _Dispatcher:
         self.lease_until = utcnow() + self.lease
         self.rng = random.Random()
 
+    @property
+    def conn(self) -> Connection:
+        """The connection of the session's current transaction (one per step, see _commit)."""
+        return self.session.connection()
+
     def run(self) -> None:
         """Deliver every group in order."""
         started = self._commit([])
@@ -374,7 +398,7 @@ class _Dispatcher:
 
     def _commit(self, records: list[tuple[list[_Row], _Outcome]], start_next: bool = True) -> list[_Row] | None:
         """One transaction: record outcomes, renew the lease if due, start the next group that still has rows."""
-        with self.conn.begin():
+        with _transaction(self.session):
             for rows, outcome in records:
                 self._record(rows, outcome)
             self._renew_lease()
@@ -500,7 +524,7 @@ class _Dispatcher:
                 idempotency_key=key,
                 template_data=rendered.template_data,
             )
-        except Exception as exc:  # a plugin bug must not stop the batch; retrying may help
+        except Exception as exc:  # noqa: BLE001  # a plugin bug must not stop the batch; retrying may help
             return SendResult.retry_later(f"unexpected error: {type(exc).__name__}: {exc}")
 
     def _record(self, group: list[_Row], outcome: _Outcome) -> None:
@@ -561,42 +585,46 @@ class _Dispatcher:
 
 
 def deliver_due(
-    now: datetime | None = None, *, directive_id: int | None = None, limit: int = 500, worker_id: str | None = None
+    now: datetime | None = None,
+    *,
+    session: Session,
+    settings: Settings,
+    directive_id: int | None = None,
+    limit: int = 500,
+    worker_id: str | None = None,
 ) -> DeliveryReport:
     """Deliver every outbox row due at now (default: the wall clock).
 
     With directive_id, only recipients of that directive's due rows are served, but each of them
     gets all its due rows (of any directive) in one digest. Outside the send window due rows are
-    moved to the next opening (`held`), except the configured bypass kinds.
+    moved to the next opening (`held`), except the configured bypass kinds. Each step commits on
+    session (claims before sending, every result right after its send).
     """
-    settings = get_settings()
     policy = load_notification_policy(settings.config_dir)
     calendar = load_calendar(settings.config_dir)
     wall_start = utcnow()
     start = _aware(now) if now is not None else wall_start
     owner = (worker_id or default_worker_id())[:64]
-    engine = get_engine()
     report = DeliveryReport()
 
     def clock() -> datetime:
         """The business clock: start, advancing with the wall clock during this batch."""
         return start + (utcnow() - wall_start)
 
-    report.recovered = recover_expired_leases(engine, start, policy, limit)
+    report.recovered = recover_expired_leases(start, policy, limit, session=session)
     window = policy.send_window
     kinds: list[str] | None = None
     if not window.is_open(start, calendar):
         report.held = hold_outside_window(
-            engine, start, window.next_opening(start, calendar), directive_id, window.bypass_kinds
+            start, window.next_opening(start, calendar), directive_id, window.bypass_kinds, session=session
         )
         if not window.bypass_kinds:
             return report
         kinds = list(window.bypass_kinds)
-    rows = claim(engine, start, owner, timedelta(seconds=policy.lease_seconds), limit, directive_id, kinds)
+    rows = claim(start, owner, timedelta(seconds=policy.lease_seconds), limit, directive_id, kinds, session=session)
     report.claimed = len(rows)
     if rows:
-        with engine.connect() as conn:
-            _Dispatcher(conn, policy, calendar, settings, owner, clock, report, group_rows(rows, policy)).run()
+        _Dispatcher(session, policy, calendar, settings, owner, clock, report, group_rows(rows, policy)).run()
         logger.info(
             "Outbox: %d claimed, %d sent (%d digests), %d retrying, %d dead, %d cancelled",
             report.claimed,
@@ -609,11 +637,10 @@ def deliver_due(
     return report
 
 
-def requeue(notification_id: int, now: datetime | None = None) -> bool:
+def requeue(notification_id: int, now: datetime | None = None, *, session: Session) -> bool:
     """Put a dead, failed or cancelled row back in the queue with a fresh attempt budget (CLI `outbox retry`)."""
     when = _aware(now) if now is not None else utcnow()
-    engine = get_engine()
-    with engine.begin() as conn:
+    with _transaction(session) as conn:
         row = conn.execute(
             select(C.state, C.attempts, C.error_history, C.next_attempt_at).where(C.id == notification_id)
         ).first()

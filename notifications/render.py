@@ -19,10 +19,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, sel
 from markupsafe import Markup
 
 from domain.deadlines import period_vi
+from domain.labels import ROLE_VI
+from domain.notification_policy import ZNS_ENV, NotificationPolicy
 from domain.timeliness import CATEGORY_VI, Category
 from domain.workdays import WorkCalendar, format_date_vi, weekday_vi
 from notifications.plugins.zalo import OA_TEXT_LIMIT, truncate_text
-from notifications.policy import ZNS_ENV, NotificationPolicy
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 KINDS = (
@@ -37,7 +38,6 @@ KINDS = (
     "report",
     "digest",
 )
-ROLE_VI = {"lead": "chủ trì", "support": "phối hợp"}
 REPLY_HINT = {"zalo": "trả lời tin nhắn này", "zns": "liên hệ qua Zalo", "apprise": "trả lời tin nhắn này"}
 DEFAULT_REPLY_HINT = "trả lời thư này"
 
@@ -160,7 +160,7 @@ def message_context(
     ctx["requested_until_weekday"] = weekday_vi(requested) if requested else None
     as_of = _iso_date(ctx["as_of"])
     ctx["as_of_vi"] = format_date_vi(as_of) if as_of else None
-    ctx["role_vi"] = ROLE_VI.get(ctx["role"] or "", ctx["role"] or "—")
+    ctx["role_vi"] = ROLE_VI[ctx["role"]].lower() if ctx["role"] in ROLE_VI else ctx["role"] or "—"
     if not ctx["category_label"]:
         try:
             ctx["category_label"] = CATEGORY_VI[Category(ctx["category"])]
@@ -227,7 +227,7 @@ def _for_channel(subject: str, text: str, html: str | None, channel: str) -> tup
 
 def _zns(kind: str, ctx: Mapping[str, Any], policy: NotificationPolicy) -> tuple[str, dict[str, str]]:
     """Fill the configured ZNS template's parameters from the context."""
-    mapping = policy.zns_templates.get(kind)  # type: ignore[call-overload]
+    mapping = policy.zns_template(kind)
     if mapping is None:
         raise RenderError(f"chưa cấu hình mẫu ZNS cho loại tin «{kind}» (zns_templates trong notifications.yaml)")
     data = {}

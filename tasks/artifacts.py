@@ -5,16 +5,23 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
+from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
-from sqlmodel import Session, select
+from prefect.cache_policies import NONE
+from sqlmodel import Session, col, select
 
 from domain.deadlines import period_vi
 from domain.labels import ROLE_VI, STATUS_VI
+from domain.safe_text import markdown_text, one_line
 from domain.text import ascii_slug
 from domain.timeliness import CATEGORY_VI, Category, Timeliness
 from domain.workdays import format_date_vi, local_date, weekday_vi
-from models import Directive, get_engine
-from tasks.follow_up import DirectiveState, FollowUpPlan, plan_directive, read_directive_state
+from models import Directive
+from models.db import session_scope
+from tasks.directive_state import DirectiveState, read_directive_state
+from tasks.planning import FollowUpPlan, plan_directive
+from tasks.retries import IO_RETRIES
+from tasks.rules import FollowUpRules, load_follow_up_rules
 
 # Order and wording of the one-line summary, e.g. "5 việc: 2 quá hạn, 1 đúng hạn, 2 trong hạn".
 SUMMARY_WORDS = [
@@ -65,7 +72,7 @@ def directive_rows(
             if last.percent is not None:
                 update_text += f" {last.percent}%"
             if last.document_number:
-                update_text += f" (văn bản số {last.document_number})"
+                update_text += f" (văn bản số {one_line(last.document_number)})"
         rows.append(
             {
                 "Mã việc": facts.assignment_id,
@@ -92,7 +99,7 @@ def publish_directive(state: DirectiveState, planned: FollowUpPlan, as_of: datet
     judged = list(planned.timeliness.values())
     summary = summary_line(judged)
     stamp = f"{format_date_vi(local_date(as_of))}"
-    title = f"Mục {state.directive_number} — Thông báo {state.notice_number}"
+    title = f"Mục {markdown_text(state.directive_number)} — Thông báo {markdown_text(state.notice_number)}"
     create_table_artifact(
         table=directive_rows(state, planned, just_written=True),
         key=directive_key(state.notice_number, state.directive_number),
@@ -108,32 +115,31 @@ def publish_directive(state: DirectiveState, planned: FollowUpPlan, as_of: datet
     return summary
 
 
-def notice_summary_markdown(notice_id: int, as_of: datetime) -> str:
+def notice_summary_markdown(notice_id: int, as_of: datetime, *, session: Session, rules: FollowUpRules) -> str:
     """Markdown summary of every directive of a notice: the four categories and who is overdue."""
-    with Session(get_engine()) as session:
-        ids = session.exec(
-            select(Directive.id).where(Directive.notice_id == notice_id).order_by(Directive.position)
-        ).all()
-    states = [read_directive_state(directive_id, as_of) for directive_id in ids]  # type: ignore[arg-type]
+    ids = session.exec(
+        select(Directive.id).where(Directive.notice_id == notice_id).order_by(col(Directive.position))
+    ).all()
+    states = [read_directive_state(d, as_of, session=session, rules=rules) for d in ids if d is not None]
     lines: list[str] = []
     totals: Counter[Category] = Counter()
     overdue_lines: list[str] = []
     for state in states:
-        planned = plan_directive(state, as_of)
+        planned = plan_directive(state, as_of, rules=rules)
         counts = Counter(t.category for t in planned.timeliness.values() if t is not None)
         totals.update(counts)
         cells = " | ".join(str(counts[c]) for c in Category)
-        lines.append(f"| {state.directive_number} | {cells} |")
+        lines.append(f"| {markdown_text(state.directive_number)} | {cells} |")
         for facts in state.assignments:
             judged = planned.timeliness.get(facts.assignment_id)
             if judged is not None and judged.category == Category.overdue:
                 overdue_lines.append(
-                    f"- Mục {state.directive_number}: **{state.names[facts.agency_code]}** "
+                    f"- Mục {markdown_text(state.directive_number)}: **{markdown_text(state.names[facts.agency_code])}** "
                     f"({ROLE_VI[facts.role].lower()}) — {judged.label_vi}, hạn {_due_text(judged)}"
                 )
     first = states[0] if states else None
     header = [
-        f"# Tổng hợp thực hiện Thông báo {first.notice_number if first else ''}",
+        f"# Tổng hợp thực hiện Thông báo {markdown_text(first.notice_number) if first else ''}",
         "",
         f"Tính đến ngày {format_date_vi(local_date(as_of))}.",
         "",
@@ -145,10 +151,30 @@ def notice_summary_markdown(notice_id: int, as_of: datetime) -> str:
     return "\n".join(body) + "\n"
 
 
-def publish_notice_summary(notice_id: int, notice_number: str, as_of: datetime) -> None:
+def publish_notice_summary(
+    notice_id: int, notice_number: str, as_of: datetime, *, session: Session, rules: FollowUpRules
+) -> None:
     """Publish the notice's markdown summary artifact."""
     create_markdown_artifact(
-        markdown=notice_summary_markdown(notice_id, as_of),
+        markdown=notice_summary_markdown(notice_id, as_of, session=session, rules=rules),
         key=notice_key(notice_number),
-        description=f"Tổng hợp Thông báo {notice_number}",
+        description=f"Tổng hợp Thông báo {markdown_text(notice_number)}",
     )
+
+
+@task(name="Cập nhật bảng theo dõi", cache_policy=NONE, **IO_RETRIES)
+def publish_artifacts(state: DirectiveState, planned: FollowUpPlan, as_of: datetime, with_notice: bool) -> str:
+    """Publish the directive's table and progress (and, standalone, the notice summary)."""
+    summary = publish_directive(state, planned, as_of)
+    if with_notice:
+        publish_notice_summaries.fn({state.notice_id: state.notice_number}, as_of)
+    return summary
+
+
+@task(name="Cập nhật tổng hợp thông báo", cache_policy=NONE, **IO_RETRIES)
+def publish_notice_summaries(notices: dict[int, str], as_of: datetime) -> None:
+    """Publish one markdown summary per notice touched by a sweep, read in one short session."""
+    rules = load_follow_up_rules()
+    with session_scope(read_only=True) as session:
+        for notice_id, number in notices.items():
+            publish_notice_summary(notice_id, number, as_of, session=session, rules=rules)

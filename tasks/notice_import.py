@@ -10,7 +10,9 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from config.agencies import AgencyDirectory, load_agencies
-from config.notice_file import DirectiveDraft, NoticeDraft, load_notice_file
+from config.notice_file import read_notice_file
+from config.policy import load_calendar, load_deadline_policy
+from domain.notice_draft import DirectiveDraft, NoticeDraft, with_due_dates
 from models import (
     Agency,
     AgencyContact,
@@ -21,8 +23,8 @@ from models import (
     Directive,
     Notice,
     NoticeMonitor,
-    get_engine,
 )
+from models.db import session_scope
 from models.types import utcnow
 
 
@@ -112,58 +114,75 @@ def readable_diff(old: str, new: str, number: str) -> str:
 def import_notice(
     path: Path, config_dir: Path, *, update: bool = False, actor: str = "cli", at: datetime | None = None
 ) -> ImportResult:
-    """Validate path completely, then write it in one transaction (a no-op if unchanged).
+    """Validate path completely against config_dir, then write it in one transaction (a no-op if unchanged).
 
-    at is when the assignments are given (default now); the replay demo passes simulated time.
+    The use case's edge, called by the CLI and the replay task: files are read and validated
+    before any session opens; at is when the assignments are given (default now).
     """
-    draft = load_notice_file(path, config_dir)
     directory = load_agencies(config_dir)
-    with Session(get_engine()) as session, session.begin():
-        agency_ids = sync_agencies(session, directory, actor)
-        notice = session.exec(select(Notice).where(Notice.number == draft.number)).first()
-        if notice is not None and notice.spec_hash == draft.spec_hash:
-            return ImportResult(notice.id, notice.number, "unchanged", len(draft.directives), _count(draft), [])  # type: ignore[arg-type]
-        if notice is not None and not update:
-            raise ImportRefused(draft.number, readable_diff(notice.spec_yaml, draft.spec_yaml, draft.number))
-        now = at or utcnow()
-        if notice is None:
-            notice = Notice(
-                number=draft.number,
-                issued_on=draft.issued_on,
-                issuer_id=agency_ids[draft.issuer_code],
-                title=draft.title,
-                spec_hash=draft.spec_hash,
-                spec_yaml=draft.spec_yaml,
-                created_at=now,
-            )
-            action = "created"
-        else:
-            action = "updated"
-        notice.number_is_placeholder = draft.number_is_placeholder
-        notice.issued_on, notice.issuer_id, notice.title = draft.issued_on, agency_ids[draft.issuer_code], draft.title
-        notice.source_text, notice.source_file = draft.source_text, draft.source_file
-        notice.spec_hash, notice.spec_yaml, notice.updated_at = draft.spec_hash, draft.spec_yaml, now
-        session.add(notice)
-        session.flush()
-        _sync_monitors(session, notice, draft, agency_ids)
-        changes: list[str] = []
-        existing = {d.number: d for d in session.exec(select(Directive).where(Directive.notice_id == notice.id)).all()}
-        for item in draft.directives:
-            changes += _upsert_directive(session, notice, existing.get(item.number), item, agency_ids, actor, now)
-        for number, directive in existing.items():
-            if number not in {d.number for d in draft.directives}:
-                changes += _withdraw_all(session, directive, actor, now, f"mục {number} không còn trong tệp")
-        session.add(
-            AuditEvent(
-                at=now,
-                actor=actor,
-                action=f"notice.{action}",
-                entity_type="notice",
-                entity_id=notice.id,
-                details={"number": notice.number, "file": str(path), "hash": draft.spec_hash, "changes": changes},
-            )
+    draft = with_due_dates(
+        read_notice_file(path, directory), load_calendar(config_dir), load_deadline_policy(config_dir)
+    )
+    with session_scope() as session:
+        return write_notice(draft, directory, path, session=session, update=update, actor=actor, at=at)
+
+
+def write_notice(
+    draft: NoticeDraft,
+    directory: AgencyDirectory,
+    path: Path,
+    *,
+    session: Session,
+    update: bool = False,
+    actor: str = "cli",
+    at: datetime | None = None,
+) -> ImportResult:
+    """Write a validated draft (agencies synced first); refuse a changed notice unless update."""
+    agency_ids = sync_agencies(session, directory, actor)
+    notice = session.exec(select(Notice).where(Notice.number == draft.number)).first()
+    if notice is not None and notice.spec_hash == draft.spec_hash:
+        return ImportResult(notice.id, notice.number, "unchanged", len(draft.directives), _count(draft), [])  # type: ignore[arg-type]
+    if notice is not None and not update:
+        raise ImportRefused(draft.number, readable_diff(notice.spec_yaml, draft.spec_yaml, draft.number))
+    now = at or utcnow()
+    if notice is None:
+        notice = Notice(
+            number=draft.number,
+            issued_on=draft.issued_on,
+            issuer_id=agency_ids[draft.issuer_code],
+            title=draft.title,
+            spec_hash=draft.spec_hash,
+            spec_yaml=draft.spec_yaml,
+            created_at=now,
         )
-        return ImportResult(notice.id, notice.number, action, len(draft.directives), _count(draft), changes)  # type: ignore[arg-type]
+        action = "created"
+    else:
+        action = "updated"
+    notice.number_is_placeholder = draft.number_is_placeholder
+    notice.issued_on, notice.issuer_id, notice.title = draft.issued_on, agency_ids[draft.issuer_code], draft.title
+    notice.source_text, notice.source_file = draft.source_text, draft.source_file
+    notice.spec_hash, notice.spec_yaml, notice.updated_at = draft.spec_hash, draft.spec_yaml, now
+    session.add(notice)
+    session.flush()
+    _sync_monitors(session, notice, draft, agency_ids)
+    changes: list[str] = []
+    existing = {d.number: d for d in session.exec(select(Directive).where(Directive.notice_id == notice.id)).all()}
+    for item in draft.directives:
+        changes += _upsert_directive(session, notice, existing.get(item.number), item, agency_ids, actor, now)
+    for number, directive in existing.items():
+        if number not in {d.number for d in draft.directives}:
+            changes += _withdraw_all(session, directive, actor, now, f"mục {number} không còn trong tệp")
+    session.add(
+        AuditEvent(
+            at=now,
+            actor=actor,
+            action=f"notice.{action}",
+            entity_type="notice",
+            entity_id=notice.id,
+            details={"number": notice.number, "file": str(path), "hash": draft.spec_hash, "changes": changes},
+        )
+    )
+    return ImportResult(notice.id, notice.number, action, len(draft.directives), _count(draft), changes)  # type: ignore[arg-type]
 
 
 def _count(draft: NoticeDraft) -> int:

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
+from prefect import task
+from prefect.cache_policies import NONE
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from config.agencies import load_agencies
 from config.policy import load_calendar
-from config.scenario import Scenario
+from config.scenario import Scenario, load_scenario
 from config.settings import get_settings
 from domain.labels import STATUS_VI
 from domain.planner import at_local
 from domain.workdays import format_date_vi, local_date
-from models import Agency, Assignment, AuditEvent, Directive, Notification, StatusUpdate, get_engine
-from tasks.follow_up import read_directive_state
+from models import Agency, Assignment, AuditEvent, Directive, Notification, StatusUpdate
+from models.db import session_scope
+from tasks.directive_state import read_directive_state
+from tasks.notice_import import import_notice
+from tasks.retries import IO_RETRIES
+from tasks.rules import FollowUpRules, load_follow_up_rules
 from tasks.status import apply_extension, record_status_update
 
 REPORT_HOUR = time(10, 0)
@@ -41,24 +48,24 @@ class Step:
     source: str = "scenario"  # scripted one by one, or "routine"
 
 
-def _assignments(notice_id: int) -> dict[tuple[str, str], tuple[int, int, str]]:
+def _assignments(notice_id: int, *, session: Session) -> dict[tuple[str, str], tuple[int, int, str]]:
     """Map (directive number, agency code) to (assignment id, directive id, agency name)."""
-    with Session(get_engine()) as session:
-        rows = session.exec(
-            select(Directive.number, Agency.code, Assignment.id, Directive.id, Agency.short_name, Agency.name)
-            .join(Assignment, Assignment.directive_id == Directive.id)
-            .join(Agency, Agency.id == Assignment.agency_id)
-            .where(Directive.notice_id == notice_id)
-        ).all()
+    rows = session.exec(
+        select(Directive.number, Agency.code, Assignment.id, Directive.id, Agency.short_name, Agency.name)
+        .join(Assignment, Assignment.directive_id == Directive.id)
+        .join(Agency, Agency.id == Assignment.agency_id)
+        .where(Directive.notice_id == notice_id)
+    ).all()
     return {(number, code): (aid, did, short or name) for number, code, aid, did, short, name in rows}  # type: ignore[misc]
 
 
-def expand_steps(scenario: Scenario, notice_id: int) -> list[Step]:
+def expand_steps(
+    scenario: Scenario, notice_id: int, config_dir: Path, *, session: Session, rules: FollowUpRules
+) -> list[Step]:
     """Turn the scenario's routine and events into ordered steps on concrete assignments."""
-    config_dir = get_settings().config_dir
     directory = load_agencies(config_dir)
     calendar = load_calendar(config_dir)
-    assignments = _assignments(notice_id)
+    assignments = _assignments(notice_id, session=session)
     steps: list[Step] = []
     scripted: set[tuple[str, str]] = set()
     for event in scenario.events:
@@ -91,7 +98,7 @@ def expand_steps(scenario: Scenario, notice_id: int) -> list[Step]:
         if code not in routine_codes or (number, code) in scripted:
             continue
         if directive_id not in seen_directives:
-            state = read_directive_state(directive_id, scenario.start)
+            state = read_directive_state(directive_id, scenario.start, session=session, rules=rules)
             facts = next(a for a in state.assignments if a.assignment_id == aid)
             seen_directives[directive_id] = [facts.current_due, facts.obligations]
         due, obligations = seen_directives[directive_id]
@@ -132,20 +139,20 @@ def expand_steps(scenario: Scenario, notice_id: int) -> list[Step]:
     return sorted(steps, key=lambda s: (s.at, s.assignment_id))
 
 
-def apply_step(step: Step) -> str:
+def apply_step(step: Step, *, session: Session) -> str:
     """Apply one scripted answer through the same code paths as a real report or approval."""
     if step.extension_until is not None:
-        with Session(get_engine()) as session, session.begin():
-            session.add(
-                AuditEvent(
-                    at=step.at,
-                    actor=step.actor,
-                    action="assignment.extension_requested",
-                    entity_type="assignment",
-                    entity_id=step.assignment_id,
-                    details={"until": step.extension_until, "reason": step.extension_reason},
-                )
+        session.add(
+            AuditEvent(
+                at=step.at,
+                actor=step.actor,
+                action="assignment.extension_requested",
+                entity_type="assignment",
+                entity_id=step.assignment_id,
+                details={"until": step.extension_until, "reason": step.extension_reason},
             )
+        )
+        session.commit()
         apply_extension(
             step.assignment_id,
             until=date.fromisoformat(step.extension_until),
@@ -168,13 +175,12 @@ def apply_step(step: Step) -> str:
     return f"{step.actor}: {step.status}"
 
 
-def next_moment(after: datetime, next_step_at: datetime | None, end: datetime) -> datetime | None:
+def next_moment(after: datetime, next_step_at: datetime | None, end: datetime, *, session: Session) -> datetime | None:
     """The next moment that matters: a directive's next action, a held message, or a scripted answer."""
-    with Session(get_engine()) as session:
-        action = session.exec(select(func.min(Directive.next_action_at))).one()
-        held = session.exec(
-            select(func.min(Notification.next_attempt_at)).where(Notification.state.in_(("pending", "failed")))
-        ).one()  # type: ignore[attr-defined]
+    action = session.exec(select(func.min(Directive.next_action_at))).one()
+    held = session.exec(
+        select(func.min(Notification.next_attempt_at)).where(Notification.state.in_(("pending", "failed")))
+    ).one()  # type: ignore[attr-defined]
     candidates = [c for c in (action, held, next_step_at) if c is not None]
     if not candidates:
         return None
@@ -190,69 +196,101 @@ class TimelineLine:
     text: str
 
 
-def timeline(notice_id: int) -> list[TimelineLine]:
+def timeline(notice_id: int, *, session: Session) -> list[TimelineLine]:
     """Key moments of the replay: answers, extensions, and each escalation rung first reached."""
     lines: list[TimelineLine] = []
-    with Session(get_engine()) as session:
-        names = {a.id: a.short_name or a.name for a in session.exec(select(Agency)).all()}
-        numbers = {
-            d.id: d.number for d in session.exec(select(Directive).where(Directive.notice_id == notice_id)).all()
-        }
-        assignment_rows = session.exec(select(Assignment).where(Assignment.directive_id.in_(list(numbers)))).all()  # type: ignore[union-attr]
-        assignments = {a.id: a for a in assignment_rows}
-        for update in session.exec(
-            select(StatusUpdate)
-            .where(StatusUpdate.assignment_id.in_(list(assignments)))
-            .order_by(StatusUpdate.reported_at)
-        ).all():  # type: ignore[union-attr]
-            a = assignments[update.assignment_id]
-            if update.source == "scenario" or update.status == "done":
-                doc = f" (văn bản số {update.document_number})" if update.document_number else ""
-                lines.append(
-                    TimelineLine(
-                        update.reported_at,
-                        f"Mục {numbers[a.directive_id]}: {names[a.agency_id]} báo cáo «{STATUS_VI[update.status].lower()}»{doc}",
-                    )
-                )
-        for event in session.exec(
-            select(AuditEvent).where(AuditEvent.action.in_(("assignment.extension_requested", "assignment.extended")))
-        ).all():  # type: ignore[attr-defined]
-            a = assignments.get(event.entity_id)  # type: ignore[arg-type]
-            if a is None:
-                continue
-            until = format_date_vi(date.fromisoformat(event.details.get("to") or event.details.get("until")))
-            verb = (
-                f"đề nghị gia hạn đến {until}"
-                if event.action.endswith("requested")
-                else f"được gia hạn đến {until} ({event.actor})"
-            )
-            lines.append(TimelineLine(event.at, f"Mục {numbers[a.directive_id]}: {names[a.agency_id]} {verb}"))
-        first_rung: dict[tuple[int, int], Notification] = {}
-        for row in session.exec(
-            select(Notification)
-            .where(Notification.notice_id == notice_id, Notification.escalation_level.is_not(None))
-            .order_by(Notification.planned_at)
-        ).all():  # type: ignore[union-attr]
-            first_rung.setdefault((row.assignment_id, row.escalation_level), row)  # type: ignore[arg-type]
-        for (aid, level), row in first_rung.items():
-            a = assignments[aid]
+    names = {a.id: a.short_name or a.name for a in session.exec(select(Agency)).all()}
+    numbers = {d.id: d.number for d in session.exec(select(Directive).where(Directive.notice_id == notice_id)).all()}
+    assignment_rows = session.exec(select(Assignment).where(Assignment.directive_id.in_(list(numbers)))).all()  # type: ignore[union-attr]
+    assignments = {a.id: a for a in assignment_rows}
+    for update in session.exec(
+        select(StatusUpdate).where(StatusUpdate.assignment_id.in_(list(assignments))).order_by(StatusUpdate.reported_at)
+    ).all():  # type: ignore[union-attr]
+        a = assignments[update.assignment_id]
+        if update.source == "scenario" or update.status == "done":
+            doc = f" (văn bản số {update.document_number})" if update.document_number else ""
             lines.append(
                 TimelineLine(
-                    row.planned_at,
-                    f"Mục {numbers[a.directive_id]}: {names[a.agency_id]} quá hạn "
-                    f"{row.payload.get('days_overdue') if row.payload else '?'} ngày làm việc → bậc {level}, "
-                    f"báo {names.get(row.recipient_agency_id, '?')}",
+                    update.reported_at,
+                    f"Mục {numbers[a.directive_id]}: {names[a.agency_id]} báo cáo «{STATUS_VI[update.status].lower()}»{doc}",
                 )
-            )  # type: ignore[arg-type]
+            )
+    for event in session.exec(
+        select(AuditEvent).where(AuditEvent.action.in_(("assignment.extension_requested", "assignment.extended")))
+    ).all():  # type: ignore[attr-defined]
+        a = assignments.get(event.entity_id)  # type: ignore[arg-type]
+        if a is None:
+            continue
+        until = format_date_vi(date.fromisoformat(event.details.get("to") or event.details.get("until")))
+        verb = (
+            f"đề nghị gia hạn đến {until}"
+            if event.action.endswith("requested")
+            else f"được gia hạn đến {until} ({event.actor})"
+        )
+        lines.append(TimelineLine(event.at, f"Mục {numbers[a.directive_id]}: {names[a.agency_id]} {verb}"))
+    first_rung: dict[tuple[int, int], Notification] = {}
+    for row in session.exec(
+        select(Notification)
+        .where(Notification.notice_id == notice_id, Notification.escalation_level.is_not(None))
+        .order_by(Notification.planned_at)
+    ).all():  # type: ignore[union-attr]
+        first_rung.setdefault((row.assignment_id, row.escalation_level), row)  # type: ignore[arg-type]
+    for (aid, level), row in first_rung.items():
+        a = assignments[aid]
+        lines.append(
+            TimelineLine(
+                row.planned_at,
+                f"Mục {numbers[a.directive_id]}: {names[a.agency_id]} quá hạn "
+                f"{row.payload.get('days_overdue') if row.payload else '?'} ngày làm việc → bậc {level}, "
+                f"báo {names.get(row.recipient_agency_id, '?')}",
+            )
+        )  # type: ignore[arg-type]
     return sorted(lines, key=lambda line: line.at)
 
 
-def message_counts(notice_id: int) -> dict[str, int]:
+def message_counts(notice_id: int, *, session: Session) -> dict[str, int]:
     """How many messages of each kind the outbox sent for a notice."""
-    with Session(get_engine()) as session:
-        rows = session.exec(
-            select(Notification.kind, func.count())
-            .where(Notification.notice_id == notice_id, Notification.state == "sent")
-            .group_by(Notification.kind)
-        ).all()
+    rows = session.exec(
+        select(Notification.kind, func.count())
+        .where(Notification.notice_id == notice_id, Notification.state == "sent")
+        .group_by(Notification.kind)
+    ).all()
     return {kind: count for kind, count in rows}
+
+
+def step_trigger(step: Step) -> datetime:
+    """When a step takes effect: an extension when it is approved, anything else when it is sent."""
+    return step.approved_at or step.at
+
+
+@task(name="Nhập thông báo", cache_policy=NONE, **IO_RETRIES)
+def import_at(notice_path: str, at: datetime) -> int:
+    """Import the scenario's notice as if it arrived at the scenario's start."""
+    config_dir = get_settings().config_dir
+    return import_notice(Path(notice_path), config_dir, at=at, actor="Văn phòng Tỉnh ủy").notice_id
+
+
+@task(name="Lập kịch bản", cache_policy=NONE, **IO_RETRIES)
+def script(scenario_path: str, notice_id: int) -> list[Step]:
+    """Resolve the scenario's routine and events to ordered steps."""
+    config_dir = get_settings().config_dir
+    with session_scope(read_only=True) as session:
+        scenario = load_scenario(Path(scenario_path))
+        return expand_steps(scenario, notice_id, config_dir, session=session, rules=load_follow_up_rules())
+
+
+@task(name="Cơ quan trả lời", cache_policy=NONE, **IO_RETRIES)
+def answer(steps: list[Step]) -> list[str]:
+    """Apply the agencies' scripted answers that are due now."""
+    lines = []
+    for step in steps:
+        with session_scope() as session:
+            lines.append(apply_step(step, session=session))
+    return lines
+
+
+@task(name="Thời điểm tiếp theo", cache_policy=NONE, **IO_RETRIES)
+def next_moment_after(after: datetime, upcoming: list[Step], end: datetime) -> datetime | None:
+    """The next moment at which anything happens, or None when the replay is over."""
+    with session_scope(read_only=True) as session:
+        return next_moment(after, min((step_trigger(s) for s in upcoming), default=None), end, session=session)

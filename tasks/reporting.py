@@ -3,7 +3,7 @@
 One report covers a scope (one notice, or every notice) and a period. Its figures are taken at the
 end of the period's data cut-off day, rebuilt from the append-only history (status updates and
 the deadline history), so a report made late, or made again, says what was true at the cut-off.
-The bulk read here and the per-directive read of tasks/follow_up.py judge alike (tests check it).
+The bulk read here and the per-directive read of tasks/directive_state.py judge alike (tests check it).
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ from models import (
     get_engine,
 )
 from models.reports import ReportRun
-from tasks.follow_up import OBLIGATION_HORIZON, excerpt, insert_outbox_rows
+from domain.text import excerpt
+from tasks.directive_state import OBLIGATION_HORIZON
+from tasks.outbox_writer import insert_outbox_rows
 from tasks.notice_queries import find_notice
 from tasks.report_documents import IssuerHeading, NoticeInfo, ReportMeta
 
@@ -162,7 +164,7 @@ def _obligations(
     until: datetime,
     cache: dict[tuple[str, date], tuple[Obligation, ...]],
 ) -> tuple[Obligation, ...]:
-    """An ongoing directive's report obligations (as tasks.follow_up reads them), cached per rule and notice date."""
+    """An ongoing directive's report obligations (as tasks.directive_state reads them), cached per rule and notice date."""
     if due is not None or not recurrence:
         return ()
     key = (json.dumps(recurrence, sort_keys=True), issued)
@@ -596,7 +598,7 @@ def record_and_queue(built: Built, files: list[Path], as_of: datetime) -> int | 
         if not (session.exec(statement).rowcount or 0):  # type: ignore[call-overload]
             return None
         rows = outbox_rows(session, built, files, as_of)
-        insert_outbox_rows(session, rows)
+        insert_outbox_rows(rows, session=session)
         # Counted, not taken from rowcount: PostgreSQL's driver reports -1 for a multi-row INSERT … ON CONFLICT.
         written = (
             session.execute(

@@ -153,3 +153,15 @@ def prefect_server() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+# Modules whose every test starts processes of their own: a browser, workers, a killed outbox.
+SLOW_MODULES = {"test_browser", "test_scale_out", "test_outbox_crash"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark slow every test that needs the Prefect server or lives in a process-starting module."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if "prefect_server" in getattr(item, "fixturenames", ()) or module in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -18,6 +18,8 @@ from sqlmodel import Session, select
 
 from config.settings import PACKAGED_CONFIG_DIR, get_settings
 from models import Agency, Assignment, Directive, Notice, Notification, get_engine
+from models.db import session_scope
+from notifications.outbox import DeliveryReport, deliver_due, requeue
 from tests.smtp_server import SMTPTestServer, free_port
 
 # Monday 26/09/2022 09:00 in Vietnam (UTC+7): inside the default send window on a working day.
@@ -202,3 +204,15 @@ def start_slow_sink(delay: float) -> tuple[Controller, SlowSink, int]:
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     return controller, sink, port
+
+
+def deliver(now: datetime | None = None, **options: Any) -> DeliveryReport:
+    """deliver_due() the way its callers use it: one session_scope and the process settings."""
+    with session_scope() as session:
+        return deliver_due(now, session=session, settings=get_settings(), **options)
+
+
+def retry(notification_id: int, now: datetime | None = None) -> bool:
+    """requeue() in its own session_scope."""
+    with session_scope() as session:
+        return requeue(notification_id, now, session=session)

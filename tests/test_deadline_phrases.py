@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from config.policy import DeadlinePolicy, Meeting, load_calendar
+from config.policy import load_calendar
 from config.settings import PACKAGED_CONFIG_DIR
 from domain.deadline_phrases import FoundDeadline, UnparseableDeadline, find_deadlines, parse_deadline
 from domain.deadlines import (
@@ -24,6 +24,7 @@ from domain.deadlines import (
     WorkingDaysRule,
     compute_due,
 )
+from domain.policy import DeadlinePolicy, Meeting
 
 D = date.fromisoformat
 REF = D("2022-09-09")

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config.policy import DeadlinePolicy, load_calendar
+from config.policy import load_calendar
 from config.settings import PACKAGED_CONFIG_DIR
 from domain.deadline_phrases import parse_deadline
 from domain.deadlines import (
@@ -19,6 +19,7 @@ from domain.deadlines import (
     compute_due,
     rule_from_json,
 )
+from domain.policy import DeadlinePolicy
 
 CAL = load_calendar(PACKAGED_CONFIG_DIR)
 POLICY = DeadlinePolicy()

@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from config.loader import ConfigError
-from config.policy import DeadlinePolicy, Meeting, Reporting, ReportingPeriod, load_calendar, load_deadline_policy
+from config.policy import load_calendar, load_deadline_policy
 from config.settings import PACKAGED_CONFIG_DIR
 from domain.deadlines import (
     RULE_ADAPTER,
@@ -33,6 +33,7 @@ from domain.deadlines import (
     resolve_due,
     rule_from_json,
 )
+from domain.policy import DeadlinePolicy, Meeting, Reporting, ReportingPeriod
 from domain.workdays import WorkCalendar
 
 D = date.fromisoformat

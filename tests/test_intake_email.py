@@ -8,13 +8,15 @@ from datetime import date, datetime
 import pytest
 from sqlmodel import Session, select
 
+from config.notifications import load_notification_policy
 from config.settings import get_settings
 from domain.planner import at_local
 from models import Directive, Notification, get_engine
-from notifications.outbox import deliver_due
-from notifications.policy import load_notification_policy
+from tests.outbox_helpers import deliver
 from notifications.render import render_message
-from tasks.follow_up import plan_directive, read_directive_state, write_outbox
+from tasks.directive_state import load_directive_state
+from tasks.outbox_writer import record_outbox
+from tasks.planning import plan_follow_up
 from tasks.status import record_status_update
 from tests.intake_helpers import PUBLIC_URL, assignment_id, client, import_sample, use_intake
 from tests.outbox_helpers import use_smtp
@@ -39,9 +41,9 @@ def follow_up(number: str, as_of: datetime) -> None:
     """What the follow-up flow does, without Prefect: read, plan, write the outbox, deliver."""
     with Session(get_engine()) as session:
         directive = session.exec(select(Directive.id).where(Directive.number == number)).one()
-    state = read_directive_state(directive, as_of)
-    write_outbox(state, plan_directive(state, as_of), as_of)
-    deliver_due(as_of, directive_id=directive)
+    state = load_directive_state.fn(directive, as_of)
+    record_outbox.fn(state, plan_follow_up.fn(state, as_of), as_of)
+    deliver(as_of, directive_id=directive)
 
 
 def test_each_agency_gets_the_link_of_its_own_assignment_and_nobody_else_gets_one(db, smtp, monkeypatch) -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from config.loader import ConfigError
+from config.notifications import load_notification_policy
 from config.policy import load_calendar
 from config.settings import PACKAGED_CONFIG_DIR
-from notifications.policy import NotificationPolicy, RetryPolicy, SendWindow, load_notification_policy
+from domain.notification_policy import NotificationPolicy, RetryPolicy, SendWindow
 
 CALENDAR = load_calendar(PACKAGED_CONFIG_DIR)
 

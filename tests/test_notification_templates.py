@@ -7,10 +7,11 @@ from datetime import date
 
 import pytest
 
+from config.notifications import load_notification_policy
 from config.policy import load_calendar
 from config.settings import PACKAGED_CONFIG_DIR
 from domain.deadlines import period_vi
-from notifications.policy import NotificationPolicy, ZnsTemplate, load_notification_policy
+from domain.notification_policy import NotificationPolicy, ZnsTemplate
 from notifications.render import RenderError, render_digest, render_message
 from tests.outbox_helpers import PAYLOAD
 

@@ -13,14 +13,15 @@ from sqlmodel import Session
 import notifications.outbox as outbox
 from config.settings import get_settings
 from models import Assignment, Notification, get_engine
-from notifications.outbox import deliver_due, requeue
 from tests.outbox_helpers import (
     MON_0900,
     add_assignment,
     add_row,
     all_rows,
+    deliver,
     get_row,
     received_keys,
+    retry,
     use_policy,
     use_smtp,
 )
@@ -54,8 +55,8 @@ def local(year: int, month: int, day: int, hour: int, minute: int = 0) -> dateti
 def test_two_runs_never_send_twice(db, smtp: SMTPTestServer) -> None:
     ids = [add_row(f"k{i}", address=f"a{i}@bacgiang.example") for i in range(3)]
 
-    first = deliver_due(MON_0900)
-    second = deliver_due(MON_0900 + timedelta(minutes=5))
+    first = deliver(MON_0900)
+    second = deliver(MON_0900 + timedelta(minutes=5))
 
     assert (first.claimed, first.sent, first.messages) == (3, 3, 3)
     assert (second.claimed, second.sent) == (0, 0)
@@ -74,7 +75,7 @@ def test_concurrent_dispatchers_share_the_rows_without_doubles(db, smtp: SMTPTes
 
     def run(worker: str) -> None:
         barrier.wait()
-        reports.append(deliver_due(MON_0900, worker_id=worker))
+        reports.append(deliver(MON_0900, worker_id=worker))
 
     threads = [threading.Thread(target=run, args=(f"w{n}",)) for n in range(3)]
     for thread in threads:
@@ -90,7 +91,7 @@ def test_concurrent_dispatchers_share_the_rows_without_doubles(db, smtp: SMTPTes
 def test_row_not_yet_due_is_left_alone(db, smtp: SMTPTestServer) -> None:
     row_id = add_row("later", at=MON_0900 + timedelta(hours=1))
 
-    report = deliver_due(MON_0900)
+    report = deliver(MON_0900)
 
     assert report.claimed == 0 and smtp.messages == []
     assert get_row(row_id).state == "pending"
@@ -114,13 +115,13 @@ def test_outside_the_window_is_held_to_the_next_opening(
 ) -> None:
     row_id = add_row("k", at=moment)
 
-    held = deliver_due(moment)
+    held = deliver(moment)
 
     assert (held.held, held.claimed) == (1, 0) and smtp.messages == []
     row = get_row(row_id)
     assert row.state == "pending" and row.next_attempt_at == opening and row.attempts == 0
 
-    sent = deliver_due(opening + timedelta(minutes=1))
+    sent = deliver(opening + timedelta(minutes=1))
 
     assert sent.sent == 1 and received_keys(smtp) == ["k"]
 
@@ -138,7 +139,7 @@ def test_bypass_kinds_go_out_at_any_hour(
     )
     routine = add_row("rem", at=evening, address="other@bacgiang.example")
 
-    report = deliver_due(evening)
+    report = deliver(evening)
 
     assert (report.held, report.sent) == (1, 1)
     assert received_keys(smtp) == ["esc"]
@@ -168,7 +169,7 @@ def test_three_rows_to_one_address_become_one_digest(db, smtp: SMTPTestServer) -
     ]
     alone = add_row("single", address="sct@bacgiang.example")
 
-    report = deliver_due(MON_0900)
+    report = deliver(MON_0900)
 
     assert (report.claimed, report.sent, report.digests, report.messages) == (4, 4, 1, 2)
     by_key = {m.message["X-Dondoc-Key"]: m.message for m in smtp.messages}
@@ -203,7 +204,7 @@ def test_directive_scope_serves_its_recipients_with_all_their_items(db, smtp: SM
     add_row("d2-stc", address="stc@bacgiang.example", directive_id=d2, payload={"directive_number": "2.4"})
     other = add_row("d2-sct", address="sct@bacgiang.example", directive_id=d2)
 
-    report = deliver_due(MON_0900, directive_id=d1)
+    report = deliver(MON_0900, directive_id=d1)
 
     assert (report.sent, report.digests) == (2, 1)
     assert len(smtp.messages) == 1
@@ -217,7 +218,7 @@ def test_temporary_error_is_retried_with_backoff_then_sent(db, smtp: SMTPTestSer
     row_id = add_row("k")
     smtp.reply_to_data("451 4.3.0 Try again later")
 
-    first = deliver_due(MON_0900)
+    first = deliver(MON_0900)
 
     assert (first.retrying, first.sent) == (1, 0)
     row = get_row(row_id)
@@ -225,9 +226,9 @@ def test_temporary_error_is_retried_with_backoff_then_sent(db, smtp: SMTPTestSer
     # base 120 s ± 25 % jitter (config/notifications.yaml), counted from the attempt.
     wait = row.next_attempt_at - MON_0900
     assert timedelta(seconds=90) <= wait <= timedelta(seconds=151)
-    assert deliver_due(MON_0900 + timedelta(seconds=60)).claimed == 0
+    assert deliver(MON_0900 + timedelta(seconds=60)).claimed == 0
 
-    second = deliver_due(MON_0900 + timedelta(minutes=3))
+    second = deliver(MON_0900 + timedelta(minutes=3))
 
     assert second.sent == 1 and received_keys(smtp) == ["k"]
     row = get_row(row_id)
@@ -241,13 +242,13 @@ def test_permanent_error_is_dead_at_once(db, smtp: SMTPTestServer) -> None:
     row_id = add_row("k", address="nobody@bacgiang.example")
     smtp.reply_to_rcpt("nobody@bacgiang.example", "550 5.1.1 No such user")
 
-    report = deliver_due(MON_0900)
+    report = deliver(MON_0900)
 
     assert (report.dead, report.retrying) == (1, 0)
     row = get_row(row_id)
     assert row.state == "dead" and row.attempts == 1 and "550" in row.last_error
     assert [(e["ok"], e["retryable"]) for e in row.error_history] == [(False, False)]
-    assert deliver_due(MON_0900 + timedelta(days=1)).claimed == 0
+    assert deliver(MON_0900 + timedelta(days=1)).claimed == 0
 
 
 def test_dead_after_max_attempts_with_every_attempt_recorded(
@@ -257,7 +258,7 @@ def test_dead_after_max_attempts_with_every_attempt_recorded(
     use_smtp(monkeypatch, "127.0.0.1", free_port())  # nothing listens there
     row_id = add_row("k")
 
-    reports = [deliver_due(MON_0900 + timedelta(hours=h)) for h in (0, 1, 2, 3)]
+    reports = [deliver(MON_0900 + timedelta(hours=h)) for h in (0, 1, 2, 3)]
 
     assert [(r.retrying, r.dead) for r in reports] == [(1, 0), (1, 0), (0, 1), (0, 0)]
     row = get_row(row_id)
@@ -269,17 +270,17 @@ def test_dead_after_max_attempts_with_every_attempt_recorded(
 def test_requeue_gives_a_dead_row_a_new_chance(db, smtp: SMTPTestServer) -> None:
     row_id = add_row("k", address="nobody@bacgiang.example")
     smtp.reply_to_rcpt("nobody@bacgiang.example", "550 5.1.1 No such user")
-    deliver_due(MON_0900)
+    deliver(MON_0900)
     smtp.reply_to_rcpt("nobody@bacgiang.example", None)
 
-    assert requeue(row_id, MON_0900 + timedelta(hours=1))
-    report = deliver_due(MON_0900 + timedelta(hours=1))
+    assert retry(row_id, MON_0900 + timedelta(hours=1))
+    report = deliver(MON_0900 + timedelta(hours=1))
 
     assert report.sent == 1 and received_keys(smtp) == ["k"]
     row = get_row(row_id)
     assert row.state == "sent" and row.attempts == 1
     assert [e.get("requeued", False) for e in row.error_history] == [False, True, False]
-    assert not requeue(row_id)  # a sent row is not re-queued
+    assert not retry(row_id)  # a sent row is not re-queued
 
 
 # --- cancellation -----------------------------------------------------------------------------
@@ -290,7 +291,7 @@ def test_cancelled_rows_are_not_sent(db, smtp: SMTPTestServer) -> None:
     _, done_assignment = add_assignment("2.3", status="done")
     closed = add_row("closed", assignment_id=done_assignment, address="other@bacgiang.example")
 
-    report = deliver_due(MON_0900)
+    report = deliver(MON_0900)
 
     assert smtp.messages == []
     assert report.cancelled == 1 and report.sent == 0
@@ -314,7 +315,7 @@ def test_row_cancelled_between_claim_and_send_is_not_sent(
         return rows
 
     monkeypatch.setattr(outbox, "claim", claim_then_cancel)
-    report = deliver_due(MON_0900)
+    report = deliver(MON_0900)
 
     assert report.claimed == 2 and report.sent == 1
     assert received_keys(smtp) == ["keep"]
@@ -336,7 +337,7 @@ def test_assignment_completed_after_claim_cancels_its_row(
         return rows
 
     monkeypatch.setattr(outbox, "claim", claim_then_complete)
-    report = deliver_due(MON_0900)
+    report = deliver(MON_0900)
 
     assert (report.claimed, report.cancelled, report.sent) == (1, 1, 0) and smtp.messages == []
     assert get_row(row_id).state == "cancelled"
@@ -367,7 +368,7 @@ def test_expired_lease_is_taken_back(db, smtp: SMTPTestServer) -> None:
         )
         session.commit()
 
-    report = deliver_due(MON_0900 + timedelta(minutes=5))
+    report = deliver(MON_0900 + timedelta(minutes=5))
 
     assert (report.recovered, report.sent) == (2, 2)
     assert sorted(received_keys(smtp)) == ["in-flight", "never-started"]
@@ -393,7 +394,7 @@ def test_live_lease_is_not_taken(db, smtp: SMTPTestServer) -> None:
         )
         session.commit()
 
-    report = deliver_due(MON_0900)
+    report = deliver(MON_0900)
 
     assert (report.recovered, report.claimed) == (0, 0) and smtp.messages == []
 
@@ -404,7 +405,7 @@ def test_live_lease_is_not_taken(db, smtp: SMTPTestServer) -> None:
 def test_email_arrives_as_utf8_multipart_with_key_header(db, smtp: SMTPTestServer) -> None:
     row_id = add_row("a12|R|2|2022-09-30|email|stc@bacgiang.example", kind="reminder", payload={"offset": 2})
 
-    deliver_due(MON_0900)
+    deliver(MON_0900)
 
     [received] = smtp.messages
     message = received.message
@@ -431,7 +432,7 @@ def test_long_vietnamese_subject_keeps_every_space(db, smtp: SMTPTestServer) -> 
     for key in ("r1", "r2", "r3"):
         add_row(key, address=same)
 
-    deliver_due(MON_0900)
+    deliver(MON_0900)
 
     [received] = smtp.messages
     assert received.message["Subject"] == "[Tổng hợp đôn đốc] 3 việc cần xử lý – Sở Tài chính – ngày 26/09/2022"
@@ -450,7 +451,7 @@ def test_user_text_is_escaped_in_html(db, smtp: SMTPTestServer) -> None:
         },
     )
 
-    deliver_due(MON_0900)
+    deliver(MON_0900)
 
     message = smtp.messages[0].message
     html = message.get_body(("html",)).get_content()
@@ -463,7 +464,7 @@ def test_user_text_is_escaped_in_html(db, smtp: SMTPTestServer) -> None:
 def test_unrenderable_row_is_dead_with_the_reason(db, smtp: SMTPTestServer) -> None:
     row_id = add_row("k", kind="nonsense")
 
-    report = deliver_due(MON_0900)
+    report = deliver(MON_0900)
 
     assert report.dead == 1 and smtp.messages == []
     assert "không có mẫu tin" in get_row(row_id).last_error
@@ -476,11 +477,11 @@ def test_smtp_down_then_back_delivers_exactly_once(db, smtp: SMTPTestServer) -> 
     row_id = add_row("k")
     smtp.stop()
 
-    down_1 = deliver_due(MON_0900)
-    down_2 = deliver_due(MON_0900 + timedelta(hours=1))
+    down_1 = deliver(MON_0900)
+    down_2 = deliver(MON_0900 + timedelta(hours=1))
     smtp.start()
-    back = deliver_due(MON_0900 + timedelta(hours=3))
-    after = deliver_due(MON_0900 + timedelta(hours=5))
+    back = deliver(MON_0900 + timedelta(hours=3))
+    after = deliver(MON_0900 + timedelta(hours=5))
 
     assert (down_1.retrying, down_2.retrying, back.sent, after.claimed) == (1, 1, 1, 0)
     assert received_keys(smtp) == ["k"]
@@ -501,19 +502,21 @@ def test_the_follow_ups_rows_render_and_each_address_gets_one_message(
     from sqlmodel import select
 
     from models import Directive
-    from tasks.follow_up import plan_directive, read_directive_state, write_outbox
+    from tasks.directive_state import load_directive_state
+    from tasks.outbox_writer import record_outbox
+    from tasks.planning import plan_follow_up
     from tasks.notice_import import import_notice
 
     import_notice(sample_notice, get_settings().config_dir)
     with Session(get_engine()) as session:
         directive_ids = session.exec(select(Directive.id)).all()
     for directive_id in directive_ids:
-        state = read_directive_state(directive_id, MON_0900)
-        write_outbox(state, plan_directive(state, MON_0900), MON_0900)
+        state = load_directive_state.fn(directive_id, MON_0900)
+        record_outbox.fn(state, plan_follow_up.fn(state, MON_0900), MON_0900)
     rows = all_rows()
     assert rows, "the sample notice should have overdue work on 26/09/2022"
 
-    report = deliver_due(MON_0900)
+    report = deliver(MON_0900)
 
     assert report.sent == len(rows) and report.dead == report.retrying == 0
     per_address = Counter(m.rcpt_tos for m in smtp.messages)

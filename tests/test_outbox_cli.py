@@ -7,7 +7,6 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
-import prefect.artifacts
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -15,11 +14,12 @@ from typer.testing import CliRunner
 from cli import common as cli_common
 from cli.outbox import register
 from config.settings import get_settings
+from models.db import session_scope
+from notifications import dead_letters
 from notifications.dead_letters import ARTIFACT_KEY, dead_letter_rows, publish_dead_letters
-from notifications.outbox import deliver_due
 from notifications.zalo_tokens import FileZaloTokenStore, ZaloTokens
 from tests.fake_zalo import NOT_FOLLOWER, FakeZalo
-from tests.outbox_helpers import MON_0900, add_row, get_row, use_smtp
+from tests.outbox_helpers import MON_0900, add_row, deliver, get_row, use_smtp
 from tests.smtp_server import SMTPTestServer
 
 runner = CliRunner()
@@ -56,7 +56,7 @@ def make_dead(key: str, address: str, smtp: SMTPTestServer) -> int:
     """A row the server refuses for good."""
     row_id = add_row(key, address=address)
     smtp.reply_to_rcpt(address, "550 5.1.1 No such user")
-    deliver_due(MON_0900)
+    deliver(MON_0900)
     smtp.reply_to_rcpt(address, None)
     return row_id
 
@@ -117,7 +117,7 @@ def test_list_dead_then_retry(db, monkeypatch: pytest.MonkeyPatch) -> None:
         assert retried.exit_code == 0, retried.output
         assert f"Đã đưa tin {dead} trở lại hàng đợi" in retried.output
         assert get_row(dead).state == "pending"
-        assert deliver_due(MON_0900 + timedelta(hours=1)).sent == 1
+        assert deliver(MON_0900 + timedelta(hours=1)).sent == 1
         assert [m.message["X-Dondoc-Key"] for m in smtp.messages] == ["dead-1"]
 
         again = runner.invoke(app(), ["outbox", "retry", str(dead)])
@@ -132,15 +132,16 @@ def test_list_refuses_an_unknown_state(db) -> None:
 
 def test_dead_letters_table_and_artifact(db, monkeypatch: pytest.MonkeyPatch) -> None:
     published: list[dict[str, object]] = []
-    monkeypatch.setattr(prefect.artifacts, "create_table_artifact", lambda **kw: published.append(kw))
+    monkeypatch.setattr(dead_letters, "create_table_artifact", lambda **kw: published.append(kw))
     with SMTPTestServer() as smtp:
         use_smtp(monkeypatch, smtp.host, smtp.port)
         dead = make_dead("dead-1", "nobody@bacgiang.example", smtp)
         add_row("ok", address="stc@bacgiang.example")
-        deliver_due(MON_0900)
+        deliver(MON_0900)
     hook = add_row("hook", channel="apprise", address="json://127.0.0.1:9/hook?token=s3cr3t-value-123", state="dead")
 
-    rows = dead_letter_rows()
+    with session_scope(read_only=True) as session:
+        rows = dead_letter_rows(session=session)
 
     assert [r["Mã"] for r in rows] == [hook, dead]
     first = rows[1]
@@ -149,7 +150,8 @@ def test_dead_letters_table_and_artifact(db, monkeypatch: pytest.MonkeyPatch) ->
     assert "550" in first["Lỗi cuối"] and first["Lần thử cuối"] == "26/09/2022 09:00"
     assert "s3cr3t-value-123" not in json.dumps(rows, ensure_ascii=False)
 
-    assert publish_dead_letters() == 2
+    with session_scope() as session:
+        assert publish_dead_letters(session=session) == 2
     [artifact] = published
     assert artifact["key"] == ARTIFACT_KEY == "dondoc-thu-khong-gui-duoc"
     assert artifact["table"] == rows and "2 tin không gửi được" in str(artifact["description"])
@@ -183,7 +185,7 @@ def test_zalo_rows_go_out_as_oa_text_and_digests_fit(db, zalo: FakeZalo) -> None
         for n in range(20)
     ]
 
-    report = deliver_due(MON_0900)
+    report = deliver(MON_0900)
 
     assert (report.sent, report.digests, report.messages) == (21, 1, 2)
     calls = {c.json["recipient"]["user_id"]: c.json["message"]["text"] for c in zalo.calls("oa")}
@@ -200,7 +202,7 @@ def test_zalo_follower_error_is_permanent(db, zalo: FakeZalo) -> None:
     zalo.script("oa", NOT_FOLLOWER)
     row_id = add_row("z1", channel="zalo", address="2468013579")
 
-    report = deliver_due(MON_0900)
+    report = deliver(MON_0900)
 
     assert report.dead == 1
     assert "-213" in get_row(row_id).last_error or "not following" in get_row(row_id).last_error
@@ -209,7 +211,7 @@ def test_zalo_follower_error_is_permanent(db, zalo: FakeZalo) -> None:
 def test_zalo_without_app_id_is_dead_with_a_clear_reason(db) -> None:
     row_id = add_row("z1", channel="zalo", address="2468013579")
 
-    deliver_due(MON_0900)
+    deliver(MON_0900)
 
     row = get_row(row_id)
     assert row.state == "dead" and "DONDOC_ZALO_APP_ID" in row.last_error

@@ -25,8 +25,8 @@ REPO = Path(__file__).resolve().parent.parent
 DISPATCHER = (
     "import sys\n"
     "from datetime import datetime\n"
-    "from notifications.outbox import deliver_due\n"
-    "print(deliver_due(datetime.fromisoformat(sys.argv[1])), flush=True)\n"
+    "from tests.outbox_helpers import deliver\n"
+    "print(deliver(datetime.fromisoformat(sys.argv[1])), flush=True)\n"
 )
 COUNT = 15
 LEASE_SECONDS = 2

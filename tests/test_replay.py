@@ -13,7 +13,8 @@ from config.settings import PACKAGED_CONFIG_DIR
 from domain.timeliness import Category
 from flows.replay import replay_scenario
 from models import Agency, Assignment, Directive, Notification, get_engine
-from tasks.follow_up import plan_directive, read_directive_state
+from tasks.directive_state import load_directive_state
+from tasks.planning import plan_follow_up
 from tasks.replay import timeline
 
 
@@ -25,8 +26,8 @@ def judged(directive: str, agency: str, as_of):  # type: ignore[no-untyped-def]
             .join(Directive)
             .where(Agency.code == agency, Directive.number == directive)
         ).one()
-    state = read_directive_state(row[1], as_of)
-    return plan_directive(state, as_of).timeliness[row[0]]
+    state = load_directive_state.fn(row[1], as_of)
+    return plan_follow_up.fn(state, as_of).timeliness[row[0]]
 
 
 @pytest.mark.parametrize(
@@ -61,7 +62,8 @@ def test_the_demo_scenario_until_mid_october(prefect_server, db, tmp_path: Path,
     assert to_issuer and {n.payload["agency_code"] for n in to_issuer} == {"SO_CT"}
     assert min(n.planned_at for n in to_issuer).date() == date(2022, 10, 11)
     assert states <= {"sent", "cancelled"}  # everything due went out through the real outbox
-    lines = [line.text for line in timeline(state.result()["notice_id"])]
+    with Session(get_engine()) as session:
+        lines = [line.text for line in timeline(state.result()["notice_id"], session=session)]
     assert any("được gia hạn đến 14/10/2022" in line for line in lines)
     mailbox = list((isolated_settings / "mailbox").glob("*.eml"))
     assert mailbox  # the embedded default channel received real .eml files

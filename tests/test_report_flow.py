@@ -33,8 +33,10 @@ from domain.timeliness import classify
 from flows.report import periodic_report
 from models import Agency, Assignment, DeadlineChange, Directive, Notice, Notification, StatusUpdate, get_engine
 from models.reports import ReportRun
-from notifications.outbox import deliver_due
-from tasks import follow_up, report_documents, reporting
+from tests.outbox_helpers import deliver
+from tasks import report_documents, reporting
+from tasks.directive_state import load_directive_state
+from tasks.planning import plan_follow_up
 from tests import report_scenario
 from tests.report_scenario import EXPECTED, NAMES, NUMBER
 
@@ -395,8 +397,8 @@ def test_the_bulk_read_and_the_per_directive_read_judge_alike(db, tmp_path: Path
         bulk[history.assignment_id] = classify(facts, CALENDAR, moment)
     one_by_one = {}
     for directive_id in {h.directive_id for h, _ in data.histories}:
-        state = follow_up.read_directive_state(directive_id, moment)
-        one_by_one.update(follow_up.plan_directive(state, moment).timeliness)
+        state = load_directive_state.fn(directive_id, moment)
+        one_by_one.update(plan_follow_up.fn(state, moment).timeliness)
     assert bulk == one_by_one and len(bulk) == 7
 
 
@@ -539,8 +541,8 @@ def test_a_report_made_before_its_send_date_waits_in_the_outbox(prefect_server, 
         .cells[1]
         .text.endswith(DATE_LINE["2022-Q4"])
     )
-    assert deliver_due(morning(date(2022, 12, 19))).sent == 0
-    assert deliver_due(morning(date(2022, 12, 20))).sent == 4
+    assert deliver(morning(date(2022, 12, 19))).sent == 0
+    assert deliver(morning(date(2022, 12, 20))).sent == 4
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ import pytest
 from pydantic import ValidationError
 
 from config.loader import ConfigError, load_model
-from config.policy import CalendarOverrides, DayOffRange, WorkingDayOverride, load_calendar
+from config.policy import load_calendar
 from config.settings import PACKAGED_CONFIG_DIR
+from domain.policy import CalendarOverrides, DayOffRange, WorkingDayOverride
 from domain.workdays import (
     VN_TZ,
     CalendarRangeError,

@@ -31,7 +31,8 @@ from apprise.plugins.base import NotifyBase
 from apprise.utils.parse import is_email, parse_emails
 
 from config.settings import get_settings
-from notifications.delivery import IDEMPOTENCY_HEADER, DondocPlugin, SendResult
+from notifications.delivery import IDEMPOTENCY_HEADER, SendResult
+from notifications.plugins.base import DondocPlugin
 from notifications.plugins.mime import build_message, email_parts, format_address, from_apprise
 
 DEFAULT_FROM = "dondoc@localhost"

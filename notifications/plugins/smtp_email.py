@@ -23,7 +23,8 @@ from apprise.plugins.email import NotifyEmail
 from apprise.plugins.email.common import SecureMailMode
 
 from config.settings import get_settings
-from notifications.delivery import IDEMPOTENCY_HEADER, DondocPlugin, SendResult
+from notifications.delivery import IDEMPOTENCY_HEADER, SendResult
+from notifications.plugins.base import DondocPlugin
 from notifications.plugins.mime import build_message, email_parts, format_address, from_apprise
 
 

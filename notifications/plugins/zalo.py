@@ -46,7 +46,8 @@ from apprise.locale import gettext_lazy as _
 from apprise.plugins.base import NotifyBase
 from apprise.url import PrivacyMode
 
-from notifications.delivery import DondocPlugin, SendResult, register_secret
+from notifications.delivery import SendResult, register_secret
+from notifications.plugins.base import DondocPlugin
 from notifications.zalo_tokens import FileZaloTokenStore, ZaloTokens, ZaloTokenStore, expiry_from
 
 OPENAPI_URL = "https://openapi.zalo.me"

@@ -1,22 +1,18 @@
-"""The delivery policy (config/notifications.yaml): send window, retries, digests, ZNS mappings."""
+"""The delivery policy types: send window, retries, digests, wording and ZNS mappings."""
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
-from pathlib import Path
 from typing import Annotated, Literal
 
 import pendulum
 from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from config.loader import load_model
+from domain.backoff import UniformSource, backoff_delay
+from domain.policy import StrictModel
 from domain.workdays import VN_TZ, WorkCalendar
-
-NOTIFICATIONS_FILE = "notifications.yaml"
 
 Kind = Literal[
     "assigned",
@@ -31,18 +27,13 @@ Kind = Literal[
     "digest",
 ]
 Channel = Literal["email", "zalo", "zns", "apprise", "mailbox"]
+DIGEST_CHANNELS: tuple[Channel, ...] = ("email", "mailbox", "zalo", "apprise")
 
 # ZNS expressions are configuration, not code: a sandbox keeps them to reading the payload.
 ZNS_ENV = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
 
 
-class _Strict(BaseModel):
-    """Policy models refuse unknown keys, so a typo is an error with a line, not a silent default."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SendWindow(_Strict):
+class SendWindow(StrictModel):
     """Working hours on working days (Asia/Ho_Chi_Minh) in which messages may go out."""
 
     start: time = time(7, 30)
@@ -78,7 +69,7 @@ class SendWindow(_Strict):
         return datetime.fromtimestamp(opening.timestamp(), tz=UTC)
 
 
-class RetryPolicy(_Strict):
+class RetryPolicy(StrictModel):
     """Exponential backoff with jitter; a message is dead after max_attempts failed attempts."""
 
     base_seconds: float = Field(default=120, gt=0)
@@ -87,18 +78,24 @@ class RetryPolicy(_Strict):
     jitter: float = Field(default=0.25, ge=0, le=1, description="± fraction of the delay, drawn at random.")
     max_attempts: int = Field(default=6, ge=1, le=100)
 
-    def delay(self, attempt: int, rng: random.Random | None = None) -> timedelta:
+    def delay(self, attempt: int, rng: UniformSource) -> timedelta:
         """Wait before attempt+1, after `attempt` failed attempts (1-based), jittered and capped."""
-        raw = min(self.max_seconds, self.base_seconds * self.factor ** max(0, attempt - 1))
-        spread = (rng or random).uniform(1 - self.jitter, 1 + self.jitter)
-        return timedelta(seconds=min(self.max_seconds, raw * spread))
+        seconds = backoff_delay(
+            attempt,
+            base_seconds=self.base_seconds,
+            cap_seconds=self.max_seconds,
+            jitter=self.jitter,
+            factor=self.factor,
+            rng=rng,
+        )
+        return timedelta(seconds=seconds)
 
 
-class DigestPolicy(_Strict):
+class DigestPolicy(StrictModel):
     """Several messages for one address claimed together go out as one digest."""
 
     enabled: bool = True
-    channels: list[Channel] = Field(default_factory=lambda: ["email", "mailbox", "zalo", "apprise"])
+    channels: list[Channel] = Field(default_factory=lambda: list(DIGEST_CHANNELS))
     max_items: int = Field(default=25, ge=2, le=200, description="Longer lists are split into several digests.")
 
 
@@ -114,7 +111,7 @@ def _compiles(source: str) -> str:
 JinjaExpression = Annotated[str, AfterValidator(_compiles)]
 
 
-class ZnsTemplate(_Strict):
+class ZnsTemplate(StrictModel):
     """One approved ZNS template: its id and how to fill its parameters from the message payload."""
 
     template_id: str = Field(pattern=r"^\d{1,20}$")
@@ -122,7 +119,7 @@ class ZnsTemplate(_Strict):
     max_length: int = Field(default=100, ge=1, le=2000, description="Longest value of any one parameter.")
 
 
-class NotificationPolicy(_Strict):
+class NotificationPolicy(StrictModel):
     """How the outbox delivers: window, leases, retries, digests, wording and ZNS mappings."""
 
     send_window: SendWindow = Field(default_factory=SendWindow)
@@ -134,20 +131,13 @@ class NotificationPolicy(_Strict):
     mailbox_from: str = Field(default="dondoc@localhost", min_length=3)
     zns_templates: dict[Kind, ZnsTemplate] = Field(default_factory=dict)
 
-
-@lru_cache(maxsize=8)
-def _load_cached(config_dir: Path) -> NotificationPolicy:
-    """Load the policy for a resolved config dir."""
-    return load_model(config_dir / NOTIFICATIONS_FILE, NotificationPolicy)
-
-
-def load_notification_policy(config_dir: Path) -> NotificationPolicy:
-    """Return config_dir/notifications.yaml validated (cached per directory); ConfigError names the line."""
-    return _load_cached(Path(config_dir).resolve())
+    def zns_template(self, kind: str) -> ZnsTemplate | None:
+        """The ZNS template configured for a message kind (any string: rows carry plain text), or None."""
+        return next((template for key, template in self.zns_templates.items() if key == kind), None)
 
 
 __all__ = [
-    "NOTIFICATIONS_FILE",
+    "ZNS_ENV",
     "Channel",
     "DigestPolicy",
     "Kind",
@@ -155,5 +145,4 @@ __all__ = [
     "RetryPolicy",
     "SendWindow",
     "ZnsTemplate",
-    "load_notification_policy",
 ]

@@ -1,0 +1,173 @@
+"""A directive's follow-up inputs, read in one short session as plain data, and the task that reads them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from prefect import task
+from prefect.cache_policies import NONE
+from sqlmodel import Session, select
+
+from domain.deadlines import Recurrence, report_obligations
+from domain.planner import DirectiveFacts
+from domain.timeliness import PROGRESSLESS, AssignmentFacts, Obligation
+from domain.workdays import local_date
+from models import (
+    Agency,
+    Assignment,
+    DeadlineChange,
+    Directive,
+    Notice,
+    NoticeMonitor,
+    Notification,
+    StatusUpdate,
+)
+from models.db import session_scope
+from tasks.retries import IO_RETRIES
+from tasks.rules import FollowUpRules, load_follow_up_rules
+
+OBLIGATION_HORIZON = timedelta(days=800)
+
+
+@dataclass
+class LastUpdate:
+    """The latest progress report of an assignment."""
+
+    reported_at: datetime
+    status: str
+    percent: int | None
+    document_number: str | None
+    note: str | None
+
+
+@dataclass
+class DirectiveState:
+    """A directive's follow-up inputs, read in one short session, as plain data."""
+
+    notice_id: int
+    notice_number: str
+    notice_title: str
+    directive_id: int
+    directive_number: str
+    directive_text: str
+    due_explanation: str | None
+    facts: DirectiveFacts
+    assignments: list[AssignmentFacts]
+    percent: dict[int, int]
+    names: dict[str, str]
+    sent_keys: set[str]
+    next_action_at: datetime | None = None  # as read: a status change since then must not be overwritten
+    last_update: dict[int, LastUpdate] = field(default_factory=dict)
+    reminders_sent: dict[int, int] = field(default_factory=dict)
+
+
+def _obligations(directive: Directive, start: date, as_of: datetime, rules: FollowUpRules) -> tuple[Obligation, ...]:
+    """Report obligations of an ongoing directive, from its notice date to well past as_of."""
+    if directive.due_date is not None or not directive.recurrence:
+        return ()
+    found = report_obligations(
+        Recurrence.model_validate(directive.recurrence),
+        start,
+        local_date(as_of) + OBLIGATION_HORIZON,
+        rules.calendar,
+        rules.deadline_policy,
+    )
+    return tuple(Obligation(o.period, o.due) for o in found)
+
+
+def read_directive_state(
+    directive_id: int, as_of: datetime, *, session: Session, rules: FollowUpRules
+) -> DirectiveState:
+    """Read everything the follow-up of one directive needs."""
+    directive = session.get(Directive, directive_id)
+    if directive is None:
+        raise LookupError(f"directive {directive_id} does not exist")
+    notice = session.get(Notice, directive.notice_id)
+    assert notice is not None
+    agencies = {a.id: a for a in session.exec(select(Agency)).all()}
+    code = {agency_id: a.code for agency_id, a in agencies.items()}
+    monitors = session.exec(
+        select(NoticeMonitor).where(NoticeMonitor.notice_id == notice.id).order_by(NoticeMonitor.role, NoticeMonitor.id)
+    ).all()
+    rows = session.exec(select(Assignment).where(Assignment.directive_id == directive_id).order_by(Assignment.id)).all()
+    ids = [a.id for a in rows]
+    originals = {
+        c.assignment_id: c.due_date
+        for c in session.exec(
+            select(DeadlineChange).where(DeadlineChange.assignment_id.in_(ids), DeadlineChange.kind == "original")  # type: ignore[union-attr]
+        ).all()
+    }
+    updates: dict[int, list[StatusUpdate]] = defaultdict(list)
+    for u in session.exec(
+        select(StatusUpdate).where(StatusUpdate.assignment_id.in_(ids)).order_by(StatusUpdate.reported_at)  # type: ignore[union-attr]
+    ).all():
+        if u.reported_at <= as_of:
+            updates[u.assignment_id].append(u)
+    sent = session.exec(
+        select(Notification.plan_key, Notification.assignment_id, Notification.kind).where(
+            Notification.directive_id == directive_id
+        )
+    ).all()
+    obligations = _obligations(directive, notice.issued_on, as_of, rules)
+    facts = [
+        AssignmentFacts(
+            assignment_id=a.id,  # type: ignore[arg-type]
+            agency_code=code[a.agency_id],
+            role=a.role,
+            status=a.status,
+            created_at=a.created_at,
+            original_due=originals.get(a.id, a.due_date),  # type: ignore[arg-type]
+            current_due=a.due_date,
+            acknowledged_at=a.acknowledged_at,
+            completed_at=a.completed_at,
+            # Progress reports only: acknowledging is not reporting on the work.
+            updates=tuple(u.reported_at for u in updates[a.id] if u.status not in PROGRESSLESS),  # type: ignore[index]
+            supervisor_code=code.get(agencies[a.agency_id].escalates_to_id)
+            if agencies[a.agency_id].escalates_to_id
+            else None,  # type: ignore[arg-type]
+            obligations=obligations,
+        )
+        for a in rows
+    ]
+    reminders: dict[int, set[str]] = defaultdict(set)
+    for plan_key, assignment_id, kind in sent:
+        if assignment_id is not None and kind in ("reminder", "due", "overdue", "escalation", "acknowledge"):
+            reminders[assignment_id].add(plan_key)
+    return DirectiveState(
+        notice_id=notice.id,  # type: ignore[arg-type]
+        notice_number=notice.number,
+        notice_title=notice.title,
+        directive_id=directive_id,
+        directive_number=directive.number,
+        directive_text=directive.text,
+        due_explanation=directive.due_explanation,
+        facts=DirectiveFacts(
+            directive_id=directive_id,
+            notice_number=notice.number,
+            directive_number=directive.number,
+            priority=directive.priority,
+            issuer_code=code[notice.issuer_id],
+            monitor_codes=tuple(code[m.agency_id] for m in monitors),
+        ),
+        assignments=facts,
+        percent={a.id: a.percent for a in rows},  # type: ignore[misc]
+        names={a.code: a.short_name or a.name for a in agencies.values()},
+        sent_keys={key for key, _, _ in sent},
+        next_action_at=directive.next_action_at,
+        last_update={
+            aid: LastUpdate(u[-1].reported_at, u[-1].status, u[-1].percent, u[-1].document_number, u[-1].note)
+            for aid, u in updates.items()
+            if u
+        },
+        reminders_sent={aid: len(keys) for aid, keys in reminders.items()},
+    )
+
+
+@task(name="Đọc trạng thái mục", cache_policy=NONE, **IO_RETRIES)
+def load_directive_state(directive_id: int, as_of: datetime) -> DirectiveState:
+    """Read the directive, its assignments, deadlines, updates and what was already sent."""
+    rules = load_follow_up_rules()
+    with session_scope(read_only=True) as session:
+        return read_directive_state(directive_id, as_of, session=session, rules=rules)

@@ -1,0 +1,44 @@
+"""The policy a follow-up applies, loaded once from config/ and the settings at the edge of a task."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from config.escalation import EscalationPolicy, load_escalation_policy
+from config.policy import DeadlinePolicy, load_calendar, load_deadline_policy
+from config.settings import Settings, get_settings
+from domain.workdays import WorkCalendar
+from intake.links import report_link_or_none
+
+# The signed report link for (assignment id, agency code), or None when the intake is not configured.
+LinkMaker = Callable[[int, str], str | None]
+
+
+@dataclass(frozen=True)
+class FollowUpRules:
+    """Calendar, deadline and escalation policy, enabled channels and the link maker of one follow-up."""
+
+    calendar: WorkCalendar
+    deadline_policy: DeadlinePolicy
+    escalation: EscalationPolicy
+    enabled_channels: frozenset[str]
+    report_link: LinkMaker
+
+
+def _report_link(assignment_id: int, agency_code: str) -> str | None:
+    """The intake's signed link for an assignment, or None."""
+    return report_link_or_none(assignment_id, agency_code)
+
+
+def load_follow_up_rules(settings: Settings | None = None) -> FollowUpRules:
+    """Load the follow-up policy from the configured config dir (cached per directory by the loaders)."""
+    settings = settings or get_settings()
+    config_dir = settings.config_dir
+    return FollowUpRules(
+        calendar=load_calendar(config_dir),
+        deadline_policy=load_deadline_policy(config_dir),
+        escalation=load_escalation_policy(config_dir),
+        enabled_channels=settings.enabled_channels,
+        report_link=_report_link,
+    )
