@@ -105,13 +105,22 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class ContactRef:
+    """The registered contact who replied (plain values: it outlives the session that found it)."""
+
+    id: int
+    channel: str
+    address: str
+
+
+@dataclass(frozen=True)
 class Target:
     """One assignment a statement of the reply applies to."""
 
     statement: ReplyStatement
     assignment_id: int
     agency_id: int
-    contact: AgencyContact
+    contact: ContactRef
 
 
 @dataclass
@@ -179,7 +188,7 @@ def _items(rows: list[Notification]) -> dict[int, Notification]:
     return {number: row for number, row in enumerate(rows, start=1)}
 
 
-def _sender_contact(reply: Reply, agency_id: int, *, session: Session) -> AgencyContact | None:
+def _sender_contact(reply: Reply, agency_id: int, *, session: Session) -> ContactRef | None:
     """The sender as an active registered contact of the agency on the reply's channel, or None."""
     contacts = session.exec(
         select(AgencyContact).where(
@@ -191,8 +200,8 @@ def _sender_contact(reply: Reply, agency_id: int, *, session: Session) -> Agency
     wanted = reply.sender.strip().lower() if reply.channel == "email" else reply.sender.strip()
     for contact in contacts:
         address = contact.address.strip().lower() if reply.channel == "email" else contact.address.strip()
-        if address == wanted:
-            return contact
+        if address == wanted and contact.id is not None:
+            return ContactRef(contact.id, contact.channel, contact.address)
     return None
 
 
