@@ -248,7 +248,7 @@ def create_app(
     review-extension deployment (tests; the default calls run_deployment).
     """
     from config.settings import get_settings
-    from intake import api, web
+    from intake import api, web, zalo_webhook
     from config.notifications import load_notification_policy
 
     settings = settings or get_intake_settings()
@@ -311,6 +311,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     app.include_router(web.router)
     app.include_router(api.router)
+    app.include_router(zalo_webhook.router)
     app.add_middleware(BodyLimit, max_bytes=settings.intake_max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app
