@@ -316,3 +316,32 @@ def test_digest_reply_needs_item_numbers(db, monkeypatch) -> None:
         items = session.exec(select(PolledItem.outcome).where(PolledItem.source == "reply:email")).all()
     assert got == {(first, "done", 100, "12-BC/XX"), (second, "in_progress", 60, None)}
     assert sorted(items) == ["recorded", "rejected"]
+
+
+def test_cli_reply_file_and_held_list(db, smtp, monkeypatch, tmp_path) -> None:
+    """`dondoc intake reply FILE.eml` records a saved reply (once); `dondoc intake held` lists a stranger's, with why."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    monkeypatch.setenv("COLUMNS", "300")  # one table row per line
+    use_intake(monkeypatch)
+    import_sample()
+    follow_up("2.6", REMINDER_AT)
+    office = hnd_office_address()
+    reminder_id = reminder_message_id(smtp, office)
+    saved = tmp_path / "tra-loi.eml"
+    saved.write_bytes(reply_mail(office, reminder_id, "Đang thực hiện, đạt 60%."))
+    stranger = tmp_path / "nguoi-la.eml"
+    stranger.write_bytes(reply_mail("ai.do@gmail.example", reminder_id, "Đã hoàn thành."))
+
+    recorded = CliRunner().invoke(app, ["intake", "reply", str(saved)])
+    repeated = CliRunner().invoke(app, ["intake", "reply", str(saved)])
+    held = CliRunner().invoke(app, ["intake", "reply", str(stranger)])
+    listed = CliRunner().invoke(app, ["intake", "held"])
+
+    assert recorded.exit_code == 0 and "Đã ghi nhận" in recorded.output and "60%" in recorded.output
+    assert repeated.exit_code == 0 and "đã được xử lý trước đó" in repeated.output
+    assert held.exit_code == 2 and "không phải đầu mối đã đăng ký" in held.output
+    assert listed.exit_code == 0 and "ai.do@gmail.example" in listed.output and "1 tin chờ xem xét" in listed.output
+    assert [(u.status, u.percent) for u in _hnd_updates()] == [("in_progress", 60)]
