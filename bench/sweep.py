@@ -451,7 +451,7 @@ def plain_follow_up(directive_id: int, as_of: datetime) -> int:
     except ImportError:  # before the status-source polling step existed
         polling = None  # type: ignore[assignment]
     if polling is not None:
-        polling.poll_for_directive(directive_id)
+        polling.poll_status_sources_task.fn(directive_id, as_of)
     state = load_directive_state.fn(directive_id, as_of)
     planned = plan_follow_up.fn(state, as_of)
     written = record_outbox.fn(state, planned, as_of)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from cli import replies
-from cli.common import console, err, fail, report_config_error, require_database
+from cli.common import console, err, fail, report_config_error, require_database, resolve_notice
 from config.loader import ConfigError
 from config.settings import get_settings
 
@@ -162,7 +162,9 @@ def register(app: typer.Typer) -> None:
     @intake_app.command("poll", help="Lấy trạng thái ngay từ các nguồn trong status_sources.yaml.")
     def poll_command(source: Annotated[str | None, typer.Option("--source", help="Chỉ một nguồn.")] = None) -> None:
         """Poll every configured source now (or one)."""
-        from tasks.polling import load_status_sources, poll_sources
+        from config.status_sources import load_status_sources
+        from models.db import session_scope
+        from tasks.polling import poll_sources
 
         require_database()
         try:
@@ -172,7 +174,8 @@ def register(app: typer.Typer) -> None:
         chosen = [s for s in sources if source is None or s.name == source]
         if not chosen:
             raise fail(f"không có nguồn «{source}»" if source else "chưa cấu hình nguồn nào (status_sources.yaml)")
-        report = poll_sources(chosen, force=True)
+        with session_scope() as session:
+            report = poll_sources(chosen, session=session, force=True)
         for outcome in report.outcomes:
             console.print(outcome.line(), highlight=False, markup=False)
             for problem in outcome.problems:
@@ -183,14 +186,17 @@ def register(app: typer.Typer) -> None:
     @intake_app.command("sources", help="Kiểm tra status_sources.yaml và xem tình trạng từng nguồn.")
     def sources_command() -> None:
         """Validate the sources file and show each source's cursor."""
-        from tasks.polling import load_status_sources, source_states
+        from config.status_sources import load_status_sources
+        from models.db import session_scope
+        from tasks.polling import source_states
 
         require_database()
         try:
             sources = load_status_sources(get_settings().config_dir).sources
         except ConfigError as exc:
             raise report_config_error(exc) from None
-        states = {row.source: row for row in source_states()}
+        with session_scope(read_only=True) as session:
+            states = {row.source: row for row in source_states(session=session)}
         table = Table(title="Nguồn trạng thái")
         for column in (
             "Nguồn",
@@ -225,20 +231,15 @@ def register(app: typer.Typer) -> None:
         agency: Annotated[str | None, typer.Option("--agency", help="Chỉ các việc của một cơ quan.")] = None,
     ) -> None:
         """Write the XLSX template of a notice."""
-        from sqlmodel import Session
-
         from domain.text import ascii_slug
-        from intake.xlsx import export_template
-        from models import get_engine
-        from tasks.notice_queries import find_notice
+        from models.db import session_scope
+        from tasks.status_workbook import export_template
 
         require_database()
-        with Session(get_engine()) as session:
-            notice = find_notice(session, notice_ref)
-        if notice is None:
-            raise fail(f"không tìm thấy thông báo «{notice_ref}»")
-        path = output or Path(f"bao-cao-{ascii_slug(notice.number)}.xlsx")
-        count = export_template(notice.id, path, agency)  # type: ignore[arg-type]
+        with session_scope(read_only=True) as session:
+            notice = resolve_notice(notice_ref, session=session)
+            path = output or Path(f"bao-cao-{ascii_slug(notice.number)}.xlsx")
+            count = export_template(notice.id, path, agency, session=session)  # type: ignore[arg-type]
         console.print(
             f"Đã ghi {path} ({count} việc). Điền các cột nền vàng rồi nhập bằng: dondoc import-updates {path}",
             highlight=False,
@@ -253,13 +254,15 @@ def register(app: typer.Typer) -> None:
         by: Annotated[str, typer.Option("--by", help="Người nhập.")] = "Văn phòng (nhập tệp)",
     ) -> None:
         """Import a filled-in template, all rows or none."""
-        from intake.xlsx import TemplateError, import_file
+        from models.db import session_scope
+        from tasks.status_workbook import TemplateError, import_file
 
         require_database()
         if not path.is_file():
             raise fail(f"không thấy tệp {path}")
         try:
-            result = import_file(path, reported_by=by)
+            with session_scope() as session:
+                result = import_file(path, session=session, reported_by=by)
         except TemplateError as exc:
             raise fail(str(exc)) from None
         if not result.ok:

@@ -87,7 +87,9 @@ def register(app: typer.Typer) -> None:
             )
             if not state.is_completed():
                 raise fail(f"không lập được báo cáo: {state.message}")
-            for item in state.result()["reports"]:
+            outcome = state.result()
+            assert isinstance(outcome, dict)  # the report flow returns Completed(data={...})
+            for item in outcome["reports"]:
                 if not item["files"]:
                     console.print(f"Báo cáo {item['period_vi']}: {'; '.join(item['notes'])}.", highlight=False)
                     continue

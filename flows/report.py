@@ -14,10 +14,10 @@ from prefect.states import Completed, State
 from config.settings import get_settings
 from domain.report_periods import ReportPeriod
 from domain.workdays import format_date_vi
-from tasks.retries import IO_RETRIES
 from models.reports import ReportRun
 from tasks import report_documents, reporting
 from tasks.delivery import deliver_outbox
+from tasks.retries import IO_RETRIES
 
 
 @dataclass

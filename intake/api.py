@@ -13,17 +13,15 @@ from intake.app import IntakeState
 from intake.queries import AssignmentView, HistoryEntry, agency_assignment_ids, assignment_view
 from intake.ratelimit import retry_after
 from intake.tokens import Caller, authenticate
-from tasks.status import (
+from tasks.extensions import REASON_MAX, ExtensionUnavailable, request_extension
+from tasks.status_recording import (
     DOCUMENT_NUMBER_MAX,
     EVIDENCE_URL_MAX,
     NOTE_MAX,
-    REASON_MAX,
     AssignmentNotFound,
-    ExtensionUnavailable,
     StatusChangeRefused,
     StatusConflict,
     record_status_update,
-    request_extension,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["Báo cáo tiến độ"])

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from domain.workdays import format_date_vi
 from intake.ratelimit import RateLimiter
 from intake.settings import IntakeSettings, get_intake_settings
-from tasks.status import StartReview
+from tasks.extensions import StartReview
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 API_PREFIX = "/api"

@@ -16,8 +16,8 @@ from models import Agency, Assignment, AuditEvent, DeadlineChange, Directive, No
 from models.intake import LinkRevocation
 from notifications.render import period_vi
 from tasks.directive_state import read_directive_state
+from tasks.extensions import pending_extension
 from tasks.rules import load_follow_up_rules
-from tasks.status import pending_extension
 
 
 def local_time_vi(moment: datetime) -> str:

@@ -17,16 +17,14 @@ from intake.links import LinkClaims, LinkRefused, verify_token
 from intake.queries import AssignmentView, agency_by_code, assignment_view, links_revoked_before, local_time_vi
 from intake.ratelimit import retry_after
 from intake.settings import IntakeConfigError
-from tasks.status import (
+from tasks.extensions import REASON_MAX, ExtensionUnavailable, request_extension
+from tasks.status_recording import (
     DOCUMENT_NUMBER_MAX,
     EVIDENCE_URL_MAX,
     NOTE_MAX,
-    REASON_MAX,
     AssignmentNotFound,
-    ExtensionUnavailable,
     StatusChangeRefused,
     record_status_update,
-    request_extension,
 )
 
 router = APIRouter(include_in_schema=False)

@@ -43,7 +43,8 @@ from models.intake import PolledItem
 from tasks.directive_state import read_directive_state
 from tasks.outbox_writer import insert_outbox_rows, message_payload
 from tasks.rules import FollowUpRules
-from tasks.status import RecordedUpdate, StatusChangeRefused, apply_status_update
+from tasks.status_events import RecordedUpdate
+from tasks.status_recording import StatusChangeRefused, record_status_update
 
 logger = logging.getLogger("dondoc.replies")
 
@@ -352,7 +353,7 @@ def queue_acknowledgement(
         "error_history": [],
         "created_at": as_of,
     }
-    return insert_outbox_rows([row], session=session)
+    return len(insert_outbox_rows([row], session=session))
 
 
 def record_reply(
@@ -372,9 +373,9 @@ def record_reply(
             ):
                 continue  # already acknowledged or further along: an "đã nhận" must not move it back
             try:
-                result = apply_status_update(
-                    session,
+                result = record_status_update(
                     target.assignment_id,
+                    session=session,
                     status=STATUS_OF[statement.kind],
                     reported_by=reply.reporter,
                     source=SOURCE[reply.channel],

@@ -26,6 +26,7 @@ from domain.workdays import VN_TZ
 from models.db import session_scope
 from models.intake import PollCursor, PolledItem
 from models.types import utcnow
+from tasks.extensions import ExtensionUnavailable, StartReview, request_extension
 from tasks.replies import (
     ITEM_SOURCE,
     HeldReply,
@@ -39,7 +40,7 @@ from tasks.replies import (
 from tasks.reply_mailbox import Destination, FetchedMessage, MailboxPoll, MailboxSpec, connect, poll_folder
 from tasks.retries import IO_RETRIES
 from tasks.rules import FollowUpRules, load_follow_up_rules
-from tasks.status import ExtensionUnavailable, StartReview, StatusChangeRefused, announce, request_extension
+from tasks.status_recording import StatusChangeRefused
 
 logger = logging.getLogger("dondoc.replies")
 
@@ -61,14 +62,16 @@ def _start_extensions(reply: Reply, outcome: ReplyOutcome, start_review: StartRe
         if statement.kind is not ReplyKind.extension or statement.extension_until is None:
             continue
         try:
-            request_extension(
-                target.assignment_id,
-                until=statement.extension_until,
-                reason=statement.extension_reason or "",
-                requested_by=reply.reporter,
-                agency_id=target.agency_id,
-                start=start_review,
-            )
+            with session_scope() as session:
+                request_extension(
+                    target.assignment_id,
+                    session=session,
+                    until=statement.extension_until,
+                    reason=statement.extension_reason or "",
+                    requested_by=reply.reporter,
+                    agency_id=target.agency_id,
+                    start=start_review,
+                )
         except (StatusChangeRefused, ExtensionUnavailable) as exc:
             return ReplyOutcome("held", [f"đề nghị gia hạn chưa chuyển được: {exc}"], outcome.targets)
         outcome.extensions.append(target)
@@ -90,16 +93,18 @@ def handle_reply(
         outcome = decide(reply, session=session)
     if outcome.state == "recorded":
         outcome = _start_extensions(reply, outcome, start_review)
+    # The status updates' events go out when this commits (tasks.status_events), never for a rollback.
     with session_scope() as session:
         if not claim_message(reply, session=session):
             return ReplyOutcome("duplicate")
         try:
-            with session.begin_nested():
-                outcome = record_reply(reply, outcome, session=session, rules=rules, as_of=as_of)
+            outcome = record_reply(reply, outcome, session=session, rules=rules, as_of=as_of)
         except HeldReply as exc:
+            session.rollback()  # nothing of the refused reply stays, nor its queued events
+            if not claim_message(reply, session=session):
+                return ReplyOutcome("duplicate")
             held = ReplyOutcome("held", [str(exc)], outcome.targets)
             outcome = record_reply(reply, held, session=session, rules=rules, as_of=as_of)
-    announce(outcome.updates)
     logger.info("Reply %s from %s: %s", reply.message_id, reply.sender, outcome.line())
     return outcome
 

@@ -45,7 +45,7 @@ from domain.report_model import (
     signed,
 )
 from domain.report_periods import ReportPeriod, resolve_periods, send_day, trend_periods
-from domain.text import ascii_slug
+from domain.text import ascii_slug, excerpt
 from domain.timeliness import CATEGORY_VI, Category, Obligation, Timeliness
 from domain.workdays import format_date_vi, local_date
 from models import (
@@ -62,10 +62,9 @@ from models import (
     get_engine,
 )
 from models.reports import ReportRun
-from domain.text import excerpt
 from tasks.directive_state import OBLIGATION_HORIZON
-from tasks.outbox_writer import insert_outbox_rows
 from tasks.notice_queries import find_notice
+from tasks.outbox_writer import insert_outbox_rows
 from tasks.report_documents import IssuerHeading, NoticeInfo, ReportMeta
 
 logger = logging.getLogger(__name__)
@@ -136,7 +135,7 @@ def resolve_scope(notice: str | None) -> Scope:
     if notice is None:
         return Scope(ALL_SCOPE, None, "tat-ca-thong-bao")
     with Session(get_engine()) as session:
-        found = find_notice(session, notice)
+        found = find_notice(notice, session=session)
     if found is None:
         raise ReportRefused(f"không tìm thấy thông báo «{notice}». Xem danh sách: dondoc notices list")
     return Scope(f"notice:{found.id}", found.id, ascii_slug(found.number))

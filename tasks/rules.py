@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from config.escalation import EscalationPolicy, load_escalation_policy
-from config.policy import DeadlinePolicy, load_calendar, load_deadline_policy
+from config.escalation import load_escalation_policy
+from config.policy import load_calendar, load_deadline_policy
 from config.settings import Settings, get_settings
+from domain.escalation import EscalationPolicy
+from domain.policy import DeadlinePolicy
 from domain.workdays import WorkCalendar
 from intake.links import report_link_or_none
 

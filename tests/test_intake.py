@@ -184,7 +184,7 @@ def test_an_extension_request_with_a_bad_date_is_refused_and_starts_nothing(hnd:
 
 
 def test_an_extension_request_without_a_served_review_flow_says_so(hnd: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("tasks.status.prefect_api_available", lambda: False)
+    monkeypatch.setattr("tasks.extensions.prefect_api_available", lambda: False)
     answer = post_form(client(), link_path(hnd, "HND_TINH"), "extension", until="2022-10-14", reason="Lý do")
     assert answer.status_code == 503 and "PREFECT_API_URL" in html.unescape(answer.text)
     assert "assignment.extension_requested" not in audit_actions(hnd)

@@ -12,14 +12,14 @@ from config.notifications import load_notification_policy
 from config.settings import get_settings
 from domain.planner import at_local
 from models import Directive, Notification, get_engine
-from tests.outbox_helpers import deliver
+from models.db import session_scope
 from notifications.render import render_message
 from tasks.directive_state import load_directive_state
 from tasks.outbox_writer import record_outbox
 from tasks.planning import plan_follow_up
-from tasks.status import record_status_update
+from tasks.status_recording import record_status_update
 from tests.intake_helpers import PUBLIC_URL, assignment_id, client, import_sample, use_intake
-from tests.outbox_helpers import use_smtp
+from tests.outbox_helpers import deliver, use_smtp
 from tests.smtp_server import SMTPTestServer
 
 SCRIPT = "<script>alert(1)</script>"
@@ -88,16 +88,18 @@ def test_a_script_in_a_note_never_reaches_an_email_as_markup(db, smtp, monkeypat
     use_intake(monkeypatch)
     import_sample()
     hnd = assignment_id("HND_TINH", "2.6")
-    record_status_update(
-        hnd,
-        status="in_progress",
-        percent=20,
-        note=f"Ghi chú {SCRIPT}",
-        document_number=f"1/{SCRIPT}",
-        reported_by=f"Người {SCRIPT}",
-        source="web",
-        at=local(date(2022, 9, 26), 9),
-    )
+    with session_scope() as session:
+        record_status_update(
+            hnd,
+            session=session,
+            status="in_progress",
+            percent=20,
+            note=f"Ghi chú {SCRIPT}",
+            document_number=f"1/{SCRIPT}",
+            reported_by=f"Người {SCRIPT}",
+            source="web",
+            at=local(date(2022, 9, 26), 9),
+        )
     follow_up("2.6", local(date(2022, 9, 28), 8))  # the −2 working-day reminder
     assert smtp.messages
     for received in smtp.messages:

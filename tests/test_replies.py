@@ -23,7 +23,7 @@ from models import Assignment, AuditEvent, Directive, Notification, StatusUpdate
 from models.db import session_scope
 from models.intake import PolledItem
 from tasks.directive_state import load_directive_state
-from tasks.outbox_writer import record_outbox
+from tasks.outbox_writer import write_outbox
 from tasks.planning import plan_follow_up
 from tasks.replies import held_replies
 from tasks.reply_intake import handle_email, poll_reply_mailbox, publish_held_replies
@@ -64,7 +64,8 @@ def _directive(number: str) -> int:
 def follow_up(number: str, as_of: datetime, *, send: bool = True) -> None:
     """Read, plan and write the outbox of one directive (as the follow-up flow does), then deliver."""
     state = load_directive_state.fn(_directive(number), as_of)
-    record_outbox.fn(state, plan_follow_up.fn(state, as_of), as_of)
+    with session_scope() as session:
+        write_outbox(state, plan_follow_up.fn(state, as_of), as_of, session=session, rules=load_follow_up_rules())
     if send:
         deliver(as_of, directive_id=_directive(number))
 

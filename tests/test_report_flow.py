@@ -33,11 +33,11 @@ from domain.timeliness import classify
 from flows.report import periodic_report
 from models import Agency, Assignment, DeadlineChange, Directive, Notice, Notification, StatusUpdate, get_engine
 from models.reports import ReportRun
-from tests.outbox_helpers import deliver
 from tasks import report_documents, reporting
 from tasks.directive_state import load_directive_state
 from tasks.planning import plan_follow_up
 from tests import report_scenario
+from tests.outbox_helpers import deliver
 from tests.report_scenario import EXPECTED, NAMES, NUMBER
 
 CALENDAR = load_calendar(PACKAGED_CONFIG_DIR)

@@ -103,7 +103,7 @@ def test_sweep_fan_out_runs_follow_ups_on_a_worker(
     run = lambda *args: subprocess.run(
         [str(BIN / "prefect"), "--no-prompt", *args],
         env=env,
-        cwd=PROJECT_DIR,  # noqa: E731
+        cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
         timeout=180,
