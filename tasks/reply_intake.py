@@ -143,8 +143,8 @@ class ReplyPoll:
 
 
 def _cursor_key(name: str) -> str:
-    """The PollCursor row of a reply mailbox."""
-    return f"imap:{name}"
+    """The PollCursor row of a reply mailbox: the source's own row (`dondoc intake sources` shows it)."""
+    return name
 
 
 def _load_cursor(name: str) -> str | None:
