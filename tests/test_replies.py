@@ -346,3 +346,47 @@ def test_cli_reply_file_and_held_list(db, smtp, monkeypatch, tmp_path) -> None:
     assert held.exit_code == 2 and "không phải đầu mối đã đăng ký" in held.output
     assert listed.exit_code == 0 and "ai.do@gmail.example" in listed.output and "1 tin chờ xem xét" in listed.output
     assert [(u.status, u.percent) for u in _hnd_updates()] == [("in_progress", 60)]
+
+
+def test_extension_request_by_reply_starts_the_review(db, smtp, monkeypatch) -> None:
+    """ "Đề nghị gia hạn đến … vì …" starts the existing review flow (one pending request) and is acknowledged."""
+    from models import ExtensionRequest
+
+    use_intake(monkeypatch)
+    import_sample()
+    follow_up("2.6", REMINDER_AT)
+    office = hnd_office_address()
+    started: list[dict] = []
+
+    def start_review(parameters: dict) -> tuple[str, str]:
+        started.append(parameters)
+        return "run-1", "xet-gia-han-1"
+
+    body = "Hội Nông dân tỉnh đề nghị gia hạn đến 14/10/2022 vì chờ ý kiến của Sở Tài chính về kinh phí."
+    outcome = handle_email(
+        reply_mail(office, reminder_message_id(smtp, office), body),
+        rules=load_follow_up_rules(),
+        start_review=start_review,
+        as_of=REPLY_AT,
+    )
+    hnd = assignment_id("HND_TINH", "2.6")
+    assert outcome.state == "recorded" and [t.assignment_id for t in outcome.extensions] == [hnd]
+    assert (
+        started
+        == [
+            {
+                "assignment_id": hnd,
+                "until": "2022-10-14",
+                "reason": "chờ ý kiến của Sở Tài chính về kinh phí",
+                "requested_by": started[0]["requested_by"],
+                "request_id": started[0]["request_id"],
+            }
+        ]
+        and office in started[0]["requested_by"]
+    )
+    with Session(get_engine()) as session:
+        pending = session.exec(select(ExtensionRequest).where(ExtensionRequest.assignment_id == hnd)).all()
+        ack = session.exec(select(Notification).where(Notification.kind == "reply_ack")).one()
+    assert [p.state for p in pending] == ["pending"]
+    assert "đề nghị gia hạn đến 14/10/2022" in ack.payload["understood"]
+    assert _hnd_updates() == []  # a request changes no status until a coordinator decides
