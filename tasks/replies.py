@@ -24,11 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -151,6 +152,49 @@ class ReplyOutcome:
 
 # --- matching -----------------------------------------------------------------------------------
 
+# dondoc's own Message-IDs: "<dondoc." + sha256(idempotency key)[:32] + "@domain>" (notifications/plugins/mime.py),
+# the key being the row's, or the digest's for a digest.
+DONDOC_MESSAGE_ID = re.compile(r"^<dondoc\.([0-9a-f]{32})@[^<>\s]+>$")
+
+
+def _key_hex(key: str) -> str:
+    """The Message-ID part derived from an idempotency key."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def _rows_by_derived_id(reply: Reply, wanted: list[str], *, session: Session) -> list[Notification]:
+    """Sent e-mail rows to the sender's agencies whose derived Message-ID is one the reply answers.
+
+    For channels that do not report the Message-ID as the provider id (the local mailbox writes a file
+    and reports its name), the id is recomputed from the row's key, or from its digest's key.
+    """
+    agencies = session.exec(
+        select(AgencyContact.agency_id).where(
+            func.lower(AgencyContact.address) == reply.sender.strip().lower(),
+            col(AgencyContact.channel).in_(CONTACT_CHANNELS["email"]),
+        )
+    ).all()
+    if not agencies:
+        return []
+    rows = session.exec(
+        select(Notification)
+        .where(col(Notification.recipient_agency_id).in_(agencies), Notification.state == NotificationState.sent)
+        .where(col(Notification.channel).in_(CONTACT_CHANNELS["email"]))
+        .order_by(col(Notification.id))
+    ).all()
+    for hex_id in wanted:
+        digest_rows = [
+            r
+            for r in rows
+            if any(_key_hex(e["digest"]) == hex_id for e in r.error_history if e.get("ok") and e.get("digest"))
+        ]
+        if digest_rows:
+            return digest_rows
+        single = [r for r in rows if _key_hex(r.idempotency_key) == hex_id]
+        if single:
+            return single
+    return []
+
 
 def answered_rows(reply: Reply, *, session: Session) -> list[Notification]:
     """The outbox rows of the one message the reply answers (several for a digest), in digest order."""
@@ -163,7 +207,8 @@ def answered_rows(reply: Reply, *, session: Session) -> list[Notification]:
             ).all()
             if rows:
                 return list(rows)
-        return []
+        derived = [m.group(1) for m in map(DONDOC_MESSAGE_ID.match, reply.answers) if m]
+        return _rows_by_derived_id(reply, derived, session=session) if derived else []
     last = session.exec(
         select(Notification)
         .where(Notification.channel == "zalo", Notification.address == reply.sender)

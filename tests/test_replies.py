@@ -390,3 +390,29 @@ def test_extension_request_by_reply_starts_the_review(db, smtp, monkeypatch) -> 
     assert [p.state for p in pending] == ["pending"]
     assert "đề nghị gia hạn đến 14/10/2022" in ack.payload["understood"]
     assert _hnd_updates() == []  # a request changes no status until a coordinator decides
+
+
+def test_reply_to_a_message_from_the_local_mailbox_channel_matches_by_derived_message_id(db, monkeypatch) -> None:
+    """The mailbox channel reports a file name, not the Message-ID: the reply still matches (the id is derived from the key)."""
+    from email import message_from_bytes, policy
+
+    from config.settings import get_settings
+
+    use_intake(monkeypatch)
+    import_sample()
+    follow_up("2.6", REMINDER_AT)
+    office = hnd_office_address()
+    with Session(get_engine()) as session:
+        sent = session.exec(
+            select(Notification).where(Notification.address == office, Notification.state == "sent")
+        ).first()
+    assert sent is not None and sent.channel == "email" and not (sent.provider_message_id or "").startswith("<")
+    eml = next((get_settings().home / "mailbox").glob(f"*{sent.provider_message_id}*"))
+    message_id = str(message_from_bytes(eml.read_bytes(), policy=policy.default)["Message-ID"])
+    outcome = handle_email(
+        reply_mail(office, message_id, "Đã hoàn thành, văn bản số 245-BC/HND"),
+        rules=load_follow_up_rules(),
+        as_of=REPLY_AT,
+    )
+    assert outcome.state == "recorded", outcome.reasons
+    assert [(u.status, u.document_number) for u in _hnd_updates()] == [("done", "245-BC/HND")]
