@@ -180,7 +180,7 @@ def _rows_by_derived_id(reply: Reply, wanted: list[str], *, session: Session) ->
         select(Notification)
         .where(col(Notification.recipient_agency_id).in_(agencies), Notification.state == NotificationState.sent)
         .where(col(Notification.channel).in_(CONTACT_CHANNELS["email"]))
-        .order_by(col(Notification.id))
+        .order_by(col(Notification.next_attempt_at), col(Notification.id))
     ).all()
     for hex_id in wanted:
         digest_rows = [
@@ -203,7 +203,7 @@ def answered_rows(reply: Reply, *, session: Session) -> list[Notification]:
             rows = session.exec(
                 select(Notification)
                 .where(Notification.provider_message_id == message_id, Notification.state == NotificationState.sent)
-                .order_by(col(Notification.id))
+                .order_by(col(Notification.next_attempt_at), col(Notification.id))
             ).all()
             if rows:
                 return list(rows)
@@ -224,13 +224,14 @@ def answered_rows(reply: Reply, *, session: Session) -> list[Notification]:
         session.exec(
             select(Notification)
             .where(Notification.provider_message_id == last.provider_message_id, Notification.channel == "zalo")
-            .order_by(col(Notification.id))
+            .order_by(col(Notification.next_attempt_at), col(Notification.id))
         ).all()
     )
 
 
 def _items(rows: list[Notification]) -> dict[int, Notification]:
-    """Digest item number → row (the dispatcher builds a digest from its rows in id order)."""
+    """Digest item number → row: rows come in the dispatcher's digest order (next_attempt_at at the claim, then id;
+    a successful send leaves next_attempt_at as it was claimed)."""
     return {number: row for number, row in enumerate(rows, start=1)}
 
 
