@@ -30,8 +30,7 @@ from config.agencies import AgencyDirectory, load_agencies
 from config.policy import load_calendar, load_deadline_policy
 from config.settings import PACKAGED_CONFIG_DIR
 from domain.deadlines import compute_due, rule_from_json
-from domain.notice_parser import NoticeDraftText, NoticeParseError, parse_notice_text
-from domain.notice_reader import read_notice_text
+from domain.notice_parser import NoticeDraftText, NoticeParseError, parse_notice_text, read_notice_text
 from domain.text import match_key, normalize_vietnamese
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "notice_corpus"
@@ -56,6 +55,10 @@ def agency_key(ref: Any) -> str:
 def expected_key(name: str) -> str:
     """The comparison key of an expected agency ('SO_TC' or '?Sở Y tế')."""
     return "?" + match_key(name[1:]) if name.startswith("?") else name
+
+
+# (rule kind, due date, recurrence, priority) of one directive.
+DeadlineKey = tuple[Any, ...]
 
 
 @dataclass
@@ -104,7 +107,7 @@ def score_file(
     draft = parse_notice_text(read_notice_text(source), directory, source_name=source.name)
     found_numbers = {d.number for d in draft.directives}
     exp_numbers = {str(d["number"]) for d in exp["directives"]}
-    found_pairs = {(d.number, agency_key(r), r.role) for d in draft.directives for r in d.assignments}
+    found_pairs = {(d.number, agency_key(r), str(r.role)) for d in draft.directives for r in d.assignments}
     exp_pairs = {
         (str(d["number"]), expected_key(k), v) for d in exp["directives"] for k, v in (d.get("agencies") or {}).items()
     }

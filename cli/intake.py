@@ -43,11 +43,13 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int, typer.Option("--port", help="Cổng.")] = 7700,
     ) -> None:
         """Serve the intake app in the foreground."""
+        from config.intake import IntakeConfigError, get_intake_settings
         from intake.server import run
-        from intake.settings import get_intake_settings
 
         require_database()
         settings = get_intake_settings()
+        if settings.secret_problems():
+            raise fail(f"không khởi động được: {'; '.join(settings.secret_problems())}")
         if not settings.links_enabled:
             err.print(
                 "[yellow]Chú ý:[/] chưa đặt DONDOC_INTAKE_SECRET và DONDOC_PUBLIC_URL: liên kết báo cáo chưa dùng được "
@@ -57,7 +59,10 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"Trang tiếp nhận báo cáo: http://{host}:{port}/ · API: http://{host}:{port}/api/docs", highlight=False
         )
-        run(host, port)
+        try:
+            run(host, port)
+        except IntakeConfigError as exc:
+            raise fail(str(exc)) from None
 
     @token_app.command("create", help="Cấp mã truy cập API cho một cơ quan (mã chỉ hiện một lần).")
     def token_create(
@@ -67,10 +72,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create an agency's API token and print it once."""
         from intake.tokens import TokenError, create_token
+        from models.db import session_scope
 
         require_database()
         try:
-            info, token = create_token(agency, label=label, created_by=by)
+            with session_scope() as session:
+                info, token = create_token(agency, label=label, created_by=by, session=session)
         except TokenError as exc:
             raise fail(str(exc)) from None
         console.print(
@@ -84,14 +91,17 @@ def register(app: typer.Typer) -> None:
     def token_list(agency: Annotated[str | None, typer.Option("--agency", help="Chỉ một cơ quan.")] = None) -> None:
         """List tokens without their secrets."""
         from intake.tokens import list_tokens
+        from models.db import session_scope
 
         require_database()
+        with session_scope(read_only=True) as session:
+            tokens = list_tokens(agency, session=session)
         table = Table(title="Mã truy cập API")
         for column in ("Số", "Cơ quan", "Bắt đầu bằng", "Ghi chú", "Cấp lúc", "Dùng gần nhất", "Thu hồi"):
             table.add_column(
                 column, no_wrap=column in ("Số", "Bắt đầu bằng"), min_width=14 if column == "Bắt đầu bằng" else None
             )
-        for t in list_tokens(agency):
+        for t in tokens:
             table.add_row(
                 str(t.id),
                 t.agency_code,
@@ -110,10 +120,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Revoke a token."""
         from intake.tokens import TokenError, revoke_token
+        from models.db import session_scope
 
         require_database()
         try:
-            info = revoke_token(ref, revoked_by=by)
+            with session_scope() as session:
+                info = revoke_token(ref, revoked_by=by, session=session)
         except TokenError as exc:
             raise fail(str(exc)) from None
         console.print(f"Đã thu hồi mã truy cập số {info.id} ({info.prefix}…) của {info.agency_code}.", highlight=False)
@@ -123,9 +135,9 @@ def register(app: typer.Typer) -> None:
         """Print the signed report link of one assignment."""
         from sqlmodel import Session
 
-        from intake.links import report_link
-        from intake.settings import IntakeConfigError
+        from config.intake import IntakeConfigError, get_intake_settings
         from models import Agency, Assignment, get_engine
+        from tasks.report_links import report_link
 
         require_database()
         with Session(get_engine()) as session:
@@ -134,7 +146,7 @@ def register(app: typer.Typer) -> None:
         if assignment is None or agency is None:
             raise fail(f"không có việc số {assignment_id}")
         try:
-            print(report_link(assignment_id, agency.code))
+            print(report_link(assignment_id, agency.code, settings=get_intake_settings()))
         except IntakeConfigError as exc:
             raise fail(str(exc)) from None
 
@@ -145,12 +157,14 @@ def register(app: typer.Typer) -> None:
         by: Annotated[str, typer.Option("--by", help="Người thu hồi.")] = "Văn phòng (dòng lệnh)",
     ) -> None:
         """Revoke one agency's links issued so far."""
-        from intake.queries import revoke_links
+        from models.db import session_scope
         from models.types import utcnow
+        from tasks.report_links import revoke_links
 
         require_database()
         try:
-            revoke_links(agency, revoked_by=by, reason=reason, now=utcnow())
+            with session_scope() as session:
+                revoke_links(agency, revoked_by=by, reason=reason, now=utcnow(), session=session)
         except LookupError as exc:
             raise fail(str(exc)) from None
         console.print(

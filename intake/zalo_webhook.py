@@ -19,10 +19,9 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.zalo_webhook import SIGNATURE_HEADER, ZaloWebhookRefused, read_text_event, verify_zalo_call
-from intake.app import IntakeState
+from intake.deps import IntakeState
 from tasks.replies import Reply
 from tasks.reply_intake import handle_reply
-from tasks.rules import load_follow_up_rules
 
 router = APIRouter(prefix="/api/zalo", tags=["Zalo"], include_in_schema=False)
 logger = logging.getLogger("dondoc.intake")
@@ -60,6 +59,6 @@ async def zalo_webhook(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True, "ignored": str(payload.get("event_name", ""))})
     reply = Reply("zalo", event.msg_id, event.sender_id, event.text, state.clock())
     outcome = await run_in_threadpool(
-        handle_reply, reply, rules=load_follow_up_rules(), start_review=state.start_review, as_of=state.clock()
+        handle_reply, reply, rules=state.rules, start_review=state.start_review, as_of=state.clock()
     )
     return JSONResponse({"ok": True, "state": outcome.state})

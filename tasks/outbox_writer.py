@@ -41,15 +41,15 @@ CONTACT_ROLE = {
 LINK_RECIPIENTS = ("assignee", "assignee_head")
 
 
-def report_link(facts: AssignmentFacts, recipient: str, rules: FollowUpRules) -> str | None:
+def report_link(facts: AssignmentFacts, recipient: str, rules: FollowUpRules, as_of: datetime) -> str | None:
     """The signed report link for the assignment's own agency (None: closed, another recipient, or no intake)."""
     if recipient not in LINK_RECIPIENTS or facts.is_closed:
         return None
-    return rules.report_link(facts.assignment_id, facts.agency_code)
+    return rules.report_link(facts.assignment_id, facts.agency_code, as_of)
 
 
 def message_payload(
-    state: DirectiveState, message: PlannedMessage, judged: Timeliness | None, rules: FollowUpRules
+    state: DirectiveState, message: PlannedMessage, judged: Timeliness | None, rules: FollowUpRules, as_of: datetime
 ) -> dict[str, Any]:
     """Everything a template needs to render one message, as JSON-ready data."""
     facts = next(a for a in state.assignments if a.assignment_id == message.assignment_id)
@@ -77,7 +77,7 @@ def message_payload(
         "extended": facts.extended,
         "assignment_id": message.assignment_id,
         "directive_id": state.directive_id,
-        "report_link": report_link(facts, message.recipient, rules),
+        "report_link": report_link(facts, message.recipient, rules, as_of),
     }
 
 
@@ -122,7 +122,7 @@ def _outbox_rows(
         targets = [c for c in contacts[agency_id] if c.role == wanted and c.channel in enabled]
         if not targets:  # an agency without that kind of contact still hears through its office
             targets = [c for c in contacts[agency_id] if c.channel in enabled]
-        payload = message_payload(state, message, timeliness.get(message.assignment_id), rules) | (extra or {})
+        payload = message_payload(state, message, timeliness.get(message.assignment_id), rules, as_of) | (extra or {})
         for contact in targets:
             rows.append(
                 {

@@ -11,6 +11,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NONE
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from config.agencies import load_agencies
@@ -58,11 +59,19 @@ class Step:
 
 def _assignments(notice_id: int, *, session: Session) -> dict[tuple[str, str], tuple[int, int, str]]:
     """Map (directive number, agency code) to (assignment id, directive id, agency name)."""
-    rows = session.exec(
-        select(Directive.number, Agency.code, Assignment.id, Directive.id, Agency.short_name, Agency.name)
+    # Six columns: more than sqlmodel's typed select() overloads take, so SQLAlchemy's own select.
+    rows = session.execute(
+        sa_select(
+            col(Directive.number),
+            col(Agency.code),
+            col(Assignment.id),
+            col(Directive.id),
+            col(Agency.short_name),
+            col(Agency.name),
+        )
         .join(Assignment, col(Assignment.directive_id) == Directive.id)
         .join(Agency, col(Agency.id) == Assignment.agency_id)
-        .where(Directive.notice_id == notice_id)
+        .where(col(Directive.notice_id) == notice_id)
     ).all()
     return {(number, code): (aid, did, short or name) for number, code, aid, did, short, name in rows}
 

@@ -375,9 +375,11 @@ def queue_acknowledgement(
     message = PlannedMessage(
         key, ACK_KIND, target.assignment_id, facts.agency_code, "assignee", facts.agency_code, as_of, facts.current_due
     )
-    payload = message_payload(state, message, classify(facts, rules.calendar, as_of), rules)
+    payload = message_payload(state, message, classify(facts, rules.calendar, as_of), rules, as_of)
     # A finished assignment still gets its acknowledgement: the report link stays so it can be corrected.
-    payload["report_link"] = payload.get("report_link") or rules.report_link(target.assignment_id, facts.agency_code)
+    payload["report_link"] = payload.get("report_link") or rules.report_link(
+        target.assignment_id, facts.agency_code, as_of
+    )
     payload |= {"understood": understood, "reply_subject": reply.subject, "reply_channel": reply.channel}
     row = {
         "idempotency_key": key[:255],

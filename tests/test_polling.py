@@ -17,8 +17,6 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from sqlmodel import Session, select
-from tasks.directive_state import load_directive_state
-from tasks.planning import plan_follow_up
 
 from config.loader import ConfigError
 from config.settings import PACKAGED_CONFIG_DIR, get_settings
@@ -28,6 +26,8 @@ from models import get_engine
 from models.db import session_scope
 from models.intake import PollCursor, PolledItem
 from tasks import polling
+from tasks.directive_state import load_directive_state
+from tasks.planning import plan_follow_up
 from tasks.polling import PollReport, SourceOutcome
 from tasks.status_workbook import export_template as export_with_session
 from tests.intake_helpers import assignment, assignment_id, audit_actions, import_sample, updates_of
