@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DONDOC_HOME ?= $(CURDIR)/.dondoc
 export PREFECT_HOME ?= $(DONDOC_HOME)/prefect
+# The embedded Prefect server migrates a fresh home before it answers; on a busy 2-core machine
+# that takes longer than Prefect's 20 s default, and the demo starts from a fresh home each time.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
 # `make ui PORT=4210` serves the UI elsewhere; the UI is told its own API address, and artifacts link there.
 HOST ?= 127.0.0.1
