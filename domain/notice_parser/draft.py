@@ -10,8 +10,10 @@ from domain.notice_parser.builder import Builder, Unit
 from domain.notice_parser.deadline import directive_deadline
 from domain.notice_parser.directory import AgencyDirectoryLike
 from domain.notice_parser.document import Doc, clean, norm_low, vi_pattern
+from domain.notice_parser.genre import genre_warning
 from domain.notice_parser.header import Header, parse_header
 from domain.notice_parser.models import (
+    REVIEW_THRESHOLD,
     AgencyRefDraft,
     MentionRole,
     MetaValue,
@@ -61,8 +63,19 @@ def _to_ref(doc: Doc, a: Assignment, directory: AgencyDirectoryLike) -> AgencyRe
     )
 
 
-def parse_notice_text(text: str, directory: AgencyDirectoryLike, *, source_name: str) -> NoticeDraftText:
-    """Read a conclusion notice's text and draft its metadata, directives, agencies and deadlines."""
+def parse_notice_text(
+    text: str,
+    directory: AgencyDirectoryLike,
+    *,
+    source_name: str,
+    issued_on: date | str | None = None,
+    issuer: str | None = None,
+) -> NoticeDraftText:
+    """Read an assignment document's text and draft its metadata, directives, agencies and deadlines.
+
+    issued_on and issuer (an agency code) stand in for what the text does not say (a pasted message, an
+    article); what the text says wins, and the draft notes which value came from the caller.
+    """
     if not text or not text.strip():
         raise NoticeParseError(source_name, "văn bản trống, không có nội dung")
     if len(text) > MAX_NOTICE_CHARS:
@@ -74,6 +87,7 @@ def parse_notice_text(text: str, directory: AgencyDirectoryLike, *, source_name:
     doc = Doc.of(text)
     matcher = AgencyMatcher(directory)
     header = parse_header(doc, matcher, source_name)
+    apply_given_metadata(header, issued_on, issuer, directory)
     reference = date.fromisoformat(header.date.value) if header.date.value else None
     start, end = body_range(doc, header.body_first)
     roots = Structure(doc, start, end).build()
@@ -84,7 +98,8 @@ def parse_notice_text(text: str, directory: AgencyDirectoryLike, *, source_name:
         raise NoticeParseError(
             source_name,
             "không tìm thấy mục công việc nào (không có mục đánh số trong phần nhiệm vụ, không có câu «Giao …», «Đề nghị …», "
-            f"«Yêu cầu …» hay «… chủ trì …»){marker_hint}: văn bản có lẽ không phải Thông báo kết luận",
+            f"«Yêu cầu …» hay «… chủ trì …»){marker_hint}: văn bản có lẽ không phải văn bản giao việc "
+            "(không phải Thông báo kết luận, Kết luận, Công văn hay ý kiến chỉ đạo)",
         )
     directives = [_directive(doc, u, builder, directory, reference) for u in builder.units]
     _dedupe_numbers(directives)
@@ -93,6 +108,9 @@ def parse_notice_text(text: str, directory: AgencyDirectoryLike, *, source_name:
     number = _placeholder_number(doc, header, reference, directory) if placeholder else header.number
     monitors, monitors_note = _monitors(doc, directives, header)
     warnings: list[str] = []
+    genre_note = genre_warning(header.genre)
+    if genre_note:
+        warnings.append(genre_note)
     if header.issuer.value is None:
         warnings.append("chưa xác định được cơ quan ban hành")
     if header.date.value is None:
@@ -108,7 +126,24 @@ def parse_notice_text(text: str, directory: AgencyDirectoryLike, *, source_name:
         monitors_note=monitors_note,
         directives=directives,
         warnings=warnings,
+        genre=str(header.genre),
     )
+
+
+def apply_given_metadata(
+    header: Header, issued_on: date | str | None, issuer: str | None, directory: AgencyDirectoryLike
+) -> None:
+    """Fill the issue date and issuer the text does not state with the caller's values (--date, --issuer)."""
+    if issued_on is not None and (header.date.value is None or header.date.confidence < REVIEW_THRESHOLD):
+        day = issued_on if isinstance(issued_on, date) else date.fromisoformat(str(issued_on))
+        header.date = MetaValue(value=day.isoformat(), raw=day.strftime("%d/%m/%Y"), confidence=0.9, note=_GIVEN)
+    if issuer is not None and header.issuer.value is None:
+        if issuer not in directory.by_code:
+            raise NoticeParseError("--issuer", f"không có cơ quan mã «{issuer}» trong danh mục")
+        header.issuer = MetaValue(value=issuer, raw=directory.by_code[issuer].name, confidence=0.9, note=_GIVEN)
+
+
+_GIVEN = "do người dùng nhập (--date/--issuer), văn bản không ghi"
 
 
 def _grouped(n: int) -> str:

@@ -134,6 +134,7 @@ class NoticeDraftText(BaseModel):
     monitors_note: str | None = None
     directives: list[ParsedDirective]
     warnings: list[str] = Field(default_factory=list)
+    genre: str = Field(default="thong-bao-ket-luan", description="The genre read from the title and opening.")
 
     @property
     def issued_on(self) -> dt.date | None:

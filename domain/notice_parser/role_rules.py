@@ -47,7 +47,7 @@ _SPEAKER_VERB = vi_pattern(
     r"^(?:yêu\s+cầu|đề\s+nghị|giao(?!\s+thông)|kết\s+luận|nhấn\s+mạnh|lưu\s+ý|thống\s+nhất|đồng\s+ý)\b"
 )
 _PAST = vi_pattern(
-    r"^(?:đã|đang|được|vừa|cơ\s+bản|bước\s+đầu|luôn|có\s+nhiều|đạt|báo\s+cáo\s+(?:tại|về|kết\s+quả\s+tại))\b"
+    r"^(?:đã|đang|được|vừa|cơ\s+bản|bước\s+đầu|luôn|có\s+nhiều|đạt|nhận\s+được|cho\s+biết|báo\s+cáo\s+(?:tại|về|kết\s+quả\s+tại))\b"
 )
 CONTINUES_ROLE = vi_pattern(r"^[\s,]*\(?\s*(?:chủ\s+trì|phối\s+hợp)\s*\)?\s*[,;]?\s*(?:và\s+)?$")
 LIST_GAP = vi_pattern(r"^(?:[\s,]|và|cùng|hoặc)*$")

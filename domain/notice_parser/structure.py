@@ -33,7 +33,11 @@ _BODY_END = vi_pattern(
 _CLOSING = vi_pattern(
     r"^\s*(?:trên\s+đây\s+là|(?:văn\s+phòng|vp)[^.;]{0,80}\bthông\s+báo\s+(?:để|đến)|[^.;]{0,120}\bthông\s+báo\s+để\s+(?:các|cơ\s+quan|đơn\s+vị)[^.;]{0,120}(?:biết|thực\s+hiện))"
 )
-_INTRO_END = vi_pattern(r"(?:như\s+sau|kết\s+luận|ý\s+kiến(?:\s+chỉ\s+đạo)?)\s*:\s*(?:\*\*|__)?\s*$")
+_INTRO_END = vi_pattern(r"(?:như\s+sau|kết\s+luận|ý\s+kiến(?:\s+chỉ\s+đạo)?|\bchỉ\s+đạo)\s*:\s*(?:\*\*|__)?\s*$")
+# An assignment inside an opening paragraph ("Ngày 05/6, UBND tỉnh giao Sở X …"): the paragraph is not only an intro.
+_ASSIGNS_INSIDE = re.compile(
+    r"[\s,](?:giao|đề\s+nghị|yêu\s+cầu)\s+(?:cho\s+)?(?:các\s+)?[A-ZĐÀ-ỸÂĂÊÔƠƯ]"
+)  # case matters: a capital starts the body
 INTRO_START = vi_pattern(
     r"^\s*(?:\*\*|__)?\s*(?:(?:sáng|chiều|tối)\s+)?(?:ngày\s+\d|vừa\s+qua|căn\s+cứ|thực\s+hiện\s+chương\s+trình|tại\s+hội\s+nghị|trong\s+các\s+ngày|từ\s+ngày|sau\s+khi\s+nghe)"
 )
@@ -281,6 +285,11 @@ def _body_end(doc: Doc, first: int) -> int:
     return doc.nlines
 
 
+def assigns_inside(line: str) -> bool:
+    """True when an opening paragraph also assigns work ("…, Chủ tịch UBND tỉnh giao Sở X …"): keep it in the body."""
+    return bool(_ASSIGNS_INSIDE.search(unicodedata.normalize("NFC", line)))
+
+
 def _after_intro(doc: Doc, first: int, end: int) -> int:
     """The line after the intro ("Ngày …, … kết luận như sau:"), which is not a directive."""
     for i in range(first, min(end, first + 40)):
@@ -296,7 +305,7 @@ def _after_intro(doc: Doc, first: int, end: int) -> int:
         line = clean(doc.line(i))
         if not line:
             continue
-        if INTRO_START.match(norm_low(line)) and not marker_of(doc.line(i)):
+        if INTRO_START.match(norm_low(line)) and not marker_of(doc.line(i)) and not assigns_inside(line):
             j = i
             while (
                 j + 1 < end

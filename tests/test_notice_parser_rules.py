@@ -1,0 +1,151 @@
+"""The parser's general rules for the documents offices really receive (issue 16), several variants per pattern.
+
+Each test names the rule (a function of domain/notice_parser/) and feeds it texts written for the test: letters,
+ý kiến chỉ đạo, meeting summaries, other provinces' names. None is a sentence of the field corpus.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from config.agencies import AgencyDirectory, load_agencies
+from config.settings import PACKAGED_CONFIG_DIR
+from domain.notice_parser import NoticeDraftText, NoticeParseError, ParsedDirective, parse_notice_text
+from domain.notice_parser.genre import Genre
+
+LETTER_HEAD = (
+    "ỦY BAN NHÂN DÂN                      CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\n"
+    "TỈNH BẮC GIANG                           Độc lập - Tự do - Hạnh phúc\n\n"
+    "Số: 4021/UBND-KTN                     Bắc Giang, ngày 10 tháng 6 năm 2024\n"
+    "V/v xử lý kiến nghị về cấp nước sinh hoạt\n\n"
+)
+
+
+@pytest.fixture(scope="module")
+def directory() -> AgencyDirectory:
+    """The packaged Bắc Giang agency directory."""
+    return load_agencies(PACKAGED_CONFIG_DIR)
+
+
+def parse(text: str, directory: AgencyDirectory, **kwargs: object) -> NoticeDraftText:
+    """Parse a test text."""
+    return parse_notice_text(text, directory, source_name="t.txt", **kwargs)  # type: ignore[arg-type]  # test kwargs
+
+
+def roles(d: ParsedDirective) -> dict[str, str]:
+    """A directive's assignees as {code or surface: role}."""
+    return {(r.code if r.known and r.code and not r.is_group else r.surface): str(r.role) for r in d.assignments}
+
+
+# --- 1. Genres: letters, ý kiến chỉ đạo, meeting summaries are drafted; the genre is a warning ----------------
+
+
+@pytest.mark.parametrize(
+    ("body", "genre"),
+    [
+        (
+            LETTER_HEAD + "Kính gửi:\n- Sở Tài chính;\n- Sở Công Thương.\n\n"
+            "Xét đề nghị của UBND huyện Lục Nam, UBND tỉnh có ý kiến như sau:\n\n"
+            "Giao Sở Công Thương chủ trì kiểm tra hệ thống cấp nước, báo cáo UBND tỉnh trước ngày 30/6/2024.\n",
+            Genre.OFFICIAL_LETTER,
+        ),
+        (
+            "Ý KIẾN CHỈ ĐẠO CỦA CHỦ TỊCH UBND TỈNH\n(về cấp nước mùa khô)\n\nĐồng chí Chủ tịch UBND tỉnh chỉ đạo:\n\n"
+            "- Sở Công Thương kiểm tra hệ thống cấp nước trong tháng 6/2024.\n",
+            Genre.DIRECTION,
+        ),
+        (
+            "Bắc Giang: họp bàn cấp nước mùa khô\n\nChiều 05/6/2024, Phó Chủ tịch UBND tỉnh chủ trì cuộc họp về cấp "
+            "nước. Kết luận cuộc họp, Phó Chủ tịch UBND tỉnh giao Sở Công Thương kiểm tra hệ thống cấp nước.\n",
+            Genre.MEETING_SUMMARY,
+        ),
+        (
+            "Xuất bản thông tin\nSau khi xem xét kiến nghị của cử tri, UBND tỉnh có ý kiến như sau:\n\n"
+            "Sở Công Thương kiểm tra hệ thống cấp nước, trả lời cử tri trước ngày 20/6/2024.\n",
+            Genre.DIRECTION,
+        ),
+    ],
+)
+def test_genre_of_a_text_without_a_notice_title_is_a_warning_not_a_refusal(
+    body: str, genre: Genre, directory: AgencyDirectory
+) -> None:
+    draft = parse(body, directory)
+    assert draft.genre == genre
+    assert any("không có tiêu đề «THÔNG BÁO»/«KẾT LUẬN»" in w for w in draft.warnings)
+    assert any(roles(d).get("SO_CT") == "lead" for d in draft.directives)
+
+
+def test_a_text_with_no_assignment_clause_is_still_refused(directory: AgencyDirectory) -> None:
+    for text in (
+        "Hội chợ nông sản\n\nHội chợ diễn ra trong ba ngày với nhiều gian hàng.\n",
+        LETTER_HEAD + "Kính gửi: Sở Tài chính.\n\nUBND tỉnh nhận được văn bản của Sở Tài chính về kinh phí.\n",
+    ):
+        with pytest.raises(NoticeParseError, match="không tìm thấy mục công việc nào"):
+            parse(text, directory)
+
+
+def test_addressees_of_a_letter_are_not_assignees(directory: AgencyDirectory) -> None:
+    for addressees in (
+        "Kính gửi:\n- Sở Tài chính;\n- Sở Công Thương.\n\n",
+        "Kính gửi: Sở Tài chính; Sở Công Thương.\n\n",
+    ):
+        draft = parse(
+            LETTER_HEAD + addressees + "UBND tỉnh có ý kiến như sau:\n\nSở Công Thương kiểm tra hệ thống cấp nước.\n",
+            directory,
+        )
+        assert [roles(d) for d in draft.directives] == [{"SO_CT": "lead"}]
+        assert draft.title.value is not None and "cấp nước sinh hoạt" in draft.title.value
+        assert draft.number.value == "4021/UBND-KTN" and draft.date.value == "2024-06-10"
+
+
+# --- 6. Title block: portal furniture is not the title; a deadline date is never the issue date ----------------
+
+
+@pytest.mark.parametrize("cue", ["trước ngày", "hạn", "chậm nhất", "hoàn thành trước"])
+def test_a_date_after_a_deadline_word_is_never_the_issue_date(cue: str, directory: AgencyDirectory) -> None:
+    text = (
+        "THÔNG BÁO\nKết luận về cấp nước\n\nGiao Sở Công Thương kiểm tra hệ thống cấp nước, báo cáo "
+        f"{cue} ngày 30 tháng 6 năm 2024.\n"
+    )
+    draft = parse(text, directory)
+    assert draft.date.value != "2024-06-30"
+
+
+def test_portal_boilerplate_is_not_the_title(directory: AgencyDirectory) -> None:
+    for furniture in ("Xuất bản thông tin", "Trang chủ > Tin tức > Chỉ đạo điều hành", "Chia sẻ"):
+        draft = parse(
+            f"{furniture}\nBắc Giang: kiểm tra cấp nước mùa khô\n\nNgày 05/6/2024, UBND tỉnh giao Sở Công Thương "
+            "kiểm tra hệ thống cấp nước.\n",
+            directory,
+        )
+        assert draft.title.value is not None and "cấp nước mùa khô" in draft.title.value
+        assert furniture.split()[0] not in draft.title.value
+
+
+def test_the_source_line_of_a_portal_article_gives_number_and_date(directory: AgencyDirectory) -> None:
+    for source in ("(Theo Công văn số 1187/UBND-KT, ngày 05/3/2024)", "Nguồn: Công văn số 1187/UBND-KT ngày 05/3/2024"):
+        draft = parse(
+            "Xuất bản thông tin\n\nUBND tỉnh có ý kiến như sau:\n\nSở Công Thương kiểm tra cấp nước trong 10 ngày "
+            f"làm việc.\n\n{source}\n",
+            directory,
+        )
+        assert draft.date.value == "2024-03-05"
+        assert draft.number.value == "1187/UBND-KT"
+
+
+# --- 7. The issue date and issuer given by the caller when the text has none ------------------------------------
+
+
+def test_a_given_date_and_issuer_fill_what_the_text_does_not_say(directory: AgencyDirectory) -> None:
+    text = "Đồng chí Chủ tịch chỉ đạo:\n\n- Sở Công Thương kiểm tra hệ thống cấp nước trong 05 ngày làm việc.\n"
+    draft = parse(text, directory, issued_on=date(2024, 7, 8), issuer="UBND_TINH")
+    assert draft.date.value == "2024-07-08" and draft.issuer.value == "UBND_TINH"
+    assert draft.date.note is not None and "--date" in draft.date.note
+    stated = parse(
+        LETTER_HEAD + "UBND tỉnh có ý kiến như sau:\n\nSở Công Thương kiểm tra.\n", directory, issued_on="2020-01-01"
+    )
+    assert stated.date.value == "2024-06-10"  # what the text says wins
+    with pytest.raises(NoticeParseError, match="KHONG_CO"):
+        parse(text, directory, issuer="KHONG_CO")
