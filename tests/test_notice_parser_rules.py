@@ -149,3 +149,85 @@ def test_a_given_date_and_issuer_fill_what_the_text_does_not_say(directory: Agen
     assert stated.date.value == "2024-06-10"  # what the text says wins
     with pytest.raises(NoticeParseError, match="KHONG_CO"):
         parse(text, directory, issuer="KHONG_CO")
+
+
+# --- 2. Names: unknown names end at a role word or separator, never in a verb; lists split; abbreviations --------
+
+
+def _body(sentence: str) -> str:
+    """A minimal conclusion notice whose only item is sentence."""
+    return "THÔNG BÁO\nKết luận về cấp nước\n\n1. " + sentence + "\n"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "lead"),
+    [
+        ("Cục Quản lý thị trường tỉnh chủ trì kiểm tra giá vật tư.", "Cục Quản lý thị trường tỉnh"),
+        ("Ban Quản lý Khu kinh tế tỉnh thực hiện rà soát quỹ đất.", "Ban Quản lý Khu kinh tế tỉnh"),
+        ("Báo Hà Tĩnh tăng thời lượng tuyên truyền.", "Báo Hà Tĩnh"),
+        ("Trung tâm Phát triển quỹ đất tỉnh hoàn thành đo đạc.", "Trung tâm Phát triển quỹ đất tỉnh"),
+        ("Ngân hàng Chính sách xã hội chi nhánh tỉnh ưu tiên cho vay.", "Ngân hàng Chính sách xã hội chi nhánh tỉnh"),
+        ("Sở Giao thông vận tải tăng cường kiểm tra tải trọng xe.", "Sở Giao thông vận tải"),
+        ("UBND thành phố Hạ Long khẩn trương nạo vét cống.", "UBND thành phố Hạ Long"),
+        ("Kho bạc Nhà nước tỉnh kiểm soát chi chặt chẽ.", "Kho bạc Nhà nước tỉnh"),
+    ],
+)
+def test_unknown_names_end_at_a_role_word_or_verb(sentence: str, lead: str, directory: AgencyDirectory) -> None:
+    (d,) = parse(_body(sentence), directory).directives
+    assert [r.surface for r in d.assignments if str(r.role) == "lead"] == [lead]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "names"),
+    [
+        (
+            "UBND huyện Nghi Lộc, UBND huyện Diễn Châu công khai phương án.",
+            ["UBND huyện Nghi Lộc", "UBND huyện Diễn Châu"],
+        ),
+        ("Công an tỉnh, Viện Kiểm sát nhân dân tỉnh xử lý vụ việc.", ["Công an tỉnh", "Viện Kiểm sát nhân dân tỉnh"]),
+        ("UBND huyện Na Hang, Lâm Bình hoàn thiện hạ tầng.", ["UBND huyện Na Hang", "UBND huyện Lâm Bình"]),
+        (
+            "UBND huyện Mèo Vạc, Đồng Văn và Yên Minh rà soát hộ nghèo.",
+            ["UBND huyện Mèo Vạc", "UBND huyện Đồng Văn", "UBND huyện Yên Minh"],
+        ),
+        (
+            "Sở Du lịch, Sở Văn hóa, Thể thao và Du lịch xây dựng sản phẩm.",
+            ["Sở Du lịch", "Sở Văn hóa, Thể thao và Du lịch"],
+        ),
+    ],
+)
+def test_a_list_of_names_splits_into_bodies(sentence: str, names: list[str], directory: AgencyDirectory) -> None:
+    (d,) = parse(_body(sentence), directory).directives
+    assert [r.surface for r in d.assignments] == names
+    assert all(str(r.role) == "lead" for r in d.assignments)
+
+
+def test_a_sibling_place_is_not_a_persons_title(directory: AgencyDirectory) -> None:
+    (d,) = parse(_body("UBND huyện Nga Sơn, Giám đốc Sở Y tế kiểm tra dịch bệnh."), directory).directives
+    assert "UBND huyện Giám" not in [r.surface for r in d.assignments]
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("Sở Nông nghiệp và PTNT", "SO_NNPTNT"),
+        ("Sở NN và PTNT", "SO_NNPTNT"),
+        ("Sở Khoa học và Công nghệ", "SO_KHCN"),
+        ("Sở KH và CN", "SO_KHCN"),
+        ("Uỷ ban nhân dân tỉnh", "UBND_TINH"),
+        ("Ủy ban MTTQ tỉnh", "MTTQ_TINH"),
+    ],
+)
+def test_abbreviations_are_normalised_both_ways_before_lookup(
+    written: str, code: str, directory: AgencyDirectory
+) -> None:
+    (d,) = parse(_body(f"Giao {written} chủ trì kiểm tra giống cây trồng."), directory).directives
+    assert [(r.code, str(r.role)) for r in d.assignments] == [(code, "lead")]
+
+
+def test_suggestions_only_when_distinguishing_words_overlap(directory: AgencyDirectory) -> None:
+    (d,) = parse(_body("Giao Sở Kế hoạch và Đầu tư chủ trì thẩm định dự án."), directory).directives
+    (ref,) = d.assignments
+    assert not ref.known and not any("KH&CN" in s or "Khoa học" in s for s in ref.suggestions)
+    (d,) = parse(_body("Giao Sở Nông nghiệp tỉnh chủ trì kiểm tra giống."), directory).directives
+    assert any("SO_NNPTNT" in s for s in d.assignments[0].suggestions)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from domain.notice_parser.abbreviations import distinguishing_words
 from domain.notice_parser.agencies import AgencyMatcher
 from domain.notice_parser.builder import Builder, Unit
 from domain.notice_parser.deadline import directive_deadline
@@ -36,9 +37,17 @@ _CITED_NOTICE = re.compile(r"(?:Thông báo(?: kết luận)?|Kết luận)\s+s�
 
 
 def _suggest(directory: AgencyDirectoryLike, surface: str) -> list[str]:
-    """Directory names close to an unknown one and of the same kind (same first word: Sở, Văn phòng …)."""
+    """Directory names close to an unknown one: same first word (Sở, Văn phòng …) and shared distinguishing words.
+
+    "Sở KH&CN" is not offered for "Sở Kế hoạch và Đầu tư": once written out, their distinguishing words differ.
+    """
     head = norm_low(surface).split()[:1]
-    return [label for label in directory.closest(surface, limit=5) if norm_low(label).split()[:1] == head][:3]
+    own = distinguishing_words(surface)
+    return [
+        label
+        for label in directory.closest(surface, limit=5)
+        if norm_low(label).split()[:1] == head and own & distinguishing_words(label)
+    ][:3]
 
 
 def _to_ref(doc: Doc, a: Assignment, directory: AgencyDirectoryLike) -> AgencyRefDraft:

@@ -385,7 +385,7 @@ def parse_header(doc: Doc, matcher: AgencyMatcher, source_name: str) -> Header:
     has_marker = title_line is not None
     title = _title(doc, matcher, title_lines, title_text, has_marker or letter_line is not None)
     issuer = _issuer(doc, matcher, title_lines, body_first)
-    title_low = norm_low(title_text) if has_marker else ""
+    title_low = norm_low(_heading_text(doc.line(title_line))) if title_line is not None else ""
     opening = doc.low[doc.line_starts[body_first] if body_first < doc.nlines else 0 :][:1500]
     genre = genre_of(title_low, opening, letter=letter_line is not None)
     return Header(number, found_date, title, issuer, body_first, has_marker, genre)
