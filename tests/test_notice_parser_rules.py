@@ -12,7 +12,13 @@ import pytest
 
 from config.agencies import AgencyDirectory, load_agencies
 from config.settings import PACKAGED_CONFIG_DIR
-from domain.notice_parser import NoticeDraftText, NoticeParseError, ParsedDirective, parse_notice_text
+from domain.notice_parser import (
+    NoticeDraftText,
+    NoticeParseError,
+    ParsedDirective,
+    parse_notice_text,
+    render_draft_yaml,
+)
 from domain.notice_parser.genre import Genre
 
 LETTER_HEAD = (
@@ -231,3 +237,57 @@ def test_suggestions_only_when_distinguishing_words_overlap(directory: AgencyDir
     assert not ref.known and not any("KH&CN" in s or "Khoa học" in s for s in ref.suggestions)
     (d,) = parse(_body("Giao Sở Nông nghiệp tỉnh chủ trì kiểm tra giống."), directory).directives
     assert any("SO_NNPTNT" in s for s in d.assignments[0].suggestions)
+
+
+# --- 3. Collective assignees are flagged generic assignments; discarded mentions are commented ------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "phrase", "role"),
+    [
+        (
+            "Sở Công Thương chủ trì, phối hợp với các đơn vị có liên quan tổ chức hội chợ.",
+            "các đơn vị có liên quan",
+            "support",
+        ),
+        ("Các ngành, địa phương liên quan bảo đảm giao thông thông suốt.", "Các ngành, địa phương liên quan", "lead"),
+        ("Giao các Ban QLDA chuyên ngành tỉnh rà soát từng gói thầu.", "các Ban QLDA chuyên ngành tỉnh", "lead"),
+        ("UBND các huyện ven biển lập danh sách tàu cá.", "UBND các huyện ven biển", "lead"),
+        ("Đảng ủy các xã, thị trấn thăm hỏi gia đình chính sách.", "Đảng ủy các xã, thị trấn", "lead"),
+        ("UBND các huyện, thị xã, thành phố báo cáo kết quả.", "UBND các huyện, thị xã, thành phố", "lead"),
+    ],
+)
+def test_collective_assignees_become_flagged_generic_assignments(
+    sentence: str, phrase: str, role: str, directory: AgencyDirectory
+) -> None:
+    draft = parse(_body(sentence), directory)
+    (d,) = draft.directives
+    (ref,) = [r for r in d.assignments if r.generic]
+    assert (ref.surface, str(ref.role)) == (phrase, role)
+    yaml_text = render_draft_yaml(draft)
+    assert f"KIỂM TRA: «{phrase}» là cụm từ chung" in yaml_text
+
+
+def test_a_directory_group_stays_a_group(directory: AgencyDirectory) -> None:
+    (d,) = parse(_body("UBND các huyện, thành phố rà soát hộ nghèo."), directory).directives
+    assert [(r.code, r.generic) for r in d.assignments] == [("UBND_HUYEN_TP", False)]
+
+
+def test_subordinates_directed_by_a_body_are_not_assignees(directory: AgencyDirectory) -> None:
+    for sentence in (
+        "UBND huyện Tân Yên chỉ đạo các cơ quan chuyên môn bố trí kinh phí.",
+        "UBND huyện Lục Nam chỉ đạo các đơn vị trực thuộc rà soát hồ sơ.",
+    ):
+        (d,) = parse(_body(sentence), directory).directives
+        assert [r.surface for r in d.assignments if r.generic] == []
+        assert any(r.generic for r in d.mentions)
+
+
+def test_every_discarded_mention_is_a_comment_with_its_reason(directory: AgencyDirectory) -> None:
+    draft = parse(
+        _body("Sở Công Thương thực hiện theo hướng dẫn của Sở Tài chính, báo cáo UBND tỉnh trong tháng 6/2024."),
+        directory,
+    )
+    yaml_text = render_draft_yaml(draft)
+    assert "«Sở Tài chính»" in yaml_text and "không được giao việc: được nhắc đến" in yaml_text
+    assert "«UBND tỉnh»" in yaml_text and "chỉ nhận báo cáo/tham mưu" in yaml_text

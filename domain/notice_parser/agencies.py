@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from domain.notice_parser.abbreviations import written_forms
+from domain.notice_parser.collectives import collective_spans
 from domain.notice_parser.directory import AgencyDirectoryLike
 from domain.notice_parser.document import Doc, norm_low
 from domain.notice_parser.unknown_names import TailToken, shared_head_siblings, tail_end
@@ -77,6 +78,7 @@ class Mention:
     is_group: bool
     members: tuple[str, ...]
     canonical: str | None
+    generic: bool = False  # a collective phrase ("các đơn vị có liên quan"): several bodies the text does not list
 
     @property
     def key(self) -> str:
@@ -211,6 +213,7 @@ class AgencyMatcher:
         covered = [False] * len(toks)
         out = self._known_names(doc, toks, soft, covered)
         out = self._absorb_sub_bodies(doc, toks, soft, covered, out)
+        out = self._collectives(doc, start, end, toks, covered, out)
         out += self._unknown_names(doc, toks, soft, covered)
         out.sort(key=lambda m: m.start)
         return out
@@ -240,6 +243,23 @@ class AgencyMatcher:
             for k in range(i, i + n):
                 covered[k] = True
             i += n
+        return out
+
+    @staticmethod
+    def _collectives(
+        doc: Doc, start: int, end: int, toks: list[_Tok], covered: list[bool], found: list[Mention]
+    ) -> list[Mention]:
+        """Collective phrases as generic mentions; one that runs past a directory group replaces the group."""
+        out = list(found)
+        for s, e in collective_spans(doc, start, end):
+            inside = [m for m in out if m.start < e and s < m.end]
+            if any(not m.is_group for m in inside) or any(m.start <= s and e <= m.end for m in inside):
+                continue  # names a listed body, or is (part of) a directory group: the directory decides
+            out = [m for m in out if m not in inside]
+            out.append(Mention(s, e, doc.text[s:e], None, False, (), None, generic=True))
+            for k, t in enumerate(toks):
+                if s <= t.start < e:
+                    covered[k] = True
         return out
 
     def _unknown_names(self, doc: Doc, toks: list[_Tok], soft: list[bool], covered: list[bool]) -> list[Mention]:

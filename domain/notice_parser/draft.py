@@ -55,7 +55,7 @@ def _to_ref(doc: Doc, a: Assignment, directory: AgencyDirectoryLike) -> AgencyRe
     m = a.mention
     known = m.code is not None
     conf = a.confidence if known else min(a.confidence, 0.5)
-    suggestions = [] if known else _suggest(directory, m.surface)
+    suggestions = [] if known or m.generic else _suggest(directory, m.surface)
     surface = " ".join(m.surface.split())
     return AgencyRefDraft(
         surface=surface,
@@ -69,6 +69,7 @@ def _to_ref(doc: Doc, a: Assignment, directory: AgencyDirectoryLike) -> AgencyRe
         reason=a.reason,
         inherited=a.inherited,
         suggestions=suggestions,
+        generic=m.generic,
     )
 
 
@@ -209,7 +210,9 @@ def _directive(
     elif not any(r.role is MentionRole.LEAD for r in refs):
         review.append("chưa có cơ quan chủ trì (role: lead) cho mục này")
     for r in refs:
-        if not r.known:
+        if r.generic:
+            review.append(generic_note(r.surface))
+        elif not r.known:
             hint = f"; gần giống: {', '.join(r.suggestions)}" if r.suggestions else ""
             review.append(
                 f"cơ quan «{r.surface}» không có trong danh mục — thêm vào config/agencies.yaml hoặc sửa tên{hint}"
@@ -232,6 +235,14 @@ def _directive(
         mentions=mentions,
         deadline=deadline,
         review=review,
+    )
+
+
+def generic_note(surface: str) -> str:
+    """The reviewer's note for a collective assignee."""
+    return (
+        f"«{surface}» là cụm từ chung, giao cho nhiều cơ quan không nêu tên — thay bằng mã các cơ quan hoặc "
+        "một nhóm trong danh mục"
     )
 
 

@@ -77,6 +77,7 @@ class AgencyRefDraft(BaseModel):
     reason: str = Field(description="Why this role, in Vietnamese.")
     inherited: bool = False
     suggestions: list[str] = Field(default_factory=list)
+    generic: bool = Field(default=False, description="A collective phrase ('các đơn vị có liên quan') to expand.")
 
     @property
     def yaml_agency(self) -> str:
