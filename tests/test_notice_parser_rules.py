@@ -7,9 +7,14 @@ Each test names the rule (a function of domain/notice_parser/) and feeds it text
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
 
+from cli.parse import register
 from config.agencies import AgencyDirectory, load_agencies
 from config.settings import PACKAGED_CONFIG_DIR
 from domain.notice_parser import (
@@ -291,3 +296,58 @@ def test_every_discarded_mention_is_a_comment_with_its_reason(directory: AgencyD
     yaml_text = render_draft_yaml(draft)
     assert "«Sở Tài chính»" in yaml_text and "không được giao việc: được nhắc đến" in yaml_text
     assert "«UBND tỉnh»" in yaml_text and "chỉ nhận báo cáo/tham mưu" in yaml_text
+
+
+# --- 7. `dondoc parse --date --issuer --directory` -------------------------------------------------------------
+
+runner = CliRunner()
+MESSAGE = "Đồng chí Chủ tịch chỉ đạo:\n\n- Sở Y tế phun hóa chất diệt muỗi trong 05 ngày làm việc.\n"
+OTHER_PROVINCE = """province: Gia Lai
+agencies:
+- {code: UBND_GL, name: Ủy ban nhân dân tỉnh Gia Lai, short_name: UBND tỉnh, kind: government, aliases: [UBND tỉnh]}
+- {code: SO_YT, name: Sở Y tế tỉnh Gia Lai, short_name: Sở Y tế, kind: department, aliases: [Sở Y tế]}
+"""
+
+
+def _app() -> typer.Typer:
+    """A Typer app with just the parse command."""
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """Test root."""
+
+    register(app)
+    return app
+
+
+def test_cli_date_issuer_and_directory_fill_what_the_text_lacks(tmp_path: Path) -> None:
+    notice = tmp_path / "tin-nhan.txt"
+    notice.write_text(MESSAGE, encoding="utf-8")
+    other = tmp_path / "gia-lai.yaml"
+    other.write_text(OTHER_PROVINCE, encoding="utf-8")
+    args = ["parse", str(notice), "--date", "08/07/2024", "--issuer", "UBND tỉnh", "--directory", str(other)]
+    result = runner.invoke(_app(), args)
+    assert result.exit_code == 0, result.stderr
+    draft = yaml.safe_load(result.stdout)
+    assert draft["notice"]["date"] == date(2024, 7, 8) and draft["notice"]["issuer"] == "UBND_GL"
+    (directive,) = draft["directives"]
+    assert directive["assignments"] == [{"agency": "SO_YT", "role": "lead"}]
+    assert "15/07/2024" in result.stdout  # the relative deadline resolved from the given date
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--date", "2024-07-08", "DD/MM/YYYY"),
+        ("--date", "31/02/2024", "DD/MM/YYYY"),
+        ("--issuer", "Bộ Quốc phòng", "không có cơ quan «Bộ Quốc phòng»"),
+        ("--directory", "khong-co.yaml", "không tìm thấy tệp"),
+    ],
+)
+def test_cli_bad_options_are_refused_in_vietnamese(tmp_path: Path, option: str, value: str, message: str) -> None:
+    notice = tmp_path / "tin-nhan.txt"
+    notice.write_text(MESSAGE, encoding="utf-8")
+    result = runner.invoke(_app(), ["parse", str(notice), option, value])
+    assert result.exit_code != 0 and "Lỗi:" in result.stderr and message in result.stderr
+    assert result.stdout == ""

@@ -97,7 +97,7 @@ def parse_notice_text(
     doc = Doc.of(text)
     matcher = AgencyMatcher(directory)
     header = parse_header(doc, matcher, source_name)
-    apply_given_metadata(header, issued_on, issuer, directory)
+    apply_given_metadata(header, issued_on, issuer, matcher)
     reference = date.fromisoformat(header.date.value) if header.date.value else None
     start, end = body_range(doc, header.body_first)
     roots = Structure(doc, start, end).build()
@@ -141,16 +141,30 @@ def parse_notice_text(
 
 
 def apply_given_metadata(
-    header: Header, issued_on: date | str | None, issuer: str | None, directory: AgencyDirectoryLike
+    header: Header, issued_on: date | str | None, issuer: str | None, matcher: AgencyMatcher
 ) -> None:
     """Fill the issue date and issuer the text does not state with the caller's values (--date, --issuer)."""
     if issued_on is not None and (header.date.value is None or header.date.confidence < REVIEW_THRESHOLD):
         day = issued_on if isinstance(issued_on, date) else date.fromisoformat(str(issued_on))
         header.date = MetaValue(value=day.isoformat(), raw=day.strftime("%d/%m/%Y"), confidence=0.9, note=_GIVEN)
     if issuer is not None and header.issuer.value is None:
-        if issuer not in directory.by_code:
-            raise NoticeParseError("--issuer", f"không có cơ quan mã «{issuer}» trong danh mục")
-        header.issuer = MetaValue(value=issuer, raw=directory.by_code[issuer].name, confidence=0.9, note=_GIVEN)
+        code = resolve_agency(issuer, matcher)
+        if code is None:
+            raise NoticeParseError(
+                "--issuer", f"không có cơ quan «{issuer}» trong danh mục (ghi mã, ví dụ UBND_TINH, hoặc tên đầy đủ)"
+            )
+        header.issuer = MetaValue(value=code, raw=issuer, confidence=0.9, note=_GIVEN)
+
+
+def resolve_agency(name_or_code: str, matcher: AgencyMatcher) -> str | None:
+    """The directory code of an agency given by code or by any of its names and written forms, else None."""
+    if name_or_code in matcher.directory.by_code:
+        return name_or_code
+    doc = Doc.of(name_or_code.strip())
+    found = matcher.find(doc, 0, len(doc.text))
+    if len(found) == 1 and found[0].code and not found[0].is_group and found[0].end - found[0].start == len(doc.text):
+        return found[0].code
+    return None
 
 
 _GIVEN = "do người dùng nhập (--date/--issuer), văn bản không ghi"
