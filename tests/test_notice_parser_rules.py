@@ -351,3 +351,68 @@ def test_cli_bad_options_are_refused_in_vietnamese(tmp_path: Path, option: str, 
     result = runner.invoke(_app(), ["parse", str(notice), option, value])
     assert result.exit_code != 0 and "Lỗi:" in result.stderr and message in result.stderr
     assert result.stdout == ""
+
+
+# --- 4. Issuer and narrative subjects; 5. segmentation and closing formulas ------------------------------------
+
+PREFACE = "THÔNG BÁO\nKết luận về cấp nước\n\nUBND tỉnh kết luận như sau:\n\n"
+
+
+@pytest.mark.parametrize("adverb", ["cũng", "còn", "đồng thời"])
+def test_the_issuer_that_requests_is_not_an_assignee_whatever_the_adverb(
+    adverb: str, directory: AgencyDirectory
+) -> None:
+    draft = parse(PREFACE + f"UBND tỉnh {adverb} đề nghị Sở Công Thương hỗ trợ doanh nghiệp vay vốn.\n", directory)
+    assert [roles(d) for d in draft.directives] == [{"SO_CT": "lead"}]
+
+
+@pytest.mark.parametrize(
+    "verb", ["nhận được văn bản của Sở Tài chính", "cho biết đã hoàn thành", "đã tổ chức hội nghị"]
+)
+def test_a_narrative_subject_is_not_a_lead(verb: str, directory: AgencyDirectory) -> None:
+    draft = parse(PREFACE + f"Sở Công Thương {verb}. Giao Sở Tài chính bố trí kinh phí.\n", directory)
+    assert all("SO_CT" not in roles(d) for d in draft.directives)
+
+
+@pytest.mark.parametrize("separator", ["; ", ". "])
+def test_a_new_subject_starts_a_new_directive_in_unnumbered_text(separator: str, directory: AgencyDirectory) -> None:
+    text = (
+        PREFACE
+        + f"Sở Công Thương kiểm soát giá cả hàng hóa{separator}Sở Tài chính bố trí kinh phí{separator}"
+        + "UBND huyện Lục Nam chỉnh trang đô thị, hoàn thành trước ngày 30/4/2024.\n"
+    )
+    draft = parse(text, directory)
+    assert [roles(d) for d in draft.directives] == [{"SO_CT": "lead"}, {"SO_TC": "lead"}, {"UBND_LUCNAM": "lead"}]
+    assert [d.deadline.rule is not None for d in draft.directives] == [False, False, True]
+
+
+def test_a_supporting_subject_does_not_start_a_directive(directory: AgencyDirectory) -> None:
+    draft = parse(PREFACE + "Sở Công Thương kiểm soát giá cả; Sở Tài chính phối hợp thực hiện.\n", directory)
+    assert [roles(d) for d in draft.directives] == [{"SO_CT": "lead", "SO_TC": "support"}]
+
+
+@pytest.mark.parametrize(
+    "requirement", ["Yêu cầu hoàn thành trước ngày 30/6/2024.", "Đề nghị báo cáo trước ngày 30/6/2024."]
+)
+def test_an_agency_less_requirement_joins_the_directive_before(requirement: str, directory: AgencyDirectory) -> None:
+    draft = parse(PREFACE + f"Giao Sở Công Thương rà soát quy hoạch chợ. {requirement}\n", directory)
+    (d,) = draft.directives
+    assert roles(d) == {"SO_CT": "lead"} and d.deadline.rule == {
+        "kind": "fixed_date",
+        "date": "2024-06-30",
+        "year_from_reference": False,
+    }
+
+
+@pytest.mark.parametrize(
+    "closing",
+    [
+        "Yêu cầu các cơ quan, đơn vị nghiêm túc thực hiện./.",
+        "Đề nghị các đơn vị triển khai thực hiện./.",
+        "Giám đốc các sở, Chủ tịch UBND các huyện chịu trách nhiệm trước Chủ tịch UBND tỉnh nếu để xảy ra sai sót./.",
+        "Văn phòng UBND tỉnh thông báo để các cơ quan, đơn vị biết, thực hiện./.",
+    ],
+)
+def test_closing_formulas_are_never_directives(closing: str, directory: AgencyDirectory) -> None:
+    draft = parse(PREFACE + "1. Sở Công Thương rà soát quy hoạch chợ.\n\n" + closing + "\n", directory)
+    assert [roles(d) for d in draft.directives] == [{"SO_CT": "lead"}]

@@ -24,6 +24,7 @@ from domain.notice_parser.models import (
 )
 from domain.notice_parser.role_rules import COOPERATES, main_verb
 from domain.notice_parser.roles import Assignment, merge_roles
+from domain.notice_parser.segmentation import split_units
 from domain.notice_parser.structure import Structure, body_range
 
 _MONITOR = vi_pattern(
@@ -111,7 +112,7 @@ def parse_notice_text(
             f"«Yêu cầu …» hay «… chủ trì …»){marker_hint}: văn bản có lẽ không phải văn bản giao việc "
             "(không phải Thông báo kết luận, Kết luận, Công văn hay ý kiến chỉ đạo)",
         )
-    directives = [_directive(doc, u, builder, directory, reference) for u in builder.units]
+    directives = [_directive(doc, u, builder, directory, reference) for u in split_units(builder)]
     _dedupe_numbers(directives)
 
     placeholder = header.number.value is None
