@@ -416,3 +416,11 @@ def test_an_agency_less_requirement_joins_the_directive_before(requirement: str,
 def test_closing_formulas_are_never_directives(closing: str, directory: AgencyDirectory) -> None:
     draft = parse(PREFACE + "1. Sở Công Thương rà soát quy hoạch chợ.\n\n" + closing + "\n", directory)
     assert [roles(d) for d in draft.directives] == [{"SO_CT": "lead"}]
+
+
+def test_the_issuer_as_a_plain_subject_is_flagged_for_review(directory: AgencyDirectory) -> None:
+    for sentence in ("UBND tỉnh tổ chức kiểm tra chợ đầu mối.", "UBND tỉnh rà soát quy hoạch chợ."):
+        draft = parse(LETTER_HEAD + "UBND tỉnh có ý kiến như sau:\n\n" + sentence + "\n", directory)
+        (d,) = draft.directives
+        (ref,) = d.assignments
+        assert ref.code == "UBND_TINH" and ref.confidence < 0.75 and "cơ quan ban hành" in ref.reason

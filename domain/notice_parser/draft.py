@@ -112,7 +112,7 @@ def parse_notice_text(
             f"«Yêu cầu …» hay «… chủ trì …»){marker_hint}: văn bản có lẽ không phải văn bản giao việc "
             "(không phải Thông báo kết luận, Kết luận, Công văn hay ý kiến chỉ đạo)",
         )
-    directives = [_directive(doc, u, builder, directory, reference) for u in split_units(builder)]
+    directives = [_directive(doc, u, builder, directory, reference, header.issuer.value) for u in split_units(builder)]
     _dedupe_numbers(directives)
 
     placeholder = header.number.value is None
@@ -199,8 +199,25 @@ def _placeholder_suffix(issuer: str | None, directory: AgencyDirectoryLike) -> s
     return "TB"
 
 
+def flag_issuer_as_subject(ref: AgencyRefDraft, issuer: str | None) -> AgencyRefDraft:
+    """A lead that rests only on being the subject and is the issuer itself is flagged for review (issue 16 §3).
+
+    The issuer usually assigns ("UBND tỉnh giao …") or reports ("UBND tỉnh đã …"); when it seems to do a task of
+    its own, a person should confirm it.
+    """
+    if issuer and ref.code == issuer and ref.role is MentionRole.LEAD and ref.reason.startswith("chủ ngữ"):
+        ref.confidence = min(ref.confidence, 0.6)
+        ref.reason += "; đây là cơ quan ban hành văn bản — kiểm tra có thật được giao việc không"
+    return ref
+
+
 def _directive(
-    doc: Doc, u: Unit, builder: Builder, directory: AgencyDirectoryLike, reference: date | None
+    doc: Doc,
+    u: Unit,
+    builder: Builder,
+    directory: AgencyDirectoryLike,
+    reference: date | None,
+    issuer: str | None = None,
 ) -> ParsedDirective:
     """Build one ParsedDirective from a unit: text, roles (inheriting when it names no lead), deadline."""
     text = clean(doc.text[u.start : u.end])
@@ -218,7 +235,7 @@ def _directive(
                 why = "nêu ở đoạn dẫn của mục cha" + (", «phối hợp với» cơ quan khác" if elliptic_coop else "")
                 keep.append(Assignment(a.mention, role, round(a.confidence * 0.8, 2), why, inherited=True))
         keep.sort(key=lambda a: (a.inherited, a.mention.start))
-    refs = [_to_ref(doc, a, directory) for a in keep]
+    refs = [flag_issuer_as_subject(_to_ref(doc, a, directory), issuer) for a in keep]
     mentions = [_to_ref(doc, a, directory) for a in others]
     if not refs:
         review.append("văn bản không nêu cơ quan thực hiện mục này; cần phân công (ít nhất một cơ quan chủ trì)")
