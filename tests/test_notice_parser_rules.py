@@ -117,8 +117,8 @@ def test_addressees_of_a_letter_are_not_assignees(directory: AgencyDirectory) ->
 @pytest.mark.parametrize("cue", ["trước ngày", "hạn", "chậm nhất", "hoàn thành trước"])
 def test_a_date_after_a_deadline_word_is_never_the_issue_date(cue: str, directory: AgencyDirectory) -> None:
     text = (
-        "THÔNG BÁO\nKết luận về cấp nước\n\nGiao Sở Công Thương kiểm tra hệ thống cấp nước, báo cáo "
-        f"{cue} ngày 30 tháng 6 năm 2024.\n"
+        f"THÔNG BÁO\nKết luận về các công trình cấp nước phải xong {cue} ngày 30 tháng 6 năm 2024\n\n"
+        "1. Giao Sở Công Thương kiểm tra hệ thống cấp nước.\n"
     )
     draft = parse(text, directory)
     assert draft.date.value != "2024-06-30"
