@@ -37,6 +37,7 @@ KINDS = (
     "extension_rejected",
     "report",
     "digest",
+    "reply_ack",
 )
 REPLY_HINT = {"zalo": "trả lời tin nhắn này", "zns": "liên hệ qua Zalo", "apprise": "trả lời tin nhắn này"}
 DEFAULT_REPLY_HINT = "trả lời thư này"
@@ -75,6 +76,9 @@ PAYLOAD_DEFAULTS: dict[str, Any] = {
         "report_period",
         "period_vi",
         "as_of",
+        "understood",
+        "reply_subject",
+        "reply_channel",
     ]
 } | {"days_overdue": 0, "summary_lines": [], "attachments": []}
 
