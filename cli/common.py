@@ -104,13 +104,14 @@ def data_end_hint(as_of_given: bool, *, session: Session) -> str | None:
     from sqlalchemy import func
 
     from domain.workdays import format_date_vi, local_date
-    from models import Directive, StatusUpdate
+    from models import Directive, Notification, StatusUpdate
 
     if as_of_given:
         return None
     latest = [
         session.exec(select(func.max(StatusUpdate.reported_at))).one(),
         session.exec(select(func.max(Directive.last_followed_up_at))).one(),
+        session.exec(select(func.max(Notification.sent_at))).one(),
     ]
     moments = [m for m in latest if m is not None]
     if not moments:
