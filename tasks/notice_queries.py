@@ -16,6 +16,7 @@ from domain.safe_text import nfc
 from domain.text import ascii_slug, match_key
 from domain.workdays import WorkCalendar, format_date_vi, weekday_vi
 from models import Agency, Assignment, AssignmentStatus, Directive, Notice
+from models.types import row_id
 
 
 @dataclass
@@ -148,7 +149,7 @@ def notice_table(
         )
     out = []
     for directive in directives:
-        roles = by_directive.get(directive.id, {"lead": [], "support": []})  # type: ignore[arg-type]
+        roles = by_directive.get(row_id(directive), {"lead": [], "support": []})
         out.append(
             DirectiveRow(
                 number=directive.number,

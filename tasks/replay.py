@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NONE
@@ -112,7 +113,7 @@ def expand_steps(
                 steps.append(Step(event.at, aid, name, event.status, event.percent, event.note, event.document_number))
     routine_codes = {code for name in scenario.routine.agencies for code in (directory.resolve(name) or [])}
     end = local_date(scenario.end)
-    seen_directives: dict[int, list] = {}  # type: ignore[type-arg]
+    seen_directives: dict[int, list[Any]] = {}
     for (number, code), (aid, directive_id, name) in sorted(assignments.items()):
         if code not in routine_codes or (number, code) in scripted:
             continue
@@ -260,7 +261,8 @@ def timeline(notice_id: int, *, session: Session) -> list[TimelineLine]:
         .where(Notification.notice_id == notice_id, col(Notification.escalation_level).is_not(None))
         .order_by(col(Notification.planned_at))
     ).all():
-        first_rung.setdefault((row.assignment_id, row.escalation_level), row)  # type: ignore[arg-type]
+        if row.assignment_id is not None and row.escalation_level is not None:
+            first_rung.setdefault((row.assignment_id, row.escalation_level), row)
     for (aid, level), row in first_rung.items():
         a = assignments[aid]
         lines.append(
