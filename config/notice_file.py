@@ -122,7 +122,9 @@ def _resolve_refs(
     return drafts, issues
 
 
-def _with_own_tasks(text: str, drafts: list[AssignmentDraft], directory: AgencyDirectory, matcher: AgencyMatcher) -> None:
+def _with_own_tasks(
+    text: str, drafts: list[AssignmentDraft], directory: AgencyDirectory, matcher: AgencyMatcher
+) -> None:
     """Fill each assignment's task not written in the file with the directive's sentences that name it."""
     missing = [a.agency_code for a in drafts if not a.task]
     if not missing:

@@ -20,8 +20,8 @@ from markupsafe import Markup
 
 from domain.deadlines import period_vi
 from domain.labels import ROLE_VI
-from domain.text import excerpt
 from domain.notification_policy import ZNS_ENV, NotificationPolicy
+from domain.text import excerpt
 from domain.timeliness import CATEGORY_VI, Category
 from domain.workdays import WorkCalendar, format_date_vi, weekday_vi
 from notifications.plugins.zalo import OA_TEXT_LIMIT, truncate_text
@@ -294,7 +294,8 @@ def _digest_item(
 ) -> dict[str, Any]:
     """One assignment of a digest: its messages' headlines and intros, and its details once (from the last)."""
     contexts = [message_context(p, channel, policy, today, calendar) for p in payloads]
-    headlines, intros = [], []
+    headlines: list[str] = []
+    intros: list[str] = []  # Markup (a str) for HTML
     for ctx in contexts:
         txt = _template(str(ctx["kind"] or ""), "txt")
         headlines.append(_one_line(_block(txt, "headline", ctx)))

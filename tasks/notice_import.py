@@ -188,9 +188,7 @@ def write_notice(
 
 def _fill_missing_tasks(session: Session, notice: Notice, draft: NoticeDraft, agency_ids: dict[str, int]) -> None:
     """Give rows imported before tasks existed their derived task (the file itself is unchanged)."""
-    wanted = {
-        (d.number, agency_ids[a.agency_code]): a.task for d in draft.directives for a in d.assignments if a.task
-    }
+    wanted = {(d.number, agency_ids[a.agency_code]): a.task for d in draft.directives for a in d.assignments if a.task}
     rows = session.exec(
         select(Assignment, Directive.number)
         .join(Directive, col(Directive.id) == col(Assignment.directive_id))
