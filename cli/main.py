@@ -202,3 +202,22 @@ def register_subcommands() -> None:
 
 
 register_subcommands()
+
+
+def run() -> None:
+    """The `dondoc` entry point: the app, with database trouble told in Vietnamese instead of a traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        app()
+    except OperationalError as exc:
+        detail = str(exc.orig) if exc.orig is not None else type(exc).__name__
+        if "locked" in detail or "busy" in detail:
+            message = (
+                "cơ sở dữ liệu đang bận (một tiến trình khác đang ghi quá lâu). "
+                "Không có gì bị ghi dở; hãy thử lại sau ít phút."
+            )
+        else:
+            message = f"không kết nối được cơ sở dữ liệu ({detail.splitlines()[0][:200]}). Không có gì bị ghi dở."
+        err.print(f"Lỗi: {message}", highlight=False)
+        raise SystemExit(1) from None

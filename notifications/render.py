@@ -38,6 +38,7 @@ KINDS = (
     "extension_rejected",
     "report",
     "digest",
+    "reply_ack",
 )
 # No reply is read yet: messages say how to report (the link, the office and its telephone), never "reply".
 EMAIL_CHANNELS = ("email", "mailbox")
@@ -82,6 +83,9 @@ PAYLOAD_DEFAULTS: dict[str, Any] = {
         "report_period",
         "period_vi",
         "as_of",
+        "understood",
+        "reply_subject",
+        "reply_channel",
     ]
 } | {"days_overdue": 0, "summary_lines": [], "attachments": []}
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from domain.labels import ROLE_VI
@@ -44,17 +45,19 @@ class OverdueRow:
 def _dated_overdue(as_of: datetime, *, session: Session, rules: FollowUpRules) -> list[OverdueRow]:
     """Open assignments whose single deadline has passed, in one query (classify's rule: due < today)."""
     today = local_date(as_of)
-    rows = session.exec(
-        select(
-            Notice.number,
-            Directive.id,
-            Directive.number,
-            Directive.priority,
-            Agency.short_name,
-            Agency.name,
-            Assignment.role,
-            Assignment.due_date,
+    # Eight columns: more than sqlmodel's typed select() overloads take, so SQLAlchemy's own select.
+    rows = session.execute(
+        sa_select(
+            col(Notice.number),
+            col(Directive.id),
+            col(Directive.number),
+            col(Directive.priority),
+            col(Agency.short_name),
+            col(Agency.name),
+            col(Assignment.role),
+            col(Assignment.due_date),
         )
+        .select_from(Assignment)
         .join(Directive, col(Directive.id) == Assignment.directive_id)
         .join(Notice, col(Notice.id) == Directive.notice_id)
         .join(Agency, col(Agency.id) == Assignment.agency_id)
