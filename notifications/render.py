@@ -40,7 +40,8 @@ KINDS = (
     "digest",
     "reply_ack",
 )
-# No reply is read yet: messages say how to report (the link, the office and its telephone), never "reply".
+# Messages say how to report (the link, the office and its telephone); they ask for a reply nowhere, since
+# replies are read only where an office configures an imap status source.
 EMAIL_CHANNELS = ("email", "mailbox")
 # Outside e-mail the task is shortened: a Zalo message holds 2,000 characters in all.
 SHORT_TASK_LIMIT = 500
