@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -18,10 +18,10 @@ def _assignment(code: str, number: str) -> int:
     with Session(get_engine()) as session:
         return session.exec(
             select(Assignment.id)
-            .join(Agency, Agency.id == Assignment.agency_id)  # type: ignore[arg-type]
-            .join(Directive, Directive.id == Assignment.directive_id)  # type: ignore[arg-type]
+            .join(Agency, col(Agency.id) == col(Assignment.agency_id))
+            .join(Directive, col(Directive.id) == col(Assignment.directive_id))
             .where(Agency.code == code, Directive.number == number)
-        ).one()  # type: ignore[return-value]
+        ).one() or 0
 
 
 def test_db_upgrade_says_it_created_a_new_database(isolated_settings: Path) -> None:
