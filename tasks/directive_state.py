@@ -62,6 +62,7 @@ class DirectiveState:
     next_action_at: datetime | None = None  # as read: a status change since then must not be overwritten
     last_update: dict[int, LastUpdate] = field(default_factory=dict)
     reminders_sent: dict[int, int] = field(default_factory=dict)
+    tasks: dict[int, str] = field(default_factory=dict)  # each assignment's own task, where imported with one
 
 
 def _obligations(directive: Directive, start: date, as_of: datetime, rules: FollowUpRules) -> tuple[Obligation, ...]:
@@ -167,6 +168,7 @@ def read_directive_state(
             if u
         },
         reminders_sent={aid: len(keys) for aid, keys in reminders.items()},
+        tasks={a.id: a.task for a in rows if a.id is not None and a.task},
     )
 
 

@@ -66,6 +66,8 @@ def message_payload(
         "notice_title": state.notice_title,
         "directive_number": state.directive_number,
         "directive_excerpt": excerpt(state.directive_text),
+        # The agency's own sentences of the directive; the whole text for rows imported before tasks existed.
+        "task": state.tasks.get(facts.assignment_id) or " ".join(state.directive_text.split()),
         "agency": state.names.get(message.subject_agency, message.subject_agency),
         "agency_code": message.subject_agency,
         "role": facts.role,
@@ -78,10 +80,20 @@ def message_payload(
         "category": judged.category.value if judged else None,
         "category_label": judged.label_vi if judged else None,
         "extended": facts.extended,
+        "acknowledged": facts.acknowledged_at is not None,
         "assignment_id": message.assignment_id,
         "directive_id": state.directive_id,
         "report_link": report_link(facts, message.recipient, rules, as_of),
+        **contact_office(state, rules),
     }
+
+
+def contact_office(state: DirectiveState, rules: FollowUpRules) -> dict[str, str]:
+    """The monitoring office agencies call to report (the first monitor with a telephone), if any."""
+    for code in state.facts.monitor_codes:
+        if code in rules.phones:
+            return {"contact_office": state.names.get(code, code), "contact_phone": rules.phones[code]}
+    return {}
 
 
 def insert_outbox_rows(rows: list[dict[str, Any]], *, session: Session) -> list[tuple[str, str]]:

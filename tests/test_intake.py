@@ -62,7 +62,7 @@ def test_the_page_shows_directive_role_due_date_explanation_category_and_history
     text = html.unescape(page.text)
     assert "Mục 2.6" in text and "TẠM-20220909/TB-TU" in text
     assert "Hội Nông dân tỉnh khẩn trương rà soát" in text  # the directive itself
-    assert "Hội Nông dân tỉnh</strong> (chủ trì)" in text
+    assert "<h1>Nhiệm vụ của Hội Nông dân tỉnh</h1>" in text and "<dt>Vai trò</dt><dd>Chủ trì</dd>" in text
     # 2.6 is due at the Standing Committee's September meeting; with no meeting date configured that is
     # the month's last working day: Friday 30/09/2022.
     assert "30/09/2022 (thứ Sáu)" in text

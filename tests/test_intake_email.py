@@ -84,7 +84,7 @@ def test_without_an_intake_key_reminders_go_out_without_a_link(db, smtp, monkeyp
         payloads = [r.payload for r in session.exec(select(Notification)).all()]
     assert payloads and all(p.get("report_link") is None for p in payloads)
     text = smtp.messages[0].message.get_body(preferencelist=("plain",)).get_content()
-    assert "/r/v1." not in text and "Để báo cáo tiến độ, kết quả thực hiện" in text
+    assert "/r/v1." not in text and "Đề nghị gửi văn bản báo cáo tiến độ, kết quả thực hiện" in text
 
 
 def test_a_script_in_a_note_never_reaches_an_email_as_markup(db, smtp, monkeypatch) -> None:
