@@ -22,8 +22,7 @@ from config.agencies import AgencyDirectory, load_agencies
 from config.policy import load_calendar, load_deadline_policy
 from config.settings import PACKAGED_CONFIG_DIR
 from domain.deadlines import compute_due, rule_from_json
-from domain.notice_parser import NoticeDraftText, parse_notice_text
-from domain.notice_reader import read_notice_text
+from domain.notice_parser import NoticeDraftText, parse_notice_text, read_notice_text
 from domain.text import match_key
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "notice_corpus"

@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-import json
-import textwrap
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from config.agencies import load_agencies
 from config.loader import ConfigError
+from config.policy import load_calendar, load_deadline_policy
 from config.settings import get_settings
+from domain.deadlines import compute_due, rule_from_json
 from domain.notice_parser import (
-    REVIEW_THRESHOLD,
-    AgencyRefDraft,
     NoticeDraftText,
     NoticeParseError,
-    ParsedDirective,
+    NoticeReadError,
     parse_notice_text,
+    read_notice_text,
+    render_draft_yaml,
+    summary_vi,
 )
-from domain.notice_reader import NoticeReadError, read_notice_text
 
 EXIT_CONFIG = 1
 EXIT_INPUT = 2
-CHECK = "KIỂM TRA:"
-_WIDTH = 96
-_EVERY_VI = {"month": "hằng tháng", "quarter": "hằng quý", "half_year": "6 tháng một lần", "year": "hằng năm"}
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -35,236 +33,24 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _q(value: str) -> str:
-    """A YAML double-quoted scalar (JSON string syntax is valid YAML)."""
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _scalar(value: Any) -> str:
-    """A YAML flow scalar for a rule field."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    text = str(value)
-    if text.replace("-", "").replace("_", "").isalnum() and text.isascii():
-        return text
-    return _q(text)
-
-
-def _flow(mapping: dict[str, Any]) -> str:
-    """A one-line YAML flow mapping."""
-    return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in mapping.items()) + "}"
-
-
-def _comment(text: str, indent: int, check: bool = False) -> list[str]:
-    """Comment lines (wrapped), prefixed with KIỂM TRA: when a person must act."""
-    prefix = " " * indent + "# " + (CHECK + " " if check else "")
-    lines = textwrap.wrap(text, width=max(40, _WIDTH + 4 - len(prefix)), break_long_words=False, break_on_hyphens=False)
-    rest = " " * indent + "#   "
-    return [prefix + lines[0]] + [rest + line for line in lines[1:]] if lines else []
-
-
-def _folded(key: str, text: str, indent: int) -> list[str]:
-    """key: >- with the text wrapped (a folded scalar joins the lines back with single spaces)."""
-    pad = " " * (indent + 2)
-    lines = textwrap.wrap(text, width=_WIDTH - len(pad), break_long_words=False, break_on_hyphens=False)
-    return [" " * indent + f"{key}: >-"] + [pad + line for line in lines]
-
-
-def _conf(value: float) -> str:
-    """A confidence as Vietnamese readers write decimals."""
-    return f"{value:.2f}".replace(".", ",")
-
-
-def _lines_of(span: Any) -> str:
-    """'dòng 12' or 'dòng 12–14'."""
-    if span is None:
-        return "không rõ dòng"
-    return f"dòng {span.line_start}" if span.line_start == span.line_end else f"dòng {span.line_start}–{span.line_end}"
-
-
-def _ref_line(ref: AgencyRefDraft, indent: int) -> list[str]:
-    """One assignment entry with a comment saying where it came from and why."""
-    entry = " " * indent + "- " + _flow({"agency": ref.yaml_agency, "role": ref.role})
-    why = f"«{ref.surface}», {_lines_of(ref.span)}: {ref.reason} (độ tin cậy {_conf(ref.confidence)})"
-    out: list[str] = []
-    if not ref.known:
-        hint = f"; gần giống: {', '.join(ref.suggestions)}" if ref.suggestions else ""
-        out += _comment(
-            f"«{ref.surface}» không có trong danh mục cơ quan — thêm vào config/agencies.yaml hoặc sửa tên{hint}",
-            indent,
-            True,
-        )
-    elif ref.confidence < REVIEW_THRESHOLD:
-        out += _comment(f"vai trò chưa chắc chắn — {why}", indent, True)
-    if ref.is_group:
-        why += f"; nhóm gồm {len(ref.members)} cơ quan"
-    out += _comment(why, indent) if ref.known and ref.confidence >= REVIEW_THRESHOLD else []
-    out.append(entry)
-    return out
-
-
-def _due_note(draft: NoticeDraftText, directive: ParsedDirective, config_dir: Path | None) -> str | None:
-    """The computed due date and its explanation, when the calendar config is available."""
-    rule = directive.deadline.rule
-    start = draft.issued_on
-    if rule is None or start is None or config_dir is None:
-        return None
+def due_notes(draft: NoticeDraftText, config_dir: Path) -> dict[str, str]:
+    """The explanation of each directive's computed due date, by number (none when the calendar is unusable)."""
+    if draft.issued_on is None:
+        return {}
     try:
-        from config.policy import load_calendar, load_deadline_policy
-        from domain.deadlines import compute_due, rule_from_json
-
-        due = compute_due(rule_from_json(rule), start, load_calendar(config_dir), load_deadline_policy(config_dir))
-    except (ConfigError, ValueError):
-        return None
-    return due.explanation
-
-
-def render_draft_yaml(
-    draft: NoticeDraftText, *, config_dir: Path | None = None, generated_on: date | None = None
-) -> str:
-    """Write the draft in the notice-file format, with comments marking what a person must check."""
-    out: list[str] = []
-    when = f" ngày {generated_on:%d/%m/%Y}" if generated_on else ""
-    out += [
-        f"# BẢN NHÁP do `dondoc parse` đọc từ «{draft.source_name}»{when}. CẦN NGƯỜI KIỂM TRA trước khi `dondoc import`.",
-        "# Mỗi dòng «# KIỂM TRA:» là một chỗ phải xem lại (độ tin cậy thấp, cơ quan chưa có trong danh mục, thiếu",
-        "# thời hạn, số thông báo tạm); sửa xong thì xóa dòng đó. «dòng N» là dòng trong tệp văn bản gốc.",
-    ]
-    for w in draft.warnings:
-        out += _comment(w, 0, True)
-    out.append("notice:")
-    n = draft.number
-    if draft.number_is_placeholder:
-        out += _comment(n.note or "số tạm", 2, True)
-    elif n.confidence < REVIEW_THRESHOLD:
-        out += _comment(f"số thông báo chưa chắc chắn ({_lines_of(n.span)})", 2, True)
-    else:
-        out += _comment(f"«{n.raw}», {_lines_of(n.span)}", 2)
-    out.append(f"  number: {_q(n.value or '')}")
-    out.append(f"  number_is_placeholder: {'true' if draft.number_is_placeholder else 'false'}")
-    d = draft.date
-    if d.value is None:
-        out += _comment("không tìm thấy ngày ban hành; ghi ngày dạng YYYY-MM-DD", 2, True)
-        out.append("  date: null")
-    else:
-        text = f"«{d.raw}», {_lines_of(d.span)} (độ tin cậy {_conf(d.confidence)})" + (f" — {d.note}" if d.note else "")
-        out += _comment(text, 2, d.confidence < REVIEW_THRESHOLD)
-        out.append(f"  date: {d.value}")
-    i = draft.issuer
-    if i.value is None:
-        raw = i.raw or ""
-        out += _comment(
-            f"chưa xác định được cơ quan ban hành{(' (văn bản ghi «' + raw + '»)') if raw else ''}; ghi mã cơ quan trong danh mục",
-            2,
-            True,
-        )
-        out.append(f"  issuer: {_q(raw)}")
-    else:
-        out += _comment(
-            f"«{i.raw}», {_lines_of(i.span)}: {i.note} (độ tin cậy {_conf(i.confidence)})",
-            2,
-            i.confidence < REVIEW_THRESHOLD,
-        )
-        out.append(f"  issuer: {i.value}")
-    t = draft.title
-    if t.value:
-        out += _comment(f"tiêu đề, {_lines_of(t.span)}", 2, t.confidence < REVIEW_THRESHOLD)
-        out += _folded("title", t.value, 2)
-    else:
-        out += _comment("không tìm thấy tiêu đề (trích yếu); hãy ghi vào", 2, True)
-        out.append(f"  title: {_q('')}")
-    out.append(f"  source_file: {_q(draft.source_name)}")
-    if draft.monitors:
-        low = any(m.confidence < REVIEW_THRESHOLD or m.inherited or not m.known for m in draft.monitors)
-        out += _comment(f"cơ quan theo dõi, đôn đốc: {draft.monitors_note}", 2, low)
-        out.append("  monitors:")
-        for m in draft.monitors:
-            out.append("    - " + _flow({"agency": m.yaml_agency, "role": m.role}))
-    else:
-        out += _comment(draft.monitors_note or "cần chọn cơ quan theo dõi, đôn đốc", 2, True)
-        out.append("  monitors: []")
-    out.append("")
-    out.append("directives:")
+        calendar, policy = load_calendar(config_dir), load_deadline_policy(config_dir)
+    except ConfigError:
+        return {}  # the draft is still useful; `dondoc import` reports the configuration error
+    notes: dict[str, str] = {}
     for directive in draft.directives:
-        out += _render_directive(draft, directive, config_dir)
-    return "\n".join(out).rstrip() + "\n"
-
-
-def _render_directive(draft: NoticeDraftText, directive: ParsedDirective, config_dir: Path | None) -> list[str]:
-    """One directive entry with its review comments."""
-    out: list[str] = [""]
-    label = f"«{directive.label}»" if directive.label else "không đánh số"
-    out += _comment(
-        f"Mục {directive.number} ({label}), {_lines_of(directive.span)}; độ tin cậy {_conf(directive.confidence)}", 2
-    )
-    for note in directive.review:
-        if "không có trong danh mục" in note:
-            continue  # said next to the agency itself
-        out += _comment(note, 2, True)
-    if directive.confidence < REVIEW_THRESHOLD and not directive.review:
-        out += _comment("mục này được nhận ra với độ tin cậy thấp; xem lại văn bản gốc", 2, True)
-    out.append(f"  - number: {_q(directive.number)}")
-    out += _folded("text", directive.text, 4)
-    if directive.assignments:
-        out.append("    assignments:")
-        for ref in directive.assignments:
-            out += _ref_line(ref, 6)
-    else:
-        out.append("    assignments: []")
-    for m in directive.mentions:
-        if m.role == "recipient":
-            out += _comment(f"«{m.surface}» ({_lines_of(m.span)}) chỉ nhận báo cáo/tham mưu, không giao việc", 4)
-    dl = directive.deadline
-    out.append("    deadline:")
-    if dl.rule is None:
-        out += _comment("văn bản không nêu thời hạn; tạm để «thường xuyên» (ongoing) — sửa nếu có hạn", 6, True)
-        out.append("      phrase: null")
-        out.append("      rule: {kind: ongoing}")
-    else:
-        low = dl.confidence < REVIEW_THRESHOLD
-        out += _comment(f"«{dl.phrase}», {_lines_of(dl.span)} (độ tin cậy {_conf(dl.confidence)})", 6, low)
-        due = _due_note(draft, directive, config_dir)
-        if due:
-            out += _comment(due, 6)
-        out.append(f"      phrase: {_q(dl.phrase or '')}")
-        out.append(f"      rule: {_flow(dl.rule)}")
-    for note in dl.notes:
-        if "không nêu thời hạn" in note or (dl.recurrence == "unspecified" and "không nêu chu kỳ" in note):
+        if directive.deadline.rule is None:
             continue
-        out += _comment(note, 4, True)
-    if dl.recurrence == "unspecified":
-        out += _comment("«định kỳ» không nêu chu kỳ; tạm đặt hằng quý — sửa theo chế độ báo cáo", 4, True)
-        out.append("    recurrence: {every: quarter}")
-    elif dl.recurrence:
-        out += _comment(f"«{dl.recurrence_phrase}»: báo cáo {_EVERY_VI.get(dl.recurrence, dl.recurrence)}", 4)
-        out.append(f"    recurrence: {{every: {dl.recurrence}}}")
-    if dl.priority == "urgent":
-        out.append("    priority: urgent")
-    return out
-
-
-def summary_vi(draft: NoticeDraftText, yaml_text: str) -> str:
-    """A short Vietnamese summary of what was found and what needs checking."""
-    refs = [r for d in draft.directives for r in d.assignments]
-    leads = sum(r.role == "lead" for r in refs)
-    unknown = sorted({r.surface for r in refs if not r.known})
-    with_deadline = sum(d.deadline.rule is not None for d in draft.directives)
-    checks = yaml_text.count(CHECK)
-    number = draft.number.value + (" (số tạm)" if draft.number_is_placeholder else "")
-    day = f" ngày {draft.issued_on:%d/%m/%Y}" if draft.issued_on else ""
-    lines = [
-        f"Đã đọc «{draft.source_name}»: thông báo {number}{day}.",
-        f"{len(draft.directives)} mục; {len(refs)} lượt giao việc ({leads} chủ trì, {len(refs) - leads} phối hợp); "
-        f"{with_deadline}/{len(draft.directives)} mục có thời hạn.",
-    ]
-    if unknown:
-        lines.append(f"{len(unknown)} cơ quan chưa có trong danh mục: {', '.join(unknown)}.")
-    lines.append(f"Cần kiểm tra {checks} chỗ (đánh dấu «# {CHECK}» trong bản nháp).")
-    return "\n".join(lines)
+        try:
+            due = compute_due(rule_from_json(directive.deadline.rule), draft.issued_on, calendar, policy)
+        except ValueError:
+            continue  # e.g. a meeting the policy has no date for: the deadline comment already asks to check
+        notes[directive.number] = due.explanation
+    return notes
 
 
 def parse(
@@ -275,22 +61,19 @@ def parse(
     force: Annotated[bool, typer.Option("--force", help="Ghi đè tệp -o nếu đã có.")] = False,
 ) -> None:
     """Đọc một Thông báo kết luận và soạn bản nháp tệp thông báo (YAML) để người kiểm tra rồi nhập."""
-    from config.agencies import load_agencies
-
     config_dir = get_settings().config_dir
     try:
         directory = load_agencies(config_dir)
     except ConfigError as exc:
         raise _fail(f"danh mục cơ quan không hợp lệ:\n{exc}", EXIT_CONFIG) from None
     try:
-        text = read_notice_text(path)
-        draft = parse_notice_text(text, directory, source_name=path.name)
+        draft = parse_notice_text(read_notice_text(path), directory, source_name=path.name)
     except NoticeReadError as exc:
         raise _fail(exc.message_vi, EXIT_INPUT) from None
     except NoticeParseError as exc:
         where = f"{path}:{exc.line}" if exc.line else str(path)
         raise _fail(f"{where}: {exc.reason_vi}", EXIT_INPUT) from None
-    yaml_text = render_draft_yaml(draft, config_dir=config_dir, generated_on=date.today())
+    yaml_text = render_draft_yaml(draft, due_notes=due_notes(draft, config_dir), generated_on=date.today())
     summary = summary_vi(draft, yaml_text)
     if output is None:
         typer.echo(yaml_text, nl=False)

@@ -14,13 +14,21 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from cli.parse import CHECK, register, render_draft_yaml
+from cli.parse import due_notes, register
 from config.agencies import load_agencies
 from config.notice_file import load_notice_file
 from config.policy import load_calendar, load_deadline_policy
 from config.settings import PACKAGED_CONFIG_DIR
-from domain.notice_parser import NoticeDraftText, NoticeParseError, ParsedDirective, parse_notice_text
-from domain.notice_reader import NoticeReadError, read_notice_text
+from domain.notice_parser import (
+    CHECK,
+    NoticeDraftText,
+    NoticeParseError,
+    NoticeReadError,
+    ParsedDirective,
+    parse_notice_text,
+    read_notice_text,
+    render_draft_yaml,
+)
 
 CORPUS = Path(__file__).resolve().parent / "notice_corpus"
 SAMPLE = CORPUS / "01-tb-tu-2022-09-09-ocop.md"
@@ -138,7 +146,7 @@ def test_the_corpus_has_at_least_ten_notices_including_nfd_and_unnumbered_ones()
 @pytest.mark.parametrize(("source", "expected"), CORPUS_FILES, ids=[s.name for s, _ in CORPUS_FILES])
 def test_corpus_notice_matches_its_hand_written_expectations(source: Path, expected: Path, directory) -> None:
     calendar, policy = load_calendar(PACKAGED_CONFIG_DIR), load_deadline_policy(PACKAGED_CONFIG_DIR)
-    result, draft = scoring.score_file(source, expected, directory, calendar, policy)
+    result, _draft = scoring.score_file(source, expected, directory, calendar, policy)
     found, want = result.directives
     assert sorted(found) == sorted(want)
     found_pairs, want_pairs = result.pairs
@@ -440,7 +448,7 @@ def test_a_real_docx_with_a_header_table_is_read_and_parsed(tmp_path: Path, dire
 
 def test_round_trip_draft_validates_with_the_notice_file_loader(tmp_path: Path, directory) -> None:
     draft = parse_notice_text(read_notice_text(ALL_KNOWN), directory, source_name=ALL_KNOWN.name)
-    text = render_draft_yaml(draft, config_dir=PACKAGED_CONFIG_DIR)
+    text = render_draft_yaml(draft, due_notes=due_notes(draft, PACKAGED_CONFIG_DIR))
     path = tmp_path / "draft.yaml"
     path.write_text(text, encoding="utf-8")
     loaded = load_notice_file(path, PACKAGED_CONFIG_DIR)
@@ -454,7 +462,7 @@ def test_round_trip_draft_validates_with_the_notice_file_loader(tmp_path: Path, 
 
 
 def test_the_draft_marks_what_a_person_must_check(sample: NoticeDraftText) -> None:
-    text = render_draft_yaml(sample, config_dir=PACKAGED_CONFIG_DIR)
+    text = render_draft_yaml(sample, due_notes=due_notes(sample, PACKAGED_CONFIG_DIR))
     data = yaml.safe_load(text)
     assert data["notice"]["number"] == "TẠM-20220909/TB-TU" and data["notice"]["number_is_placeholder"] is True
     blocks = text.split("\n  - number: ")

@@ -6,11 +6,22 @@ import codecs
 import io
 import unicodedata
 import zipfile
+import zlib
 from pathlib import Path
+
+import docx
+from docx.opc.exceptions import PackageNotFoundError
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+from lxml.etree import LxmlError
+
+from domain.archive_guard import UnsafeArchiveError, check_archive
 
 MAX_NOTICE_BYTES = 5_000_000
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 DOCX_SUFFIXES = (".docx",)
+# What python-docx lets escape from a damaged package (bad XML, truncated or corrupt members, missing parts).
+_DAMAGED_PACKAGE_ERRORS = (LxmlError, zlib.error, EOFError, OSError, IndexError, AttributeError, TypeError)
 
 
 class NoticeReadError(ValueError):
@@ -58,21 +69,17 @@ def decode_text(data: bytes, name: str) -> str:
 def _docx_lines(data: bytes, name: str) -> list[str]:
     """Return the paragraphs of a DOCX body in order, table cells included, one per line."""
     try:
-        import docx
-        from docx.opc.exceptions import PackageNotFoundError
-        from docx.table import Table
-        from docx.text.paragraph import Paragraph
-    except ImportError:  # pragma: no cover - dependency missing
-        raise NoticeReadError(
-            name, "cần gói python-docx để đọc tệp .docx (pip install 'python-docx>=1.1,<2')"
-        ) from None
+        # A zip bomb would expand to gigabytes inside python-docx: read only the zip directory first.
+        check_archive(io.BytesIO(data))
+    except UnsafeArchiveError as exc:
+        raise NoticeReadError(name, f"không mở tệp .docx: {exc}") from None
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise NoticeReadError(
             name, f"tệp .docx bị hỏng hoặc không phải tệp Word (.docx) hợp lệ ({type(exc).__name__})"
         ) from None
-    except Exception as exc:  # lxml and zip errors of every kind: all mean a damaged file
+    except _DAMAGED_PACKAGE_ERRORS as exc:
         raise NoticeReadError(name, f"tệp .docx bị hỏng, không đọc được ({type(exc).__name__})") from None
     lines: list[str] = []
     for block in document.iter_inner_content():
@@ -119,6 +126,3 @@ def read_notice_text(path: Path) -> str:
     if not text.strip():
         raise NoticeReadError(name, "tệp trống, không có nội dung")
     return text
-
-
-__all__ = ["NoticeReadError", "decode_text", "read_notice_text"]

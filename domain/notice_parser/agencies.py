@@ -1,0 +1,341 @@
+"""Agency names in the text: directory names (longest match, Unicode- and tone-insensitive) and unknown agency-like names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import Enum, auto
+
+from domain.notice_parser.directory import AgencyDirectoryLike
+from domain.notice_parser.document import Doc, norm_low
+
+_TOKEN = re.compile(r"\w+(?:\s*&\s*\w+)*")
+_SOFT_GAP = re.compile(r"^[\s,.\-–]*$")
+# Aliases that start with one of these words name an institution even in lower case
+# ("hội nông dân các cấp"); others ("Tài chính", "STC", "MTTQ") must match their capitals.
+_INSTITUTION_HEADS = {
+    "sở",
+    "ban",
+    "hội",
+    "ủy",
+    "ubnd",
+    "hđnd",
+    "văn",
+    "liên",
+    "đài",
+    "báo",
+    "đảng",
+    "huyện",
+    "thành",
+    "tỉnh",
+    "thường",
+    "đoàn",
+    "các",
+    "công",
+    "trung",
+    "bộ",
+    "ubmttq",
+    "mặt",
+    "đồng",
+    "phó",
+    "lm",
+}
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One directory name: what it resolves to and how it must match."""
+
+    code: str
+    is_group: bool
+    members: tuple[str, ...]
+    alias: str
+    raw_tokens: tuple[str, ...]
+    case_sensitive: bool
+
+
+@dataclass
+class _Tok:
+    """A word of the text with its key for matching."""
+
+    start: int
+    end: int
+    raw: str
+    key: str
+
+
+@dataclass
+class Mention:
+    """A name found in the text: known (code) or agency-like but unknown."""
+
+    start: int
+    end: int
+    surface: str
+    code: str | None
+    is_group: bool
+    members: tuple[str, ...]
+    canonical: str | None
+
+    @property
+    def key(self) -> str:
+        """Identity for merging: the code, else the normalised surface."""
+        return self.code or "?" + norm_low(self.surface)
+
+
+def _key_of(raw_low: str) -> str:
+    """Token key: lowercase, tone-normalised, no spaces around '&'."""
+    return re.sub(r"\s+", "", raw_low)
+
+
+# Heads of agency-like names not in the directory; the tuple is the lowercase token sequence and
+# whether the name may stand alone ("Công an tỉnh", "Tỉnh ủy") or needs a proper-name tail.
+_UNKNOWN_HEADS: list[tuple[tuple[str, ...], bool]] = [
+    (("ban", "cán", "sự", "đảng"), False),
+    (("ban", "quản", "lý"), False),
+    (("ủy", "ban"), False),
+    (("hội", "đồng"), False),
+    (("văn", "phòng"), False),
+    (("liên", "minh"), False),
+    (("liên", "đoàn"), False),
+    (("liên", "hiệp"), False),
+    (("công", "an"), True),
+    (("trung", "tâm"), False),
+    (("chi", "cục"), False),
+    (("thanh", "tra"), True),
+    (("kho", "bạc"), True),
+    (("ngân", "hàng"), False),
+    (("hiệp", "hội"), False),
+    (("tỉnh", "ủy"), True),
+    (("huyện", "ủy"), True),
+    (("thành", "ủy"), True),
+    (("thị", "ủy"), True),
+    (("đảng", "ủy"), True),
+    (("thường", "trực"), False),
+    (("tỉnh", "đoàn"), True),
+    (("mặt", "trận"), False),
+    (("sở",), False),
+    (("ban",), False),
+    (("hội",), False),
+    (("ubnd",), False),
+    (("hđnd",), False),
+    (("ubmttq",), False),
+    (("đài",), False),
+    (("báo",), False),
+    (("bộ",), False),
+    (("cục",), False),
+    (("viện",), False),
+    (("trường",), False),
+    (("quỹ",), False),
+    (("đoàn",), False),
+    (("phòng",), False),
+]
+_SUB_BODY_PREFIXES = [
+    ("ban", "cán", "sự", "đảng"),
+    ("ban", "thường", "vụ"),
+    ("ban", "chấp", "hành"),
+    ("đảng", "đoàn"),
+    ("văn", "phòng"),
+    ("đảng", "ủy"),
+    ("chi", "bộ"),
+    ("phòng",),
+    ("chi", "cục"),
+    ("trung", "tâm"),
+]
+
+
+class _TailWord(Enum):
+    """The kind of the last word read in the tail of an unknown agency-like name."""
+
+    HEAD = auto()
+    ABBREVIATION = auto()
+    CAPITALISED = auto()
+    UNIT = auto()
+    AND = auto()
+    LOWER = auto()
+
+
+_UNIT_WORDS = {"tỉnh", "huyện", "xã", "quận", "phường", "thị", "trấn", "thành", "phố", "nhân", "dân", "tp"}
+
+
+class AgencyMatcher:
+    """Finds directory names (longest match, Unicode- and tone-insensitive) and unknown agency-like names."""
+
+    def __init__(self, directory: AgencyDirectoryLike):
+        self.directory = directory
+        self.index: dict[tuple[str, ...], _Entry] = {}
+        for agency in directory.agencies:
+            names = [agency.name, *([agency.short_name] if agency.short_name else []), *agency.aliases]
+            if re.fullmatch(r"[A-ZĐ]{3,}", agency.code):
+                names.append(agency.code)
+            for name in names:
+                self._add(name, agency.code, False, (agency.code,))
+        for group in directory.groups:
+            for name in [group.name, *group.aliases]:
+                self._add(name, group.code, True, tuple(group.members))
+        self.max_len = max((len(k) for k in self.index), default=1)
+        # The longest name starting with each first word: most words start no name, and are skipped at once.
+        self.max_len_by_head: dict[str, int] = {}
+        for keys in self.index:
+            self.max_len_by_head[keys[0]] = max(self.max_len_by_head.get(keys[0], 0), len(keys))
+
+    def _add(self, name: str, code: str, is_group: bool, members: tuple[str, ...]) -> None:
+        """Index one name under its token keys (first name wins, as in the directory)."""
+        nfc = unicodedata.normalize("NFC", name)
+        toks = [m.group(0) for m in _TOKEN.finditer(nfc)]
+        if not toks:
+            return
+        keys = tuple(_key_of(norm_low(t)) for t in toks)
+        head = keys[0]
+        case_sensitive = head not in _INSTITUTION_HEADS
+        self.index.setdefault(keys, _Entry(code, is_group, members, nfc, tuple(toks), case_sensitive))
+
+    def tokens(self, doc: Doc, start: int, end: int) -> list[_Tok]:
+        """Words of doc[start:end]."""
+        return [
+            _Tok(start + m.start(), start + m.end(), m.group(0), _key_of(doc.low[start + m.start() : start + m.end()]))
+            for m in _TOKEN.finditer(doc.text[start:end])
+        ]
+
+    @staticmethod
+    def _case_ok(entry: _Entry, toks: list[_Tok]) -> bool:
+        """For case-sensitive names: abbreviations must be upper case, words must keep their capitals."""
+        if not entry.case_sensitive:
+            return True
+        for want, tok in zip(entry.raw_tokens, toks, strict=True):
+            if len(want) > 1 and want.isupper():
+                if not tok.raw.isupper():
+                    return False
+            elif want[:1].isupper() != tok.raw[:1].isupper():
+                return False
+        return True
+
+    def find(self, doc: Doc, start: int, end: int) -> list[Mention]:
+        """Every known and unknown agency name in doc[start:end], left to right, not overlapping."""
+        toks = self.tokens(doc, start, end)
+        soft = [True] + [bool(_SOFT_GAP.match(doc.text[toks[i - 1].end : toks[i].start])) for i in range(1, len(toks))]
+        covered = [False] * len(toks)
+        out = self._known_names(doc, toks, soft, covered)
+        out = self._absorb_sub_bodies(doc, toks, soft, covered, out)
+        out += self._unknown_names(doc, toks, soft, covered)
+        out.sort(key=lambda m: m.start)
+        return out
+
+    def _longest_entry(self, toks: list[_Tok], soft: list[bool], i: int) -> tuple[int, _Entry] | None:
+        """The longest directory name starting at token i whose words are joined by soft gaps only."""
+        for n in range(min(self.max_len_by_head.get(toks[i].key, 0), len(toks) - i), 0, -1):
+            if not all(soft[i + k] for k in range(1, n)):
+                continue
+            entry = self.index.get(tuple(t.key for t in toks[i : i + n]))
+            if entry and self._case_ok(entry, toks[i : i + n]):
+                return n, entry
+        return None
+
+    def _known_names(self, doc: Doc, toks: list[_Tok], soft: list[bool], covered: list[bool]) -> list[Mention]:
+        """Directory names, longest first at each position, marking their tokens covered."""
+        out: list[Mention] = []
+        i = 0
+        while i < len(toks):
+            hit = self._longest_entry(toks, soft, i)
+            if hit is None:
+                i += 1
+                continue
+            n, entry = hit
+            s, e = toks[i].start, toks[i + n - 1].end
+            out.append(Mention(s, e, doc.text[s:e], entry.code, entry.is_group, entry.members, entry.alias))
+            for k in range(i, i + n):
+                covered[k] = True
+            i += n
+        return out
+
+    @classmethod
+    def _unknown_names(cls, doc: Doc, toks: list[_Tok], soft: list[bool], covered: list[bool]) -> list[Mention]:
+        """Agency-like names outside the directory among the tokens not yet covered."""
+        out: list[Mention] = []
+        i = 0
+        while i < len(toks):
+            if covered[i]:
+                i += 1
+                continue
+            j = cls._unknown_end(toks, soft, covered, i)
+            if j is None:
+                i += 1
+                continue
+            s, e = toks[i].start, toks[j - 1].end
+            out.append(Mention(s, e, doc.text[s:e], None, False, (), None))
+            i = j
+        return out
+
+    @staticmethod
+    def _absorb_sub_bodies(
+        doc: Doc, toks: list[_Tok], soft: list[bool], covered: list[bool], found: list[Mention]
+    ) -> list[Mention]:
+        """'Đảng đoàn Hội Nông dân tỉnh', 'Văn phòng UBND tỉnh': a sub-body is another body, unknown unless listed."""
+        starts = {t.start: k for k, t in enumerate(toks)}
+        out = []
+        for m in found:
+            k = starts.get(m.start)
+            replaced = False
+            if m.code is not None and k is not None:
+                for prefix in _SUB_BODY_PREFIXES:
+                    n = len(prefix)
+                    j = k - n
+                    if j < 0 or tuple(t.key for t in toks[j:k]) != prefix or not toks[j].raw[:1].isupper():
+                        continue
+                    if any(covered[x] for x in range(j, k)) or not all(soft[x] for x in range(j + 1, k + 1)):
+                        continue
+                    s = toks[j].start
+                    end_tok = next((x for x in range(k, len(toks)) if toks[x].end == m.end), k)
+                    # "Phòng Nông nghiệp và Phát triển nông thôn huyện": keep the level word.
+                    while (
+                        end_tok + 1 < len(toks)
+                        and soft[end_tok + 1]
+                        and toks[end_tok + 1].key in ("huyện", "tỉnh", "thành", "phố", "thị", "xã")
+                    ):
+                        end_tok += 1
+                        covered[end_tok] = True
+                    e = toks[end_tok].end
+                    out.append(Mention(s, e, doc.text[s:e], None, False, (), None))
+                    for x in range(j, k):
+                        covered[x] = True
+                    replaced = True
+                    break
+            if not replaced:
+                out.append(m)
+        return out
+
+    @staticmethod
+    def _unknown_end(toks: list[_Tok], soft: list[bool], covered: list[bool], i: int) -> int | None:
+        """End index of an agency-like name starting at token i, or None."""
+        if not toks[i].raw[:1].isupper():
+            return None
+        for head, alone in _UNKNOWN_HEADS:
+            n = len(head)
+            if i + n > len(toks) or tuple(t.key for t in toks[i : i + n]) != head:
+                continue
+            if any(covered[k] or not soft[k] for k in range(i + 1, i + n)):
+                continue
+            j = i + n
+            prev = _TailWord.HEAD
+            tail = 0
+            while j < len(toks) and soft[j] and not covered[j]:
+                raw, key = toks[j].raw, toks[j].key
+                if raw[:1].isupper():
+                    prev = _TailWord.ABBREVIATION if len(raw) > 1 and raw.isupper() else _TailWord.CAPITALISED
+                elif key in _UNIT_WORDS:
+                    prev = _TailWord.UNIT
+                elif key in ("và", "&") and j + 1 < len(toks) and toks[j + 1].raw[:1].isupper() and soft[j + 1]:
+                    prev = _TailWord.AND
+                elif prev is _TailWord.CAPITALISED and raw.islower():
+                    prev = _TailWord.LOWER
+                else:
+                    break
+                tail += 1
+                j += 1
+            while j > i + n and toks[j - 1].key in ("và", "&"):
+                j -= 1
+                tail -= 1
+            if tail == 0 and not alone:
+                return None
+            return j
+        return None
