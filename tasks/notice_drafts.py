@@ -97,6 +97,7 @@ def with_header_defaults(
 ) -> NoticeDraftText:
     """Fill the date and issuer the text does not say from what the coordinator typed in the run form."""
     given = "theo ô nhập trên giao diện (văn bản không ghi)"
+    code = issuer_code(issuer, directory) if issuer else None  # a typo is refused even when the text names one
     if draft.date.value is None and issued_on is not None:
         draft = draft.model_copy(
             update={
@@ -105,8 +106,7 @@ def with_header_defaults(
                 )
             }
         )
-    if draft.issuer.value is None and issuer:
-        code = issuer_code(issuer, directory)
+    if draft.issuer.value is None and code is not None and issuer:
         draft = draft.model_copy(
             update={"issuer": MetaValue(value=code, raw=one_line(issuer), confidence=1.0, note=given)}
         )
