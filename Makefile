@@ -9,10 +9,17 @@ STAMP := $(VENV)/.installed-stamp
 export DONDOC_HOME ?= $(CURDIR)/.dondoc
 export PREFECT_HOME ?= $(DONDOC_HOME)/prefect
 
+# `make ui PORT=4210` serves the UI elsewhere; the UI is told its own API address, and artifacts link there.
+HOST ?= 127.0.0.1
+PORT ?= 4200
+export PREFECT_UI_URL ?= http://$(HOST):$(PORT)
+
 SAMPLE_NUMBER := TẠM-20220909/TB-TU
 SCENARIO := config/scenarios/ocop-2022.yaml
-# The demo replays on a database of its own, recreated each run, so it never touches real data.
+# The demo replays on a database and a Prefect home of its own, recreated each run, so it never touches
+# real data and a second `make demo` does not double every run and artifact.
 DEMO_HOME := $(DONDOC_HOME)/demo
+DEMO_ENV := DONDOC_HOME=$(DEMO_HOME) PREFECT_HOME=$(DEMO_HOME)/prefect
 
 .PHONY: install demo ui lint test test-fast clean
 
@@ -28,15 +35,18 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	rm -rf $(DEMO_HOME)
-	DONDOC_HOME=$(DEMO_HOME) $(BIN)/dondoc db upgrade
-	DONDOC_HOME=$(DEMO_HOME) $(BIN)/dondoc replay $(SCENARIO)
-	DONDOC_HOME=$(DEMO_HOME) $(BIN)/dondoc show '$(SAMPLE_NUMBER)'
-	@echo "Thư đã gửi (tệp .eml): $(DEMO_HOME)/mailbox/  ·  Xem các lượt chạy: make ui"
-	DONDOC_HOME=$(DEMO_HOME) $(BIN)/dondoc report --notice '$(SAMPLE_NUMBER)' --period 2022-Q3 --period 2022-Q4 --period 2023-Q1 --on-send-date --out out
+	mkdir -p $(DEMO_HOME)/prefect
+	$(DEMO_ENV) $(BIN)/dondoc db upgrade
+	$(DEMO_ENV) $(BIN)/dondoc replay $(SCENARIO)
+	$(DEMO_ENV) $(BIN)/dondoc show '$(SAMPLE_NUMBER)'
+	@echo "Thư đã gửi (tệp .eml): $(DEMO_HOME)/mailbox/  ·  Xem các lượt chạy: make ui (http://$(HOST):$(PORT))"
+	$(DEMO_ENV) $(BIN)/dondoc report --notice '$(SAMPLE_NUMBER)' --period 2022-Q3 --period 2022-Q4 --period 2023-Q1 --on-send-date --out out
 
-# The Prefect UI on the same home as the demo: http://127.0.0.1:4200
+# The Prefect UI on the demo's Prefect home: http://127.0.0.1:4200 (or `make ui PORT=4210`).
 ui: $(STAMP)
-	$(BIN)/prefect server start --host 127.0.0.1 --port 4200
+	mkdir -p $(DEMO_HOME)/prefect
+	PREFECT_HOME=$(DEMO_HOME)/prefect PREFECT_SERVER_API_HOST=$(HOST) PREFECT_SERVER_API_PORT=$(PORT) \
+	PREFECT_UI_API_URL=http://$(HOST):$(PORT)/api $(BIN)/prefect server start --host $(HOST) --port $(PORT)
 
 # Lint, format, types and the layer contracts (pyproject.toml [tool.importlinter]); `make test` runs it first.
 lint: $(STAMP)

@@ -56,42 +56,52 @@ def build_province(url: str, schema: str | None, notices: int) -> dict[str, Any]
 def measure(url: str, schema: str | None, period_label: str | None, out_dir: Path) -> dict[str, Any]:
     """Make the report and time each step."""
     from bench.synthetic import DEFAULT_AS_OF, connect
+    from config.settings import get_settings
     from domain.report_periods import PeriodError
-    from tasks import report_documents, reporting
+    from models.db import session_scope
+    from tasks.reporting import build, charts, markdown, word, workbook
 
     baseline = _rss_mb()
     connect(url, schema)
     as_of = DEFAULT_AS_OF
     phases: dict[str, float] = {}
+    settings = get_settings()
+    config = build.load_report_config(settings.config_dir, settings.enabled_channels)
     try:
-        (period,) = reporting.resolve(period_label or "quarter", as_of)
+        (period,) = build.resolve(period_label or "quarter", as_of, config)
     except PeriodError as exc:
         raise SystemExit(f"bench/report: {exc}") from None
-    scope = reporting.resolve_scope(None)
     started = time.perf_counter()
-    data = _timed(phases, "read_s", lambda: reporting.read_report_data(scope, period.data_as_of))
+
+    def read() -> build.ReportData:
+        with session_scope(read_only=True) as session:
+            scope = build.resolve_scope(None, session=session)
+            return build.read_report_data(scope, period.data_as_of, config, session=session)
+
+    data = _timed(phases, "read_s", read)
     after_read = _rss_mb()
-    built = _timed(phases, "compute_s", lambda: reporting.compute(scope, period, as_of, data=data))
+    scope = build.Scope(build.ALL_SCOPE, None, "tat-ca-thong-bao")
+    built = _timed(phases, "compute_s", lambda: build.compute(scope, period, as_of, data, config))
     _timed(
         phases,
         "artifacts_s",
         lambda: (
-            report_documents.report_markdown(built.meta, built.model),
-            report_documents.directive_table_rows(built.meta, built.model),
-            report_documents.agency_table_rows(built.model),
-            report_documents.overdue_table_rows(built.model, built.meta.document_rows * 10),
+            markdown.report_markdown(built.meta, built.model),
+            markdown.directive_table_rows(built.meta, built.model),
+            markdown.agency_table_rows(built.model),
+            markdown.overdue_table_rows(built.model, built.meta.document_rows * 10),
         ),
     )
-    charts = _timed(phases, "charts_s", lambda: report_documents.write_charts(built.meta, built.model, out_dir))
+    pictures = _timed(phases, "charts_s", lambda: charts.write_charts(built.meta, built.model, out_dir))
     xlsx = _timed(
         phases,
         "xlsx_s",
-        lambda: report_documents.write_xlsx(built.meta, built.model, out_dir / f"{built.meta.base_name}.xlsx"),
+        lambda: workbook.write_xlsx(built.meta, built.model, out_dir / f"{built.meta.base_name}.xlsx"),
     )
     docx = _timed(
         phases,
         "docx_s",
-        lambda: report_documents.write_docx(built.meta, built.model, charts, out_dir / f"{built.meta.base_name}.docx"),
+        lambda: word.write_docx(built.meta, built.model, pictures, out_dir / f"{built.meta.base_name}.docx"),
     )
     total = round(time.perf_counter() - started, 3)
     model = built.model
@@ -117,7 +127,7 @@ def measure(url: str, schema: str | None, period_label: str | None, out_dir: Pat
         "baseline_rss_mb": baseline,
         "rss_after_read_mb": after_read,
         "peak_rss_mb": _rss_mb(),
-        "files": {p.name: p.stat().st_size for p in [docx, xlsx, *charts]},
+        "files": {p.name: p.stat().st_size for p in [docx, xlsx, *pictures]},
     }
 
 

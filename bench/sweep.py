@@ -44,6 +44,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -451,7 +452,7 @@ def plain_follow_up(directive_id: int, as_of: datetime) -> int:
     except ImportError:  # before the status-source polling step existed
         polling = None  # type: ignore[assignment]
     if polling is not None:
-        polling.poll_for_directive(directive_id)
+        polling.poll_status_sources_task.fn(directive_id, as_of)
     state = load_directive_state.fn(directive_id, as_of)
     planned = plan_follow_up.fn(state, as_of)
     written = record_outbox.fn(state, planned, as_of)
@@ -475,12 +476,12 @@ def _overhead_flow() -> Any:
         out = []
         for index, directive_id in enumerate(directive_ids):
 
-            def run_flow() -> None:
+            def run_flow(directive_id: int = directive_id) -> None:
                 with nullcontext() if heartbeats else local_subflows(), tags(*labels.get(directive_id, [])):
                     state = follow_up_directive(directive_id, as_of, deliver=False, return_state=True)
                 assert state.is_completed(), state.message
 
-            def run_plain() -> None:
+            def run_plain(directive_id: int = directive_id) -> None:
                 plain_follow_up(directive_id, as_of)
 
             if index % 2:
@@ -525,7 +526,7 @@ def measure_overhead(sample: list[int], warm_up: int, as_of: datetime) -> dict[s
     for directive_id in sample[:10]:
         state = load_directive_state.fn(directive_id, as_of)
         planned = plan_follow_up.fn(state, as_of)
-        artifact_times.append(_timed(lambda: artifacts.publish_directive(state, planned, as_of))[0])
+        artifact_times.append(_timed(partial(artifacts.publish_directive, state, planned, as_of))[0])
     off, on, fresh = _summary(rerun_off), _summary(rerun_on), _summary(first)
     artifacts_s = statistics.fmean(artifact_times)
     return {

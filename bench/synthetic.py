@@ -9,7 +9,7 @@ engine's idempotency keys), and `next_action_at` is the planner's next action, s
 what a sweep running every day would have left. Exactly `due` directives are then due at `as_of`:
 if more fall due naturally, the rest are postponed by a day; if fewer, the missing ones get a
 progress report a few minutes before `as_of` (a status change marks its directive due, as
-`tasks.status.record_status_update` does). Nothing is due at `quiet_as_of` (= `as_of − 1 day`).
+`tasks.status_recording.record_status_update` does). Nothing is due at `quiet_as_of` (= `as_of − 1 day`).
 
 Reused by the reporting benchmark: `build(engine, Spec(...))` and `read_all_facts(engine, as_of)`.
 
@@ -59,7 +59,7 @@ from domain.deadlines import (
     report_obligations,
 )
 from domain.planner import DirectiveFacts, PlannedMessage, at_local, plan
-from domain.timeliness import AssignmentFacts, Obligation
+from domain.timeliness import PROGRESSLESS, AssignmentFacts, Obligation
 from domain.workdays import WorkCalendar, local_date
 from models import (
     Agency,
@@ -72,10 +72,9 @@ from models import (
     Notification,
     StatusUpdate,
 )
-from domain.timeliness import PROGRESSLESS
 from tasks.directive_state import OBLIGATION_HORIZON
-from tasks.outbox_writer import CONTACT_ROLE
 from tasks.notice_import import sync_agencies
+from tasks.outbox_writer import CONTACT_ROLE
 
 # Tuesday 12/11/2024, 09:00 in Vietnam: the morning sweep after the 08:00 reminders fell due.
 DEFAULT_AS_OF = at_local(date(2024, 11, 12), clock(9, 0))
@@ -250,7 +249,7 @@ class _Province:
         self.assignees = sorted(code for code in self.id_of if code not in NOT_ASSIGNEES)
 
     def targets(self, recipient: str, agency_code: str) -> list[tuple[int, str, str, str]]:
-        """The contacts a message goes to, chosen as tasks.follow_up._outbox_rows does."""
+        """The contacts a message goes to, chosen as tasks.outbox_writer._outbox_rows does."""
         every = [c for c in self.contacts[self.id_of[agency_code]] if c[2] in DEFAULT_CHANNELS]
         wanted = [c for c in every if c[1] == CONTACT_ROLE[recipient]]
         return wanted or every

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import typer
 from rich.console import Console
+from sqlmodel import Session, select
 
 from config.loader import ConfigError
+from models import Notice
 
 console = Console()
 err = Console(stderr=True)
@@ -37,6 +40,28 @@ def require_database() -> None:
         raise fail("cơ sở dữ liệu chưa được khởi tạo. Hãy chạy: dondoc db upgrade")
 
 
+_VI_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+DATE_FORMS = "dd/mm/yyyy, d/m/yyyy hoặc yyyy-mm-dd"
+
+
+def parse_date_vi(value: str) -> date:
+    """A date as Vietnamese offices type it (dd/mm/yyyy, d/m/yyyy) or ISO; ValueError otherwise."""
+    value = value.strip()
+    found = _VI_DATE.match(value)
+    if found:
+        day, month, year = (int(part) for part in found.groups())
+        return date(year, month, day)
+    return date.fromisoformat(value)
+
+
+def parse_day_option(value: str, option: str) -> date:
+    """parse_date_vi for a CLI option, stopping with a Vietnamese message that names the option."""
+    try:
+        return parse_date_vi(value)
+    except ValueError:
+        raise fail(f"{option}: ngày không hợp lệ «{value}» (dạng đúng: {DATE_FORMS})") from None
+
+
 def parse_as_of(value: str | None) -> datetime:
     """Parse --as-of: a date means 08:00 in Vietnam that day; a datetime without offset is Vietnam time."""
     from config.escalation import load_escalation_policy
@@ -47,11 +72,51 @@ def parse_as_of(value: str | None) -> datetime:
     if value is None:
         return datetime.now(UTC)
     try:
-        if len(value) == 10:
-            return at_local(date.fromisoformat(value), load_escalation_policy(get_settings().config_dir).send_at)
+        if "T" not in value and " " not in value.strip():
+            return at_local(parse_date_vi(value), load_escalation_policy(get_settings().config_dir).send_at)
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise fail(f"thời điểm không hợp lệ: «{value}» (dạng đúng: YYYY-MM-DD hoặc YYYY-MM-DDTHH:MM)") from None
+        raise fail(f"thời điểm không hợp lệ: «{value}» (dạng đúng: {DATE_FORMS}, hoặc yyyy-mm-ddTHH:MM)") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=VN_TZ)
     return moment.astimezone(UTC)
+
+
+def resolve_notice(ref: str, *, session: Session) -> Notice:
+    """The notice NOTICE names (accents and case forgiven), or stop with a Vietnamese message naming candidates."""
+    from tasks.notice_queries import AmbiguousNotice, find_notice
+
+    try:
+        notice = find_notice(ref, session=session)
+    except AmbiguousNotice as exc:
+        raise fail(str(exc)) from None
+    if notice is None:
+        raise fail(f"không tìm thấy thông báo «{ref}». Xem danh sách: dondoc notices list")
+    return notice
+
+
+# Data older than this without --as-of is most likely a replay (make demo ends on 31/03/2023).
+STALE_AFTER_DAYS = 7
+
+
+def data_end_hint(as_of_given: bool, *, session: Session) -> str | None:
+    """A one-line hint when the database's data ends well before today and no --as-of was given."""
+    from sqlalchemy import func
+
+    from domain.workdays import format_date_vi, local_date
+    from models import Directive, StatusUpdate
+
+    if as_of_given:
+        return None
+    latest = [
+        session.exec(select(func.max(StatusUpdate.reported_at))).one(),
+        session.exec(select(func.max(Directive.last_followed_up_at))).one(),
+    ]
+    moments = [m for m in latest if m is not None]
+    if not moments:
+        return None
+    end = local_date(max(moments))
+    if (local_date(datetime.now(UTC)) - end).days <= STALE_AFTER_DAYS:
+        return None
+    day = format_date_vi(end)
+    return f"Gợi ý: dữ liệu chỉ đến ngày {day}; thêm --as-of {day} để xem tình hình tại thời điểm đó."

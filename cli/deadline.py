@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from cli.common import DATE_FORMS, parse_date_vi
 from config.loader import ConfigError
 from config.policy import load_calendar, load_deadline_policy
 from config.settings import get_settings
@@ -28,7 +28,10 @@ def _fail(message: str, code: int) -> typer.Exit:
 def deadline(
     phrase: Annotated[str, typer.Argument(help='Cụm từ nêu thời hạn, ví dụ "trước ngày 30/9/2022".')],
     from_: Annotated[
-        str, typer.Option("--from", help="Ngày bắt đầu tính (thường là ngày ban hành thông báo), dạng YYYY-MM-DD.")
+        str,
+        typer.Option(
+            "--from", help="Ngày bắt đầu tính (thường là ngày ban hành thông báo), dạng dd/mm/yyyy hoặc yyyy-mm-dd."
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="In đúng một đối tượng JSON.")] = False,
     config_dir: Annotated[
@@ -37,9 +40,9 @@ def deadline(
 ) -> None:
     """Tính hạn hoàn thành từ một cụm từ thời hạn tiếng Việt và giải thích cách tính."""
     try:
-        start = date.fromisoformat(from_)
+        start = parse_date_vi(from_)
     except ValueError:
-        raise _fail(f"ngày bắt đầu «{from_}» không hợp lệ (dạng đúng: YYYY-MM-DD)", EXIT_UNPARSEABLE) from None
+        raise _fail(f"ngày bắt đầu «{from_}» không hợp lệ (dạng đúng: {DATE_FORMS})", EXIT_UNPARSEABLE) from None
     try:
         parsed = parse_deadline(phrase, reference=start)
     except UnparseableDeadline as exc:

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from cli.common import console, fail, parse_as_of, report_config_error, require_database
+from cli.common import (
+    console,
+    data_end_hint,
+    fail,
+    parse_as_of,
+    parse_day_option,
+    report_config_error,
+    require_database,
+    resolve_notice,
+)
 from config.escalation import load_escalation_policy
 from config.policy import load_calendar
 from config.settings import get_settings
@@ -41,7 +50,7 @@ def register(app: typer.Typer) -> None:
         notice_ref: Annotated[str, typer.Argument(metavar="NOTICE", help="Số thông báo.")],
         directive: Annotated[str | None, typer.Option("--directive", help="Chỉ một mục, ví dụ 2.3.")] = None,
         as_of: Annotated[
-            str | None, typer.Option("--as-of", help="Tính từ ngày/giờ (YYYY-MM-DD hoặc ISO 8601).")
+            str | None, typer.Option("--as-of", help="Tính từ ngày/giờ (dd/mm/yyyy, yyyy-mm-dd hoặc ISO 8601).")
         ] = None,
     ) -> None:
         """Dry run: every reminder and escalation that would go out if nobody reported anything."""
@@ -104,6 +113,10 @@ def register(app: typer.Typer) -> None:
             for row in rows:
                 table.add_row(*(str(value) for value in row.values()))
             console.print(table)
+        with session_scope(read_only=True) as session:
+            hint = data_end_hint(as_of is not None, session=session)
+        if hint:
+            console.print(hint, highlight=False)
 
     @app.command("sweep", help="Đôn đốc mọi mục đến lượt, rồi gửi tin nhắn.")
     def sweep_command(
@@ -144,19 +157,22 @@ def register(app: typer.Typer) -> None:
         reported_by: Annotated[str, typer.Option("--by", help="Người ghi nhận.")] = "Văn phòng (nhập tay)",
     ) -> None:
         """Record a progress report that arrived on paper."""
-        from tasks.status import StatusChangeRefused, record_status_update
+        from models.db import session_scope
+        from tasks.status_recording import StatusChangeRefused, record_status_update
 
         require_database()
         try:
-            result = record_status_update(
-                assignment_id,
-                status=status,
-                percent=percent,
-                note=note,
-                document_number=doc_number,
-                reported_by=reported_by,
-                source="cli",
-            )
+            with session_scope() as session:
+                result = record_status_update(
+                    assignment_id,
+                    session=session,
+                    status=status,
+                    percent=percent,
+                    note=note,
+                    document_number=doc_number,
+                    reported_by=reported_by,
+                    source="cli",
+                )
         except StatusChangeRefused as exc:
             raise fail(str(exc)) from None
         console.print(f"Đã ghi báo cáo số {result.update_id} cho việc {assignment_id}: {status}.", highlight=False)
@@ -191,27 +207,31 @@ def register(app: typer.Typer) -> None:
         if not state.is_completed():
             raise fail(f"kịch bản dừng giữa chừng: {state.message}")
         console.print(state.message, highlight=False)
-        print_replay_summary(state.result()["notice_id"], plan_.end)
+        outcome = state.result()
+        assert isinstance(outcome, dict)  # the replay flow returns Completed(data={...})
+        print_replay_summary(outcome["notice_id"], plan_.end)
 
     @extension_app.command(
         "request", help="Gửi đề nghị gia hạn; chờ người điều phối phê duyệt trong giao diện Prefect."
     )
     def extension_request(
         assignment_id: Annotated[int, typer.Argument(metavar="ASSIGNMENT")],
-        until: Annotated[str, typer.Option("--until", help="Hạn mới đề nghị, YYYY-MM-DD.")],
+        until: Annotated[str, typer.Option("--until", help="Hạn mới đề nghị (dd/mm/yyyy hoặc yyyy-mm-dd).")],
         reason: Annotated[str, typer.Option("--reason", help="Lý do đề nghị gia hạn.")],
         requested_by: Annotated[str, typer.Option("--by", help="Cơ quan/người đề nghị.")] = "Cơ quan được giao",
     ) -> None:
         """Start an extension review that waits for a coordinator's decision in the Prefect UI."""
-        from tasks.status import ExtensionUnavailable, StatusChangeRefused, request_extension
+        from models.db import session_scope
+        from tasks.extensions import ExtensionUnavailable, request_extension
+        from tasks.status_recording import StatusChangeRefused
 
         require_database()
+        new_due = parse_day_option(until, "--until")
         try:
-            new_due = date.fromisoformat(until)
-        except ValueError:
-            raise fail(f"ngày không hợp lệ: «{until}» (dạng đúng: YYYY-MM-DD)") from None
-        try:
-            started = request_extension(assignment_id, until=new_due, reason=reason, requested_by=requested_by)
+            with session_scope() as session:
+                started = request_extension(
+                    assignment_id, session=session, until=new_due, reason=reason, requested_by=requested_by
+                )
         except (StatusChangeRefused, ExtensionUnavailable) as exc:
             raise fail(str(exc)) from None
         console.print(
@@ -244,7 +264,7 @@ def print_replay_summary(notice_id: int, end: datetime) -> None:
         table.add_column(CATEGORY_VI[category], justify="right")
     with Session(get_engine()) as session:
         ids = session.exec(
-            select(Directive.id).where(Directive.notice_id == notice_id).order_by(Directive.position)
+            select(Directive.id).where(Directive.notice_id == notice_id).order_by(col(Directive.position))
         ).all()
     totals = {c: 0 for c in Category}
     for directive_id in ids:
@@ -260,14 +280,10 @@ def print_replay_summary(notice_id: int, end: datetime) -> None:
 
 def _notice_directives(notice_ref: str, number: str | None) -> tuple[Notice, list[Directive]]:
     """Resolve NOTICE and an optional directive number, or stop with a clear message."""
-    from tasks.notice_queries import find_notice
-
     require_database()
     with Session(get_engine()) as session:
-        notice = find_notice(session, notice_ref)
-        if notice is None:
-            raise fail(f"không tìm thấy thông báo «{notice_ref}»")
-        query = select(Directive).where(Directive.notice_id == notice.id).order_by(Directive.position)
+        notice = resolve_notice(notice_ref, session=session)
+        query = select(Directive).where(Directive.notice_id == notice.id).order_by(col(Directive.position))
         directives = [d for d in session.exec(query).all() if number is None or d.number == number]
     if not directives:
         raise fail(f"thông báo {notice.number} không có mục «{number}»")

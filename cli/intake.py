@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import console, err, fail, report_config_error, require_database
+from cli.common import console, err, fail, report_config_error, require_database, resolve_notice
 from config.loader import ConfigError
 from config.settings import get_settings
 
@@ -41,11 +41,13 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int, typer.Option("--port", help="Cổng.")] = 7700,
     ) -> None:
         """Serve the intake app in the foreground."""
+        from config.intake import IntakeConfigError, get_intake_settings
         from intake.server import run
-        from intake.settings import get_intake_settings
 
         require_database()
         settings = get_intake_settings()
+        if settings.secret_problems():
+            raise fail(f"không khởi động được: {'; '.join(settings.secret_problems())}")
         if not settings.links_enabled:
             err.print(
                 "[yellow]Chú ý:[/] chưa đặt DONDOC_INTAKE_SECRET và DONDOC_PUBLIC_URL: liên kết báo cáo chưa dùng được "
@@ -55,7 +57,10 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"Trang tiếp nhận báo cáo: http://{host}:{port}/ · API: http://{host}:{port}/api/docs", highlight=False
         )
-        run(host, port)
+        try:
+            run(host, port)
+        except IntakeConfigError as exc:
+            raise fail(str(exc)) from None
 
     @token_app.command("create", help="Cấp mã truy cập API cho một cơ quan (mã chỉ hiện một lần).")
     def token_create(
@@ -65,10 +70,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create an agency's API token and print it once."""
         from intake.tokens import TokenError, create_token
+        from models.db import session_scope
 
         require_database()
         try:
-            info, token = create_token(agency, label=label, created_by=by)
+            with session_scope() as session:
+                info, token = create_token(agency, label=label, created_by=by, session=session)
         except TokenError as exc:
             raise fail(str(exc)) from None
         console.print(
@@ -82,14 +89,17 @@ def register(app: typer.Typer) -> None:
     def token_list(agency: Annotated[str | None, typer.Option("--agency", help="Chỉ một cơ quan.")] = None) -> None:
         """List tokens without their secrets."""
         from intake.tokens import list_tokens
+        from models.db import session_scope
 
         require_database()
+        with session_scope(read_only=True) as session:
+            tokens = list_tokens(agency, session=session)
         table = Table(title="Mã truy cập API")
         for column in ("Số", "Cơ quan", "Bắt đầu bằng", "Ghi chú", "Cấp lúc", "Dùng gần nhất", "Thu hồi"):
             table.add_column(
                 column, no_wrap=column in ("Số", "Bắt đầu bằng"), min_width=14 if column == "Bắt đầu bằng" else None
             )
-        for t in list_tokens(agency):
+        for t in tokens:
             table.add_row(
                 str(t.id),
                 t.agency_code,
@@ -108,10 +118,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Revoke a token."""
         from intake.tokens import TokenError, revoke_token
+        from models.db import session_scope
 
         require_database()
         try:
-            info = revoke_token(ref, revoked_by=by)
+            with session_scope() as session:
+                info = revoke_token(ref, revoked_by=by, session=session)
         except TokenError as exc:
             raise fail(str(exc)) from None
         console.print(f"Đã thu hồi mã truy cập số {info.id} ({info.prefix}…) của {info.agency_code}.", highlight=False)
@@ -121,9 +133,9 @@ def register(app: typer.Typer) -> None:
         """Print the signed report link of one assignment."""
         from sqlmodel import Session
 
-        from intake.links import report_link
-        from intake.settings import IntakeConfigError
+        from config.intake import IntakeConfigError, get_intake_settings
         from models import Agency, Assignment, get_engine
+        from tasks.report_links import report_link
 
         require_database()
         with Session(get_engine()) as session:
@@ -132,7 +144,7 @@ def register(app: typer.Typer) -> None:
         if assignment is None or agency is None:
             raise fail(f"không có việc số {assignment_id}")
         try:
-            print(report_link(assignment_id, agency.code))
+            print(report_link(assignment_id, agency.code, settings=get_intake_settings()))
         except IntakeConfigError as exc:
             raise fail(str(exc)) from None
 
@@ -143,12 +155,14 @@ def register(app: typer.Typer) -> None:
         by: Annotated[str, typer.Option("--by", help="Người thu hồi.")] = "Văn phòng (dòng lệnh)",
     ) -> None:
         """Revoke one agency's links issued so far."""
-        from intake.queries import revoke_links
+        from models.db import session_scope
         from models.types import utcnow
+        from tasks.report_links import revoke_links
 
         require_database()
         try:
-            revoke_links(agency, revoked_by=by, reason=reason, now=utcnow())
+            with session_scope() as session:
+                revoke_links(agency, revoked_by=by, reason=reason, now=utcnow(), session=session)
         except LookupError as exc:
             raise fail(str(exc)) from None
         console.print(
@@ -160,7 +174,9 @@ def register(app: typer.Typer) -> None:
     @intake_app.command("poll", help="Lấy trạng thái ngay từ các nguồn trong status_sources.yaml.")
     def poll_command(source: Annotated[str | None, typer.Option("--source", help="Chỉ một nguồn.")] = None) -> None:
         """Poll every configured source now (or one)."""
-        from tasks.polling import load_status_sources, poll_sources
+        from config.status_sources import load_status_sources
+        from models.db import session_scope
+        from tasks.polling import poll_sources
 
         require_database()
         try:
@@ -170,7 +186,8 @@ def register(app: typer.Typer) -> None:
         chosen = [s for s in sources if source is None or s.name == source]
         if not chosen:
             raise fail(f"không có nguồn «{source}»" if source else "chưa cấu hình nguồn nào (status_sources.yaml)")
-        report = poll_sources(chosen, force=True)
+        with session_scope() as session:
+            report = poll_sources(chosen, session=session, force=True)
         for outcome in report.outcomes:
             console.print(outcome.line(), highlight=False, markup=False)
             for problem in outcome.problems:
@@ -181,14 +198,17 @@ def register(app: typer.Typer) -> None:
     @intake_app.command("sources", help="Kiểm tra status_sources.yaml và xem tình trạng từng nguồn.")
     def sources_command() -> None:
         """Validate the sources file and show each source's cursor."""
-        from tasks.polling import load_status_sources, source_states
+        from config.status_sources import load_status_sources
+        from models.db import session_scope
+        from tasks.polling import source_states
 
         require_database()
         try:
             sources = load_status_sources(get_settings().config_dir).sources
         except ConfigError as exc:
             raise report_config_error(exc) from None
-        states = {row.source: row for row in source_states()}
+        with session_scope(read_only=True) as session:
+            states = {row.source: row for row in source_states(session=session)}
         table = Table(title="Nguồn trạng thái")
         for column in (
             "Nguồn",
@@ -223,20 +243,15 @@ def register(app: typer.Typer) -> None:
         agency: Annotated[str | None, typer.Option("--agency", help="Chỉ các việc của một cơ quan.")] = None,
     ) -> None:
         """Write the XLSX template of a notice."""
-        from sqlmodel import Session
-
         from domain.text import ascii_slug
-        from intake.xlsx import export_template
-        from models import get_engine
-        from tasks.notice_queries import find_notice
+        from models.db import session_scope
+        from tasks.status_workbook import export_template
 
         require_database()
-        with Session(get_engine()) as session:
-            notice = find_notice(session, notice_ref)
-        if notice is None:
-            raise fail(f"không tìm thấy thông báo «{notice_ref}»")
-        path = output or Path(f"bao-cao-{ascii_slug(notice.number)}.xlsx")
-        count = export_template(notice.id, path, agency)  # type: ignore[arg-type]
+        with session_scope(read_only=True) as session:
+            notice = resolve_notice(notice_ref, session=session)
+            path = output or Path(f"bao-cao-{ascii_slug(notice.number)}.xlsx")
+            count = export_template(notice.id, path, agency, session=session)  # type: ignore[arg-type]
         console.print(
             f"Đã ghi {path} ({count} việc). Điền các cột nền vàng rồi nhập bằng: dondoc import-updates {path}",
             highlight=False,
@@ -251,13 +266,15 @@ def register(app: typer.Typer) -> None:
         by: Annotated[str, typer.Option("--by", help="Người nhập.")] = "Văn phòng (nhập tệp)",
     ) -> None:
         """Import a filled-in template, all rows or none."""
-        from intake.xlsx import TemplateError, import_file
+        from models.db import session_scope
+        from tasks.status_workbook import TemplateError, import_file
 
         require_database()
         if not path.is_file():
             raise fail(f"không thấy tệp {path}")
         try:
-            result = import_file(path, reported_by=by)
+            with session_scope() as session:
+                result = import_file(path, session=session, reported_by=by)
         except TemplateError as exc:
             raise fail(str(exc)) from None
         if not result.ok:

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from cli.common import console, err, fail, report_config_error, require_database
+from cli.common import console, data_end_hint, err, parse_as_of, report_config_error, require_database, resolve_notice
 from config.loader import ConfigError
 from config.settings import get_settings
 from domain.text import excerpt
@@ -114,7 +114,7 @@ def notices_list() -> None:
     for column in ("Số", "Ngày", "Trích yếu", "Số mục"):
         table.add_column(column)
     with Session(get_engine()) as session:
-        for notice in session.exec(select(Notice).order_by(Notice.issued_on)).all():
+        for notice in session.exec(select(Notice).order_by(col(Notice.issued_on))).all():
             count = len(session.exec(select(Directive.id).where(Directive.notice_id == notice.id)).all())
             number = notice.number + (" (số tạm)" if notice.number_is_placeholder else "")
             table.add_row(number, notice.issued_on.strftime("%d/%m/%Y"), excerpt(notice.title, 70), str(count))
@@ -124,19 +124,29 @@ def notices_list() -> None:
 @app.command("show", help="Hiện các mục của một thông báo: cơ quan chủ trì, phối hợp và thời hạn.")
 def show(
     notice_ref: Annotated[str, typer.Argument(metavar="NOTICE", help="Số thông báo (hoặc mã số nội bộ).")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Tính đến ngày (dd/mm/yyyy hoặc yyyy-mm-dd; mặc định: hôm nay).")
+    ] = None,
 ) -> None:
     """Show a notice's directives with their lead and supporting agencies and due dates."""
-    from models import get_engine
-    from tasks.notice_queries import find_notice, notice_table
+    from config.agencies import load_agencies
+    from config.policy import load_calendar, load_deadline_policy
+    from domain.workdays import local_date
+    from models.db import session_scope
+    from tasks.notice_queries import DeadlineContext, notice_table
 
+    moment = parse_as_of(as_of)
+    config_dir = get_settings().config_dir
     require_database()
-    with Session(get_engine()) as session:
-        notice = find_notice(session, notice_ref)
-        if notice is None:
-            raise fail(f"không tìm thấy thông báo «{notice_ref}». Xem danh sách: dondoc notices list")
-        rows = notice_table(session, notice.id)  # type: ignore[arg-type]
+    with session_scope(read_only=True) as session:
+        notice = resolve_notice(notice_ref, session=session)
+        context = DeadlineContext(
+            local_date(moment), notice.issued_on, load_calendar(config_dir), load_deadline_policy(config_dir)
+        )
+        rows = notice_table(notice.id, session=session, directory=load_agencies(config_dir), context=context)  # type: ignore[arg-type]
         title = f"Thông báo {notice.number}" + (" (số tạm)" if notice.number_is_placeholder else "")
         title += f" ngày {notice.issued_on.strftime('%d/%m/%Y')}"
+        hint = data_end_hint(as_of is not None, session=session)
     table = Table(title=title, show_lines=True)
     for column, style in (
         ("Mục", "bold"),
@@ -151,6 +161,8 @@ def show(
             row.number, excerpt(row.text, 110), "\n".join(row.leads), "\n".join(row.supports) or "—", row.deadline
         )
     console.print(table)
+    if hint:
+        console.print(hint, highlight=False)
 
 
 def register_subcommands() -> None:

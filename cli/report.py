@@ -58,28 +58,31 @@ def register(app: typer.Typer) -> None:
         from domain.planner import at_local
         from domain.report_periods import PeriodError
         from flows.report import periodic_report
-        from tasks.reporting import ReportRefused, resolve, resolve_scope
+        from models.db import session_scope
+        from tasks.reporting.build import ReportRefused, load_report_config, resolve, resolve_scope
 
         require_database()
         if on_send_date and as_of:
             raise fail("chỉ dùng một trong hai: --as-of hoặc --on-send-date")
         moment = parse_as_of(as_of)
         runs: list[tuple[str | None, datetime]] = []
+        config = load_report_config(get_settings().config_dir, get_settings().enabled_channels)
         try:  # refuse a bad period or notice here, with the reason, before any Prefect run starts
-            resolve_scope(notice)
+            with session_scope(read_only=True) as session:
+                resolve_scope(notice, session=session)
             for label in periods or [None]:  # type: ignore[list-item]
                 if on_send_date:
                     send_at = load_escalation_policy(get_settings().config_dir).send_at
-                    runs += [(p.label, at_local(p.due, send_at)) for p in resolve(label, moment)]
+                    runs += [(p.label, at_local(p.due, send_at)) for p in resolve(label, moment, config)]
                 else:
-                    resolve(label, moment)
+                    resolve(label, moment, config)
                     runs.append((label, moment))
         except (PeriodError, ReportRefused) as exc:
             raise fail(str(exc)) from None
-        for label, when in runs:
+        for run_label, when in runs:
             state = periodic_report(
                 notice=notice,
-                period=label,
+                period=run_label,
                 as_of=when,
                 out_dir=str(out.resolve()) if out else None,
                 deliver=not no_deliver,
@@ -87,7 +90,9 @@ def register(app: typer.Typer) -> None:
             )
             if not state.is_completed():
                 raise fail(f"không lập được báo cáo: {state.message}")
-            for item in state.result()["reports"]:
+            outcome = state.result()
+            assert isinstance(outcome, dict)  # the report flow returns Completed(data={...})
+            for item in outcome["reports"]:
                 if not item["files"]:
                     console.print(f"Báo cáo {item['period_vi']}: {'; '.join(item['notes'])}.", highlight=False)
                     continue

@@ -115,7 +115,7 @@ def facts_at(
     """The assignment's facts as they stood at moment, rebuilt from its history; None if not live then.
 
     Status, acknowledgement and completion come from the updates up to moment (the way
-    tasks.status.record_status_update sets them); the due date from the deadline history up to moment.
+    tasks.status_recording.record_status_update sets them); the due date from the deadline history up to moment.
     """
     if not is_live(history, moment):
         return None

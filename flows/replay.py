@@ -6,7 +6,9 @@ from datetime import datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger
-from prefect.states import Completed, State
+from prefect.client.schemas.objects import State
+from prefect.runtime import flow_run
+from prefect.states import Completed
 
 from config.scenario import load_scenario
 from domain.workdays import format_date_vi, local_date
@@ -14,7 +16,15 @@ from flows.sweep import local_subflows, sweep
 from tasks.replay import answer, import_at, next_moment_after, script, step_trigger
 
 
-@flow(name="replay", persist_result=False)
+def _replay_name() -> str:
+    """Name a replay by its scenario and period, e.g. "Chạy lại ocop-2022: 09/09/2022–31/03/2023"."""
+    path = Path(str(flow_run.parameters["scenario_path"]))
+    scenario = load_scenario(path)
+    period = f"{format_date_vi(local_date(scenario.start))}–{format_date_vi(local_date(scenario.end))}"
+    return f"Chạy lại {path.stem}: {period}"
+
+
+@flow(name="replay", flow_run_name=_replay_name, persist_result=False)
 def replay_scenario(scenario_path: str) -> State:
     """Replay a scenario from its start to its end on simulated time (as_of), through the real outbox."""
     logger = get_run_logger()

@@ -1,4 +1,7 @@
-"""The periodic report (DESIGN §7): figures at the data cut-off, files offices use, delivered once per period."""
+"""The periodic report (DESIGN §7): figures at the data cut-off, files offices use, delivered once per period.
+
+This module only orchestrates; the steps are the Prefect tasks of tasks/reporting/steps.py.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +9,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NONE
+from prefect import flow, get_run_logger
+from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
-from prefect.states import Completed, State
+from prefect.states import Completed
 
 from config.settings import get_settings
-from domain.report_periods import ReportPeriod
 from domain.workdays import format_date_vi
-from tasks.retries import IO_RETRIES
-from models.reports import ReportRun
-from tasks import report_documents, reporting
 from tasks.delivery import deliver_outbox
+from tasks.reporting.record import RecordedRun
+from tasks.reporting.steps import (
+    compute_report,
+    load_history,
+    previous_run,
+    publish,
+    record_run,
+    resolve_targets,
+    write_files,
+)
 
 
 @dataclass
@@ -34,74 +43,13 @@ class ReportOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-@task(name="Xác định kỳ và phạm vi báo cáo", cache_policy=NONE)
-def resolve_targets(
-    notice: str | None, period: str | None, as_of: datetime
-) -> list[tuple[reporting.Scope, ReportPeriod]]:
-    """The periods to report on (named, or the latest closed per the schedule) and the scope."""
-    scope = reporting.resolve_scope(notice)
-    return [(scope, p) for p in reporting.resolve(period, as_of)]
-
-
-@task(name="Kiểm tra báo cáo đã lập", cache_policy=NONE, **IO_RETRIES)
-def previous_run(scope: reporting.Scope, period: ReportPeriod) -> ReportRun | None:
-    """The run record if this period's report was already made and queued."""
-    return reporting.find_run(scope, period)
-
-
-@task(name="Đọc lịch sử thực hiện", cache_policy=NONE, **IO_RETRIES)
-def load_history(scope: reporting.Scope, period: ReportPeriod) -> reporting.ReportData:
-    """Read every assignment with its deadline history and updates up to the cut-off, in bulk."""
-    return reporting.read_report_data(scope, period.data_as_of)
-
-
-@task(name="Tính số liệu báo cáo", cache_policy=NONE)
-def compute_report(
-    scope: reporting.Scope,
-    period: ReportPeriod,
-    as_of: datetime,
-    data: reporting.ReportData,
-    recorded: ReportRun | None,
-) -> reporting.Built | str:
-    """Judge every assignment at the cut-off, the previous cut-off and the trend's (a made report keeps its dates).
-
-    Returns the reason, in Vietnamese, when nothing had been given by the cut-off (a scheduled run then has nothing to do).
-    """
-    try:
-        if recorded is None:
-            return reporting.compute(scope, period, as_of, data=data)
-        return reporting.compute(
-            scope, period, as_of, generated_at=recorded.generated_at, send_on=recorded.send_on, data=data
-        )
-    except reporting.NothingToReport as exc:
-        return str(exc)
-
-
-@task(name="Lập tệp Excel, Word và biểu đồ", cache_policy=NONE, **IO_RETRIES)
-def write_files(built: reporting.Built, out_dir: str) -> list[Path]:
-    """Write the DOCX, XLSX and PNG charts."""
-    return report_documents.write_all(built.meta, built.model, Path(out_dir))
-
-
-@task(name="Đăng báo cáo lên Prefect", cache_policy=NONE, **IO_RETRIES)
-def publish(built: reporting.Built) -> list[str]:
-    """Publish the markdown report and its table artifacts, keyed by scope and period."""
-    return reporting.publish_artifacts(built)
-
-
-@task(name="Ghi nhận và xếp hàng gửi báo cáo", cache_policy=NONE, **IO_RETRIES)
-def record(built: reporting.Built, files: list[Path], as_of: datetime) -> int | None:
-    """Record the run and queue the delivery in one transaction; None if another run recorded it first."""
-    return reporting.record_and_queue(built, files, as_of)
-
-
 def _run_name() -> str:
     """Name a run after its period and notice, e.g. "Báo cáo 2022-Q4 · TẠM-20220909/TB-TU"."""
     params = flow_run.parameters
     return f"Báo cáo {params.get('period') or 'theo lịch'} · {params.get('notice') or 'tất cả thông báo'}"
 
 
-def _recorded_files(run: ReportRun, out_dir: Path | None) -> list[str] | None:
+def _recorded_files(run: RecordedRun, out_dir: Path | None) -> list[str] | None:
     """The recorded files if they are all still there (and in out_dir, when one was asked for)."""
     paths = [Path(f["path"]) for f in run.files]
     if not paths or not all(p.is_file() for p in paths):
@@ -151,7 +99,7 @@ def periodic_report(
             outcomes.append(outcome)
             continue
         publish(built)
-        queued = record(built, files, as_of)
+        queued = record_run(built, files, as_of)
         outcome.created, outcome.queued = queued is not None, queued or 0
         outcomes.append(outcome)
     delivered = deliver_outbox(as_of) if deliver and any(o.queued for o in outcomes) else None

@@ -9,20 +9,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger, tags
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.objects import FlowRun, State
 from prefect.deployments import run_deployment
 from prefect.exceptions import FlowRunWaitTimeout
 from prefect.flow_runs import wait_for_flow_run
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-from prefect.states import Completed, State
+from prefect.states import Completed
 from prefect.utilities.asyncutils import run_coro_as_sync
 
+from domain.situation import Situation
 from domain.workdays import VN_TZ, format_date_vi
 from flows.follow_up import follow_up_directive
-from tasks.artifacts import publish_notice_summaries
+from tasks.artifacts import publish_notice_summaries, run_link
 from tasks.delivery import deliver_outbox
 from tasks.due_directives import DueDirective, directive_tags, due_directives, publish_dead_letter_table
+from tasks.province_summary import publish_province_summary
 
 FOLLOW_UP_DEPLOYMENT = "follow-up-directive/follow-up-directive"
 FAN_OUT_TIMEOUT_S = 3600
@@ -40,15 +42,16 @@ def local_subflows() -> Iterator[None]:
         yield
 
 
-def _run_locally(due: list[DueDirective], labels: dict[int, list[str]], as_of: datetime) -> int:
-    """Run each follow-up as a subflow in this process."""
-    failed = 0
+def _run_locally(due: list[DueDirective], labels: dict[int, list[str]], as_of: datetime) -> dict[int, State]:
+    """Run each follow-up as a subflow in this process; return each directive's final state."""
+    states = {}
     with local_subflows():
         for item in due:
             with tags(*labels.get(item.directive_id, [])):
-                state = follow_up_directive(item.directive_id, as_of, deliver=False, return_state=True)
-            failed += int(not state.is_completed())
-    return failed
+                states[item.directive_id] = follow_up_directive(
+                    item.directive_id, as_of, deliver=False, return_state=True
+                )
+    return states
 
 
 async def _wait_all(runs: list[FlowRun], timeout_s: int) -> list[FlowRun | None]:
@@ -63,12 +66,12 @@ async def _wait_all(runs: list[FlowRun], timeout_s: int) -> list[FlowRun | None]
     return list(await asyncio.gather(*(wait_one(run) for run in runs)))
 
 
-def _fan_out(due: list[DueDirective], labels: dict[int, list[str]], as_of: datetime) -> int:
-    """Submit each follow-up to the work pool through its deployment, then wait for all of them."""
+def _fan_out(due: list[DueDirective], labels: dict[int, list[str]], as_of: datetime) -> dict[int, State | None]:
+    """Submit each follow-up to the work pool through its deployment, wait for all; return their final states."""
     logger = get_run_logger()
     parent = flow_run.get_id() or "local"
-    runs = [
-        run_deployment(
+    runs: list[FlowRun] = [
+        run_deployment(  # type: ignore[misc]  # sync call in a sync flow: Prefect returns the FlowRun, not a coroutine
             FOLLOW_UP_DEPLOYMENT,
             parameters={"directive_id": item.directive_id, "as_of": as_of.isoformat(), "deliver": False},
             tags=labels.get(item.directive_id, []),
@@ -80,8 +83,8 @@ def _fan_out(due: list[DueDirective], labels: dict[int, list[str]], as_of: datet
         for item in due
     ]
     logger.info("Đã chuyển %d lượt đôn đốc cho các worker", len(runs))
-    finished = run_coro_as_sync(_wait_all(runs, FAN_OUT_TIMEOUT_S)) or []
-    return sum(1 for run in finished if run is None or run.state is None or not run.state.is_completed())
+    finished: list[FlowRun | None] = run_coro_as_sync(_wait_all(runs, FAN_OUT_TIMEOUT_S)) or []
+    return {item.directive_id: run.state if run else None for item, run in zip(due, finished, strict=True)}
 
 
 def _sweep_name() -> str:
@@ -99,12 +102,21 @@ def sweep(as_of: datetime | None = None, fan_out: bool = False) -> State:
     as_of = as_of or datetime.now(UTC)
     due = due_directives(as_of)
     labels = directive_tags([d.directive_id for d in due])
-    failed = _fan_out(due, labels, as_of) if fan_out and due else _run_locally(due, labels, as_of)
+    states = _fan_out(due, labels, as_of) if fan_out and due else _run_locally(due, labels, as_of)
+    failed = sum(1 for state in states.values() if state is None or not state.is_completed())
+    late = sum(1 for state in states.values() if state is not None and state.name == Situation.overdue.value)
     report = deliver_outbox(as_of)
+    links = {
+        directive_id: link
+        for directive_id, state in states.items()
+        if state is not None and (link := run_link(str(state.state_details.flow_run_id)))
+    }
     if due:
-        publish_notice_summaries({d.notice_id: d.notice_number for d in due}, as_of)
+        publish_notice_summaries({d.notice_id: d.notice_number for d in due}, as_of, links)
+    overdue = publish_province_summary(as_of, links)
     message = (
-        f"{len(due)} mục đến lượt đôn đốc, {failed} lỗi; đã gửi {report.sent} tin nhắn ({report.digests} bản tổng hợp)"
+        f"{len(due)} mục đến lượt đôn đốc ({late} mục có việc quá hạn), {failed} lỗi; "
+        f"đã gửi {report.sent} tin nhắn ({report.digests} bản tổng hợp); toàn tỉnh {overdue} việc quá hạn"
     )
     if report.dead:
         publish_dead_letter_table()

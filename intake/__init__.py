@@ -1,5 +1,6 @@
-"""The status intake: signed report links and a Vietnamese web form, an agency API, XLSX imports.
+"""The status intake: signed report links and a Vietnamese web form, and an agency API.
 
-Importing this package is cheap (no FastAPI): the follow-up imports `intake.links` to sign the
-link every reminder carries, and `intake.xlsx` to read polled report folders.
+Layers: `deps` (state, sessions, the API caller, error pages) ← `web`, `api` (routers) ← `app`
+(the factory) ← `server` (uvicorn). Link signing lives below, in `domain.signed_links` and
+`tasks.report_links`, so the follow-up can sign links without importing this package.
 """

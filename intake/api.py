@@ -3,34 +3,61 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, HTTPException, Path
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic_core import PydanticCustomError
+from sqlmodel import Session
 
-from intake.app import IntakeState
-from intake.queries import AssignmentView, HistoryEntry, agency_assignment_ids, assignment_view
-from intake.ratelimit import retry_after
-from intake.tokens import Caller, authenticate
-from tasks.status import (
+from domain.labels import STATUS_VI
+from domain.safe_text import has_line_break, nfc
+from intake.deps import CallerDep, IntakeState, SessionDep, StateDep
+from intake.queries import AssignmentView, agency_assignment_ids, assignment_view, directive_state, updates_of
+from intake.tokens import Caller
+from models import StatusUpdate
+from tasks.extensions import REASON_MAX, ExtensionUnavailable, request_extension
+from tasks.status_recording import (
     DOCUMENT_NUMBER_MAX,
     EVIDENCE_URL_MAX,
     NOTE_MAX,
-    REASON_MAX,
     AssignmentNotFound,
-    ExtensionUnavailable,
     StatusChangeRefused,
     StatusConflict,
     record_status_update,
-    request_extension,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["Báo cáo tiến độ"])
-bearer = HTTPBearer(auto_error=False, description="Mã truy cập của cơ quan: `Authorization: Bearer dd_…`.")
 
 AssignmentId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Mã việc.")]
 NAME_MAX = 100
+
+
+def _one_line(value: str | None) -> str | None:
+    """NFC, and no line break: a document number or a name is one line."""
+    if value is None:
+        return None
+    if has_line_break(value):
+        raise PydanticCustomError("one_line", "must be one line")
+    return nfc(value)
+
+
+def _nfc(value: str | None) -> str | None:
+    """Free text in NFC, the form dondoc stores and compares."""
+    return nfc(value) if value is not None else None
+
+
+def _date_text(value: object) -> object:
+    """A date in JSON is an ISO string: a number is not a date (pydantic would read it as a timestamp)."""
+    if not isinstance(value, str | date):
+        raise PydanticCustomError("date_type", "must be an ISO date string")
+    return value
+
+
+# Strict types where pydantic would coerce: `true` is not 1, "50" is not 50, 1665705600 is not a date.
+OneLine = Annotated[str | None, AfterValidator(_one_line)]
+IsoDate = Annotated[date, BeforeValidator(_date_text)]
+FreeText = Annotated[str | None, AfterValidator(_nfc)]
 
 
 class ErrorOut(BaseModel):
@@ -111,11 +138,11 @@ class ReportIn(BaseModel):
     )
 
     status: Literal["acknowledged", "in_progress", "done"]
-    percent: int | None = Field(default=None, ge=0, le=100)
-    note: str | None = Field(default=None, max_length=NOTE_MAX)
-    document_number: str | None = Field(default=None, max_length=DOCUMENT_NUMBER_MAX)
+    percent: StrictInt | None = Field(default=None, ge=0, le=100)
+    note: FreeText = Field(default=None, max_length=NOTE_MAX)
+    document_number: OneLine = Field(default=None, max_length=DOCUMENT_NUMBER_MAX)
     evidence_url: str | None = Field(default=None, max_length=EVIDENCE_URL_MAX, pattern=r"^https?://\S+$")
-    reported_by: str | None = Field(
+    reported_by: OneLine = Field(
         default=None, max_length=NAME_MAX, description="Họ tên người báo cáo (không bắt buộc)."
     )
 
@@ -125,9 +152,9 @@ class ExtensionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    until: date
+    until: IsoDate
     reason: str = Field(min_length=1, max_length=REASON_MAX)
-    reported_by: str | None = Field(
+    reported_by: OneLine = Field(
         default=None, max_length=NAME_MAX, description="Họ tên người đề nghị (không bắt buộc)."
     )
 
@@ -141,7 +168,7 @@ class ExtensionOut(BaseModel):
     message: str
 
 
-def _errors(*codes: int) -> dict[int | str, dict]:
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error responses an endpoint can give."""
     described = {
         400: "Không đọc được nội dung gửi lên (không phải văn bản UTF-8).",
@@ -156,36 +183,6 @@ def _errors(*codes: int) -> dict[int | str, dict]:
     return {
         code: {"model": UnprocessableOut if code == 422 else ErrorOut, "description": described[code]} for code in codes
     }
-
-
-def _state(request: Request) -> IntakeState:
-    """The app's shared state."""
-    return request.app.state.intake
-
-
-def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
-    """The agency behind the bearer token, within its rate limit."""
-    state = _state(request)
-    client = f"ip:{request.client.host if request.client else 'unknown'}"
-    wait = state.failure_limiter.blocked(client)
-    if wait:
-        raise HTTPException(429, "Quá nhiều lần xác thực sai; thử lại sau.", {"Retry-After": retry_after(wait)})
-    if credentials is None:
-        state.failure_limiter.take(client)
-        raise HTTPException(401, "Thiếu mã truy cập (Authorization: Bearer dd_…).", {"WWW-Authenticate": "Bearer"})
-    found = authenticate(credentials.credentials, state.clock())
-    if found is None:
-        state.failure_limiter.take(client)
-        raise HTTPException(401, "Mã truy cập không hợp lệ hoặc đã bị thu hồi.", {"WWW-Authenticate": "Bearer"})
-    wait = state.api_limiter.take(f"token:{found.token_id}")
-    if wait:
-        raise HTTPException(
-            429, "Vượt giới hạn số yêu cầu của mã truy cập; thử lại sau.", {"Retry-After": retry_after(wait)}
-        )
-    return found
-
-
-Authorized = Annotated[Caller, Depends(caller)]
 
 
 def _out(view: AssignmentView) -> AssignmentOut:
@@ -214,38 +211,51 @@ def _out(view: AssignmentView) -> AssignmentOut:
     )
 
 
-def _update_out(entry: HistoryEntry) -> UpdateOut:
+def _update_out(row: StatusUpdate) -> UpdateOut:
     """The API form of a progress report."""
     return UpdateOut(
-        id=entry.id,
-        reported_at=entry.reported_at,
-        reported_by=entry.reported_by,
-        source=entry.source,
-        status=entry.status,
-        status_vi=entry.status_vi,
-        percent=entry.percent,
-        note=entry.note,
-        document_number=entry.document_number,
-        evidence_url=entry.evidence_url,
+        id=row.id,  # type: ignore[arg-type]  # stored: id set
+        reported_at=row.reported_at,
+        reported_by=row.reported_by,
+        source=row.source,
+        status=row.status,
+        status_vi=STATUS_VI.get(row.status, row.status),
+        percent=row.percent,
+        note=row.note,
+        document_number=row.document_number,
+        evidence_url=row.evidence_url,
     )
 
 
-def _own(state: IntakeState, who: Caller, assignment_id: int, with_history: bool = False) -> AssignmentView:
+def _own(
+    state: IntakeState, who: Caller, assignment_id: int, session: Session, with_history: bool = False
+) -> AssignmentView:
     """The caller's assignment, or 404 (another agency's reads exactly like a missing one)."""
-    view = assignment_view(assignment_id, state.clock(), with_history=with_history)
+    now = state.clock()
+    followed = directive_state(assignment_id, now, session=session, rules=state.rules)
+    view = (
+        assignment_view(
+            followed, assignment_id, now, calendar=state.calendar, session=session, with_history=with_history
+        )
+        if followed
+        else None
+    )
     if view is None or view.agency_id != who.agency_id:
         raise HTTPException(404, f"Không có việc số {assignment_id}.")
     return view
 
 
+def _reporter(name: str | None, who: Caller) -> str:
+    """Who reports: the name given (optional) and the agency the token speaks for."""
+    return f"{name.strip()} – {who.agency_name}" if name and name.strip() else who.agency_name
+
+
 @router.get(
     "/assignments", response_model=list[AssignmentOut], responses=_errors(401, 429), summary="Các việc của cơ quan"
 )
-def list_assignments(request: Request, who: Authorized) -> list[AssignmentOut]:
+def list_assignments(state: StateDep, session: SessionDep, who: CallerDep) -> list[AssignmentOut]:
     """Every assignment of the calling agency, with its deadline, status and timeliness category."""
-    state = _state(request)
-    views = [assignment_view(i, state.clock(), with_history=False) for i in agency_assignment_ids(who.agency_id)]
-    return [_out(v) for v in views if v is not None]
+    return [_out(_own(state, who, i, session)) for i in agency_assignment_ids(who.agency_id, session=session)]
 
 
 @router.get(
@@ -254,9 +264,9 @@ def list_assignments(request: Request, who: Authorized) -> list[AssignmentOut]:
     responses=_errors(401, 404, 422, 429),
     summary="Một việc của cơ quan",
 )
-def get_assignment(request: Request, who: Authorized, assignment_id: AssignmentId) -> AssignmentOut:
+def get_assignment(state: StateDep, session: SessionDep, who: CallerDep, assignment_id: AssignmentId) -> AssignmentOut:
     """One assignment of the calling agency."""
-    return _out(_own(_state(request), who, assignment_id))
+    return _out(_own(state, who, assignment_id, session))
 
 
 @router.get(
@@ -265,9 +275,10 @@ def get_assignment(request: Request, who: Authorized, assignment_id: AssignmentI
     responses=_errors(401, 404, 422, 429),
     summary="Lịch sử báo cáo",
 )
-def list_updates(request: Request, who: Authorized, assignment_id: AssignmentId) -> list[UpdateOut]:
+def list_updates(state: StateDep, session: SessionDep, who: CallerDep, assignment_id: AssignmentId) -> list[UpdateOut]:
     """Every progress report of one assignment, newest first."""
-    return [_update_out(e) for e in _own(_state(request), who, assignment_id, with_history=True).history]
+    _own(state, who, assignment_id, session)
+    return [_update_out(row) for row in updates_of(assignment_id, session=session)]
 
 
 @router.post(
@@ -277,23 +288,20 @@ def list_updates(request: Request, who: Authorized, assignment_id: AssignmentId)
     responses=_errors(400, 401, 404, 409, 413, 422, 429),
     summary="Báo cáo tiến độ",
 )
-def post_update(request: Request, who: Authorized, assignment_id: AssignmentId, report: ReportIn) -> UpdateOut:
+def post_update(
+    state: StateDep, session: SessionDep, who: CallerDep, assignment_id: AssignmentId, report: ReportIn
+) -> UpdateOut:
     """Record a progress report for one of the agency's assignments (appended; earlier reports stay)."""
-    state = _state(request)
-    reporter = (
-        f"{report.reported_by.strip()} – {who.agency_name}"
-        if report.reported_by and report.reported_by.strip()
-        else who.agency_name
-    )
     try:
         result = record_status_update(
             assignment_id,
+            session=session,
             status=report.status,
             percent=report.percent,
             note=report.note,
             document_number=report.document_number,
             evidence_url=report.evidence_url,
-            reported_by=reporter,
+            reported_by=_reporter(report.reported_by, who),
             source="api",
             at=state.clock(),
             agency_id=who.agency_id,
@@ -304,8 +312,11 @@ def post_update(request: Request, who: Authorized, assignment_id: AssignmentId, 
         raise HTTPException(409, _capital(str(exc))) from None
     except StatusChangeRefused as exc:
         raise HTTPException(422, _capital(str(exc))) from None
-    entry = next(e for e in _own(state, who, assignment_id, with_history=True).history if e.id == result.update_id)
-    return _update_out(entry)
+    row = session.get(StatusUpdate, result.update_id)
+    assert row is not None
+    answer = _update_out(row)
+    session.commit()  # recorded before it is announced and answered
+    return answer
 
 
 @router.post(
@@ -315,20 +326,17 @@ def post_update(request: Request, who: Authorized, assignment_id: AssignmentId, 
     responses=_errors(400, 401, 404, 409, 413, 422, 429, 503),
     summary="Đề nghị gia hạn",
 )
-def post_extension(request: Request, who: Authorized, assignment_id: AssignmentId, body: ExtensionIn) -> ExtensionOut:
+def post_extension(
+    state: StateDep, session: SessionDep, who: CallerDep, assignment_id: AssignmentId, body: ExtensionIn
+) -> ExtensionOut:
     """Ask for a later deadline; a coordinator approves or rejects it, and the agency is told."""
-    state = _state(request)
-    reporter = (
-        f"{body.reported_by.strip()} – {who.agency_name}"
-        if body.reported_by and body.reported_by.strip()
-        else who.agency_name
-    )
     try:
         started = request_extension(
             assignment_id,
+            session=session,
             until=body.until,
-            reason=body.reason,
-            requested_by=reporter,
+            reason=nfc(body.reason),
+            requested_by=_reporter(body.reported_by, who),
             agency_id=who.agency_id,
             start=state.start_review,
         )

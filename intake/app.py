@@ -5,77 +5,66 @@
 
 from __future__ import annotations
 
-import json
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.workdays import format_date_vi
-from intake.ratelimit import RateLimiter
-from intake.settings import IntakeSettings, get_intake_settings
-from tasks.status import StartReview
+from config.intake import IntakeSettings, check_startup, get_intake_settings
+from config.notifications import load_notification_policy
+from config.policy import load_calendar
+from config.settings import get_settings
+from intake import api, web
+from intake.deps import API_PREFIX, PACKAGE_DIR, SECURITY_HEADERS, IntakeState, error_page, is_api, template_env
+from intake.middleware import BodyLimit, BodyTooLarge, SecurityHeaders
+from intake.ratelimit import RateLimiter, build_storage
+from tasks.extensions import StartReview
+from tasks.rules import load_follow_up_rules
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-API_PREFIX = "/api"
+logger = logging.getLogger("dondoc.intake")
 
-# Pydantic error types an agency's developer will meet, in Vietnamese.
+# Pydantic error types an agency's developer will meet, in Vietnamese; any other type reads GENERIC_VI.
 VALIDATION_VI = {
     "missing": "thiếu trường bắt buộc",
     "extra_forbidden": "trường không được phép",
     "json_invalid": "nội dung không phải JSON hợp lệ",
     "json_type": "nội dung phải là JSON",
     "model_attributes_type": "phải là một đối tượng JSON",
+    "model_type": "phải là một đối tượng JSON",
     "dict_type": "phải là một đối tượng JSON",
     "int_parsing": "phải là số nguyên",
-    "int_type": "phải là số nguyên",
+    "int_type": "phải là số nguyên (không đặt trong ngoặc kép, không phải true/false)",
     "int_from_float": "phải là số nguyên",
+    "float_type": "phải là số",
+    "float_parsing": "phải là số",
+    "bool_type": "phải là true hoặc false",
+    "bool_parsing": "phải là true hoặc false",
     "string_type": "phải là chuỗi ký tự",
+    "string_unicode": "phải là chuỗi ký tự Unicode hợp lệ",
     "string_too_long": "dài quá mức cho phép",
     "string_too_short": "không được để trống",
     "string_pattern_mismatch": "không đúng định dạng",
     "greater_than_equal": "giá trị quá nhỏ",
+    "greater_than": "giá trị quá nhỏ",
     "less_than_equal": "giá trị quá lớn",
+    "less_than": "giá trị quá lớn",
     "literal_error": "giá trị không hợp lệ",
     "enum": "giá trị không hợp lệ",
     "date_parsing": "ngày không hợp lệ (dạng đúng: YYYY-MM-DD)",
     "date_from_datetime_parsing": "ngày không hợp lệ (dạng đúng: YYYY-MM-DD)",
+    "date_from_datetime_inexact": "ngày không hợp lệ (dạng đúng: YYYY-MM-DD)",
     "date_type": "ngày không hợp lệ (dạng đúng: YYYY-MM-DD)",
-    "bool_parsing": "phải là true hoặc false",
+    "list_type": "phải là một danh sách",
+    "value_error": "giá trị không hợp lệ",
+    "one_line": "phải nằm trên một dòng (không được xuống dòng)",
 }
-
-SECURITY_HEADERS = {
-    # No script at all; forms post only to this site; never framed; tokens never leak as a Referer.
-    "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'",
-    "referrer-policy": "no-referrer",
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
-    "cache-control": "no-store",
-}
-
-
-@dataclass
-class IntakeState:
-    """What every request handler shares: settings, clock, limiters, templates, the review starter."""
-
-    settings: IntakeSettings
-    clock: Callable[[], datetime]
-    start_review: StartReview | None
-    templates: Environment
-    api_limiter: RateLimiter
-    link_limiter: RateLimiter
-    failure_limiter: RateLimiter
-    extra: dict[str, Any] = field(default_factory=dict)
+GENERIC_VI = "giá trị không hợp lệ"
 
 
 def _utcnow() -> datetime:
@@ -83,150 +72,17 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def template_env() -> Environment:
-    """Jinja2 with autoescaping on for every template: everything from users is escaped."""
-    env = Environment(
-        loader=FileSystemLoader(PACKAGE_DIR / "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html", "j2"), default_for_string=True, default=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["vi_date"] = lambda iso: format_date_vi(date.fromisoformat(str(iso)))
-    return env
-
-
-def is_api(scope: Scope) -> bool:
-    """Requests to the JSON API get JSON errors; everything else gets pages."""
-    return str(scope.get("path", "")).startswith(API_PREFIX)
-
-
-def error_page(
-    state: IntakeState, request: Request, status: int, title: str, message: str, headers: dict[str, str] | None = None
-) -> HTMLResponse:
-    """A Vietnamese error page."""
-    html = state.templates.get_template("error.html.j2").render(
-        title=title,
-        message=message,
-        root=request.scope.get("root_path", ""),
-        contact=state.extra["report_contact"],
-        sender_name=state.extra["sender_name"],
-    )
-    return HTMLResponse(html, status_code=status, headers=headers)
-
-
-class BodyLimit:
-    """Refuse request bodies over max_bytes with 413, by Content-Length or while streaming."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int):
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        """Send the 413 in the form the client expects."""
-        message = f"Nội dung gửi lên quá lớn (tối đa {self.max_bytes // 1024} KB)."
-        if is_api(scope):
-            body = json.dumps({"detail": message}, ensure_ascii=False).encode()
-            content_type = b"application/json"
-        else:
-            body = (
-                f'<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8"><title>Quá lớn</title></head>'
-                f"<body><h1>Không gửi được</h1><p>{message}</p></body></html>"
-            ).encode()
-            content_type = b"text/html; charset=utf-8"
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", content_type),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, send)
-            return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(scope, send)
-
-
-class BodyTooLarge(Exception):
-    """Raised inside a request whose streamed body passed the limit."""
-
-
-# The interactive API docs page (Swagger UI) loads its script and style from FastAPI's default CDN.
-DOCS_CSP = (
-    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; style-src https://cdn.jsdelivr.net; "
-    "img-src https://fastapi.tiangolo.com data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-
-
-class SecurityHeaders:
-    """Add the security headers to every response."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(SECURITY_HEADERS)
-        if scope.get("path") == f"{API_PREFIX}/docs":
-            headers["content-security-policy"] = DOCS_CSP
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(k.encode(), v.encode()) for k, v in headers.items() if k.encode() not in present]
-                message = dict(message) | {"headers": list(message.get("headers", [])) + extra}
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
-
-
 def _validation_message(error: dict[str, Any]) -> str:
-    """One validation error in Vietnamese."""
-    message = VALIDATION_VI.get(error.get("type", ""), error.get("msg", "không hợp lệ"))
+    """One validation error in Vietnamese (never pydantic's English text)."""
+    kind = error.get("type", "")
+    message = VALIDATION_VI.get(kind, GENERIC_VI)
     ctx = error.get("ctx") or {}
-    if error.get("type") == "literal_error" and "expected" in ctx:
-        message += f" (chọn: {ctx['expected']})"
-    if error.get("type") == "string_too_long" and "max_length" in ctx:
+    if kind == "literal_error" and "expected" in ctx:
+        message += f" (chọn: {str(ctx['expected']).replace(' or ', ' hoặc ')})"
+    if kind == "string_too_long" and "max_length" in ctx:
         message += f" (tối đa {ctx['max_length']} ký tự)"
-    if error.get("type") in ("greater_than_equal", "less_than_equal"):
-        message += (
-            f" ({'tối thiểu' if error['type'] == 'greater_than_equal' else 'tối đa'} {ctx.get('ge', ctx.get('le'))})"
-        )
+    if kind in ("greater_than_equal", "less_than_equal"):
+        message += f" ({'tối thiểu' if kind == 'greater_than_equal' else 'tối đa'} {ctx.get('ge', ctx.get('le'))})"
     return message
 
 
@@ -234,6 +90,31 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     """The failing field as `body.percent` → `percent`."""
     parts = [str(p) for p in loc if p not in ("body",)]
     return ".".join(parts) or "nội dung"
+
+
+def build_state(
+    settings: IntakeSettings, clock: Callable[[], datetime] | None, start_review: StartReview | None
+) -> IntakeState:
+    """Everything the handlers share, from the settings and the policy files (read once, here)."""
+    core = get_settings()
+    config_dir = core.config_dir
+    policy = load_notification_policy(config_dir)
+    storage = build_storage(settings.redis_url, settings.intake_redis_prefix)
+    return IntakeState(
+        settings=settings,
+        clock=clock or _utcnow,
+        start_review=start_review,
+        templates=template_env(),
+        calendar=load_calendar(config_dir),
+        rules=load_follow_up_rules(core),
+        api_limiter=RateLimiter(storage, "api", settings.intake_api_burst, settings.intake_api_rate_per_minute),
+        link_limiter=RateLimiter(storage, "link", settings.intake_form_burst, settings.intake_form_rate_per_minute),
+        failure_limiter=RateLimiter(
+            storage, "refused", settings.intake_auth_failure_burst, settings.intake_auth_failures_per_minute
+        ),
+        sender_name=policy.sender_name,
+        report_contact=policy.report_contact,
+    )
 
 
 def create_app(
@@ -244,25 +125,15 @@ def create_app(
 ) -> FastAPI:
     """Build the intake app: report pages under /r/, the agency API under /api/v1, its spec at /api/openapi.json.
 
+    Raises IntakeConfigError (the intake must not start) when the signing keys are unsafe.
     `clock` makes time injectable (tests, replays); `start_review` replaces starting the
     review-extension deployment (tests; the default calls run_deployment).
     """
-    from config.settings import get_settings
-    from intake import api, web
-    from config.notifications import load_notification_policy
-
     settings = settings or get_intake_settings()
-    policy = load_notification_policy(get_settings().config_dir)
-    state = IntakeState(
-        settings=settings,
-        clock=clock or _utcnow,
-        start_review=start_review,
-        templates=template_env(),
-        api_limiter=RateLimiter(settings.intake_api_burst, settings.intake_api_rate_per_minute),
-        link_limiter=RateLimiter(settings.intake_form_burst, settings.intake_form_rate_per_minute),
-        failure_limiter=RateLimiter(settings.intake_auth_failure_burst, settings.intake_auth_failures_per_minute),
-        extra={"sender_name": policy.sender_name, "report_contact": policy.report_contact},
-    )
+    check_startup(settings)
+    if not settings.links_enabled:
+        logger.warning("Report links are off: set DONDOC_INTAKE_SECRET and DONDOC_PUBLIC_URL (the API still works).")
+    state = build_state(settings, clock, start_review)
     app = FastAPI(
         title="dondoc — API báo cáo tiến độ",
         version="1",
@@ -270,7 +141,8 @@ def create_app(
             "API cho các cơ quan được giao nhiệm vụ: xem các việc của cơ quan mình, báo cáo tiến độ, "
             "đề nghị gia hạn. Xác thực bằng mã truy cập riêng của cơ quan (`Authorization: Bearer dd_…`, "
             "cấp bằng `dondoc intake token create MÃ_CƠ_QUAN`). Mỗi mã truy cập bị giới hạn số yêu cầu mỗi phút "
-            "(vượt quá: 429 kèm Retry-After). Một cơ quan chỉ xem và báo cáo được việc của chính mình."
+            "(vượt quá: 429 kèm Retry-After). Một cơ quan chỉ xem và báo cáo được việc của chính mình. "
+            'Kiểu dữ liệu được kiểm tra chặt: số phải là số (không phải chuỗi "50" hay true).'
         ),
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
@@ -304,9 +176,22 @@ def create_app(
             detail = "Không tìm thấy."
         elif exc.status_code == 405:
             detail = "Phương thức không được hỗ trợ."
+        elif not any(ord(c) > 127 for c in detail):  # Starlette's own English reason phrases
+            detail = "Không thực hiện được yêu cầu."
         if is_api(request.scope):
             return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
         return error_page(state, request, exc.status_code, "Không thực hiện được", detail, headers)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        """Anything unforeseen: a Vietnamese 500 with the security headers, and the traceback in the log."""
+        logger.error("Intake request failed: %s %s", request.method, request.url.path, exc_info=exc)
+        message = (
+            "Hệ thống gặp lỗi khi xử lý yêu cầu; chưa có gì được ghi nhận. Đề nghị thử lại sau hoặc liên hệ Văn phòng."
+        )
+        if is_api(request.scope):
+            return JSONResponse({"detail": message}, status_code=500, headers=SECURITY_HEADERS)
+        return error_page(state, request, 500, "Lỗi hệ thống", message)
 
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     app.include_router(web.router)

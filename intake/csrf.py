@@ -1,8 +1,9 @@
 """CSRF protection of the forms: a random cookie, and a hidden field that is its MAC for this link.
 
 The hidden field is `issued.mac` with mac = HMAC(k_csrf, "csrf|" nonce "|" sha256(link token) "|" issued).
-A form posted from another site has neither the cookie (SameSite=Strict) nor a field that matches
-it; a field copied from one link's page does not work on another link.
+A form posted from another site has neither the cookie (it is SameSite=Lax: browsers do not send
+it with a cross-site POST) nor a field that matches it; a field copied from one link's page does
+not work on another link.
 """
 
 from __future__ import annotations
@@ -13,10 +14,16 @@ import hmac
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Literal
 
-from intake.links import derive_key
+from domain.signed_links import derive_key
 
 COOKIE_NAME = "dondoc_csrf"
+# Lax, not Strict: officials open the page from a link in an e-mail or in Zalo, a cross-site
+# navigation. Strict would withhold the cookie there, so every page opened from a message would
+# set a new cookie and break the forms of pages already open in other tabs. Lax still withholds it
+# from cross-site POSTs, which is what CSRF protection needs; the MAC-bound field is the second lock.
+SAME_SITE: Literal["lax"] = "lax"
 FIELD_NAME = "csrf_token"
 MAX_AGE = timedelta(hours=12)
 _NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from config.policy import load_calendar
-from config.settings import get_settings
+from domain.deadlines import period_vi
 from domain.labels import ROLE_VI, STATUS_VI
+from domain.safe_text import nfc
 from domain.timeliness import Category, classify
-from domain.workdays import VN_TZ, format_date_vi, weekday_vi
-from models import Agency, Assignment, AuditEvent, DeadlineChange, Directive, Notice, StatusUpdate, get_engine
-from models.intake import LinkRevocation
-from notifications.render import period_vi
-from tasks.directive_state import read_directive_state
-from tasks.rules import load_follow_up_rules
-from tasks.status import pending_extension
+from domain.workdays import VN_TZ, WorkCalendar, format_date_vi, weekday_vi
+from models import Agency, Assignment, DeadlineChange, Directive, Notice, StatusUpdate
+from tasks.directive_state import DirectiveState, read_directive_state
+from tasks.extensions import pending_extension
+from tasks.rules import FollowUpRules
 
 
 def local_time_vi(moment: datetime) -> str:
@@ -90,7 +89,7 @@ class AssignmentView:
     period_vi: str | None = None  # the report period that "due" belongs to, for ongoing work
     history: list[HistoryEntry] = field(default_factory=list)
     deadlines: list[DeadlineEntry] = field(default_factory=list)
-    pending_extension: dict | None = None
+    pending_extension: dict[str, Any] | None = None
 
     @property
     def closed(self) -> bool:
@@ -105,33 +104,28 @@ class AssignmentView:
 
 def _history(session: Session, assignment_id: int) -> list[HistoryEntry]:
     """Progress reports, newest first."""
-    rows = session.exec(
-        select(StatusUpdate)
-        .where(StatusUpdate.assignment_id == assignment_id)
-        .order_by(StatusUpdate.reported_at.desc(), StatusUpdate.id.desc())  # type: ignore[attr-defined,union-attr]
-    ).all()
     return [
         HistoryEntry(
-            u.id,
+            u.id,  # type: ignore[arg-type]  # stored: id set
             u.reported_at,
             local_time_vi(u.reported_at),
             u.reported_by,
             u.source,
-            u.status,  # type: ignore[arg-type]
+            u.status,
             STATUS_VI.get(u.status, u.status),
             u.percent,
             u.note,
             u.document_number,
             u.evidence_url,
         )
-        for u in rows
+        for u in updates_of(assignment_id, session=session)
     ]
 
 
 def _deadlines(session: Session, assignment_id: int) -> list[DeadlineEntry]:
     """The deadline history, oldest first."""
     rows = session.exec(
-        select(DeadlineChange).where(DeadlineChange.assignment_id == assignment_id).order_by(DeadlineChange.id)
+        select(DeadlineChange).where(DeadlineChange.assignment_id == assignment_id).order_by(col(DeadlineChange.id))
     ).all()
     return [
         DeadlineEntry(c.kind, c.due_date, date_vi(c.due_date), c.reason, c.approved_by, local_time_vi(c.created_at))
@@ -139,101 +133,101 @@ def _deadlines(session: Session, assignment_id: int) -> list[DeadlineEntry]:
     ]
 
 
-def assignment_view(assignment_id: int, now: datetime, *, with_history: bool = True) -> AssignmentView | None:
-    """One assignment as its agency sees it at `now`, or None if it does not exist."""
-    with Session(get_engine()) as session:
-        assignment = session.get(Assignment, assignment_id)
-        if assignment is None:
-            return None
-        directive_id = assignment.directive_id
-    with Session(get_engine()) as session:
-        state = read_directive_state(directive_id, now, session=session, rules=load_follow_up_rules())
+def directive_state(
+    assignment_id: int, now: datetime, *, session: Session, rules: FollowUpRules
+) -> DirectiveState | None:
+    """The follow-up state of the assignment's directive at `now`, or None if the assignment does not exist."""
+    directive_id = session.exec(select(Assignment.directive_id).where(Assignment.id == assignment_id)).first()
+    if directive_id is None:
+        return None
+    return read_directive_state(directive_id, now, session=session, rules=rules)
+
+
+def assignment_view(
+    state: DirectiveState,
+    assignment_id: int,
+    now: datetime,
+    *,
+    calendar: WorkCalendar,
+    session: Session,
+    with_history: bool = True,
+) -> AssignmentView:
+    """One assignment of the directive `state` as its agency sees it at `now`."""
+    directive_id = state.directive_id
     facts = next(a for a in state.assignments if a.assignment_id == assignment_id)
-    judged = classify(facts, load_calendar(get_settings().config_dir), now)
-    with Session(get_engine()) as session:
-        assignment = session.get(Assignment, assignment_id)
-        agency = session.get(Agency, assignment.agency_id)  # type: ignore[union-attr]
-        directive = session.get(Directive, directive_id)
-        notice = session.get(Notice, directive.notice_id)  # type: ignore[union-attr]
-        assert assignment and agency and directive and notice
-        view = AssignmentView(
-            id=assignment_id,
-            agency_id=agency.id,  # type: ignore[arg-type]
-            agency_code=agency.code,
-            agency_name=agency.short_name or agency.name,
-            role=assignment.role,
-            role_vi=ROLE_VI.get(assignment.role, assignment.role),
-            status=assignment.status,
-            status_vi=STATUS_VI.get(assignment.status, assignment.status),
-            percent=assignment.percent,
-            notice_number=notice.number,
-            notice_title=notice.title,
-            notice_date_vi=format_date_vi(notice.issued_on),
-            directive_id=directive_id,
-            directive_number=directive.number,
-            directive_text=directive.text,
-            due_date=judged.due if judged else assignment.due_date,
-            due_vi=date_vi(judged.due if judged else assignment.due_date),
-            due_explanation=directive.due_explanation,
-            extended=facts.extended,
-            category=judged.category.value if judged else None,
-            category_vi=judged.label_vi if judged else "Đã thu hồi",
-            days_overdue=judged.days_overdue if judged and judged.category in (Category.overdue, Category.late) else 0,
-            has_deadline=assignment.due_date is not None,
-            period_vi=period_vi(judged.period) if judged and judged.period else None,
-        )
-        view.pending_extension = pending_extension(session, assignment_id)
-        if with_history:
-            view.history = _history(session, assignment_id)
-            view.deadlines = _deadlines(session, assignment_id)
+    judged = classify(facts, calendar, now)
+    assignment = session.get(Assignment, assignment_id)
+    assert assignment is not None
+    agency = session.get(Agency, assignment.agency_id)
+    directive = session.get(Directive, directive_id)
+    assert agency and directive
+    notice = session.get(Notice, directive.notice_id)
+    assert notice
+    view = AssignmentView(
+        id=assignment_id,
+        agency_id=agency.id,  # type: ignore[arg-type]  # stored: id set
+        agency_code=agency.code,
+        agency_name=agency.short_name or agency.name,
+        role=assignment.role,
+        role_vi=ROLE_VI.get(assignment.role, assignment.role),
+        status=assignment.status,
+        status_vi=STATUS_VI.get(assignment.status, assignment.status),
+        percent=assignment.percent,
+        notice_number=notice.number,
+        notice_title=notice.title,
+        notice_date_vi=format_date_vi(notice.issued_on),
+        directive_id=directive_id,
+        directive_number=directive.number,
+        directive_text=directive.text,
+        due_date=judged.due if judged else assignment.due_date,
+        due_vi=date_vi(judged.due if judged else assignment.due_date),
+        due_explanation=directive.due_explanation,
+        extended=facts.extended,
+        category=judged.category.value if judged else None,
+        category_vi=judged.label_vi if judged else "Đã thu hồi",
+        days_overdue=judged.days_overdue if judged and judged.category in (Category.overdue, Category.late) else 0,
+        has_deadline=assignment.due_date is not None,
+        period_vi=period_vi(judged.period) if judged and judged.period else None,
+    )
+    view.pending_extension = pending_extension(assignment_id, session=session)
+    if with_history:
+        view.history = _history(session, assignment_id)
+        view.deadlines = _deadlines(session, assignment_id)
     return view
 
 
-def agency_assignment_ids(agency_id: int) -> list[int]:
+def agency_assignment_ids(agency_id: int, *, session: Session) -> list[int]:
     """The agency's assignments, newest notice first."""
-    with Session(get_engine()) as session:
-        return list(
-            session.exec(
-                select(Assignment.id)
-                .join(Directive, Directive.id == Assignment.directive_id)
-                .join(Notice, Notice.id == Directive.notice_id)
-                .where(Assignment.agency_id == agency_id)
-                .order_by(Notice.issued_on.desc(), Directive.position, Assignment.id)  # type: ignore[attr-defined]
-            ).all()
-        )
+    ids = session.exec(
+        select(col(Assignment.id))
+        .join(Directive, col(Directive.id) == Assignment.directive_id)
+        .join(Notice, col(Notice.id) == Directive.notice_id)
+        .where(Assignment.agency_id == agency_id)
+        .order_by(col(Notice.issued_on).desc(), col(Directive.position), col(Assignment.id))
+    ).all()
+    return [i for i in ids if i is not None]
 
 
-def agency_by_code(code: str) -> Agency | None:
-    """An agency by its code."""
-    with Session(get_engine()) as session:
-        return session.exec(select(Agency).where(Agency.code == code)).first()
+def agency_by_code(code: str, *, session: Session) -> Agency | None:
+    """An agency by its code (compared in NFC, like everything dondoc stores)."""
+    return session.exec(select(Agency).where(Agency.code == nfc(code))).first()
 
 
-def links_revoked_before(agency_id: int) -> datetime | None:
-    """Links of this agency issued before this time are revoked (None: no revocation)."""
-    with Session(get_engine()) as session:
-        return session.exec(select(LinkRevocation.not_before).where(LinkRevocation.agency_id == agency_id)).first()
+def latest_update(assignment_id: int, *, session: Session) -> StatusUpdate | None:
+    """The assignment's most recent progress report."""
+    return session.exec(
+        select(StatusUpdate)
+        .where(StatusUpdate.assignment_id == assignment_id)
+        .order_by(col(StatusUpdate.reported_at).desc(), col(StatusUpdate.id).desc())
+    ).first()
 
 
-def revoke_links(agency_code: str, *, revoked_by: str, reason: str | None, now: datetime) -> None:
-    """Revoke every link of one agency issued up to now (newer links keep working)."""
-    with Session(get_engine()) as session, session.begin():
-        agency = session.exec(select(Agency).where(Agency.code == agency_code)).first()
-        if agency is None:
-            raise LookupError(f"không có cơ quan mã «{agency_code}»")
-        row = session.exec(select(LinkRevocation).where(LinkRevocation.agency_id == agency.id)).first()
-        if row is None:
-            row = LinkRevocation(agency_id=agency.id, not_before=now, reason=reason, revoked_by=revoked_by)  # type: ignore[arg-type]
-            session.add(row)
-        else:
-            row.not_before, row.reason, row.revoked_by, row.updated_at = now, reason, revoked_by, now
-        session.add(
-            AuditEvent(
-                at=now,
-                actor=revoked_by,
-                action="intake.links_revoked",
-                entity_type="agency",
-                entity_id=agency.id,
-                details={"not_before": now.isoformat(), "reason": reason},
-            )
-        )
+def updates_of(assignment_id: int, *, session: Session) -> list[StatusUpdate]:
+    """The assignment's progress reports, newest first."""
+    return list(
+        session.exec(
+            select(StatusUpdate)
+            .where(StatusUpdate.assignment_id == assignment_id)
+            .order_by(col(StatusUpdate.reported_at).desc(), col(StatusUpdate.id).desc())
+        ).all()
+    )

@@ -1,77 +1,71 @@
-"""Per-key token buckets, in process memory.
+"""Rate limits of the intake, on the `limits` library: shared through Redis, or in this process only.
 
-Each API token, each signed link and each client address (for refused credentials) has a bucket
-of `capacity` requests that refills at `rate_per_minute`. The buckets live in this process only:
-with several intake processes behind a load balancer, each enforces its own limit (multiply
-accordingly), and a restart refills them. That is enough against a runaway script or a guessing
-loop; a shared limit would need a shared store (Redis, or the database).
+Each API token, each signed link and each client address (for refused credentials) has a moving
+window of `burst` requests per `burst / rate_per_minute` minutes: the same average rate as a
+token bucket of that capacity, and never more than `burst` at once. With a Redis URL every intake
+process counts in the same windows, so running several processes behind a load balancer does not
+multiply the limits; without one each process counts alone (logged at start-up).
 """
 
 from __future__ import annotations
 
+import logging
 import math
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.strategies import MovingWindowRateLimiter
+
+logger = logging.getLogger("dondoc.intake")
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
+def build_storage(redis_url: str | None, prefix: str) -> Storage:
+    """Redis when a URL is given (checked now, so a wrong URL stops the start-up), else process memory."""
+    if not redis_url:
+        logger.warning(
+            "Intake rate limits are kept in this process only (DONDOC_INTAKE_REDIS_URL is not set): "
+            "each intake process enforces its own limits."
+        )
+        return MemoryStorage()
+    storage = RedisStorage(redis_url, key_prefix=prefix)
+    if not storage.check():
+        raise ConnectionError(f"không kết nối được Redis cho giới hạn tần suất: {_without_password(redis_url)}")
+    logger.info("Intake rate limits are shared through Redis at %s", _without_password(redis_url))
+    return storage
+
+
+def _without_password(url: str) -> str:
+    """A Redis URL fit for a log line."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"
 
 
 class RateLimiter:
-    """Token buckets keyed by string; `take` answers how long to wait (0 when allowed)."""
+    """One kind of limit (per token, per link, per client address); `take` answers how long to wait (0: allowed)."""
 
-    def __init__(
-        self,
-        capacity: int,
-        rate_per_minute: float,
-        clock: Callable[[], float] = time.monotonic,
-        max_keys: int = 100_000,
-    ):
-        self.capacity = capacity
-        self.rate = rate_per_minute / 60.0
-        self.clock = clock
-        self.max_keys = max_keys
-        self._buckets: dict[str, _Bucket] = {}
-        self._lock = threading.Lock()
+    def __init__(self, storage: Storage, name: str, burst: int, rate_per_minute: float):
+        self.name = name
+        window_seconds = max(1, math.ceil(burst * 60 / rate_per_minute))
+        self.item: RateLimitItem = RateLimitItemPerSecond(burst, window_seconds)
+        self.limiter = MovingWindowRateLimiter(storage)
 
-    def _refill(self, bucket: _Bucket, now: float) -> None:
-        """Add the tokens earned since the bucket was last touched."""
-        bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.rate)
-        bucket.updated = now
-
-    def take(self, key: str, cost: float = 1.0) -> float:
-        """Spend cost tokens of key's bucket; return 0 if allowed, else the seconds until it would be."""
-        with self._lock:
-            now = self.clock()
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                if len(self._buckets) >= self.max_keys:
-                    self._forget_full(now)
-                bucket = self._buckets[key] = _Bucket(float(self.capacity), now)
-            self._refill(bucket, now)
-            if bucket.tokens >= cost:
-                bucket.tokens -= cost
-                return 0.0
-            return (cost - bucket.tokens) / self.rate
+    def take(self, key: str) -> float:
+        """Count one request for key; 0 if allowed, else the seconds until one would be."""
+        if self.limiter.hit(self.item, self.name, key):
+            return 0.0
+        return self.wait(key)
 
     def blocked(self, key: str) -> float:
-        """Seconds until key may spend one token again (0 when it may now), without spending."""
-        with self._lock:
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                return 0.0
-            self._refill(bucket, self.clock())
-            return 0.0 if bucket.tokens >= 1 else (1 - bucket.tokens) / self.rate
+        """Seconds until key may make a request again (0 when it may now), without counting one."""
+        if self.limiter.test(self.item, self.name, key):
+            return 0.0
+        return self.wait(key)
 
-    def _forget_full(self, now: float) -> None:
-        """Drop buckets that have refilled completely: they hold no information."""
-        for key in [k for k, b in self._buckets.items() if b.tokens + (now - b.updated) * self.rate >= self.capacity]:
-            del self._buckets[key]
+    def wait(self, key: str) -> float:
+        """Seconds until the window of key frees a place."""
+        reset_at = self.limiter.get_window_stats(self.item, self.name, key).reset_time
+        return max(1.0, reset_at - time.time())
 
 
 def retry_after(seconds: float) -> str:

@@ -10,8 +10,9 @@ from typing import Any
 
 import uvicorn
 
-from intake.links import mask_token
-from intake.settings import DEFAULT_HOST, DEFAULT_PORT
+from config.intake import DEFAULT_HOST, DEFAULT_PORT
+from domain.signed_links import mask_token
+from intake.app import create_app
 
 STARTUP_TIMEOUT_S = 15.0
 logger = logging.getLogger("dondoc.intake")
@@ -37,9 +38,7 @@ def _mask_access_log() -> None:
 
 
 def build_server(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, app: Any = None, **options: Any) -> uvicorn.Server:
-    """A uvicorn server for the intake app (created here unless given)."""
-    from intake.app import create_app
-
+    """A uvicorn server for the intake app (created here unless given: settings are read and checked then)."""
     config = uvicorn.Config(
         app or create_app(),
         host=host,

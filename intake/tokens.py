@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from models import Agency, AuditEvent, get_engine
+from domain.safe_text import nfc
+from models import Agency, AuditEvent
 from models.intake import ApiToken
 from models.types import utcnow
 
@@ -33,6 +34,11 @@ class Caller:
     agency_id: int
     agency_code: str
     agency_name: str
+    last_used_at: datetime | None = None
+
+    def due_for_touch(self, now: datetime) -> bool:
+        """Whether last_used_at is stale enough to be written again."""
+        return self.last_used_at is None or now - self.last_used_at >= LAST_USED_RESOLUTION
 
 
 @dataclass(frozen=True)
@@ -53,89 +59,101 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(agency_code: str, *, label: str | None, created_by: str) -> tuple[TokenInfo, str]:
+def create_token(agency_code: str, *, label: str | None, created_by: str, session: Session) -> tuple[TokenInfo, str]:
     """Create a token for an agency; return its record and the token (the only time it exists in clear)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with Session(get_engine()) as session, session.begin():
-        agency = session.exec(select(Agency).where(Agency.code == agency_code)).first()
-        if agency is None:
-            raise TokenError(f"không có cơ quan mã «{agency_code}» (xem: dondoc agencies list)")
-        row = ApiToken(
-            agency_id=agency.id, token_hash=hash_token(token), prefix=token[:11], label=label, created_by=created_by
-        )  # type: ignore[arg-type]
-        session.add(row)
-        session.flush()
-        session.add(
-            AuditEvent(
-                actor=created_by,
-                action="intake.token_created",
-                entity_type="agency",
-                entity_id=agency.id,
-                details={"token_id": row.id, "prefix": row.prefix, "label": label},
-            )
+    agency = session.exec(select(Agency).where(Agency.code == nfc(agency_code).strip())).first()
+    if agency is None:
+        raise TokenError(f"không có cơ quan mã «{agency_code}» (xem: dondoc agencies list)")
+    row = ApiToken(
+        agency_id=agency.id,  # type: ignore[arg-type]  # a stored agency has an id
+        token_hash=hash_token(token),
+        prefix=token[:11],
+        label=label,
+        created_by=created_by,
+    )
+    session.add(row)
+    session.flush()
+    session.add(
+        AuditEvent(
+            actor=created_by,
+            action="intake.token_created",
+            entity_type="agency",
+            entity_id=agency.id,
+            details={"token_id": row.id, "prefix": row.prefix, "label": label},
         )
-        info = TokenInfo(row.id, agency.code, row.prefix, label, row.created_at, None, None)  # type: ignore[arg-type]
+    )
+    info = TokenInfo(row.id, agency.code, row.prefix, label, row.created_at, None, None)  # type: ignore[arg-type]  # flushed: id set
     return info, token
 
 
-def list_tokens(agency_code: str | None = None) -> list[TokenInfo]:
+def list_tokens(agency_code: str | None = None, *, session: Session) -> list[TokenInfo]:
     """Every token (or one agency's), newest first."""
-    with Session(get_engine()) as session:
-        query = select(ApiToken, Agency.code).join(Agency, Agency.id == ApiToken.agency_id).order_by(ApiToken.id.desc())  # type: ignore[union-attr]
-        if agency_code:
-            query = query.where(Agency.code == agency_code)
-        return [
-            TokenInfo(t.id, code, t.prefix, t.label, t.created_at, t.last_used_at, t.revoked_at)  # type: ignore[arg-type]
-            for t, code in session.exec(query).all()
-        ]
+    query = (
+        select(ApiToken, Agency.code)
+        .join(Agency, col(Agency.id) == ApiToken.agency_id)
+        .order_by(col(ApiToken.id).desc())
+    )
+    if agency_code:
+        query = query.where(Agency.code == nfc(agency_code).strip())
+    return [
+        TokenInfo(t.id, code, t.prefix, t.label, t.created_at, t.last_used_at, t.revoked_at)  # type: ignore[arg-type]  # stored: id set
+        for t, code in session.exec(query).all()
+    ]
 
 
-def revoke_token(ref: str, *, revoked_by: str) -> TokenInfo:
+def revoke_token(ref: str, *, revoked_by: str, session: Session) -> TokenInfo:
     """Revoke a token given by its id or its prefix (dd_xxxxxxxx)."""
-    with Session(get_engine()) as session, session.begin():
-        query = (
-            select(ApiToken).where(ApiToken.id == int(ref))
-            if ref.isdigit()
-            else select(ApiToken).where(ApiToken.prefix == ref)
+    ref = nfc(ref).strip()
+    query = (
+        select(ApiToken).where(ApiToken.id == int(ref))
+        if ref.isascii() and ref.isdigit()
+        else select(ApiToken).where(ApiToken.prefix == ref)
+    )
+    found = session.exec(query).all()
+    if len(found) != 1:
+        raise TokenError(
+            f"không tìm thấy mã truy cập «{ref}»"
+            if not found
+            else f"nhiều mã truy cập bắt đầu bằng «{ref}»; dùng số thứ tự"
         )
-        found = session.exec(query).all()
-        if len(found) != 1:
-            raise TokenError(
-                f"không tìm thấy mã truy cập «{ref}»"
-                if not found
-                else f"nhiều mã truy cập bắt đầu bằng «{ref}»; dùng số thứ tự"
+    row = found[0]
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(
+            AuditEvent(
+                actor=revoked_by,
+                action="intake.token_revoked",
+                entity_type="agency",
+                entity_id=row.agency_id,
+                details={"token_id": row.id, "prefix": row.prefix},
             )
-        row = found[0]
-        if row.revoked_at is None:
-            row.revoked_at = utcnow()
-            session.add(
-                AuditEvent(
-                    actor=revoked_by,
-                    action="intake.token_revoked",
-                    entity_type="agency",
-                    entity_id=row.agency_id,
-                    details={"token_id": row.id, "prefix": row.prefix},
-                )
-            )
-        code = session.exec(select(Agency.code).where(Agency.id == row.agency_id)).one()
-        return TokenInfo(row.id, code, row.prefix, row.label, row.created_at, row.last_used_at, row.revoked_at)  # type: ignore[arg-type]
+        )
+    code = session.exec(select(Agency.code).where(Agency.id == row.agency_id)).one()
+    return TokenInfo(row.id, code, row.prefix, row.label, row.created_at, row.last_used_at, row.revoked_at)  # type: ignore[arg-type]  # stored: id set
 
 
-def authenticate(token: str, now: datetime | None = None) -> Caller | None:
+def authenticate(token: str, *, session: Session) -> Caller | None:
     """The agency behind a token, or None for an unknown, malformed or revoked one."""
     if not _TOKEN_RE.match(token):
         return None
-    now = now or utcnow()
-    with Session(get_engine()) as session:
-        row = session.exec(
-            select(ApiToken, Agency)
-            .join(Agency, Agency.id == ApiToken.agency_id)
-            .where(ApiToken.token_hash == hash_token(token))
-        ).first()
-        if row is None or row[0].revoked_at is not None:
-            return None
-        api_token, agency = row
-        if api_token.last_used_at is None or now - api_token.last_used_at >= LAST_USED_RESOLUTION:
-            session.exec(update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now))  # type: ignore[call-overload]
-            session.commit()
-        return Caller(api_token.id, agency.id, agency.code, agency.short_name or agency.name)  # type: ignore[arg-type]
+    row = session.exec(
+        select(ApiToken, Agency)
+        .join(Agency, col(Agency.id) == ApiToken.agency_id)
+        .where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    if row is None or row[0].revoked_at is not None:
+        return None
+    api_token, agency = row
+    return Caller(
+        api_token.id,  # type: ignore[arg-type]  # stored: id set
+        agency.id,  # type: ignore[arg-type]  # stored: id set
+        agency.code,
+        agency.short_name or agency.name,
+        api_token.last_used_at,
+    )
+
+
+def touch_token(token_id: int, now: datetime, *, session: Session) -> None:
+    """Note when a token was last used."""
+    session.exec(update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=now))

@@ -4,44 +4,54 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.datastructures import FormData
+from sqlmodel import Session
 
+from config.intake import IntakeConfigError
+from domain.safe_text import has_line_break, nfc
+from domain.signed_links import LinkClaims, LinkRefused, verify_token
 from intake import csrf
-from intake.app import BodyTooLarge, IntakeState, error_page
-from intake.links import LinkClaims, LinkRefused, verify_token
-from intake.queries import AssignmentView, agency_by_code, assignment_view, links_revoked_before, local_time_vi
+from intake.deps import IntakeState, SessionDep, StateDep, error_page, refuse_credentials
+from intake.queries import AssignmentView, agency_by_code, assignment_view, latest_update, local_time_vi
 from intake.ratelimit import retry_after
-from intake.settings import IntakeConfigError
-from tasks.status import (
+from models import Assignment
+from tasks.directive_state import read_directive_state
+from tasks.extensions import REASON_MAX, ExtensionUnavailable, request_extension
+from tasks.report_links import links_revoked_before
+from tasks.status_events import RecordedUpdate
+from tasks.status_recording import (
     DOCUMENT_NUMBER_MAX,
     EVIDENCE_URL_MAX,
     NOTE_MAX,
-    REASON_MAX,
     AssignmentNotFound,
-    ExtensionUnavailable,
     StatusChangeRefused,
     record_status_update,
-    request_extension,
 )
 
 router = APIRouter(include_in_schema=False)
 
 NAME_MAX = 100
-FORM_LIMITS = {"max_files": 0, "max_fields": 16, "max_part_size": 16_384}
+MAX_FIELDS = 16
+FORM_TYPE = "application/x-www-form-urlencoded"
 FLASH = {
     "ack": "Đã ghi nhận: cơ quan đã tiếp nhận nhiệm vụ.",
     "already": "Nhiệm vụ đã được tiếp nhận từ trước; không cần xác nhận lại.",
     "progress": "Đã ghi nhận báo cáo tiến độ. Xin cảm ơn.",
     "done": "Đã ghi nhận: nhiệm vụ đã hoàn thành. Hệ thống sẽ dừng nhắc việc này.",
+    "repeat": "Báo cáo này đã được ghi nhận trước đó; không ghi thêm lần nữa.",
     "extension": "Đã gửi đề nghị gia hạn. Văn phòng sẽ xem xét và thông báo kết quả.",
 }
 PROGRESS_STATUSES = {"in_progress": "Đang thực hiện", "done": "Hoàn thành"}
-_DMY = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
+# A form page's CSRF field is good for this long, so the same report posted again within it is a replay.
+REPLAY_WINDOW: timedelta = csrf.MAX_AGE
+_DMY = re.compile(r"^\s*([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})\s*$")
+_PERCENT = re.compile(r"^[0-9]{1,3}$")
+Form = dict[str, str]
 
 
 class PageProblem(Exception):
@@ -54,55 +64,65 @@ class PageProblem(Exception):
 
 @dataclass
 class Granted:
-    """A verified link: its claims and the agency it speaks for."""
+    """A verified link: its claims, the agency it speaks for, and its assignment's directive."""
 
     token: str
     claims: LinkClaims
     agency_id: int
     agency_name: str
+    directive_id: int
 
 
-def _state(request: Request) -> IntakeState:
-    """The app's shared state."""
-    return request.app.state.intake
+REFUSED_LINK = PageProblem(403, "Không mở được liên kết", LinkRefused.MESSAGES["unknown"])
 
 
-def client_key(request: Request) -> str:
-    """Rate-limit key of the client address (the proxy's address when behind one: limit there too)."""
-    return f"ip:{request.client.host if request.client else 'unknown'}"
-
-
-def _authorize(state: IntakeState, token: str, client: str) -> Granted:
-    """Verify a link (form, MAC, expiry, revocation, binding); count refusals per client."""
-    wait = state.failure_limiter.blocked(client)
-    if wait:
-        raise PageProblem(
-            429,
-            "Quá nhiều lần thử",
-            "Có quá nhiều liên kết không hợp lệ từ máy này. Đề nghị thử lại sau ít phút.",
-            {"retry-after": retry_after(wait)},
-        )
+def _check_link(state: IntakeState, token: str, session: Session) -> Granted:
+    """Verify a link: form, MAC, issue time, expiry, revocation, and that the assignment is the agency's."""
     try:
         keys = state.settings.keys()
     except IntakeConfigError:
         raise PageProblem(
             503, "Chưa sẵn sàng", "Hệ thống chưa sẵn sàng nhận báo cáo qua liên kết. Đề nghị liên hệ Văn phòng."
         ) from None
-    now = state.clock()
+    claims = verify_token(
+        token,
+        keys,
+        state.clock(),
+        max_lifetime=timedelta(days=state.settings.intake_link_days),
+        clock_skew=timedelta(seconds=state.settings.intake_clock_skew_seconds),
+    )
+    agency = agency_by_code(claims.agency_code, session=session)
+    if agency is None or agency.id is None:
+        raise LinkRefused("unknown")
+    revoked_before = links_revoked_before(agency.id, session=session)
+    if revoked_before is not None and claims.issued_at < revoked_before:
+        raise LinkRefused("revoked")
+    assignment = session.get(Assignment, claims.assignment_id)
+    if assignment is None or assignment.agency_id != agency.id:
+        raise LinkRefused("unknown")  # a link whose assignment moved to another agency
+    return Granted(token, claims, agency.id, agency.short_name or agency.name, assignment.directive_id)
+
+
+def authorize(state: IntakeState, request: Request, token: str, session: Session) -> Granted:
+    """A verified link within its rate limit; refusals count against the client address (never a good link)."""
     try:
-        claims = verify_token(token, keys, now)
-        agency = agency_by_code(claims.agency_code)
-        if agency is None:
-            raise LinkRefused("unknown")
-        revoked_before = links_revoked_before(agency.id)  # type: ignore[arg-type]
-        if revoked_before is not None and claims.issued_at < revoked_before:
-            raise LinkRefused("revoked")
+        granted = _check_link(state, token, session)
     except LinkRefused as refused:
-        state.failure_limiter.take(client)
+        wait = refuse_credentials(state, request)
+        if wait:
+            raise PageProblem(
+                429,
+                "Quá nhiều lần thử",
+                "Có quá nhiều liên kết không hợp lệ từ máy này. Đề nghị thử lại sau ít phút.",
+                {"retry-after": retry_after(wait)},
+            ) from None
         status = 410 if refused.reason == "expired" else 403
         hint = " Đề nghị dùng liên kết trong tin nhắc việc mới nhất, hoặc liên hệ Văn phòng để nhận liên kết mới."
         raise PageProblem(status, "Không mở được liên kết", refused.message_vi + hint) from None
-    wait = state.link_limiter.take(claims.rate_key)
+    finally:
+        # End the read: read_directive_state (its own session) must not wait for this one's SQLite lock.
+        session.commit()
+    wait = state.link_limiter.take(granted.claims.rate_key)
     if wait:
         raise PageProblem(
             429,
@@ -110,14 +130,19 @@ def _authorize(state: IntakeState, token: str, client: str) -> Granted:
             "Liên kết này vừa được dùng quá nhiều lần. Đề nghị thử lại sau ít phút.",
             {"retry-after": retry_after(wait)},
         )
-    return Granted(token, claims, agency.id, agency.short_name or agency.name)  # type: ignore[arg-type]
+    return granted
 
 
-def _view(state: IntakeState, granted: Granted) -> AssignmentView:
-    """The assignment the link is bound to; a link whose assignment moved to another agency is refused."""
-    view = assignment_view(granted.claims.assignment_id, state.clock())
-    if view is None or view.agency_id != granted.agency_id:
-        raise PageProblem(403, "Không mở được liên kết", LinkRefused.MESSAGES["unknown"])
+def _view(state: IntakeState, granted: Granted, session: Session) -> AssignmentView:
+    """The assignment the link is bound to, as its agency sees it now.
+
+    The directive's follow-up state is read on this request's session, with the follow-up's rules.
+    """
+    now = state.clock()
+    followed = read_directive_state(granted.directive_id, now, session=session, rules=state.rules)
+    view = assignment_view(followed, granted.claims.assignment_id, now, calendar=state.calendar, session=session)
+    if view.agency_id != granted.agency_id:
+        raise REFUSED_LINK
     return view
 
 
@@ -146,8 +171,8 @@ def _render(
         flash=flash,
         statuses=PROGRESS_STATUSES,
         expires_vi=local_time_vi(granted.claims.expires_at),
-        sender_name=state.extra["sender_name"],
-        contact=state.extra["report_contact"],
+        sender_name=state.sender_name,
+        contact=state.report_contact,
         limits={
             "note": NOTE_MAX,
             "doc": DOCUMENT_NUMBER_MAX,
@@ -166,7 +191,7 @@ def _render(
             max_age=int(csrf.MAX_AGE.total_seconds()),
             path="/r/",
             httponly=True,
-            samesite="lax",
+            samesite=csrf.SAME_SITE,
             secure=secure,
         )
     return response
@@ -175,7 +200,7 @@ def _render(
 def _nonce(request: Request) -> str:
     """This browser's CSRF cookie, or a new one."""
     current = request.cookies.get(csrf.COOKIE_NAME)
-    return current if csrf.valid_nonce(current) else csrf.new_nonce()
+    return current if current and csrf.valid_nonce(current) else csrf.new_nonce()
 
 
 def _problem_page(state: IntakeState, request: Request, problem: PageProblem) -> HTMLResponse:
@@ -184,13 +209,12 @@ def _problem_page(state: IntakeState, request: Request, problem: PageProblem) ->
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request) -> HTMLResponse:
+def home(request: Request, state: StateDep) -> HTMLResponse:
     """A plain landing page: nothing here without a link."""
-    state = _state(request)
     html = state.templates.get_template("home.html.j2").render(
         root=request.scope.get("root_path", ""),
-        sender_name=state.extra["sender_name"],
-        contact=state.extra["report_contact"],
+        sender_name=state.sender_name,
+        contact=state.report_contact,
     )
     return HTMLResponse(html)
 
@@ -202,55 +226,90 @@ def healthz() -> JSONResponse:
 
 
 @router.get("/r/{token}", response_class=HTMLResponse)
-def report_page(token: str, request: Request, ok: str | None = None) -> Response:
+def report_page(token: str, request: Request, state: StateDep, session: SessionDep, ok: str | None = None) -> Response:
     """The assignment, its deadline, category and history, and the forms."""
-    state = _state(request)
     try:
-        granted = _authorize(state, token, client_key(request))
-        view = _view(state, granted)
+        granted = authorize(state, request, token, session)
+        view = _view(state, granted, session)
     except PageProblem as problem:
         return _problem_page(state, request, problem)
     return _render(state, request, granted, view, nonce=_nonce(request), flash=FLASH.get(ok or ""))
 
 
-async def _form(request: Request) -> FormData:
-    """Read the posted form within the field and size limits."""
-    try:
-        return await request.form(**FORM_LIMITS)
-    except BodyTooLarge:
-        raise
-    except Exception:  # noqa: BLE001  (multipart and urlencoded parsers raise several types)
+BAD_FORM = PageProblem(
+    400, "Dữ liệu gửi lên không hợp lệ", "Không đọc được biểu mẫu gửi lên. Đề nghị tải lại trang và gửi lại."
+)
+
+
+async def _form(request: Request) -> Form:
+    """Read the posted form: URL-encoded UTF-8 only, within the field and size limits.
+
+    Starlette would decode bytes that are not UTF-8 with replacement characters and store
+    mojibake; a form from the page is always URL-encoded UTF-8, so anything else is refused.
+    """
+    media_type, _, params = request.headers.get("content-type", "").partition(";")
+    charset = params.strip().lower().removeprefix("charset=").strip('"') if params.strip() else "utf-8"
+    if media_type.strip().lower() != FORM_TYPE or charset not in ("utf-8", "utf8"):
         raise PageProblem(
-            400, "Dữ liệu gửi lên không hợp lệ", "Không đọc được biểu mẫu gửi lên. Đề nghị tải lại trang và gửi lại."
+            415,
+            "Dữ liệu gửi lên không hợp lệ",
+            "Biểu mẫu phải được gửi từ trang báo cáo (dạng mã hóa UTF-8). Đề nghị tải lại trang và gửi lại.",
+        )
+    body = await request.body()  # BodyTooLarge propagates: the 413 middleware answers it
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8"), keep_blank_values=True, encoding="utf-8", errors="strict", max_num_fields=MAX_FIELDS
+        )
+    except UnicodeDecodeError:
+        raise PageProblem(
+            400,
+            "Dữ liệu gửi lên không hợp lệ",
+            "Nội dung gửi lên không phải văn bản UTF-8 hợp lệ, nên chưa được ghi nhận. Đề nghị tải lại trang và gửi lại.",
         ) from None
+    except ValueError:  # more fields than any form of the page has
+        raise BAD_FORM from None
+    form: Form = {}
+    for name, value in pairs:
+        form.setdefault(name, value)
+    return form
 
 
-def _text(form: FormData, name: str) -> str:
-    """A text field, stripped ("" when absent or a file)."""
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
+def _text(form: Form, name: str) -> str:
+    """A text field in NFC, stripped ("" when absent)."""
+    return nfc(form.get(name, "")).strip()
 
 
-async def _post_context(request: Request, token: str) -> tuple[IntakeState, Granted, FormData, str]:
+async def _post_context(
+    request: Request, token: str, state: IntakeState, session: Session
+) -> tuple[Granted, Form, str]:
     """Common to every form: verify the link, read the form, check CSRF."""
-    state = _state(request)
-    granted = await run_in_threadpool(_authorize, state, token, client_key(request))
+    granted = await run_in_threadpool(authorize, state, request, token, session)
     form = await _form(request)
     nonce = request.cookies.get(csrf.COOKIE_NAME)
-    if not csrf.check(state.settings.keys(), nonce, token, _text(form, csrf.FIELD_NAME) or None, state.clock()):
+    if not nonce or not csrf.check(
+        state.settings.keys(), nonce, token, _text(form, csrf.FIELD_NAME) or None, state.clock()
+    ):
         raise PageProblem(
             403,
             "Phiên làm việc không hợp lệ",
             "Biểu mẫu đã hết hạn hoặc không được gửi từ trang báo cáo. Đề nghị mở lại liên kết, điền và gửi lại.",
         )
-    return state, granted, form, nonce  # type: ignore[return-value]
+    return granted, form, nonce
 
 
-def _reporter(form: FormData, granted: Granted, errors: dict[str, str]) -> str:
+def _one_line(form: Form, name: str, label: str, limit: int, errors: dict[str, str]) -> str:
+    """A one-line field: no line break, at most limit characters."""
+    value = _text(form, name)
+    if has_line_break(value):
+        errors[name] = f"{label} chỉ được viết trên một dòng (không xuống dòng)."
+    elif len(value) > limit:
+        errors[name] = f"{label} dài quá {limit} ký tự."
+    return value
+
+
+def _reporter(form: Form, granted: Granted, errors: dict[str, str]) -> str:
     """Who reports: the name typed in (optional) and the agency the link speaks for."""
-    name = _text(form, "reporter")
-    if len(name) > NAME_MAX:
-        errors["reporter"] = f"Họ tên dài quá {NAME_MAX} ký tự."
+    name = _one_line(form, "reporter", "Họ tên", NAME_MAX, errors)
     return f"{name} – {granted.agency_name}" if name else granted.agency_name
 
 
@@ -262,57 +321,70 @@ def _redirect(request: Request, token: str, flash: str) -> RedirectResponse:
 async def _rerender(
     request: Request,
     state: IntakeState,
+    session: Session,
     granted: Granted,
     nonce: str,
     status: int,
     errors: dict[str, str],
     values: dict[str, str],
 ) -> HTMLResponse:
-    """Show the page again with the problems and what was typed."""
-    view = await run_in_threadpool(_view, state, granted)
+    """Show the page again with the problems and what was typed; nothing of the refused form is kept."""
+    session.rollback()  # ends any write transaction: nothing was recorded, and _view reads beside it
+    view = await run_in_threadpool(_view, state, granted, session)
     return _render(state, request, granted, view, nonce=nonce, status=status, errors=errors, values=values)
 
 
+def _commit_and_announce(session: Session, result: RecordedUpdate) -> None:
+    """Commit the report before the official is told it is recorded; its event goes out on commit."""
+    session.commit()
+
+
+def _acknowledge(state: IntakeState, session: Session, granted: Granted, reporter: str) -> str:
+    """Record the acknowledgement unless the assignment is past that already; the flash to show."""
+    assignment = session.get(Assignment, granted.claims.assignment_id, with_for_update=True)
+    if assignment is None:
+        raise AssignmentNotFound(str(granted.claims.assignment_id))
+    if assignment.status != "assigned":
+        return "already"
+    result = record_status_update(
+        granted.claims.assignment_id,
+        session=session,
+        status="acknowledged",
+        reported_by=reporter,
+        source="web",
+        at=state.clock(),
+        agency_id=granted.agency_id,
+    )
+    _commit_and_announce(session, result)
+    return "ack"
+
+
 @router.post("/r/{token}/acknowledge", response_class=HTMLResponse)
-async def acknowledge(token: str, request: Request) -> Response:
+async def acknowledge(token: str, request: Request, state: StateDep, session: SessionDep) -> Response:
     """The agency confirms it received the assignment (đã tiếp nhận)."""
-    state = _state(request)
     try:
-        state, granted, form, nonce = await _post_context(request, token)
+        granted, form, nonce = await _post_context(request, token, state, session)
         errors: dict[str, str] = {}
         reporter = _reporter(form, granted, errors)
         if errors:
-            return await _rerender(request, state, granted, nonce, 422, errors, {"reporter": _text(form, "reporter")})
-        view = await run_in_threadpool(_view, state, granted)
-        if view.status != "assigned":
-            return _redirect(request, token, "already")
-        await run_in_threadpool(
-            lambda: record_status_update(
-                view.id,
-                status="acknowledged",
-                reported_by=reporter,
-                source="web",
-                at=state.clock(),
-                agency_id=granted.agency_id,
-            )
-        )
+            values = {"reporter": _text(form, "reporter")}
+            return await _rerender(request, state, session, granted, nonce, 422, errors, values)
+        flash = await run_in_threadpool(_acknowledge, state, session, granted, reporter)
     except PageProblem as problem:
         return _problem_page(state, request, problem)
     except AssignmentNotFound:
-        return _problem_page(
-            state, request, PageProblem(403, "Không mở được liên kết", LinkRefused.MESSAGES["unknown"])
-        )
+        return _problem_page(state, request, REFUSED_LINK)
     except StatusChangeRefused as exc:
         return _problem_page(state, request, PageProblem(409, "Không ghi nhận được", _sentence(str(exc))))
-    return _redirect(request, token, "ack")
+    return _redirect(request, token, flash)
 
 
 def _percent(raw: str, errors: dict[str, str]) -> int | None:
-    """The percent field: empty, or a whole number 0–100 (a trailing % is fine)."""
+    """The percent field: empty, or a whole number 0–100 in ASCII digits (a trailing % is fine)."""
     raw = raw.removesuffix("%").strip()
     if not raw:
         return None
-    if not raw.isdigit() or not 0 <= int(raw) <= 100:
+    if not _PERCENT.match(raw) or not 0 <= int(raw) <= 100:
         errors["percent"] = "Tỷ lệ hoàn thành phải là số nguyên từ 0 đến 100."
         return None
     return int(raw)
@@ -324,12 +396,63 @@ def _sentence(message: str) -> str:
     return (message[:1].upper() + message[1:]).rstrip(".") + "."
 
 
+@dataclass(frozen=True)
+class ProgressReport:
+    """A checked progress form."""
+
+    status: str
+    percent: int | None
+    note: str | None
+    document_number: str | None
+    evidence_url: str | None
+    reported_by: str
+
+
+def _is_replay(report: ProgressReport, assignment_id: int, state: IntakeState, session: Session) -> bool:
+    """The latest report is this same web report, made within a form's lifetime: a resubmitted or replayed form."""
+    last = latest_update(assignment_id, session=session)
+    if last is None or last.source != "web" or state.clock() - last.reported_at > REPLAY_WINDOW:
+        return False
+    percent = 100 if report.status == "done" else report.percent
+    return (last.status, last.percent, last.note, last.document_number, last.evidence_url, last.reported_by) == (
+        report.status,
+        percent,
+        report.note,
+        report.document_number,
+        report.evidence_url,
+        report.reported_by,
+    )
+
+
+def _record_progress(state: IntakeState, session: Session, granted: Granted, report: ProgressReport) -> str:
+    """Record the report unless it repeats the latest one (checked under the row lock); the flash to show."""
+    aid = granted.claims.assignment_id
+    if session.get(Assignment, aid, with_for_update=True) is None:  # serialises concurrent replays
+        raise AssignmentNotFound(str(aid))
+    if _is_replay(report, aid, state, session):
+        return "repeat"
+    result = record_status_update(
+        aid,
+        session=session,
+        status=report.status,
+        percent=report.percent,
+        note=report.note,
+        document_number=report.document_number,
+        evidence_url=report.evidence_url,
+        reported_by=report.reported_by,
+        source="web",
+        at=state.clock(),
+        agency_id=granted.agency_id,
+    )
+    _commit_and_announce(session, result)
+    return "done" if report.status == "done" else "progress"
+
+
 @router.post("/r/{token}/progress", response_class=HTMLResponse)
-async def progress(token: str, request: Request) -> Response:
+async def progress(token: str, request: Request, state: StateDep, session: SessionDep) -> Response:
     """A progress report: status (in progress or done), percent, note, document number, evidence link."""
-    state = _state(request)
     try:
-        state, granted, form, nonce = await _post_context(request, token)
+        granted, form, nonce = await _post_context(request, token, state, session)
         errors: dict[str, str] = {}
         values = {
             name: _text(form, name)
@@ -342,55 +465,43 @@ async def progress(token: str, request: Request) -> Response:
         percent = _percent(values["percent"], errors)
         if len(values["note"]) > NOTE_MAX:
             errors["note"] = f"Nội dung dài quá {NOTE_MAX} ký tự ({len(values['note'])} ký tự)."
-        if len(values["document_number"]) > DOCUMENT_NUMBER_MAX:
-            errors["document_number"] = f"Số văn bản dài quá {DOCUMENT_NUMBER_MAX} ký tự."
+        _one_line(form, "document_number", "Số văn bản", DOCUMENT_NUMBER_MAX, errors)
         url = values["evidence_url"]
         if url and (len(url) > EVIDENCE_URL_MAX or not url.lower().startswith(("http://", "https://"))):
             errors["evidence_url"] = "Liên kết minh chứng phải là địa chỉ web bắt đầu bằng http:// hoặc https://."
         if errors:
-            return await _rerender(request, state, granted, nonce, 422, errors, values)
+            return await _rerender(request, state, session, granted, nonce, 422, errors, values)
+        report = ProgressReport(
+            status, percent, values["note"] or None, values["document_number"] or None, url or None, reporter
+        )
         try:
-            await run_in_threadpool(
-                lambda: record_status_update(
-                    granted.claims.assignment_id,
-                    status=status,
-                    percent=percent,
-                    note=values["note"] or None,
-                    document_number=values["document_number"] or None,
-                    evidence_url=url or None,
-                    reported_by=reporter,
-                    source="web",
-                    at=state.clock(),
-                    agency_id=granted.agency_id,
-                )
-            )
+            flash = await run_in_threadpool(_record_progress, state, session, granted, report)
         except AssignmentNotFound:
-            raise PageProblem(403, "Không mở được liên kết", LinkRefused.MESSAGES["unknown"]) from None
+            raise REFUSED_LINK from None
         except StatusChangeRefused as exc:
-            return await _rerender(request, state, granted, nonce, 422, {"form": _sentence(str(exc))}, values)
+            return await _rerender(request, state, session, granted, nonce, 422, {"form": _sentence(str(exc))}, values)
     except PageProblem as problem:
         return _problem_page(state, request, problem)
-    return _redirect(request, token, "done" if status == "done" else "progress")
+    return _redirect(request, token, flash)
 
 
 def parse_day(raw: str) -> date | None:
-    """A date typed as YYYY-MM-DD (the date picker) or dd/mm/yyyy (by hand); None if neither."""
+    """A date typed as YYYY-MM-DD (the date picker) or dd/mm/yyyy (by hand), ASCII digits; None if neither."""
     raw = raw.strip()
     found = _DMY.match(raw)
     try:
         if found:
             return date(int(found[3]), int(found[2]), int(found[1]))
-        return date.fromisoformat(raw) if len(raw) == 10 else None
+        return date.fromisoformat(raw) if len(raw) == 10 and raw.isascii() else None
     except ValueError:
         return None
 
 
 @router.post("/r/{token}/extension", response_class=HTMLResponse)
-async def extension(token: str, request: Request) -> Response:
+async def extension(token: str, request: Request, state: StateDep, session: SessionDep) -> Response:
     """An extension request: a proposed date and a reason; starts the review flow in Prefect."""
-    state = _state(request)
     try:
-        state, granted, form, nonce = await _post_context(request, token)
+        granted, form, nonce = await _post_context(request, token, state, session)
         errors: dict[str, str] = {}
         values = {name: _text(form, name) for name in ("until", "reason", "reporter")}
         reporter = _reporter(form, granted, errors)
@@ -401,25 +512,31 @@ async def extension(token: str, request: Request) -> Response:
             errors["reason"] = "Cần nêu lý do đề nghị gia hạn."
         elif len(values["reason"]) > REASON_MAX:
             errors["reason"] = f"Lý do dài quá {REASON_MAX} ký tự."
-        if errors:
-            return await _rerender(request, state, granted, nonce, 422, errors, values)
+        if errors or until is None:
+            return await _rerender(request, state, session, granted, nonce, 422, errors, values)
         try:
+            # request_extension commits this session itself: once the request is pending, then with its run.
             await run_in_threadpool(
                 lambda: request_extension(
                     granted.claims.assignment_id,
+                    session=session,
                     until=until,
                     reason=values["reason"],
-                    requested_by=reporter,  # type: ignore[arg-type]
+                    requested_by=reporter,
                     agency_id=granted.agency_id,
                     start=state.start_review,
                 )
             )
         except AssignmentNotFound:
-            raise PageProblem(403, "Không mở được liên kết", LinkRefused.MESSAGES["unknown"]) from None
+            raise REFUSED_LINK from None
         except StatusChangeRefused as exc:
-            return await _rerender(request, state, granted, nonce, 422, {"extension": _sentence(str(exc))}, values)
+            return await _rerender(
+                request, state, session, granted, nonce, 422, {"extension": _sentence(str(exc))}, values
+            )
         except ExtensionUnavailable as exc:
-            return await _rerender(request, state, granted, nonce, 503, {"extension": _sentence(str(exc))}, values)
+            return await _rerender(
+                request, state, session, granted, nonce, 503, {"extension": _sentence(str(exc))}, values
+            )
     except PageProblem as problem:
         return _problem_page(state, request, problem)
     return _redirect(request, token, "extension")

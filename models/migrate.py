@@ -6,6 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+
+from models.db import get_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -24,9 +27,5 @@ def upgrade(revision: str = "head") -> None:
 
 def current_revision() -> str | None:
     """Return the database's current Alembic revision, or None if it is not initialised."""
-    from alembic.runtime.migration import MigrationContext
-
-    from models.db import get_engine
-
     with get_engine().connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

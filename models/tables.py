@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
@@ -195,6 +195,9 @@ class StatusUpdate(SQLModel, table=True):
     note: str | None = Field(default=None, sa_type=Text)
     document_number: str | None = Field(default=None, sa_type=String(128))
     evidence_url: str | None = Field(default=None, sa_type=String(2048))
+    # The date the report itself claims (a polled item's reported_at, a spreadsheet's «Ngày báo cáo»):
+    # kept and shown, never used for timeliness, which rests on reported_at (when dondoc received it).
+    declared_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -248,3 +251,42 @@ class AuditEvent(SQLModel, table=True):
     entity_type: str = Field(sa_type=String(32))
     entity_id: int | None = None
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class ExtensionRequestState(StrEnum):
+    """An extension request: waiting for a coordinator, decided, timed out, or never handed to a review run."""
+
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    expired = "expired"
+    abandoned = "abandoned"
+
+
+class ExtensionRequest(SQLModel, table=True):
+    """An agency's request for more time (đề nghị gia hạn); at most one pending per assignment, by the database."""
+
+    __tablename__ = "extension_request"
+    __table_args__ = (
+        _check_in("state", ExtensionRequestState, "ck_extension_request_state"),
+        # Two requests racing for one assignment: the second insert fails here, before any review run starts.
+        Index(
+            "uq_extension_request_one_pending",
+            "assignment_id",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    state: str = Field(default=ExtensionRequestState.pending, sa_type=String(16))
+    until: date
+    reason: str = Field(sa_type=Text)
+    requested_by: str = Field(sa_type=String(255))
+    run_id: str | None = Field(default=None, sa_type=String(64))
+    run_name: str | None = Field(default=None, sa_type=String(255))
+    decided_by: str | None = Field(default=None, sa_type=String(255))
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

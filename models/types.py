@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
@@ -35,3 +35,16 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+class HasId(Protocol):
+    """A table row with an autoincrement primary key."""
+
+    id: int | None
+
+
+def row_id(row: HasId) -> int:
+    """The primary key of a row that has been flushed (SQLModel types it as optional until then)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush the session first")
+    return row.id

@@ -8,13 +8,15 @@ from datetime import datetime
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
 from prefect.cache_policies import NONE
+from prefect.runtime import flow_run
+from prefect.settings import PREFECT_UI_URL
 from sqlmodel import Session, col, select
 
 from domain.deadlines import period_vi
 from domain.labels import ROLE_VI, STATUS_VI
 from domain.safe_text import markdown_text, one_line
-from domain.text import ascii_slug
-from domain.timeliness import CATEGORY_VI, Category, Timeliness
+from domain.text import ascii_slug, excerpt
+from domain.timeliness import CATEGORY_VI, AssignmentFacts, Category, Timeliness
 from domain.workdays import format_date_vi, local_date, weekday_vi
 from models import Directive
 from models.db import session_scope
@@ -58,13 +60,44 @@ def _due_text(judged: Timeliness | None) -> str:
     return f"{text}, kỳ {period_vi(judged.period)}" if judged.period else text
 
 
+# Rows a coordinator must act on come first: overdue, then due soon, then the rest.
+_ORDER = {Category.overdue: 0, Category.in_progress: 2, Category.late: 3, Category.on_time: 4}
+UPDATE_CHARS = 70  # keeps the table within a 1440 px window
+
+
+def _row_rank(facts: AssignmentFacts, judged: Timeliness | None, due_soon: set[str], name: str) -> tuple[int, int]:
+    """Sort key: overdue (most days first), due soon, in progress, done, withdrawn."""
+    if judged is None:
+        return (5, 0)
+    if judged.category is Category.in_progress and name in due_soon:
+        return (1, 0)
+    return (_ORDER[judged.category], -judged.days_overdue)
+
+
+def _status_cell(judged: Timeliness | None, soon: bool) -> str:
+    """The category, marked when the row needs action."""
+    if judged is None:
+        return "Đã thu hồi"
+    if judged.category is Category.overdue:
+        return f"⚠ {CATEGORY_VI[judged.category]}"
+    return f"{CATEGORY_VI[judged.category]} (sắp đến hạn)" if soon else judged.label_vi
+
+
 def directive_rows(
     state: DirectiveState, planned: FollowUpPlan, *, just_written: bool = False
 ) -> list[dict[str, object]]:
-    """One row per assignment: id (for `dondoc update`), agency, role, due date, category, days overdue, last update, reminders."""
-    rows = []
-    for facts in state.assignments:
+    """One row per assignment, overdue first: agency, category, days overdue, due date, rung, last update, …"""
+    due_soon = set(planned.situation.due_soon)
+    ranked = sorted(
+        state.assignments,
+        key=lambda f: _row_rank(
+            f, planned.timeliness.get(f.assignment_id), due_soon, state.names.get(f.agency_code, f.agency_code)
+        ),
+    )
+    rows: list[dict[str, object]] = []
+    for facts in ranked:
         judged = planned.timeliness.get(facts.assignment_id)
+        name = state.names.get(facts.agency_code, facts.agency_code)
         last = state.last_update.get(facts.assignment_id)
         update_text = "—"
         if last is not None:
@@ -73,22 +106,22 @@ def directive_rows(
                 update_text += f" {last.percent}%"
             if last.document_number:
                 update_text += f" (văn bản số {one_line(last.document_number)})"
+        late = judged is not None and judged.category in (Category.overdue, Category.late)
+        level = planned.levels.get(facts.assignment_id)
         rows.append(
             {
-                "Mã việc": facts.assignment_id,
-                "Cơ quan": state.names.get(facts.agency_code, facts.agency_code),
-                "Vai trò": ROLE_VI.get(facts.role, facts.role),
-                "Trạng thái": STATUS_VI.get(facts.status, facts.status),
+                "Cơ quan": name,
+                "Tình trạng": _status_cell(judged, name in due_soon),
+                "Số ngày quá hạn": judged.days_overdue if late and judged else 0,
                 "Hạn": _due_text(judged),
-                "Tình trạng": judged.label_vi if judged else "Đã thu hồi",
-                "Số ngày quá hạn": judged.days_overdue
-                if judged and judged.category in (Category.overdue, Category.late)
-                else 0,
-                "Cập nhật gần nhất": update_text,
+                "Đã báo vượt cấp": f"bậc {level}" if level else "—",
+                "Cập nhật gần nhất": excerpt(update_text, UPDATE_CHARS),
+                "Vai trò": ROLE_VI.get(facts.role, facts.role),
                 # The state was read before this run wrote its messages: count those too once they are written.
                 "Đã nhắc": state.reminders_sent.get(facts.assignment_id, 0)
                 + just_written
                 * sum(1 for m in planned.messages if m.assignment_id == facts.assignment_id and m.kind != "assigned"),
+                "Mã việc": facts.assignment_id,
             }
         )
     return rows
@@ -115,15 +148,28 @@ def publish_directive(state: DirectiveState, planned: FollowUpPlan, as_of: datet
     return summary
 
 
-def notice_summary_markdown(notice_id: int, as_of: datetime, *, session: Session, rules: FollowUpRules) -> str:
-    """Markdown summary of every directive of a notice: the four categories and who is overdue."""
+def run_link(flow_run_id: str | None) -> str | None:
+    """The Prefect UI page of a flow run, when the UI's address is known."""
+    ui = PREFECT_UI_URL.value()
+    return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui and flow_run_id else None
+
+
+def notice_summary_markdown(
+    notice_id: int,
+    as_of: datetime,
+    *,
+    session: Session,
+    rules: FollowUpRules,
+    run_links: dict[int, str] | None = None,
+) -> str:
+    """Markdown summary of every directive of a notice: the four categories and who is overdue, worst first."""
     ids = session.exec(
         select(Directive.id).where(Directive.notice_id == notice_id).order_by(col(Directive.position))
     ).all()
     states = [read_directive_state(d, as_of, session=session, rules=rules) for d in ids if d is not None]
     lines: list[str] = []
     totals: Counter[Category] = Counter()
-    overdue_lines: list[str] = []
+    overdue: list[tuple[int, str]] = []
     for state in states:
         planned = plan_directive(state, as_of, rules=rules)
         counts = Counter(t.category for t in planned.timeliness.values() if t is not None)
@@ -133,10 +179,19 @@ def notice_summary_markdown(notice_id: int, as_of: datetime, *, session: Session
         for facts in state.assignments:
             judged = planned.timeliness.get(facts.assignment_id)
             if judged is not None and judged.category == Category.overdue:
-                overdue_lines.append(
-                    f"- Mục {markdown_text(state.directive_number)}: **{markdown_text(state.names[facts.agency_code])}** "
-                    f"({ROLE_VI[facts.role].lower()}) — {judged.label_vi}, hạn {_due_text(judged)}"
+                link = (run_links or {}).get(state.directive_id)
+                run = f" — [lượt đôn đốc mới nhất]({link})" if link else ""
+                level = planned.levels.get(facts.assignment_id)
+                rung = f", đã báo vượt cấp bậc {level}" if level else ""
+                overdue.append(
+                    (
+                        judged.days_overdue,
+                        f"- Mục {markdown_text(state.directive_number)}: "
+                        f"**{markdown_text(state.names[facts.agency_code])}** ({ROLE_VI[facts.role].lower()}) — "
+                        f"{judged.label_vi}, hạn {_due_text(judged)}{rung}{run}",
+                    )
                 )
+    overdue_lines = [line for _, line in sorted(overdue, key=lambda item: -item[0])]
     first = states[0] if states else None
     header = [
         f"# Tổng hợp thực hiện Thông báo {markdown_text(first.notice_number) if first else ''}",
@@ -152,11 +207,17 @@ def notice_summary_markdown(notice_id: int, as_of: datetime, *, session: Session
 
 
 def publish_notice_summary(
-    notice_id: int, notice_number: str, as_of: datetime, *, session: Session, rules: FollowUpRules
+    notice_id: int,
+    notice_number: str,
+    as_of: datetime,
+    *,
+    session: Session,
+    rules: FollowUpRules,
+    run_links: dict[int, str] | None = None,
 ) -> None:
     """Publish the notice's markdown summary artifact."""
     create_markdown_artifact(
-        markdown=notice_summary_markdown(notice_id, as_of, session=session, rules=rules),
+        markdown=notice_summary_markdown(notice_id, as_of, session=session, rules=rules, run_links=run_links),
         key=notice_key(notice_number),
         description=f"Tổng hợp Thông báo {markdown_text(notice_number)}",
     )
@@ -167,14 +228,15 @@ def publish_artifacts(state: DirectiveState, planned: FollowUpPlan, as_of: datet
     """Publish the directive's table and progress (and, standalone, the notice summary)."""
     summary = publish_directive(state, planned, as_of)
     if with_notice:
-        publish_notice_summaries.fn({state.notice_id: state.notice_number}, as_of)
+        links = {state.directive_id: link} if (link := run_link(flow_run.get_id())) else {}
+        publish_notice_summaries.fn({state.notice_id: state.notice_number}, as_of, links)
     return summary
 
 
 @task(name="Cập nhật tổng hợp thông báo", cache_policy=NONE, **IO_RETRIES)
-def publish_notice_summaries(notices: dict[int, str], as_of: datetime) -> None:
+def publish_notice_summaries(notices: dict[int, str], as_of: datetime, run_links: dict[int, str] | None = None) -> None:
     """Publish one markdown summary per notice touched by a sweep, read in one short session."""
     rules = load_follow_up_rules()
     with session_scope(read_only=True) as session:
         for notice_id, number in notices.items():
-            publish_notice_summary(notice_id, number, as_of, session=session, rules=rules)
+            publish_notice_summary(notice_id, number, as_of, session=session, rules=rules, run_links=run_links)

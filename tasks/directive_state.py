@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from prefect import task
 from prefect.cache_policies import NONE
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.deadlines import Recurrence, report_obligations
 from domain.planner import DirectiveFacts
@@ -89,19 +89,23 @@ def read_directive_state(
     agencies = {a.id: a for a in session.exec(select(Agency)).all()}
     code = {agency_id: a.code for agency_id, a in agencies.items()}
     monitors = session.exec(
-        select(NoticeMonitor).where(NoticeMonitor.notice_id == notice.id).order_by(NoticeMonitor.role, NoticeMonitor.id)
+        select(NoticeMonitor)
+        .where(NoticeMonitor.notice_id == notice.id)
+        .order_by(col(NoticeMonitor.role), col(NoticeMonitor.id))
     ).all()
-    rows = session.exec(select(Assignment).where(Assignment.directive_id == directive_id).order_by(Assignment.id)).all()
+    rows = session.exec(
+        select(Assignment).where(Assignment.directive_id == directive_id).order_by(col(Assignment.id))
+    ).all()
     ids = [a.id for a in rows]
     originals = {
         c.assignment_id: c.due_date
         for c in session.exec(
-            select(DeadlineChange).where(DeadlineChange.assignment_id.in_(ids), DeadlineChange.kind == "original")  # type: ignore[union-attr]
+            select(DeadlineChange).where(col(DeadlineChange.assignment_id).in_(ids), DeadlineChange.kind == "original")
         ).all()
     }
     updates: dict[int, list[StatusUpdate]] = defaultdict(list)
     for u in session.exec(
-        select(StatusUpdate).where(StatusUpdate.assignment_id.in_(ids)).order_by(StatusUpdate.reported_at)  # type: ignore[union-attr]
+        select(StatusUpdate).where(col(StatusUpdate.assignment_id).in_(ids)).order_by(col(StatusUpdate.reported_at))
     ).all():
         if u.reported_at <= as_of:
             updates[u.assignment_id].append(u)
@@ -126,7 +130,7 @@ def read_directive_state(
             updates=tuple(u.reported_at for u in updates[a.id] if u.status not in PROGRESSLESS),  # type: ignore[index]
             supervisor_code=code.get(agencies[a.agency_id].escalates_to_id)
             if agencies[a.agency_id].escalates_to_id
-            else None,  # type: ignore[arg-type]
+            else None,
             obligations=obligations,
         )
         for a in rows

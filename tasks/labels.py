@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
+from prefect.client.orchestration import get_client
+from prefect.runtime import flow_run
 from sqlmodel import Session, col, select
 
 from domain.text import ascii_slug
@@ -35,7 +39,7 @@ def tags_by_directive(directive_ids: list[int], *, session: Session) -> dict[int
     rows = session.exec(
         select(Directive.id, Notice.number, Directive.number, Agency.code)
         .join(Notice, col(Notice.id) == Directive.notice_id)
-        .join(Assignment, Assignment.directive_id == Directive.id)
+        .join(Assignment, col(Assignment.directive_id) == Directive.id)
         .join(Agency, col(Agency.id) == Assignment.agency_id)
         .where(col(Directive.id).in_(directive_ids))
     ).all()
@@ -50,11 +54,21 @@ def assignment_label(assignment_id: int, *, session: Session) -> str:
     """Return "<notice number> · <directive number> · <agency>" for an assignment."""
     row = session.exec(
         select(Notice.number, Directive.number, Agency.short_name, Agency.name)
-        .join(Directive, Directive.notice_id == Notice.id)
-        .join(Assignment, Assignment.directive_id == Directive.id)
+        .join(Directive, col(Directive.notice_id) == Notice.id)
+        .join(Assignment, col(Assignment.directive_id) == Directive.id)
         .join(Agency, col(Agency.id) == Assignment.agency_id)
         .where(Assignment.id == assignment_id)
     ).first()
     if row is None:
         return f"việc #{assignment_id}"
     return f"{row[0]} · {row[1]} · {row[2] or row[3]}"
+
+
+def tag_run(tag: str) -> None:
+    """Add tag to the current flow run (its situation is known only at its end), keeping its other tags."""
+    run_id = flow_run.get_id()
+    if run_id is None:
+        return
+    # The run context already holds the run's tags: one API call, not two.
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(UUID(run_id), tags=sorted({*flow_run.tags, tag}))

@@ -25,7 +25,7 @@ from models import (
     NoticeMonitor,
 )
 from models.db import session_scope
-from models.types import utcnow
+from models.types import row_id, utcnow
 
 
 class ImportRefused(Exception):
@@ -93,7 +93,7 @@ def _sync_contacts(session: Session, agency: Agency, contacts: list) -> None:  #
         if key not in rows:
             session.add(
                 AgencyContact(
-                    agency_id=agency.id, name=spec.name, role=spec.role, channel=spec.channel, address=spec.address
+                    agency_id=row_id(agency), name=spec.name, role=spec.role, channel=spec.channel, address=spec.address
                 )
             )
 
@@ -222,10 +222,10 @@ def _upsert_directive(
     code_of = {agency_id: code for code, agency_id in agency_ids.items()}
     if directive is None:
         directive = Directive(
-            notice_id=notice.id,
+            notice_id=row_id(notice),
             number=item.number,
             position=item.position,
-            text=item.text,  # type: ignore[arg-type]
+            text=item.text,
             deadline_rule=item.deadline_rule,
             created_at=now,
         )
@@ -258,10 +258,10 @@ def _upsert_directive(
         row = rows.get(agency_id)
         if row is None:
             row = Assignment(
-                directive_id=directive.id,
+                directive_id=row_id(directive),
                 agency_id=agency_id,
                 role=role,
-                due_date=item.due_date,  # type: ignore[arg-type]
+                due_date=item.due_date,
                 created_at=now,
                 updated_at=now,
             )
@@ -269,9 +269,9 @@ def _upsert_directive(
             session.flush()
             session.add(
                 DeadlineChange(
-                    assignment_id=row.id,
+                    assignment_id=row_id(row),
                     kind="original",
-                    due_date=item.due_date,  # type: ignore[arg-type]
+                    due_date=item.due_date,
                     reason=item.due_explanation,
                     approved_by=actor,
                     created_at=now,
@@ -290,9 +290,9 @@ def _upsert_directive(
             row.due_date = item.due_date
             session.add(
                 DeadlineChange(
-                    assignment_id=row.id,
+                    assignment_id=row_id(row),
                     kind="revision",
-                    due_date=item.due_date,  # type: ignore[arg-type]
+                    due_date=item.due_date,
                     reason=f"Sửa thông báo: {item.due_explanation}",
                     approved_by=actor,
                     created_at=now,

@@ -6,12 +6,12 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.planner import PlannedMessage
 from domain.text import excerpt
@@ -19,7 +19,9 @@ from domain.timeliness import AssignmentFacts, Timeliness, classify
 from domain.workdays import format_date_vi
 from models import Agency, AgencyContact, Assignment, Directive, Notification, NotificationState
 from models.db import session_scope
+from notifications.dead_letters import kind_label
 from tasks.directive_state import DirectiveState, read_directive_state
+from tasks.follow_up_events import emit_follow_up_events
 from tasks.planning import FollowUpPlan
 from tasks.retries import IO_RETRIES
 from tasks.rules import FollowUpRules, load_follow_up_rules
@@ -39,15 +41,15 @@ CONTACT_ROLE = {
 LINK_RECIPIENTS = ("assignee", "assignee_head")
 
 
-def report_link(facts: AssignmentFacts, recipient: str, rules: FollowUpRules) -> str | None:
+def report_link(facts: AssignmentFacts, recipient: str, rules: FollowUpRules, as_of: datetime) -> str | None:
     """The signed report link for the assignment's own agency (None: closed, another recipient, or no intake)."""
     if recipient not in LINK_RECIPIENTS or facts.is_closed:
         return None
-    return rules.report_link(facts.assignment_id, facts.agency_code)
+    return rules.report_link(facts.assignment_id, facts.agency_code, as_of)
 
 
 def message_payload(
-    state: DirectiveState, message: PlannedMessage, judged: Timeliness | None, rules: FollowUpRules
+    state: DirectiveState, message: PlannedMessage, judged: Timeliness | None, rules: FollowUpRules, as_of: datetime
 ) -> dict[str, Any]:
     """Everything a template needs to render one message, as JSON-ready data."""
     facts = next(a for a in state.assignments if a.assignment_id == message.assignment_id)
@@ -75,23 +77,26 @@ def message_payload(
         "extended": facts.extended,
         "assignment_id": message.assignment_id,
         "directive_id": state.directive_id,
-        "report_link": report_link(facts, message.recipient, rules),
+        "report_link": report_link(facts, message.recipient, rules, as_of),
     }
 
 
-def insert_outbox_rows(rows: list[dict[str, Any]], *, session: Session) -> int:
-    """Insert outbox rows; a row whose idempotency key exists is skipped, never doubled. Returns how many were new."""
+def insert_outbox_rows(rows: list[dict[str, Any]], *, session: Session) -> list[tuple[str, str]]:
+    """Insert outbox rows; a row whose idempotency key exists is skipped, never doubled.
+
+    Returns (plan key, channel) of each row that was new, so callers can say what they queued.
+    """
     if not rows:
-        return 0
+        return []
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
         insert(Notification)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(Notification.id)
+        .returning(col(Notification.plan_key), col(Notification.channel))
     )
     # RETURNING, not rowcount: PostgreSQL reports -1 for a multi-row INSERT … ON CONFLICT.
-    return len(session.exec(statement).all())  # type: ignore[call-overload]
+    return [(key, channel) for key, channel in session.execute(statement).all()]
 
 
 def _outbox_rows(
@@ -107,17 +112,17 @@ def _outbox_rows(
     """One outbox row per message, recipient contact and enabled channel."""
     enabled = rules.enabled_channels
     agency_ids = {a.code: a.id for a in session.exec(select(Agency)).all()}
-    contacts: dict[int, list[AgencyContact]] = defaultdict(list)
+    contacts: dict[int | None, list[AgencyContact]] = defaultdict(list)
     for contact in session.exec(select(AgencyContact).where(AgencyContact.active == True)).all():  # noqa: E712
         contacts[contact.agency_id].append(contact)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for message in messages:
         agency_id = agency_ids[message.recipient_agency]
         wanted = CONTACT_ROLE[message.recipient]
         targets = [c for c in contacts[agency_id] if c.role == wanted and c.channel in enabled]
         if not targets:  # an agency without that kind of contact still hears through its office
             targets = [c for c in contacts[agency_id] if c.channel in enabled]
-        payload = message_payload(state, message, timeliness.get(message.assignment_id), rules) | (extra or {})
+        payload = message_payload(state, message, timeliness.get(message.assignment_id), rules, as_of) | (extra or {})
         for contact in targets:
             rows.append(
                 {
@@ -146,26 +151,29 @@ def _outbox_rows(
 
 def write_outbox(
     state: DirectiveState, planned: FollowUpPlan, as_of: datetime, *, session: Session, rules: FollowUpRules
-) -> int:
-    """Cancel what closed assignments no longer need, add the due messages, set next action (one transaction)."""
+) -> list[tuple[str, str]]:
+    """Cancel what closed assignments no longer need, add the due messages, set next action (one transaction).
+
+    Returns (plan key, channel) of every outbox row added.
+    """
     closed = [a.assignment_id for a in state.assignments if a.is_closed]
     if closed:
         session.exec(
-            update(Notification)  # type: ignore[call-overload]
-            .where(Notification.assignment_id.in_(closed), Notification.state.in_(("pending", "failed")))  # type: ignore[union-attr]
+            update(Notification)
+            .where(col(Notification.assignment_id).in_(closed), col(Notification.state).in_(("pending", "failed")))
             .values(state=NotificationState.cancelled, last_error="Đã hủy: việc đã hoàn thành hoặc được thu hồi")
         )
     rows = _outbox_rows(state, planned.messages, planned.timeliness, as_of, session=session, rules=rules)
     written = insert_outbox_rows(rows, session=session)
     # Only if nobody marked the directive since we read it (a status change sets next_action_at to now).
     unchanged = (
-        Directive.next_action_at.is_(None)  # type: ignore[union-attr]
+        col(Directive.next_action_at).is_(None)
         if state.next_action_at is None
-        else Directive.next_action_at == state.next_action_at
+        else col(Directive.next_action_at) == state.next_action_at
     )
     session.exec(
-        update(Directive)  # type: ignore[call-overload]
-        .where(Directive.id == state.directive_id, unchanged)
+        update(Directive)
+        .where(col(Directive.id) == state.directive_id, unchanged)
         .values(next_action_at=planned.next_action_at, last_followed_up_at=as_of)
     )
     return written
@@ -199,12 +207,37 @@ def enqueue_for_assignment(
     )
     judged = {assignment_id: classify(facts, rules.calendar, as_of)}
     rows = _outbox_rows(state, [message], judged, as_of, extra, session=session, rules=rules)
-    return insert_outbox_rows(rows, session=session)
+    return len(insert_outbox_rows(rows, session=session))
+
+
+def queued_lines(state: DirectiveState, planned: FollowUpPlan, added: list[tuple[str, str]]) -> list[str]:
+    """One Vietnamese line per message newly queued, e.g. "Báo cáo vượt cấp mức 4 → Thường trực Tỉnh ủy (email): …"."""
+    channels: dict[str, list[str]] = defaultdict(list)
+    for key, channel in added:
+        channels[key].append(channel)
+    lines = []
+    for message in planned.messages:
+        if message.key not in channels:
+            continue
+        recipient = state.names.get(message.recipient_agency, message.recipient_agency)
+        subject = state.names.get(message.subject_agency, message.subject_agency)
+        about = f"việc của {subject}" if message.recipient not in LINK_RECIPIENTS else "việc của cơ quan"
+        late = f", quá hạn {message.days_overdue} ngày làm việc" if message.days_overdue else ""
+        lines.append(
+            f"{kind_label(message.kind, message.level)} → {recipient} "
+            f"({', '.join(sorted(set(channels[message.key])))}): {about}{late}"
+        )
+    return lines
 
 
 @task(name="Ghi hộp thư đi", cache_policy=NONE, **IO_RETRIES)
 def record_outbox(state: DirectiveState, planned: FollowUpPlan, as_of: datetime) -> int:
-    """Write the due messages and the next action time in one transaction."""
+    """Write the due messages and the next action time in one transaction; log and announce what was queued."""
     rules = load_follow_up_rules()
     with session_scope() as session:
-        return write_outbox(state, planned, as_of, session=session, rules=rules)
+        added = write_outbox(state, planned, as_of, session=session, rules=rules)
+    logger = get_run_logger()
+    for line in queued_lines(state, planned, added):
+        logger.info(line)
+    emit_follow_up_events(state, planned, {key for key, _ in added})
+    return len(added)

@@ -9,7 +9,9 @@ from prefect import task
 from prefect.cache_policies import NONE
 
 from domain.planner import PlannedMessage, plan
-from domain.timeliness import Timeliness, classify
+from domain.situation import DirectiveSituation, JudgedAssignment, judge_situation, level_reached
+from domain.timeliness import Category, Timeliness, classify
+from domain.workdays import local_date
 from tasks.directive_state import DirectiveState
 from tasks.rules import FollowUpRules, load_follow_up_rules
 
@@ -21,13 +23,30 @@ class FollowUpPlan:
     messages: list[PlannedMessage]
     next_action_at: datetime | None
     timeliness: dict[int, Timeliness | None]
+    situation: DirectiveSituation
+    levels: dict[int, int]  # escalation rung reached, for overdue assignments
 
 
 def plan_directive(state: DirectiveState, as_of: datetime, *, rules: FollowUpRules) -> FollowUpPlan:
     """Classify every assignment and plan what is due now (pure, given the loaded state)."""
     result = plan(state.assignments, state.facts, rules.escalation, rules.calendar, state.sent_keys, as_of)
     judged = {a.assignment_id: classify(a, rules.calendar, as_of) for a in state.assignments}
-    return FollowUpPlan(result.due_now, result.next_action_at, judged)
+    ladder = rules.escalation.ladder(state.facts.priority)
+    levels = {
+        aid: level
+        for aid, t in judged.items()
+        if t is not None and t.category is Category.overdue and (level := level_reached(ladder, t.days_overdue))
+    }
+    situation = judge_situation(
+        [
+            JudgedAssignment(state.names.get(a.agency_code, a.agency_code), judged[a.assignment_id])
+            for a in state.assignments
+        ],
+        ladder,
+        rules.calendar,
+        local_date(as_of),
+    )
+    return FollowUpPlan(result.due_now, result.next_action_at, judged, situation, levels)
 
 
 # No retries: planning is pure; an error here is a bug, not a passing fault.

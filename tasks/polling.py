@@ -1,18 +1,24 @@
 """Polled status sources (config/status_sources.yaml): an agency's HTTP JSON endpoint or watched XLSX folder.
 
 Each source keeps a cursor row (`PollCursor`) and a row per item it delivered (`PolledItem`: an
-update id, or a file's content hash), so nothing is read twice. A poll claims its source by
+update id, or a file's content hash), so nothing is read twice; a refused item or file is
+remembered too, so it is reported once, not after every backoff. A poll claims its source by
 moving `next_attempt_at` forward, so two follow-ups never poll one source at once. A source that
-is down is logged and retried later with backoff; polling never raises into the follow-up.
+is down is logged and retried later with backoff (domain.backoff, as the outbox); polling never
+raises into the follow-up. An HTTP fetch has a total deadline, however slowly the source answers.
+
+The poll functions take the caller's session and commit it after each step (the claim, each item
+or file, the end), so no transaction is open while a source is fetched.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import os
-import re
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,118 +26,40 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
+from prefect import get_run_logger, task
+from prefect.cache_policies import NONE
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from config.agencies import load_agencies
-from config.loader import ConfigError, ConfigIssue, LocatedYaml, load_located_yaml, validate_located
+from config.loader import ConfigError
 from config.settings import get_settings
+from config.status_sources import SourceSpec, load_status_sources
+from domain.backoff import backoff_delay
+from domain.safe_text import nfc
 from domain.workdays import VN_TZ
-from models import Agency, Assignment, get_engine
+from models import Agency, Assignment
+from models.db import session_scope
 from models.intake import PollCursor, PolledItem
 from models.types import utcnow
-from tasks.status import RecordedUpdate, StatusChangeRefused, announce, apply_status_update, parse_status
+from tasks.status_recording import StatusChangeRefused, parse_status, record_status_update
+from tasks.status_workbook import TemplateError, read_updates, write_updates
 
-FILE_NAME = "status_sources.yaml"
 LEASE = timedelta(minutes=5)  # a poll that dies mid-way is retried after this
+# After the n-th failure in a row: about 1, 2, 4 … minutes, at most an hour (the outbox's formula, its own numbers).
 RETRY_BASE_S = 60
 RETRY_MAX_S = 3600
+RETRY_JITTER = 0.25
+_rng = random.Random()
 MAX_RESPONSE_BYTES = 5 * 1024 * 1024
 MAX_FILE_BYTES = 10 * 1024 * 1024
 SETTLE = timedelta(seconds=10)  # a file modified this recently may still be being copied
 FUTURE_SLACK = timedelta(minutes=10)
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 logger = logging.getLogger("dondoc.polling")
-
-
-# --- configuration ----------------------------------------------------------------------------
-
-
-class SourceSpec(BaseModel):
-    """One polled source of one agency."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(description="Unique, lowercase letters, digits, - and _: it keys the cursor.")
-    agency: str
-    kind: Literal["http_json", "xlsx_folder"]
-    url: str | None = None
-    url_env: str | None = None
-    token: str | None = None
-    token_env: str | None = None
-    path: Path | None = None
-    interval_minutes: float = Field(default=15, gt=0, le=1440)
-    timeout_seconds: float = Field(default=10, gt=0, le=120)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        """Names key the cursor rows: keep them plain."""
-        if not NAME_RE.match(value):
-            raise ValueError("tên nguồn chỉ gồm chữ thường không dấu, chữ số, «-» và «_» (tối đa 64 ký tự)")
-        return value
-
-    def describe(self) -> str:
-        """A log label that never shows a token."""
-        return f"{self.name} ({self.agency})"
-
-
-class StatusSources(BaseModel):
-    """The file: a list of sources."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    sources: list[SourceSpec] = Field(default_factory=list)
-
-
-def _checks(located: LocatedYaml, spec: StatusSources, agency_codes: set[str], base: Path) -> list[ConfigIssue]:
-    """What field types cannot say: known agencies, unique names, the fields each kind needs."""
-    issues: list[ConfigIssue] = []
-    seen: dict[str, int] = {}
-    for index, source in enumerate(spec.sources):
-        at = ("sources", index)
-        if source.name in seen:
-            issues.append(located.issue((*at, "name"), f"tên nguồn bị lặp (đã có ở mục {seen[source.name] + 1})"))
-        seen.setdefault(source.name, index)
-        if source.agency not in agency_codes:
-            issues.append(located.issue((*at, "agency"), f"không có cơ quan mã «{source.agency}» trong agencies.yaml"))
-        if source.kind == "http_json":
-            if (source.url is None) == (source.url_env is None):
-                issues.append(located.issue(at, "cần đúng một trong hai trường url hoặc url_env"))
-            if source.url is not None and not source.url.lower().startswith(("http://", "https://")):
-                issues.append(located.issue((*at, "url"), "địa chỉ phải bắt đầu bằng http:// hoặc https://"))
-            if source.token is not None and source.token_env is not None:
-                issues.append(located.issue((*at, "token"), "chỉ dùng một trong hai trường token hoặc token_env"))
-            if source.path is not None:
-                issues.append(located.issue((*at, "path"), "nguồn http_json không dùng trường path"))
-        else:
-            if source.path is None:
-                issues.append(located.issue(at, "nguồn xlsx_folder cần trường path (thư mục chứa tệp báo cáo)"))
-            for name in ("url", "url_env", "token", "token_env"):
-                if getattr(source, name) is not None:
-                    issues.append(located.issue((*at, name), f"nguồn xlsx_folder không dùng trường {name}"))
-            if source.path is not None and not source.path.is_absolute():
-                source.path = (base / source.path).resolve()
-    return issues
-
-
-def load_status_sources(config_dir: Path) -> StatusSources:
-    """Load and validate config/status_sources.yaml (absent file: no sources); errors name their lines."""
-    path = config_dir / FILE_NAME
-    if not path.is_file():
-        return StatusSources()
-    located = load_located_yaml(path)
-    spec = validate_located(located, StatusSources)
-    codes = {a.code for a in load_agencies(config_dir).agencies}
-    issues = _checks(located, spec, codes, path.parent)
-    if issues:
-        raise ConfigError(issues)
-    return spec
 
 
 # --- outcomes ---------------------------------------------------------------------------------
@@ -187,40 +115,52 @@ class PollReport:
 # --- cursor rows ------------------------------------------------------------------------------
 
 
-def _claim(name: str, now: datetime, force: bool) -> tuple[bool, str | None, int]:
-    """Take the source for this poll if it is due; return (claimed, cursor, failures so far)."""
-    with Session(get_engine()) as session, session.begin():
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.exec(
-            insert(PollCursor).values(source=name, failures=0).on_conflict_do_nothing(index_elements=["source"])
-        )  # type: ignore[call-overload]
-        statement = update(PollCursor).where(PollCursor.source == name)
-        if not force:
-            statement = statement.where(PollCursor.next_attempt_at.is_(None) | (PollCursor.next_attempt_at <= now))  # type: ignore[union-attr,operator]
-        claimed = session.exec(statement.values(next_attempt_at=now + LEASE, last_attempt_at=now)).rowcount  # type: ignore[call-overload]
-        row = session.exec(select(PollCursor).where(PollCursor.source == name)).one()
-        return bool(claimed), row.cursor, row.failures
+def _claim(name: str, now: datetime, force: bool, *, session: Session) -> tuple[bool, str | None, int]:
+    """Take the source for this poll if it is due (committed); return (claimed, cursor, failures so far)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.exec(insert(PollCursor).values(source=name, failures=0).on_conflict_do_nothing(index_elements=["source"]))
+    statement = update(PollCursor).where(col(PollCursor.source) == name)
+    if not force:
+        statement = statement.where(
+            col(PollCursor.next_attempt_at).is_(None) | (col(PollCursor.next_attempt_at) <= now)
+        )
+    claimed = session.exec(statement.values(next_attempt_at=now + LEASE, last_attempt_at=now)).rowcount
+    row = session.exec(select(PollCursor).where(PollCursor.source == name)).one()
+    cursor, failures = row.cursor, row.failures
+    session.commit()
+    return bool(claimed), cursor, failures
 
 
 def _finish(
-    name: str, *, now: datetime, next_at: datetime, cursor: str | None, keep_cursor: bool, error: str | None
+    name: str,
+    *,
+    session: Session,
+    now: datetime,
+    next_at: datetime,
+    cursor: str | None,
+    keep_cursor: bool,
+    error: str | None,
 ) -> None:
-    """Record the poll's end: success (cursor, next time) or failure (count, error, retry time)."""
-    with Session(get_engine()) as session, session.begin():
-        row = session.exec(select(PollCursor).where(PollCursor.source == name)).one()
-        row.next_attempt_at = next_at
-        if error is None:
-            row.failures, row.last_error, row.last_success_at = 0, None, now
-            if not keep_cursor:
-                row.cursor = cursor
-        else:
-            row.failures += 1
-            row.last_error = error
+    """Record the poll's end (committed): success (cursor, next time) or failure (count, error, retry time)."""
+    row = session.exec(select(PollCursor).where(PollCursor.source == name)).one()
+    row.next_attempt_at = next_at
+    if error is None:
+        row.failures, row.last_error, row.last_success_at = 0, None, now
+        if not keep_cursor:
+            row.cursor = cursor
+    else:
+        row.failures += 1
+        row.last_error = error
+    session.commit()
 
 
 def retry_delay(failures: int) -> timedelta:
-    """Wait after the n-th failure in a row: 1, 2, 4 … minutes, at most an hour."""
-    return timedelta(seconds=min(RETRY_BASE_S * 2 ** max(failures - 1, 0), RETRY_MAX_S))
+    """Wait after the n-th failure in a row: about 1, 2, 4 … minutes (± a quarter), at most an hour."""
+    return timedelta(
+        seconds=backoff_delay(
+            failures, base_seconds=RETRY_BASE_S, cap_seconds=RETRY_MAX_S, jitter=RETRY_JITTER, factor=2, rng=_rng
+        )
+    )
 
 
 # --- items ------------------------------------------------------------------------------------
@@ -241,9 +181,27 @@ class PolledUpdate(BaseModel):
     reported_at: datetime | None = None
     reported_by: str | None = Field(default=None, max_length=100)
 
+    @field_validator("status", "note", "document_number", "evidence_url", "reported_by")
+    @classmethod
+    def _nfc(cls, value: str | None) -> str | None:
+        """Text from another system is stored and compared in NFC."""
+        return nfc(value) if value is not None else None
+
+
+def _nfc_deep(item: Any) -> Any:
+    """The item with every string in NFC, so one report sent in NFC and in NFD has one identity."""
+    if isinstance(item, str):
+        return nfc(item)
+    if isinstance(item, dict):
+        return {nfc(str(k)): _nfc_deep(v) for k, v in item.items()}
+    if isinstance(item, list):
+        return [_nfc_deep(v) for v in item]
+    return item
+
 
 def item_key(item: Any) -> str:
-    """The item's identity at its source: its id, or the hash of its content."""
+    """The item's identity at its source: its id, or the hash of its content (both in NFC)."""
+    item = _nfc_deep(item)
     if isinstance(item, dict) and isinstance(item.get("id"), (str, int)) and str(item["id"]).strip():
         key = f"id:{str(item['id']).strip()}"
         if len(key) <= 200:
@@ -252,63 +210,64 @@ def item_key(item: Any) -> str:
     return "sha:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _seen(session: Session, name: str, key: str) -> bool:
+def _seen(name: str, key: str, *, session: Session) -> bool:
     """This item was read before."""
-    return (
-        session.exec(select(PolledItem.id).where(PolledItem.source == name, PolledItem.item_key == key)).first()
-        is not None
+    found = session.exec(select(PolledItem.id).where(PolledItem.source == name, PolledItem.item_key == key)).first()
+    return found is not None
+
+
+def _apply_item(spec: SourceSpec, agency: Agency, item: Any, now: datetime, *, session: Session) -> None:
+    """Validate one item and record it, received now; raises ValidationError or StatusChangeRefused."""
+    update_in = PolledUpdate.model_validate(_nfc_deep(item))
+    status = parse_status(update_in.status)
+    if status is None:
+        raise StatusChangeRefused(f"trạng thái không hợp lệ: «{update_in.status}»")
+    declared = update_in.reported_at
+    if declared is not None:
+        declared = (declared if declared.tzinfo else declared.replace(tzinfo=VN_TZ)).astimezone(UTC)
+        if declared > now + FUTURE_SLACK:
+            raise StatusChangeRefused("thời điểm báo cáo ở tương lai")
+    who = agency.short_name or agency.name
+    reporter = f"{update_in.reported_by} – {who}" if update_in.reported_by else f"{who} (nguồn {spec.name})"
+    record_status_update(
+        update_in.assignment_id,
+        session=session,
+        status=status,
+        percent=update_in.percent,
+        note=update_in.note,
+        document_number=update_in.document_number,
+        evidence_url=update_in.evidence_url,
+        reported_by=reporter,
+        source="poll",
+        at=now,
+        declared_at=declared,
+        agency_id=agency.id,
     )
 
 
 def _record_item(
-    spec: SourceSpec, agency: Agency, item: Any, now: datetime
-) -> tuple[str, RecordedUpdate | None, str | None]:
-    """Record one item in its own transaction with its seen-row; return (outcome, update, problem)."""
+    spec: SourceSpec, agency: Agency, item: Any, now: datetime, *, session: Session
+) -> tuple[str, str | None]:
+    """Record one item with its seen-row, and commit; return (outcome, problem)."""
     key = item_key(item)
-    with Session(get_engine()) as session, session.begin():
-        if _seen(session, spec.name, key):
-            return "duplicate", None, None
-        problem = None
-        recorded = None
-        try:
-            update_in = PolledUpdate.model_validate(item)
-            status = parse_status(update_in.status)
-            if status is None:
-                raise StatusChangeRefused(f"trạng thái không hợp lệ: «{update_in.status}»")
-            at = update_in.reported_at
-            if at is not None:
-                at = (at if at.tzinfo else at.replace(tzinfo=VN_TZ)).astimezone(UTC)
-                if at > now + FUTURE_SLACK:
-                    raise StatusChangeRefused("thời điểm báo cáo ở tương lai")
-            who = agency.short_name or agency.name
-            reporter = f"{update_in.reported_by} – {who}" if update_in.reported_by else f"{who} (nguồn {spec.name})"
-            recorded = apply_status_update(
-                session,
-                update_in.assignment_id,
-                status=status,
-                percent=update_in.percent,
-                note=update_in.note,
-                document_number=update_in.document_number,
-                evidence_url=update_in.evidence_url,
-                reported_by=reporter,
-                source="poll",
-                at=at,
-                agency_id=agency.id,
-            )
-        except ValidationError as exc:
-            problem = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        except StatusChangeRefused as exc:
-            problem = str(exc)
-        session.add(
-            PolledItem(
-                source=spec.name,
-                item_key=key,
-                outcome="rejected" if problem else "recorded",
-                detail=problem,
-                seen_at=now,
-            )
+    if _seen(spec.name, key, session=session):
+        session.commit()
+        return "duplicate", None
+    problem = None
+    try:
+        with session.begin_nested():  # a refused item leaves nothing of itself but its seen-row
+            _apply_item(spec, agency, item, now, session=session)
+    except ValidationError as exc:
+        problem = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+    except StatusChangeRefused as exc:
+        problem = str(exc)
+    session.add(
+        PolledItem(
+            source=spec.name, item_key=key, outcome="rejected" if problem else "recorded", detail=problem, seen_at=now
         )
-    return ("rejected" if problem else "recorded"), recorded, problem
+    )
+    session.commit()
+    return ("rejected" if problem else "recorded"), problem
 
 
 def _secret(value: str | None, env: str | None, what: str) -> str | None:
@@ -323,27 +282,47 @@ def _secret(value: str | None, env: str | None, what: str) -> str | None:
     return found
 
 
+async def _read_body(url: str, params: dict[str, str] | None, headers: dict[str, str], timeout: float) -> bytes:
+    """GET url and read the whole body (at most MAX_RESPONSE_BYTES)."""
+    async with (
+        httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client,
+        client.stream("GET", url, params=params, headers=headers) as response,
+    ):
+        if response.status_code != 200:
+            raise SourceDown(f"máy chủ trả về HTTP {response.status_code}")
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_RESPONSE_BYTES:
+                raise SourceDown(f"phản hồi lớn quá {MAX_RESPONSE_BYTES // (1024 * 1024)} MB")
+        return bytes(body)
+
+
+async def _read_within(
+    url: str, params: dict[str, str] | None, headers: dict[str, str], timeout: float, deadline: float
+) -> bytes:
+    """_read_body, cancelled when the deadline passes (httpx's timeouts are per operation, not per request)."""
+    return await asyncio.wait_for(_read_body(url, params, headers, timeout), deadline)
+
+
 def fetch_http(spec: SourceSpec, cursor: str | None) -> tuple[list[Any], str | None]:
-    """GET the endpoint (since=cursor); return its updates and its new cursor. Errors never show the token."""
+    """GET the endpoint (since=cursor) within its deadline; return its updates and new cursor. Errors never show the token."""
     url = _secret(spec.url, spec.url_env, "địa chỉ")
     token = _secret(spec.token, spec.token_env, "mã truy cập")
+    assert url is not None  # the config check requires url or url_env
     headers = {"Accept": "application/json", "User-Agent": "dondoc-status-poller"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    params = {"since": cursor} if cursor else None
     try:
-        with httpx.Client(timeout=spec.timeout_seconds, follow_redirects=False) as client:
-            with client.stream("GET", url, params={"since": cursor} if cursor else None, headers=headers) as response:  # type: ignore[arg-type]
-                if response.status_code != 200:
-                    raise SourceDown(f"máy chủ trả về HTTP {response.status_code}")
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > MAX_RESPONSE_BYTES:
-                        raise SourceDown(f"phản hồi lớn quá {MAX_RESPONSE_BYTES // (1024 * 1024)} MB")
+        # A fresh event loop in this thread: polling runs in sync code (CLI, Prefect's worker threads).
+        body = asyncio.run(_read_within(url, params, headers, spec.timeout_seconds, spec.deadline_seconds))
+    except TimeoutError:
+        raise SourceDown(f"nguồn trả lời quá {spec.deadline_seconds:g} giây, đã ngắt") from None
     except httpx.HTTPError as exc:
         raise SourceDown(f"không kết nối được ({type(exc).__name__})") from None
     try:
-        data = json.loads(bytes(body))
+        data = json.loads(body)
     except ValueError:
         raise SourceDown("phản hồi không phải JSON") from None
     if not isinstance(data, dict) or not isinstance(data.get("updates"), list):
@@ -355,12 +334,12 @@ def fetch_http(spec: SourceSpec, cursor: str | None) -> tuple[list[Any], str | N
 
 
 def _poll_http(
-    spec: SourceSpec, agency: Agency, cursor: str | None, now: datetime, outcome: SourceOutcome
+    spec: SourceSpec, agency: Agency, cursor: str | None, now: datetime, outcome: SourceOutcome, *, session: Session
 ) -> tuple[str | None, bool]:
     """Poll an HTTP source; return the cursor to keep and whether to keep the old one."""
     items, new_cursor = fetch_http(spec, cursor)
     for item in items:
-        kind, recorded, problem = _record_item(spec, agency, item, now)
+        kind, problem = _record_item(spec, agency, item, now, session=session)
         if kind == "duplicate":
             outcome.duplicates += 1
         elif kind == "rejected":
@@ -368,20 +347,55 @@ def _poll_http(
             outcome.problems.append(f"{item_key(item)}: {problem}")
         else:
             outcome.recorded += 1
-            announce([recorded])  # type: ignore[list-item]
     return new_cursor, new_cursor is None
 
 
-def _reject_file(spec: SourceSpec, key: str, detail: str, now: datetime) -> None:
-    """Remember a refused file, so it is reported once, not on every poll (a corrected file has a new hash)."""
-    with Session(get_engine()) as session, session.begin():
-        session.add(PolledItem(source=spec.name, item_key=key, outcome="rejected", detail=detail[:4000], seen_at=now))
+def _reject_file(spec: SourceSpec, key: str, detail: str, now: datetime, *, session: Session) -> None:
+    """Remember a refused file (committed), so it is reported once, not on every poll (a corrected file has a new hash)."""
+    session.add(PolledItem(source=spec.name, item_key=key, outcome="rejected", detail=detail[:4000], seen_at=now))
+    session.commit()
 
 
-def _poll_folder(spec: SourceSpec, agency: Agency, now: datetime, outcome: SourceOutcome) -> tuple[str | None, bool]:
+def _poll_file(
+    spec: SourceSpec, agency: Agency, path: Path, key: str, data: bytes, now: datetime, *, session: Session
+) -> tuple[int, str | None]:
+    """Import one new file whole or not at all, and remember it; return (updates recorded, problem)."""
+    name = nfc(path.name)
+    try:
+        parsed = read_updates(path, data=data, today=now.astimezone(VN_TZ).date())
+    except TemplateError as exc:  # a zip bomb included: refused before openpyxl opens it, and never read again
+        _reject_file(spec, key, f"{name}: {exc}", now, session=session)
+        return 0, str(exc)
+    except Exception as exc:  # noqa: BLE001  (a file that breaks the reader is refused once, not re-read after every backoff)
+        problem = f"không đọc được tệp ({type(exc).__name__})"
+        _reject_file(spec, key, f"{name}: {problem}", now, session=session)
+        return 0, problem
+    who = agency.short_name or agency.name
+    result = write_updates(
+        parsed,
+        session=session,
+        reported_by=f"{who} (tệp {name})"[:255],
+        source="poll",
+        agency_id=agency.id,
+        received_at=now,
+    )
+    if not result.ok:  # write_updates rolled the file's rows back
+        details = "; ".join(str(e) for e in result.errors[:20])
+        _reject_file(spec, key, f"{name}: {details}", now, session=session)
+        return 0, details
+    session.add(PolledItem(source=spec.name, item_key=key, outcome="recorded", detail=name, seen_at=now))
+    try:
+        session.commit()
+    except IntegrityError:  # another poll took it meanwhile
+        session.rollback()
+        return -1, None
+    return len(result.recorded), None
+
+
+def _poll_folder(
+    spec: SourceSpec, agency: Agency, now: datetime, outcome: SourceOutcome, *, session: Session
+) -> tuple[str | None, bool]:
     """Read every new XLSX report in the folder: each file whole or not at all."""
-    from intake.xlsx import TemplateError, read_updates, write_updates
-
     folder = spec.path
     if folder is None or not folder.is_dir():
         raise SourceDown(f"không thấy thư mục {folder}")
@@ -394,88 +408,74 @@ def _poll_folder(spec: SourceSpec, agency: Agency, now: datetime, outcome: Sourc
         stat = path.stat()
         if datetime.fromtimestamp(stat.st_mtime, UTC) > now - SETTLE:
             continue  # still being written: next poll
-        if stat.st_size > MAX_FILE_BYTES:
-            data = b""
-            key = f"big:{path.name}:{stat.st_size}:{int(stat.st_mtime)}"
-        else:
-            data = path.read_bytes()
-            key = "file:" + hashlib.sha256(data).hexdigest()
-        with Session(get_engine()) as session:
-            if _seen(session, spec.name, key):
-                outcome.duplicates += 1
-                continue
-        if not data:
-            _reject_file(spec, key, f"{path.name}: tệp lớn quá {MAX_FILE_BYTES // (1024 * 1024)} MB", now)
-            outcome.rejected += 1
-            outcome.problems.append(f"{path.name}: tệp quá lớn")
+        too_big = stat.st_size > MAX_FILE_BYTES
+        data = b"" if too_big else path.read_bytes()
+        key = (
+            f"big:{nfc(path.name)}:{stat.st_size}:{int(stat.st_mtime)}"
+            if too_big
+            else "file:" + hashlib.sha256(data).hexdigest()
+        )
+        if _seen(spec.name, key, session=session):
+            session.commit()
+            outcome.duplicates += 1
             continue
-        try:
-            parsed = read_updates(path, data=data, today=now.astimezone(VN_TZ).date())
-        except TemplateError as exc:
-            _reject_file(spec, key, f"{path.name}: {exc}", now)
-            outcome.rejected += 1
-            outcome.problems.append(f"{path.name}: {exc}")
-            continue
-        who = agency.short_name or agency.name
-        with Session(get_engine()) as session:
-            session.begin()
-            result = write_updates(
-                parsed,
-                reported_by=f"{who} (tệp {path.name})"[:255],
-                source="poll",
-                agency_id=agency.id,
-                session=session,
+        if too_big:
+            _reject_file(
+                spec, key, f"{nfc(path.name)}: tệp lớn quá {MAX_FILE_BYTES // (1024 * 1024)} MB", now, session=session
             )
-            if result.ok:
-                session.add(
-                    PolledItem(source=spec.name, item_key=key, outcome="recorded", detail=path.name, seen_at=now)
-                )
-                try:
-                    session.commit()
-                except IntegrityError:  # another poll took it meanwhile
-                    session.rollback()
-                    outcome.duplicates += 1
-                    continue
-            else:
-                session.rollback()
-        if result.ok:
-            outcome.recorded += len(result.recorded)
-            announce(result.recorded)
-            last = f"{path.name} {key}"
-        else:
-            details = "; ".join(str(e) for e in result.errors[:20])
-            _reject_file(spec, key, f"{path.name}: {details}", now)
             outcome.rejected += 1
-            outcome.problems.append(f"{path.name}: {details}")
+            outcome.problems.append(f"{nfc(path.name)}: tệp quá lớn")
+            continue
+        recorded, problem = _poll_file(spec, agency, path, key, data, now, session=session)
+        if problem is not None:
+            outcome.rejected += 1
+            outcome.problems.append(f"{nfc(path.name)}: {problem}")
+        elif recorded < 0:
+            outcome.duplicates += 1
+        else:
+            outcome.recorded += recorded
+            last = f"{nfc(path.name)} {key}"
     return last, last is None
 
 
-def poll_source(spec: SourceSpec, now: datetime | None = None, force: bool = False) -> SourceOutcome:
+def poll_source(
+    spec: SourceSpec, *, session: Session, now: datetime | None = None, force: bool = False
+) -> SourceOutcome:
     """Poll one source if it is due (or force); failures are recorded, logged and returned, never raised."""
     now = now or utcnow()
     outcome = SourceOutcome(spec.name, spec.agency, "ok")
-    claimed, cursor, failures = _claim(spec.name, now, force)
+    claimed, cursor, failures = _claim(spec.name, now, force, session=session)
     if not claimed:
         outcome.state = "skipped"
         return outcome
     try:
-        with Session(get_engine()) as session:
-            agency = session.exec(select(Agency).where(Agency.code == spec.agency)).first()
+        agency = session.exec(select(Agency).where(Agency.code == spec.agency)).first()
+        session.commit()
         if agency is None:
             raise SourceDown(f"cơ quan {spec.agency} chưa có trong cơ sở dữ liệu")
         if spec.kind == "http_json":
-            new_cursor, keep = _poll_http(spec, agency, cursor, now, outcome)
+            new_cursor, keep = _poll_http(spec, agency, cursor, now, outcome, session=session)
         else:
-            new_cursor, keep = _poll_folder(spec, agency, now, outcome)
+            new_cursor, keep = _poll_folder(spec, agency, now, outcome, session=session)
         next_at = now + timedelta(minutes=spec.interval_minutes)
-        _finish(spec.name, now=now, next_at=next_at, cursor=new_cursor, keep_cursor=keep, error=None)
+        _finish(spec.name, session=session, now=now, next_at=next_at, cursor=new_cursor, keep_cursor=keep, error=None)
     except Exception as exc:  # noqa: BLE001  (a source must never stop the follow-up)
+        session.rollback()
         message = str(exc) if isinstance(exc, SourceDown) else f"lỗi không lường trước ({type(exc).__name__})"
         outcome.state, outcome.error = "failed", message
         outcome.retry_at = now + retry_delay(failures + 1)
         try:
-            _finish(spec.name, now=now, next_at=outcome.retry_at, cursor=None, keep_cursor=True, error=message)
+            _finish(
+                spec.name,
+                session=session,
+                now=now,
+                next_at=outcome.retry_at,
+                cursor=None,
+                keep_cursor=True,
+                error=message,
+            )
         except Exception:
+            session.rollback()
             logger.exception("Could not record the failure of source %s", spec.describe())
         logger.warning(outcome.line())
         return outcome
@@ -485,32 +485,61 @@ def poll_source(spec: SourceSpec, now: datetime | None = None, force: bool = Fal
     return outcome
 
 
-def poll_sources(sources: Iterable[SourceSpec], now: datetime | None = None, force: bool = False) -> PollReport:
+def poll_sources(
+    sources: Iterable[SourceSpec], *, session: Session, now: datetime | None = None, force: bool = False
+) -> PollReport:
     """Poll each source that is due."""
-    return PollReport([poll_source(spec, now, force) for spec in sources])
+    return PollReport([poll_source(spec, session=session, now=now, force=force) for spec in sources])
 
 
-def poll_for_directive(directive_id: int, now: datetime | None = None) -> PollReport:
+def poll_for_directive(
+    directive_id: int, *, session: Session, config_dir: Path, now: datetime | None = None
+) -> PollReport:
     """Poll the sources of the agencies a directive involves; a bad config is reported, not raised."""
     try:
-        sources = load_status_sources(get_settings().config_dir).sources
+        sources = load_status_sources(config_dir).sources
     except ConfigError as exc:
         logger.error("status_sources.yaml is invalid; no source polled: %s", exc)
         return PollReport(config_error=str(exc))
     if not sources:
         return PollReport()
-    with Session(get_engine()) as session:
-        codes = set(
-            session.exec(
-                select(Agency.code)
-                .join(Assignment, Assignment.agency_id == Agency.id)
-                .where(Assignment.directive_id == directive_id)
-            ).all()
-        )
-    return poll_sources([s for s in sources if s.agency in codes], now)
+    codes = set(
+        session.exec(
+            select(Agency.code)
+            .join(Assignment, col(Assignment.agency_id) == Agency.id)
+            .where(Assignment.directive_id == directive_id)
+        ).all()
+    )
+    session.commit()
+    return poll_sources([s for s in sources if s.agency in codes], session=session, now=now)
 
 
-def source_states() -> list[PollCursor]:
+def source_states(*, session: Session) -> list[PollCursor]:
     """Every source's cursor row, for `dondoc intake sources`."""
-    with Session(get_engine()) as session:
-        return list(session.exec(select(PollCursor).order_by(PollCursor.source)).all())
+    return list(session.exec(select(PollCursor).order_by(col(PollCursor.source))).all())
+
+
+# --- the Prefect task ---------------------------------------------------------------------------
+
+
+# No Prefect retries: a source that is down is retried later by its own backoff, and never fails the run.
+@task(name="Lấy trạng thái từ nguồn ngoài", cache_policy=NONE)
+def poll_status_sources_task(directive_id: int, as_of: datetime | None = None) -> int:
+    """Poll the status sources of the directive's agencies (config/status_sources.yaml); return new updates."""
+    run_logger = get_run_logger()
+    try:
+        with session_scope() as session:
+            report = poll_for_directive(directive_id, session=session, config_dir=get_settings().config_dir, now=as_of)
+    except Exception as exc:  # noqa: BLE001  (e.g. the database is briefly unreachable: the follow-up goes on)
+        run_logger.warning("Không lấy được trạng thái từ nguồn ngoài: %s", type(exc).__name__)
+        return 0
+    if report.config_error:
+        run_logger.error("Tệp status_sources.yaml không hợp lệ, không lấy nguồn nào: %s", report.config_error)
+    for outcome in report.outcomes:
+        if outcome.state == "failed":
+            run_logger.warning(outcome.line())
+        elif outcome.state == "ok":
+            run_logger.info(outcome.line())
+            for problem in outcome.problems:
+                run_logger.warning("Nguồn %s: bị từ chối: %s", outcome.source, problem)
+    return report.recorded

@@ -9,7 +9,8 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NONE
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from config.agencies import load_agencies
 from config.policy import load_calendar
@@ -21,10 +22,11 @@ from domain.workdays import format_date_vi, local_date
 from models import Agency, Assignment, AuditEvent, Directive, Notification, StatusUpdate
 from models.db import session_scope
 from tasks.directive_state import read_directive_state
+from tasks.extensions import apply_extension
 from tasks.notice_import import import_notice
 from tasks.retries import IO_RETRIES
 from tasks.rules import FollowUpRules, load_follow_up_rules
-from tasks.status import apply_extension, record_status_update
+from tasks.status_recording import record_status_update
 
 REPORT_HOUR = time(10, 0)
 ACK_HOUR = time(9, 0)
@@ -50,13 +52,21 @@ class Step:
 
 def _assignments(notice_id: int, *, session: Session) -> dict[tuple[str, str], tuple[int, int, str]]:
     """Map (directive number, agency code) to (assignment id, directive id, agency name)."""
-    rows = session.exec(
-        select(Directive.number, Agency.code, Assignment.id, Directive.id, Agency.short_name, Agency.name)
-        .join(Assignment, Assignment.directive_id == Directive.id)
-        .join(Agency, Agency.id == Assignment.agency_id)
-        .where(Directive.notice_id == notice_id)
+    # Six columns: more than sqlmodel's typed select() overloads take, so SQLAlchemy's own select.
+    rows = session.execute(
+        sa_select(
+            col(Directive.number),
+            col(Agency.code),
+            col(Assignment.id),
+            col(Directive.id),
+            col(Agency.short_name),
+            col(Agency.name),
+        )
+        .join(Assignment, col(Assignment.directive_id) == Directive.id)
+        .join(Agency, col(Agency.id) == Assignment.agency_id)
+        .where(col(Directive.notice_id) == notice_id)
     ).all()
-    return {(number, code): (aid, did, short or name) for number, code, aid, did, short, name in rows}  # type: ignore[misc]
+    return {(number, code): (aid, did, short or name) for number, code, aid, did, short, name in rows}
 
 
 def expand_steps(
@@ -152,9 +162,10 @@ def apply_step(step: Step, *, session: Session) -> str:
                 details={"until": step.extension_until, "reason": step.extension_reason},
             )
         )
-        session.commit()
+        session.flush()
         apply_extension(
             step.assignment_id,
+            session=session,
             until=date.fromisoformat(step.extension_until),
             reason=step.extension_reason or "",
             requested_by=step.actor,
@@ -164,6 +175,7 @@ def apply_step(step: Step, *, session: Session) -> str:
         return f"{step.actor}: gia hạn đến {step.extension_until}"
     record_status_update(
         step.assignment_id,
+        session=session,
         status=step.status or "in_progress",
         percent=step.percent,
         note=step.note,
@@ -179,8 +191,8 @@ def next_moment(after: datetime, next_step_at: datetime | None, end: datetime, *
     """The next moment that matters: a directive's next action, a held message, or a scripted answer."""
     action = session.exec(select(func.min(Directive.next_action_at))).one()
     held = session.exec(
-        select(func.min(Notification.next_attempt_at)).where(Notification.state.in_(("pending", "failed")))
-    ).one()  # type: ignore[attr-defined]
+        select(func.min(Notification.next_attempt_at)).where(col(Notification.state).in_(("pending", "failed")))
+    ).one()
     candidates = [c for c in (action, held, next_step_at) if c is not None]
     if not candidates:
         return None
@@ -201,11 +213,13 @@ def timeline(notice_id: int, *, session: Session) -> list[TimelineLine]:
     lines: list[TimelineLine] = []
     names = {a.id: a.short_name or a.name for a in session.exec(select(Agency)).all()}
     numbers = {d.id: d.number for d in session.exec(select(Directive).where(Directive.notice_id == notice_id)).all()}
-    assignment_rows = session.exec(select(Assignment).where(Assignment.directive_id.in_(list(numbers)))).all()  # type: ignore[union-attr]
+    assignment_rows = session.exec(select(Assignment).where(col(Assignment.directive_id).in_(list(numbers)))).all()
     assignments = {a.id: a for a in assignment_rows}
     for update in session.exec(
-        select(StatusUpdate).where(StatusUpdate.assignment_id.in_(list(assignments))).order_by(StatusUpdate.reported_at)
-    ).all():  # type: ignore[union-attr]
+        select(StatusUpdate)
+        .where(col(StatusUpdate.assignment_id).in_(list(assignments)))
+        .order_by(col(StatusUpdate.reported_at))
+    ).all():
         a = assignments[update.assignment_id]
         if update.source == "scenario" or update.status == "done":
             doc = f" (văn bản số {update.document_number})" if update.document_number else ""
@@ -216,24 +230,26 @@ def timeline(notice_id: int, *, session: Session) -> list[TimelineLine]:
                 )
             )
     for event in session.exec(
-        select(AuditEvent).where(AuditEvent.action.in_(("assignment.extension_requested", "assignment.extended")))
-    ).all():  # type: ignore[attr-defined]
-        a = assignments.get(event.entity_id)  # type: ignore[arg-type]
-        if a is None:
+        select(AuditEvent).where(col(AuditEvent.action).in_(("assignment.extension_requested", "assignment.extended")))
+    ).all():
+        extended = assignments.get(event.entity_id) if event.entity_id is not None else None
+        if extended is None:
             continue
-        until = format_date_vi(date.fromisoformat(event.details.get("to") or event.details.get("until")))
+        until = format_date_vi(date.fromisoformat(str(event.details.get("to") or event.details.get("until"))))
         verb = (
             f"đề nghị gia hạn đến {until}"
             if event.action.endswith("requested")
             else f"được gia hạn đến {until} ({event.actor})"
         )
-        lines.append(TimelineLine(event.at, f"Mục {numbers[a.directive_id]}: {names[a.agency_id]} {verb}"))
+        lines.append(
+            TimelineLine(event.at, f"Mục {numbers[extended.directive_id]}: {names[extended.agency_id]} {verb}")
+        )
     first_rung: dict[tuple[int, int], Notification] = {}
     for row in session.exec(
         select(Notification)
-        .where(Notification.notice_id == notice_id, Notification.escalation_level.is_not(None))
-        .order_by(Notification.planned_at)
-    ).all():  # type: ignore[union-attr]
+        .where(Notification.notice_id == notice_id, col(Notification.escalation_level).is_not(None))
+        .order_by(col(Notification.planned_at))
+    ).all():
         first_rung.setdefault((row.assignment_id, row.escalation_level), row)  # type: ignore[arg-type]
     for (aid, level), row in first_rung.items():
         a = assignments[aid]
@@ -244,7 +260,7 @@ def timeline(notice_id: int, *, session: Session) -> list[TimelineLine]:
                 f"{row.payload.get('days_overdue') if row.payload else '?'} ngày làm việc → bậc {level}, "
                 f"báo {names.get(row.recipient_agency_id, '?')}",
             )
-        )  # type: ignore[arg-type]
+        )
     return sorted(lines, key=lambda line: line.at)
 
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
-from config.escalation import EscalationPolicy, load_escalation_policy
-from config.policy import DeadlinePolicy, load_calendar, load_deadline_policy
+from config.escalation import load_escalation_policy
+from config.policy import load_calendar, load_deadline_policy
 from config.settings import Settings, get_settings
+from domain.escalation import EscalationPolicy
+from domain.policy import DeadlinePolicy
 from domain.workdays import WorkCalendar
-from intake.links import report_link_or_none
+from tasks.report_links import report_link_or_none
 
-# The signed report link for (assignment id, agency code), or None when the intake is not configured.
-LinkMaker = Callable[[int, str], str | None]
+# The signed report link for (assignment id, agency code) issued at a moment, or None when the intake is not
+# configured. A replay issues links at its simulated time, so the intake's clock checks hold for them too.
+LinkMaker = Callable[[int, str, datetime], str | None]
 
 
 @dataclass(frozen=True)
@@ -26,9 +30,9 @@ class FollowUpRules:
     report_link: LinkMaker
 
 
-def _report_link(assignment_id: int, agency_code: str) -> str | None:
-    """The intake's signed link for an assignment, or None."""
-    return report_link_or_none(assignment_id, agency_code)
+def _report_link(assignment_id: int, agency_code: str, issued_at: datetime) -> str | None:
+    """The intake's signed link for an assignment, issued at issued_at, or None."""
+    return report_link_or_none(assignment_id, agency_code, now=issued_at)
 
 
 def load_follow_up_rules(settings: Settings | None = None) -> FollowUpRules:

@@ -11,13 +11,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from config.intake import get_intake_settings
 from config.settings import PACKAGED_CONFIG_DIR
 from domain.planner import at_local
 from intake.app import create_app
-from intake.links import report_link
-from intake.settings import get_intake_settings
+from intake.tokens import create_token
 from models import Agency, Assignment, AuditEvent, Directive, StatusUpdate, get_engine
+from models.db import session_scope
 from tasks.notice_import import import_notice
+from tasks.report_links import report_link, revoke_links
 
 SECRET = "test-intake-secret-0123456789-abcdefghij"
 OTHER_SECRET = "another-intake-secret-9876543210-zyxwvuts"
@@ -82,7 +84,7 @@ def client(
 
 def link_path(assignment: int, agency_code: str, now: datetime = TODAY) -> str:
     """The path of a signed link (what follows DONDOC_PUBLIC_URL)."""
-    return report_link(assignment, agency_code, now=now).removeprefix(PUBLIC_URL)
+    return report_link(assignment, agency_code, settings=get_intake_settings(), now=now).removeprefix(PUBLIC_URL)
 
 
 def csrf_of(html: str) -> str:
@@ -125,3 +127,15 @@ def directive_next_action(aid: int) -> datetime | None:
     with Session(get_engine()) as session:
         row = session.get(Assignment, aid)
         return session.get(Directive, row.directive_id).next_action_at  # type: ignore[union-attr]
+
+
+def token_for(code: str, label: str | None = "thử") -> str:
+    """A fresh API token of one agency."""
+    with session_scope() as session:
+        return create_token(code, label=label, created_by="kiểm thử", session=session)[1]
+
+
+def revoke_agency_links(code: str, now: datetime, reason: str | None = None) -> None:
+    """Revoke one agency's links issued up to now, as the coordinator's command does."""
+    with session_scope() as session:
+        revoke_links(code, revoked_by="Văn phòng", reason=reason, now=now, session=session)

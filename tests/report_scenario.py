@@ -36,8 +36,10 @@ from sqlmodel import Session, select
 from config.settings import PACKAGED_CONFIG_DIR
 from domain.planner import at_local
 from models import Agency, Assignment, Directive, get_engine
+from models.db import session_scope
+from tasks.extensions import apply_extension
 from tasks.notice_import import import_notice
-from tasks.status import apply_extension, record_status_update
+from tasks.status_recording import record_status_update
 
 NUMBER = "99-TB/TU"
 GIVEN = at_local(date(2022, 9, 9), time(16, 0))
@@ -203,26 +205,29 @@ def apply_events(until: datetime | None = None) -> None:
         if until is not None and at > until:
             continue
         aid = assignment_id(e.directive, e.agency)
-        if e.extension_until is not None:
-            apply_extension(
-                aid,
-                until=e.extension_until,
-                reason=EXTENSION_REASON,
-                requested_by=NAMES[e.agency],
-                approved_by=APPROVER,
-                at=at,
-            )
-        else:
-            record_status_update(
-                aid,
-                status=e.status or "in_progress",
-                percent=e.percent,
-                note=e.note,
-                document_number=e.document_number,
-                reported_by=NAMES[e.agency],
-                source="test",
-                at=at,
-            )
+        with session_scope() as session:
+            if e.extension_until is not None:
+                apply_extension(
+                    aid,
+                    session=session,
+                    until=e.extension_until,
+                    reason=EXTENSION_REASON,
+                    requested_by=NAMES[e.agency],
+                    approved_by=APPROVER,
+                    at=at,
+                )
+            else:
+                record_status_update(
+                    aid,
+                    session=session,
+                    status=e.status or "in_progress",
+                    percent=e.percent,
+                    note=e.note,
+                    document_number=e.document_number,
+                    reported_by=NAMES[e.agency],
+                    source="test",
+                    at=at,
+                )
 
 
 def build(folder: Path, until: datetime | None = None) -> int:

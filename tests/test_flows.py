@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from prefect import tags
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     ArtifactFilter,
@@ -26,9 +27,10 @@ from domain.planner import at_local
 from flows.follow_up import follow_up_directive
 from flows.sweep import sweep
 from models import Agency, Assignment, Directive, Notification, get_engine
+from models.db import session_scope
 from tasks.artifacts import directive_key, notice_key
 from tasks.notice_import import import_notice
-from tasks.status import record_status_update
+from tasks.status_recording import record_status_update
 
 GIVEN = at_local(date(2022, 9, 9), datetime.min.time().replace(hour=16))
 NUMBER = "TẠM-20220909/TB-TU"
@@ -88,9 +90,15 @@ def test_only_the_directives_that_are_due_are_followed_up(prefect_server, sample
             .join(Agency)
             .where(Agency.code == "BAO_BG", Assignment.directive_id == directive_id("2.2"))
         ).one()
-    record_status_update(
-        aid, status="acknowledged", reported_by="Báo Bắc Giang", source="test", at=morning(date(2022, 9, 12))
-    )
+    with session_scope() as session:
+        record_status_update(
+            aid,
+            session=session,
+            status="acknowledged",
+            reported_by="Báo Bắc Giang",
+            source="test",
+            at=morning(date(2022, 9, 12)),
+        )
     marked = sweep(as_of=morning(date(2022, 9, 12)), return_state=True)
     assert marked.result()["followed_up"] == 1
 
@@ -109,16 +117,45 @@ def test_artifacts_exist_and_read_back_through_the_prefect_client(prefect_server
     rows = yaml.safe_load(table[0].data) if isinstance(table[0].data, str) else table[0].data
     agencies = {row["Cơ quan"] for row in rows}
     assert {"Sở Công Thương", "Sở Tài chính", "Hội Nông dân tỉnh"} <= agencies
-    assert any(row["Tình trạng"].startswith("Quá hạn") for row in rows)  # the Q3 report was due 20/09
+    # Overdue rows come first and are marked, with their working days late in their own column.
+    assert rows[0]["Tình trạng"] == "⚠ Quá hạn" and rows[0]["Số ngày quá hạn"] > 0  # the Q3 report was due 20/09
+    assert list(rows[0])[:6] == [
+        "Cơ quan",
+        "Tình trạng",
+        "Số ngày quá hạn",
+        "Hạn",
+        "Đã báo vượt cấp",
+        "Cập nhật gần nhất",
+    ]
+    ranks = [row["Tình trạng"].startswith("⚠") for row in rows]
+    assert ranks == sorted(ranks, reverse=True)
     assert "Tổng hợp thực hiện Thông báo" in summary[0].data and "Sở Công Thương" in summary[0].data
 
 
 def test_follow_up_runs_are_named_tagged_and_end_with_a_vietnamese_summary(prefect_server, sample: int) -> None:
-    state = follow_up_directive(directive_id("2.7"), morning(date(2022, 9, 21)), return_state=True)
-    assert state.message.startswith("2 việc:") and "tin nhắn mới" in state.message
+    with tags("directive:test/2.7"):
+        state = follow_up_directive(directive_id("2.7"), morning(date(2022, 9, 21)), return_state=True)
+    # Both agencies missed the Q3 report due 20/09: the state's name says so, the message says who.
+    assert state.is_completed() and state.name == "Quá hạn"
+    assert state.message.startswith("Quá hạn: ") and "ngày làm việc" in state.message
+    assert "2 việc:" in state.message and "tin nhắn mới" in state.message
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(state.state_details.flow_run_id)
+        task_runs = client.read_task_runs(
+            task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[state.state_details.flow_run_id]))
+        )
     assert run.name == f"{NUMBER} · 2.7"
+    assert {"tinh-trang:qua-han", "directive:test/2.7"} <= set(run.tags)
+    # The run's tags stay on the run: task runs that inherited them would each take a concurrency lease.
+    assert task_runs and all(not task_run.tags for task_run in task_runs)
+
+
+def test_a_directive_with_nothing_due_soon_is_on_track(prefect_server, sample: int) -> None:
+    state = follow_up_directive(directive_id("2.3"), morning(date(2022, 9, 12)), return_state=True)
+    assert state.is_completed() and state.name == "Đúng tiến độ"
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+    assert "tinh-trang:dung-tien-do" in run.tags
 
 
 @pytest.mark.parametrize("agencies", [5, 40])

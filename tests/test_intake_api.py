@@ -12,8 +12,18 @@ from typer.testing import CliRunner
 from cli.intake import register
 from intake.tokens import create_token, hash_token, revoke_token
 from models import get_engine
+from models.db import session_scope
 from models.intake import ApiToken
-from tests.intake_helpers import assignment, assignment_id, client, import_sample, link_path, updates_of, use_intake
+from tests.intake_helpers import (
+    assignment,
+    assignment_id,
+    client,
+    import_sample,
+    link_path,
+    token_for,
+    updates_of,
+    use_intake,
+)
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -28,11 +38,6 @@ def intake_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def sample(db) -> None:
     """The sample notice."""
     import_sample()
-
-
-def token_for(code: str) -> str:
-    """A fresh token of one agency."""
-    return create_token(code, label="thử", created_by="kiểm thử")[1]
 
 
 def auth(token: str) -> dict[str, str]:
@@ -250,6 +255,8 @@ def test_the_openapi_spec_describes_bearer_auth_and_every_operation(sample) -> N
 
 
 def test_revoking_by_prefix(sample) -> None:
-    info, token = create_token("HND_TINH", label=None, created_by="t")
-    assert revoke_token(info.prefix, revoked_by="t").revoked_at is not None
+    with session_scope() as session:
+        info, token = create_token("HND_TINH", label=None, created_by="t", session=session)
+    with session_scope() as session:
+        assert revoke_token(info.prefix, revoked_by="t", session=session).revoked_at is not None
     assert client().get("/api/v1/assignments", headers=auth(token)).status_code == 401

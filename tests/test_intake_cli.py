@@ -92,9 +92,10 @@ def test_the_server_runs_in_a_thread_and_masks_links_in_its_access_log(db, caplo
     hnd = assignment_id("HND_TINH", "2.6")
     server = start_in_thread("127.0.0.1", 0, app=create_app(), log_level="info")
     try:
-        from intake.links import report_link
+        from config.intake import get_intake_settings
+        from tasks.report_links import report_link
 
-        path = report_link(hnd, "HND_TINH").removeprefix(PUBLIC_URL)
+        path = report_link(hnd, "HND_TINH", settings=get_intake_settings()).removeprefix(PUBLIC_URL)
         access = logging.getLogger("uvicorn.access")  # uvicorn does not propagate it: listen on it directly
         seen: list[logging.LogRecord] = []
         handler = logging.Handler()

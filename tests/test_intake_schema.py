@@ -21,10 +21,9 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from config.intake import IntakeSettings
 from intake.app import create_app
-from intake.settings import IntakeSettings
-from intake.tokens import create_token
-from tests.intake_helpers import TODAY, assignment_id, import_sample, use_intake
+from tests.intake_helpers import TODAY, assignment_id, import_sample, token_for, use_intake
 
 EXAMPLES = 25
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -46,7 +45,7 @@ def api_setup(db, monkeypatch: pytest.MonkeyPatch) -> dict:
         intake_auth_failures_per_minute="100000",
     )
     import_sample()
-    token = create_token("HND_TINH", label="schemathesis", created_by="kiểm thử")[1]
+    token = token_for("HND_TINH", label="schemathesis")
     app = create_app(clock=lambda: TODAY, start_review=lambda parameters: ("run-id", "gia-han"))
     return {
         "schema": schemathesis.openapi.from_asgi("/api/openapi.json", app),

@@ -13,11 +13,25 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from cli.intake import register
-from intake.xlsx import FILL_COLUMNS, SHEET, export_template, import_file, read_updates
 from models import Assignment, get_engine
+from models.db import session_scope
+from tasks import status_workbook
+from tasks.status_workbook import FILL_COLUMNS, SHEET, ImportResult, read_updates
 from tests.intake_helpers import assignment, assignment_id, audit_actions, import_sample, updates_of
 
 NUMBER = "TẠM-20220909/TB-TU"
+
+
+def export_template(notice: int, path: Path, agency_code: str | None = None) -> int:
+    """Export the template in a read-only session."""
+    with session_scope(read_only=True) as session:
+        return status_workbook.export_template(notice, path, agency_code, session=session)
+
+
+def import_file(path: Path, *, reported_by: str) -> ImportResult:
+    """Import a file in one session, as the CLI does."""
+    with session_scope() as session:
+        return status_workbook.import_file(path, session=session, reported_by=reported_by)
 
 
 @pytest.fixture
@@ -44,6 +58,21 @@ def fill(path: Path, rows: dict[int, dict[str, object]], *, out: Path | None = N
             row[header.index(name)].value = value
     target = out or path
     book.save(target)
+    return target
+
+
+def declare_size(source: Path, target: Path, member: str, size: int) -> Path:
+    """Copy an XLSX, making its zip directory claim that member unpacks to size bytes (a zip bomb's signature)."""
+    data = bytearray(source.read_bytes())
+    name = member.encode()
+    for signature, size_at, name_len_at, name_at in ((b"PK\x01\x02", 24, 28, 46), (b"PK\x03\x04", 22, 26, 30)):
+        start = data.find(signature)
+        while start != -1:
+            length = int.from_bytes(data[start + name_len_at : start + name_len_at + 2], "little")
+            if bytes(data[start + name_at : start + name_at + length]) == name:
+                data[start + size_at : start + size_at + 4] = size.to_bytes(4, "little")
+            start = data.find(signature, start + 4)
+    target.write_bytes(bytes(data))
     return target
 
 
@@ -88,8 +117,10 @@ def test_a_filled_in_file_imports_every_row_in_one_go(notice: int, tmp_path: Pat
     assert [(u.status, u.percent, u.source, u.document_number) for u in updates_of(hnd)] == [
         ("in_progress", 60, "xlsx", "123/BC-HND")
     ]
-    # A dated report counts at 17:00 Vietnam time that day.
-    assert updates_of(hnd)[0].reported_at.isoformat() == "2022-09-19T10:00:00+00:00"
+    # A typed date is kept as the report's declared date (17:00 Vietnam time that day); timeliness counts
+    # from when dondoc received the file.
+    assert updates_of(hnd)[0].declared_at.isoformat() == "2022-09-19T10:00:00+00:00"
+    assert updates_of(hnd)[0].reported_at > updates_of(hnd)[0].declared_at
     assert assignment(so_ct).status == "done" and assignment(so_ct).percent == 100
     assert "assignment.status" in audit_actions(so_ct)
 
@@ -188,3 +219,17 @@ def test_the_commands_export_and_import(notice: int, tmp_path: Path, monkeypatch
     not_xlsx.write_text("không phải bảng tính", encoding="utf-8")
     broken = CliRunner().invoke(cli(), ["import-updates", str(not_xlsx)])
     assert broken.exit_code == 1 and "không đọc được tệp x.xlsx" in broken.output
+
+
+def test_a_zip_bomb_is_refused_before_openpyxl_opens_it(notice: int, tmp_path: Path) -> None:
+    path = tmp_path / "mau.xlsx"
+    export_template(notice, path)
+    hnd = assignment_id("HND_TINH", "2.6")
+    fill(path, {hnd: {"Trạng thái báo cáo": "Hoàn thành"}})
+    bomb = declare_size(path, tmp_path / "bom.xlsx", "xl/worksheets/sheet1.xml", 1_000_000_000)
+    with pytest.raises(status_workbook.TemplateError) as refused:
+        import_file(bomb, reported_by="Văn phòng")
+    assert str(refused.value) == (
+        "không đọc được tệp bom.xlsx như một bảng tính XLSX: nội dung giải nén 953 MB vượt giới hạn 100 MB"
+    )
+    assert updates_of(hnd) == []

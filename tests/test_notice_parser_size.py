@@ -6,7 +6,8 @@ import pytest
 
 from config.agencies import AgencyDirectory, load_agencies
 from config.settings import PACKAGED_CONFIG_DIR
-from domain.notice_parser import MentionRole, parse_notice_text
+from domain.notice_parser import MentionRole, NoticeParseError, parse_notice_text
+from domain.notice_parser.draft import MAX_NOTICE_CHARS
 
 HEADER = (
     "TỈNH ỦY BẮC GIANG\nSố 999-TB/TU    Bắc Giang, ngày 10 tháng 10 năm 2023\n\n"
@@ -40,3 +41,11 @@ def test_multi_level_numbers_past_99_and_thousands_separators(directory: AgencyD
     assert [d.number for d in draft.directives] == ["2.99", "2.100"]
     # "1.500 hộ dân" is a number with a thousands separator: it continues item 2.100, it is not item 1.500.
     assert draft.directives[1].text.endswith("1.500 hộ dân tham gia chương trình trong năm.")
+
+
+def test_a_text_beyond_the_length_limit_is_refused_at_once(directory: AgencyDirectory) -> None:
+    item = "1. Giao Sở Tài chính chủ trì rà soát hồ sơ.\n"
+    text = HEADER + item * (MAX_NOTICE_CHARS // len(item) + 1)
+    with pytest.raises(NoticeParseError, match=r"văn bản quá dài \([\d.]+ ký tự; tối đa 1\.000\.000\)") as info:
+        parse_notice_text(text, directory, source_name="qua-dai.txt")
+    assert "qua-dai.txt" in str(info.value)

@@ -503,9 +503,9 @@ def test_the_follow_ups_rows_render_and_each_address_gets_one_message(
 
     from models import Directive
     from tasks.directive_state import load_directive_state
+    from tasks.notice_import import import_notice
     from tasks.outbox_writer import record_outbox
     from tasks.planning import plan_follow_up
-    from tasks.notice_import import import_notice
 
     import_notice(sample_notice, get_settings().config_dir)
     with Session(get_engine()) as session:

@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import threading
+import unicodedata
 from collections import deque
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,13 +20,19 @@ from sqlmodel import Session, select
 
 from config.loader import ConfigError
 from config.settings import PACKAGED_CONFIG_DIR, get_settings
-from intake.xlsx import export_template
+from config.status_sources import SourceSpec, load_status_sources
+from domain.timeliness import Category
 from models import get_engine
+from models.db import session_scope
 from models.intake import PollCursor, PolledItem
-from tasks.polling import load_status_sources, poll_for_directive, poll_source
-from tests.intake_helpers import assignment, assignment_id, import_sample, updates_of
+from tasks import polling
+from tasks.directive_state import load_directive_state
+from tasks.planning import plan_follow_up
+from tasks.polling import PollReport, SourceOutcome
+from tasks.status_workbook import export_template as export_with_session
+from tests.intake_helpers import assignment, assignment_id, audit_actions, import_sample, updates_of
 from tests.smtp_server import free_port
-from tests.test_intake_xlsx import fill
+from tests.test_intake_xlsx import declare_size, fill
 
 T0 = datetime(2022, 9, 20, 2, 0, tzinfo=UTC)  # Tue 20/09/2022 09:00 in Vietnam
 
@@ -123,6 +130,24 @@ def cursor_row(name: str) -> PollCursor:
         return session.exec(select(PollCursor).where(PollCursor.source == name)).one()
 
 
+def poll_source(spec: SourceSpec, now: datetime, force: bool = False) -> SourceOutcome:
+    """Poll one source in one session, as the @task wrapper does."""
+    with session_scope() as session:
+        return polling.poll_source(spec, session=session, now=now, force=force)
+
+
+def poll_for_directive(directive_id: int, now: datetime) -> PollReport:
+    """Poll a directive's sources in one session, as the @task wrapper does."""
+    with session_scope() as session:
+        return polling.poll_for_directive(directive_id, session=session, config_dir=get_settings().config_dir, now=now)
+
+
+def export_template(notice: int, path: Path, agency_code: str | None = None) -> int:
+    """Export the template in a read-only session."""
+    with session_scope(read_only=True) as session:
+        return export_with_session(notice, path, agency_code, session=session)
+
+
 # --- configuration ------------------------------------------------------------------------------
 
 
@@ -215,7 +240,9 @@ def test_an_http_source_returns_updates_then_the_same_again_then_errors(
     assert http_source.requests[0]["authorization"] == "Bearer s3cret-token-value"
     assert "since" not in http_source.requests[0]["query"]
     assert [(u.status, u.percent, u.source) for u in updates_of(hnd26)] == [("in_progress", 60, "poll")]
-    assert updates_of(hnd26)[0].reported_at == datetime(2022, 9, 19, 9, 0, tzinfo=UTC)
+    # The declared time is kept; the report counts from when the poll received it.
+    assert updates_of(hnd26)[0].declared_at == datetime(2022, 9, 19, 9, 0, tzinfo=UTC)
+    assert updates_of(hnd26)[0].reported_at == T0
     assert assignment(hnd21).status == "acknowledged"
     assert updates_of(so_ct) == [] and assignment(so_ct).status == "assigned"
     assert cursor_row("hnd-api").cursor == "c-1"
@@ -231,19 +258,24 @@ def test_an_http_source_returns_updates_then_the_same_again_then_errors(
     assert three.state == "failed" and three.error == "máy chủ trả về HTTP 500"
     row = cursor_row("hnd-api")
     assert row.failures == 1 and row.last_error == "máy chủ trả về HTTP 500" and row.cursor == "c-1"
-    assert row.next_attempt_at == T0 + timedelta(minutes=31)  # retried a minute later
+    first_retry = row.next_attempt_at
+    # Retried about a minute later (the outbox's backoff: ± a quarter of jitter).
+    assert T0 + timedelta(minutes=30, seconds=45) <= first_retry <= T0 + timedelta(minutes=31, seconds=15)
     assert "Nguồn hnd-api (HND_TINH) lỗi: máy chủ trả về HTTP 500" in caplog.text
     assert "s3cret-token-value" not in caplog.text
 
     http_source.stop()
     assert poll_source(spec, T0 + timedelta(minutes=30, seconds=30)).state == "skipped"
-    down = poll_source(spec, T0 + timedelta(minutes=31))
+    down = poll_source(spec, first_retry)
     assert down.state == "failed" and down.error.startswith("không kết nối được")
-    assert cursor_row("hnd-api").next_attempt_at == T0 + timedelta(minutes=33)  # then two minutes
+    second_retry = cursor_row("hnd-api").next_attempt_at
+    assert (
+        first_retry + timedelta(seconds=90) <= second_retry <= first_retry + timedelta(seconds=150)
+    )  # then two minutes
 
     http_source.start()
     http_source.answer((200, {"updates": [update("u5", hnd26, "done", document_number="88/BC-HND")], "cursor": "c-2"}))
-    back = poll_source(spec, T0 + timedelta(minutes=33))
+    back = poll_source(spec, second_retry)
     assert (back.state, back.recorded) == ("ok", 1)
     row = cursor_row("hnd-api")
     assert (row.failures, row.last_error, row.cursor) == (0, None, "c-2")
@@ -434,3 +466,143 @@ def test_the_follow_up_polls_first_and_a_source_that_is_down_does_not_stop_it(
     assert again.is_completed(), again.message
     row = cursor_row("hnd-api")
     assert row.failures == 1 and row.last_error.startswith("không kết nối được")
+
+
+# --- hostile or careless sources (issue 12) ------------------------------------------------------------
+
+
+def test_a_zip_bomb_in_a_watched_folder_is_refused_once_and_never_opened(db, tmp_path: Path, monkeypatch) -> None:
+    notice = import_sample()
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    use_sources(tmp_path, monkeypatch, folder_config(folder))
+    template = tmp_path / "mau.xlsx"
+    export_template(notice, template, agency_code="HND_TINH")
+    hnd26 = assignment_id("HND_TINH", "2.6")
+    filled = fill(template, {hnd26: {"Trạng thái báo cáo": "Hoàn thành"}}, out=tmp_path / "filled.xlsx")
+    settled(declare_size(filled, folder / "bom.xlsx", "xl/worksheets/sheet1.xml", 1_000_000_000))
+    now = datetime.now(UTC)
+    first = poll_source(the_source("hnd-folder"), now)
+    assert (first.state, first.recorded, first.rejected) == ("ok", 0, 1)
+    assert "bom.xlsx" in first.problems[0] and "vượt giới hạn 100 MB" in first.problems[0]
+    assert updates_of(hnd26) == [] and assignment(hnd26).status == "assigned"
+    # Remembered as rejected: the next polls skip it instead of reading it again.
+    again = poll_source(the_source("hnd-folder"), now + timedelta(minutes=5))
+    assert (again.state, again.rejected, again.duplicates) == ("ok", 0, 1)
+    with Session(get_engine()) as session:
+        assert [i.outcome for i in session.exec(select(PolledItem)).all()] == ["rejected"]
+
+
+class DrippingSource:
+    """A local HTTP server that promises a body and sends it one byte every 1.5 seconds."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/updates"
+
+    def start(self) -> DrippingSource:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = json.dumps({"updates": []}).encode() + b" " * 40
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                for byte in body:
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:
+                        return  # the poller hung up
+                    threading.Event().wait(1.5)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+def test_a_source_that_drips_its_answer_is_cut_off_at_its_deadline(db, tmp_path: Path, monkeypatch) -> None:
+    import_sample()
+    source = DrippingSource().start()
+    try:
+        # Each byte arrives within the 2 s timeout, so only the total deadline can stop the fetch (~70 s of drip).
+        config = http_config(source, name="hnd-slow").replace(
+            "timeout_seconds: 2", "timeout_seconds: 2\n    deadline_seconds: 3"
+        )
+        use_sources(tmp_path, monkeypatch, config)
+        monkeypatch.setenv("DONDOC_TEST_SOURCE_TOKEN", "t")
+        outcome = poll_source(the_source("hnd-slow"), T0)
+    finally:
+        source.stop()
+    assert outcome.state == "failed"
+    assert outcome.error == "nguồn trả lời quá 3 giây, đã ngắt"
+    assert cursor_row("hnd-slow").failures == 1
+
+
+def test_one_report_sent_in_nfc_and_in_nfd_is_read_once(
+    db, http_source: FakeSource, tmp_path: Path, monkeypatch
+) -> None:
+    import_sample()
+    use_sources(tmp_path, monkeypatch, http_config(http_source))
+    monkeypatch.setenv("DONDOC_TEST_SOURCE_TOKEN", "t")
+    hnd26 = assignment_id("HND_TINH", "2.6")
+    item_id = "báo-cáo-tuần-38"
+    http_source.answer(
+        (
+            200,
+            {
+                "updates": [
+                    update(unicodedata.normalize("NFC", item_id), hnd26, "in_progress", percent=40),
+                    update(unicodedata.normalize("NFD", item_id), hnd26, "in_progress", percent=40),
+                ]
+            },
+        )
+    )
+    outcome = poll_source(the_source(), T0)
+    assert (outcome.recorded, outcome.duplicates) == (1, 1)
+    assert len(updates_of(hnd26)) == 1
+
+
+def test_a_self_declared_date_never_makes_a_late_report_on_time(
+    db, http_source: FakeSource, tmp_path: Path, monkeypatch
+) -> None:
+    import_sample()
+    use_sources(tmp_path, monkeypatch, http_config(http_source))
+    monkeypatch.setenv("DONDOC_TEST_SOURCE_TOKEN", "t")
+    hnd26, hnd21 = assignment_id("HND_TINH", "2.6"), assignment_id("HND_TINH", "2.1")
+    received = datetime(2025, 6, 2, 2, 0, tzinfo=UTC)  # years after the notice of 09/09/2022
+    http_source.answer(
+        (
+            200,
+            {
+                "updates": [
+                    update("a", hnd26, "Hoàn thành", reported_at="2022-09-20T08:00:00+07:00"),
+                    update("b", hnd21, "Hoàn thành", reported_at="1900-01-01T08:00:00+07:00"),
+                ]
+            },
+        )
+    )
+    outcome = poll_source(the_source(), received)
+    assert (outcome.recorded, outcome.rejected) == (1, 1)
+    assert "ngày báo cáo tự ghi 01/01/1900 trước ngày ban hành thông báo 09/09/2022" in outcome.problems[0]
+    assert updates_of(hnd21) == [] and assignment(hnd21).status == "assigned"
+    # The declared date is kept and flagged for a coordinator; the category counts from the receipt.
+    row = updates_of(hnd26)[0]
+    assert row.declared_at == datetime(2022, 9, 20, 1, 0, tzinfo=UTC) and row.reported_at == received
+    assert "assignment.declared_date_flagged" in audit_actions(hnd26)
+    state = load_directive_state.fn(assignment(hnd26).directive_id, received)
+    judged = plan_follow_up.fn(state, received).timeliness[hnd26]
+    assert judged is not None and judged.category == Category.late

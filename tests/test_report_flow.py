@@ -5,6 +5,7 @@ per-directive read; the flow on a real Prefect server publishes artifacts and se
 from __future__ import annotations
 
 import hashlib
+import stat
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from email import message_from_bytes
@@ -32,12 +33,15 @@ from domain.planner import at_local
 from domain.timeliness import classify
 from flows.report import periodic_report
 from models import Agency, Assignment, DeadlineChange, Directive, Notice, Notification, StatusUpdate, get_engine
+from models.db import session_scope
 from models.reports import ReportRun
-from tests.outbox_helpers import deliver
-from tasks import report_documents, reporting
 from tasks.directive_state import load_directive_state
 from tasks.planning import plan_follow_up
+from tasks.reporting import build as reporting
+from tasks.reporting.documents import write_all
+from tasks.reporting.workbook import DETAIL_HEADERS
 from tests import report_scenario
+from tests.outbox_helpers import deliver
 from tests.report_scenario import EXPECTED, NAMES, NUMBER
 
 CALENDAR = load_calendar(PACKAGED_CONFIG_DIR)
@@ -208,12 +212,24 @@ def docx_table(doc: Any, *first_headers: str) -> list[list[str]]:
     raise AssertionError(f"no table with header {first_headers}")
 
 
+def config() -> reporting.ReportConfig:
+    """The report's policy files, as the flow's tasks load them."""
+    return reporting.load_report_config(get_settings().config_dir, get_settings().enabled_channels)
+
+
+def compute(notice: str | None, label: str) -> reporting.Built:
+    """Compute one period's report as of its send date (the flow's steps, without Prefect)."""
+    with session_scope(read_only=True) as session:
+        scope = reporting.resolve_scope(notice, session=session)
+        (period,) = reporting.resolve(label, morning(MADE[label]), config())
+        data = reporting.read_report_data(scope, period.data_as_of, config(), session=session)
+    return reporting.compute(scope, period, morning(MADE[label]), data, config())
+
+
 def make_report(label: str, out: Path) -> tuple[reporting.Built, list[Path]]:
-    """Compute and write one period's report for the scenario notice (the flow's steps, without Prefect)."""
-    scope = reporting.resolve_scope(NUMBER)
-    (period,) = reporting.resolve(label, morning(MADE[label]))
-    built = reporting.compute(scope, period, morning(MADE[label]))
-    return built, report_documents.write_all(built.meta, built.model, out)
+    """Compute and write one period's report for the scenario notice."""
+    built = compute(NUMBER, label)
+    return built, write_all(built.meta, built.model, out)
 
 
 # --- tests -----------------------------------------------------------------------------------------------------------
@@ -361,7 +377,9 @@ def test_the_workbook_is_ready_to_print(scenario: int, tmp_path: Path) -> None:
     for name in ("Chi tiết", "Quá hạn"):
         ws = wb[name]
         assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
-        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
+        # One page wide (fitToWidth defaults to 1 in the schema and is left out), as many pages tall as needed.
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth in (None, 1)
+        assert ws.page_setup.fitToHeight == 0
         assert ws.print_title_rows == "$5:$5"  # the column headers repeat on every printed page
         assert ws.freeze_panes == "A6"
         assert (
@@ -369,8 +387,18 @@ def test_the_workbook_is_ready_to_print(scenario: int, tmp_path: Path) -> None:
             == "BÁO CÁO KẾT QUẢ THỰC HIỆN THÔNG BÁO KẾT LUẬN SỐ 99-TB/TU NGÀY 09/09/2022 CỦA THƯỜNG TRỰC TỈNH ỦY"
         )
         assert ws.column_dimensions["A"].width and ws.column_dimensions["D"].width >= 20
-    assert [c.value for c in wb["Chi tiết"][5]] == report_documents.DETAIL_HEADERS
+    assert [c.value for c in wb["Chi tiết"][5]] == DETAIL_HEADERS
     assert wb["Tổng hợp"].print_title_rows == "$1:$3"
+    # Dates are real Excel dates (sortable, filterable), shown DD/MM/YYYY.
+    detail = [r for r in wb["Chi tiết"].iter_rows(min_row=6) if isinstance(r[0].value, int)]
+    dated = [r[8] for r in detail if r[8].value is not None]  # ongoing work has no due date
+    assert len(dated) == 5 and all(c.is_date and c.number_format == "DD/MM/YYYY" for c in dated)
+    updates = [r for r in wb["Cập nhật mới"].iter_rows(min_row=6) if isinstance(r[0].value, int)]
+    assert updates and all(r[1].is_date for r in updates)
+    extensions = [r for r in wb["Gia hạn"].iter_rows(min_row=6) if isinstance(r[0].value, int)]
+    assert extensions and all(r[3].is_date and r[4].is_date and r[7].is_date for r in extensions)
+    # Colleagues and the mail dispatcher read the files: group-readable, not the 0600 of a temporary file.
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o644 for f in files)
 
 
 def test_charts_render_every_vietnamese_letter(scenario: int, tmp_path: Path, recwarn: pytest.WarningsRecorder) -> None:
@@ -389,7 +417,10 @@ def test_charts_render_every_vietnamese_letter(scenario: int, tmp_path: Path, re
 def test_the_bulk_read_and_the_per_directive_read_judge_alike(db, tmp_path: Path, until: date) -> None:
     moment = morning(until)
     notice_id = report_scenario.build(tmp_path, until=moment)
-    data = reporting.read_report_data(reporting.Scope(f"notice:{notice_id}", notice_id, "x"), moment)
+    with session_scope(read_only=True) as session:
+        data = reporting.read_report_data(
+            reporting.Scope(f"notice:{notice_id}", notice_id, "x"), moment, config(), session=session
+        )
     bulk = {}
     for history, obligations in data.histories:
         facts = report_model.facts_at(history, moment, obligations)
@@ -406,12 +437,11 @@ def test_a_report_over_every_notice_has_a_row_per_notice(scenario: int, sample_n
     from tasks.notice_import import import_notice
 
     import_notice(sample_notice, PACKAGED_CONFIG_DIR, at=report_scenario.GIVEN)
-    (period,) = reporting.resolve("2022-Q4", morning(MADE["2022-Q4"]))
-    built = reporting.compute(reporting.resolve_scope(None), period, morning(MADE["2022-Q4"]))
+    built = compute(None, "2022-Q4")
     assert [r.label for r in built.model.by_notice] == ["99-TB/TU", "TẠM-20220909/TB-TU"]
     assert sum(r.grid.total for r in built.model.by_notice) == built.model.total.total == 7 + 41
     assert built.meta.title == "Kết quả thực hiện 2 thông báo kết luận"
-    files = report_documents.write_all(built.meta, built.model, tmp_path)
+    files = write_all(built.meta, built.model, tmp_path)
     assert files[0].name == "bao-cao-tat-ca-thong-bao-2022-q4.docx"
     assert [r[1] for r in docx_table(Document(str(files[0])), "STT", "Thông báo")[1:]] == [
         "99-TB/TU",

@@ -12,10 +12,19 @@ import yaml
 from prefect.server.schemas.schedules import CronSchedule
 
 from cli.serve import to_runner_deployment
+from config.settings import get_settings
 from domain.planner import at_local
 from domain.report_periods import send_day
 from domain.workdays import local_date
-from tasks.reporting import resolve
+from tasks.reporting.build import load_report_config
+from tasks.reporting.build import resolve as resolve_with
+
+
+def resolve(period: str | None, as_of: datetime) -> list[Any]:
+    """The periods a run at as_of reports on, with the packaged policy."""
+    settings = get_settings()
+    return resolve_with(period, as_of, load_report_config(settings.config_dir, settings.enabled_channels))
+
 
 PREFECT_YAML = Path(__file__).resolve().parent.parent / "prefect.yaml"
 

@@ -13,7 +13,7 @@ from domain.notice_parser.document import Doc, clean, norm_low, vi_pattern
 from domain.notice_parser.models import MentionRole
 from domain.notice_parser.role_rules import ASSIGN_START, SUBJECT_PREFIX, Category, DoerKind
 from domain.notice_parser.roles import Assignment, RoleReader, merge_roles
-from domain.notice_parser.sentences import sentences
+from domain.notice_parser.sentences import MentionIndex, sentences
 from domain.notice_parser.structure import INTRO_START, MarkerKind, Node, NodeKind
 
 _NARRATIVE_HEAD = vi_pattern(
@@ -71,9 +71,8 @@ class Builder:
 
     def roles(self, start: int, end: int) -> tuple[list[Assignment], bool]:
         """Roles of every name in doc[start:end]."""
-        ms = self.mentions(start, end)
-        r = RoleReader(self.doc, start, end, ms)
-        return r.resolve(sentences(self.doc, start, end, ms))
+        index = MentionIndex(self.mentions(start, end))
+        return RoleReader(self.doc, start, end, index).resolve(sentences(self.doc, start, end, index))
 
     def own_leads(self, start: int, end: int) -> list[Assignment]:
         """Assignees of a heading's own text (to hand down to its items)."""
@@ -168,12 +167,12 @@ class Builder:
         """Unnumbered paragraph: one directive per assignment clause ('Giao …', 'Đề nghị …', 'X chủ trì …')."""
         start, end = node.content_start, node.full_end()
         text_low = norm_low(clean(self.doc.text[start:end]))
-        ms = self.mentions(start, end)
-        sents = sentences(self.doc, start, end, ms)
+        index = MentionIndex(self.mentions(start, end))
+        sents = sentences(self.doc, start, end, index)
         narrative_para = bool(_NARRATIVE_HEAD.match(text_low)) or bool(INTRO_START.match(text_low))
         runs: list[list[int]] = []
         for s, e in sents:
-            if self.sentence_starts_directive(s, e, ms):
+            if self.sentence_starts_directive(s, e, index):
                 runs.append([s, e])
             elif runs and runs[-1][1] == s:
                 runs[-1][1] = e
@@ -230,13 +229,13 @@ class Builder:
         self.units.append(unit)
         self._used_numbers.add(unit.number)
 
-    def sentence_starts_directive(self, s: int, e: int, ms: list[Mention]) -> bool:
+    def sentence_starts_directive(self, s: int, e: int, index: MentionIndex) -> bool:
         """True when a sentence opens an assignment: 'Giao …', 'Đề nghị …', or an agency doing its own task."""
         low = norm_low(clean(self.doc.text[s:e]))
         stripped = _SUBJECT_PREFIX_START.sub("", low, count=1)
         if ASSIGN_START.match(stripped) or ASSIGN_START.match(low):
             return True
-        found = RoleReader(self.doc, s, e, ms).sentence(s, e)
+        found = RoleReader(self.doc, s, e, index).sentence(s, e)
         if not found.doers:
             return False
         group, kind = min(found.doers, key=lambda d: d[0].start)

@@ -27,6 +27,9 @@ _MONITOR = vi_pattern(
     r"theo\s+dõi\s*,?\s*(?:đôn\s+đốc|kiểm\s+tra)[^.;]{0,60}(?:thông\s+báo|kết\s+luận)(?:\s+kết\s+luận)?(?:\s+này)?|đôn\s+đốc[^.;]{0,40}thực\s+hiện\s+(?:thông\s+báo|kết\s+luận)(?:\s+kết\s+luận)?\s+này"
 )
 _MONITOR_LOOSE = vi_pattern(r"theo\s+dõi\s*,\s*đôn\s+đốc|đôn\s+đốc\s*,\s*theo\s+dõi")
+# A notice runs to tens of thousands of characters; the parser reads a million in about 10 s on one core,
+# so anything longer is refused at once rather than left to run for minutes (bench/parse_size.py).
+MAX_NOTICE_CHARS = 1_000_000
 _CITED_NOTICE = re.compile(r"(?:Thông báo(?: kết luận)?|Kết luận)\s+số\s+(\d{1,5}-[A-ZĐ]+/[A-ZĐ]+)")
 
 
@@ -62,6 +65,12 @@ def parse_notice_text(text: str, directory: AgencyDirectoryLike, *, source_name:
     """Read a conclusion notice's text and draft its metadata, directives, agencies and deadlines."""
     if not text or not text.strip():
         raise NoticeParseError(source_name, "văn bản trống, không có nội dung")
+    if len(text) > MAX_NOTICE_CHARS:
+        raise NoticeParseError(
+            source_name,
+            f"văn bản quá dài ({_grouped(len(text))} ký tự; tối đa {_grouped(MAX_NOTICE_CHARS)}): một Thông báo kết luận thường chỉ "
+            "vài chục nghìn ký tự — hãy kiểm tra lại tệp, hoặc tách thành nhiều văn bản",
+        )
     doc = Doc.of(text)
     matcher = AgencyMatcher(directory)
     header = parse_header(doc, matcher, source_name)
@@ -100,6 +109,11 @@ def parse_notice_text(text: str, directory: AgencyDirectoryLike, *, source_name:
         directives=directives,
         warnings=warnings,
     )
+
+
+def _grouped(n: int) -> str:
+    """An integer with Vietnamese thousands separators: 1.000.000."""
+    return f"{n:,}".replace(",", ".")
 
 
 def _placeholder_number(doc: Doc, header: Header, reference: date | None, directory: AgencyDirectoryLike) -> MetaValue:

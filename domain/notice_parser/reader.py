@@ -107,7 +107,7 @@ def read_notice_text(path: Path) -> str:
         raise NoticeReadError(name, "đây là thư mục, không phải tệp")
     size = path.stat().st_size
     if size > MAX_NOTICE_BYTES:
-        raise NoticeReadError(name, f"tệp quá lớn ({size:,} byte; tối đa {MAX_NOTICE_BYTES:,} byte)")
+        raise NoticeReadError(name, f"tệp quá lớn ({size:,} byte; tối đa {MAX_NOTICE_BYTES:,} byte)".replace(",", "."))
     data = path.read_bytes()
     suffix = path.suffix.lower()
     if suffix in DOCX_SUFFIXES:

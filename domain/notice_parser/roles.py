@@ -22,7 +22,7 @@ from domain.notice_parser.role_rules import (
     doer_kind,
     main_verb,
 )
-from domain.notice_parser.sentences import clause_start, quoted_ranges
+from domain.notice_parser.sentences import MentionIndex, clause_start, quoted_ranges
 
 _LIST_BOUNDARY = re.compile(r"\n\s*(?:[-–+•]|\d+[.)]|[a-zđ]\))\s")
 
@@ -88,16 +88,16 @@ class SentenceRoles:
 class RoleReader:
     """Decides the role of every name in a directive's text."""
 
-    def __init__(self, doc: Doc, start: int, end: int, mentions: list[Mention]):
+    def __init__(self, doc: Doc, start: int, end: int, index: MentionIndex):
         self.doc = doc
         self.start = start
         self.end = end
-        self.mentions = mentions
+        self.index = index
         self.quoted = quoted_ranges(doc.text, start, end)
 
     def groups(self, s: int, e: int) -> list[Group]:
         """Names of one sentence grouped into lists."""
-        ms = [m for m in self.mentions if s <= m.start < e]
+        ms = self.index.starting_in(s, e)
         groups: list[Group] = []
         for m in ms:
             if (
@@ -123,7 +123,7 @@ class RoleReader:
             if g.quoted:
                 g.category, g.reason = Category.OTHER, "nằm trong tên văn bản/đề án được trích dẫn"
                 continue
-            cstart = clause_start(self.doc, s, g.start, self.mentions)
+            cstart = clause_start(self.doc, s, g.start, self.index)
             anchor = max(cstart, groups[gi - 1].end if gi else s)
             left = low[anchor : g.start]
             if gi and anchor == groups[gi - 1].end and CONTINUES_ROLE.match(left) and groups[gi - 1].category.is_doer:

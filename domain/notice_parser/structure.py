@@ -145,9 +145,14 @@ def marker_of(line: str) -> Marker | None:
 
 
 def ends_with_colon(doc: Doc, node: Node) -> bool:
-    """True when the node's own text ends with ':' (a heading that introduces items)."""
-    s = re.sub(r"[*_\s]+$", "", doc.text[node.content_start : node.own_end()])
-    return s.endswith(":")
+    """True when the node's own text ends with ':' (a heading that introduces items), Markdown marks aside.
+
+    Scans back from the end only: it is asked again for every line added to a long item.
+    """
+    text, i = doc.text, node.own_end()
+    while i > node.content_start and (text[i - 1] in "*_" or text[i - 1].isspace()):
+        i -= 1
+    return i > node.content_start and text[i - 1] == ":"
 
 
 class Structure:

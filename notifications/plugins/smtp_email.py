@@ -159,7 +159,7 @@ class DondocEmail(DondocPlugin, NotifyEmail):
                     client.quit()
                 except (smtplib.SMTPException, OSError):
                     client.close()
-        except Exception as exc:  # classified below; nothing escapes into Apprise
+        except Exception as exc:  # noqa: BLE001 - classified below (transient or permanent); nothing escapes into Apprise
             result = classify_smtp_error(exc)
             self.logger.warning("E-mail to %s not sent: %s", self.smtp_host, result.error)
             return self.record_result(result)

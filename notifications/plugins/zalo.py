@@ -334,7 +334,7 @@ class _ZaloBase(DondocPlugin, NotifyBase):
         return answer
 
     # --- sending --------------------------------------------------------------------
-    def _post(self, access_token: str, payload: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
+    def _post(self, access_token: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """POST one message; return (Zalo error code, answer) or abort on HTTP/transport trouble."""
         try:
             response = requests.post(
@@ -370,8 +370,8 @@ class _ZaloBase(DondocPlugin, NotifyBase):
         """Turn a Zalo answer into a SendResult."""
         message = str(answer.get("message") or "")
         if code == 0:
-            data = answer.get("data") if isinstance(answer.get("data"), Mapping) else {}
-            return SendResult.delivered(self._message_id(data))
+            data = answer.get("data")
+            return SendResult.delivered(self._message_id(data if isinstance(data, Mapping) else {}))
         label = f"Zalo error {code}: {message}".rstrip(": ")
         if code in PERMANENT_ERRORS:
             return SendResult.permanent(f"{label} ({PERMANENT_ERRORS[code]})")

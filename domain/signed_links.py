@@ -1,12 +1,15 @@
-"""Signed report links: one assignment, one agency, an expiry, an HMAC; revoked by rotating the key.
+"""Signed report links: one assignment, one agency, an issue time, an expiry, an HMAC. Pure: no database, no settings.
 
 A link is `{DONDOC_PUBLIC_URL}/r/{token}` with
 
     token = "v1." aid "." AGENCY "." issued "." expires "." base64url(HMAC-SHA256(k, "dondoc-link|v1|aid|AGENCY|issued|expires"))
 
-where k is derived from DONDOC_INTAKE_SECRET (DONDOC_INTAKE_SECRET_PREVIOUS is also accepted while
-a rotation settles). The fields are readable on purpose: they are not secret, only the MAC is.
-Rotating the key revokes every link at once; `LinkRevocation` revokes one agency's older links.
+where k is derived from the intake secret (the previous secret is also accepted while a rotation
+settles). The fields are readable on purpose: they are not secret, only the MAC is. Rotating the
+key revokes every link at once; a per-agency "not before" time (kept in the database, checked by
+the caller with `LinkClaims.issued_at`) revokes one agency's older links. Because that check
+trusts the issue time, `verify_token` refuses an issue time in the future (beyond a small clock
+skew) and a lifetime longer than the configured one.
 """
 
 from __future__ import annotations
@@ -14,26 +17,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-from intake.settings import IntakeConfigError, IntakeSettings, get_intake_settings
+from typing import ClassVar
 
 VERSION = "v1"
 TOKEN_MAX_CHARS = 160
+DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
 _TOKEN_RE = re.compile(
     r"^v1\.([1-9][0-9]{0,11})\.([A-Z][A-Z0-9_]{0,63})\.([0-9]{1,12})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$"
 )
-
-logger = logging.getLogger("dondoc.intake")
+_MAC_IN_TEXT = re.compile(r"(v1\.[0-9]+\.[A-Z0-9_]+\.[0-9]+\.[0-9]+\.)[A-Za-z0-9_-]{43}")
 
 
 class LinkRefused(Exception):
     """A link that must not be honoured; `reason` is malformed, forged, expired, revoked or unknown."""
 
-    MESSAGES = {
+    MESSAGES: ClassVar[dict[str, str]] = {
         "malformed": "Liên kết không hợp lệ.",
         "forged": "Liên kết không hợp lệ hoặc đã bị thay đổi.",
         "expired": "Liên kết đã hết hạn.",
@@ -85,11 +86,24 @@ def _mac(key: bytes, assignment_id: int, agency_code: str, issued: int, expires:
 def sign_token(assignment_id: int, agency_code: str, issued_at: datetime, expires_at: datetime, key: bytes) -> str:
     """Build a token for one assignment of one agency."""
     issued, expires = int(issued_at.timestamp()), int(expires_at.timestamp())
-    return f"{VERSION}.{assignment_id}.{agency_code}.{issued}.{expires}.{_mac(key, assignment_id, agency_code, issued, expires)}"
+    mac = _mac(key, assignment_id, agency_code, issued, expires)
+    return f"{VERSION}.{assignment_id}.{agency_code}.{issued}.{expires}.{mac}"
 
 
-def verify_token(token: str, keys: list[bytes], now: datetime) -> LinkClaims:
-    """Check a token's form, MAC (current or previous key) and expiry; revocation is checked by the caller."""
+def verify_token(
+    token: str,
+    keys: list[bytes],
+    now: datetime,
+    *,
+    max_lifetime: timedelta,
+    clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
+) -> LinkClaims:
+    """Check a token's form, MAC (any of keys), issue time, lifetime and expiry; revocation is the caller's.
+
+    An issue time later than now + clock_skew, or an expiry more than max_lifetime after the
+    issue time, is refused as forged: no link this system signs looks like that, and such a link
+    would outlive a revocation that compares against its issue time.
+    """
     if len(token) > TOKEN_MAX_CHARS:
         raise LinkRefused("malformed")
     found = _TOKEN_RE.match(token)
@@ -98,6 +112,11 @@ def verify_token(token: str, keys: list[bytes], now: datetime) -> LinkClaims:
     aid, code, issued, expires, mac = int(found[1]), found[2], int(found[3]), int(found[4]), found[5]
     if not any(hmac.compare_digest(mac, _mac(key, aid, code, issued, expires)) for key in keys):
         raise LinkRefused("forged")
+    if (
+        issued > now.timestamp() + clock_skew.total_seconds()
+        or not 0 < expires - issued <= max_lifetime.total_seconds()
+    ):
+        raise LinkRefused("forged")
     if now.timestamp() >= expires:
         raise LinkRefused("expired")
     return LinkClaims(aid, code, datetime.fromtimestamp(issued, UTC), datetime.fromtimestamp(expires, UTC))
@@ -105,32 +124,11 @@ def verify_token(token: str, keys: list[bytes], now: datetime) -> LinkClaims:
 
 def mask_token(text: str) -> str:
     """Hide the MAC of any token in text (log lines): the link stays recognisable, not usable."""
-    return re.sub(r"(v1\.[0-9]+\.[A-Z0-9_]+\.[0-9]+\.[0-9]+\.)[A-Za-z0-9_-]{43}", r"\1…", text)
+    return _MAC_IN_TEXT.sub(r"\1…", text)
 
 
-def report_link(
-    assignment_id: int, agency_code: str, *, now: datetime | None = None, settings: IntakeSettings | None = None
+def link_url(
+    base_url: str, assignment_id: int, agency_code: str, now: datetime, lifetime: timedelta, key: bytes
 ) -> str:
-    """The signed report link for an assignment; raises IntakeConfigError when the intake is not configured."""
-    settings = settings or get_intake_settings()
-    now = now or datetime.now(UTC)
-    key = settings.keys()[0]
-    token = sign_token(assignment_id, agency_code, now, now + timedelta(days=settings.intake_link_days), key)
-    return f"{settings.base_url}/r/{token}"
-
-
-_warned: set[str] = set()
-
-
-def report_link_or_none(assignment_id: int, agency_code: str, *, now: datetime | None = None) -> str | None:
-    """The link for a message payload, or None (logged once) when the intake is not configured."""
-    settings = get_intake_settings()
-    if not settings.links_enabled:
-        return None
-    try:
-        return report_link(assignment_id, agency_code, now=now, settings=settings)
-    except IntakeConfigError as exc:
-        if str(exc) not in _warned:
-            _warned.add(str(exc))
-            logger.warning("Messages go out without a report link: %s", exc)
-        return None
+    """The full report link: base URL, /r/, a token issued now that lives `lifetime`."""
+    return f"{base_url.rstrip('/')}/r/{sign_token(assignment_id, agency_code, now, now + lifetime, key)}"

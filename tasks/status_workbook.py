@@ -1,13 +1,14 @@
 """The XLSX progress-report template: exported per notice, filled in by hand, imported all or nothing.
 
 The same format is read from agencies' watched folders (tasks/polling.py). Every error names the
-sheet, the row and the column; a file with any error imports nothing.
+sheet, the row and the column; a file with any error imports nothing. A file is checked for a zip
+bomb (domain.archive_guard) before openpyxl opens it. The «Ngày báo cáo» an agency types is the
+report's declared date: kept, but timeliness counts from when dondoc received the file.
 """
 
 from __future__ import annotations
 
 import io
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -18,23 +19,24 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from domain.archive_guard import UnsafeArchiveError, check_archive
 from domain.labels import ROLE_VI, STATUS_VI
+from domain.safe_text import nfc, spreadsheet_text
 from domain.text import match_key
 from domain.workdays import VN_TZ, format_date_vi
-from models import Agency, Assignment, Directive, Notice, get_engine
+from models import Agency, Assignment, Directive, Notice
 from models.types import utcnow
-from tasks.status import (
+from tasks.status_events import RecordedUpdate
+from tasks.status_recording import (
     DOCUMENT_NUMBER_MAX,
     EVIDENCE_URL_MAX,
     NOTE_MAX,
     STATUS_LABELS,
-    RecordedUpdate,
     StatusChangeRefused,
-    announce,
-    apply_status_update,
     parse_status,
+    record_status_update,
 )
 
 SHEET = "Báo cáo tiến độ"
@@ -97,7 +99,7 @@ class RowUpdate:
     document_number: str | None
     note: str | None
     evidence_url: str | None
-    reported_at: datetime | None
+    declared_at: datetime | None
 
 
 @dataclass
@@ -116,23 +118,22 @@ class TemplateError(ValueError):
 # --- export -----------------------------------------------------------------------------------
 
 
-def export_template(notice_id: int, path: Path, agency_code: str | None = None) -> int:
+def export_template(notice_id: int, path: Path, agency_code: str | None = None, *, session: Session) -> int:
     """Write the template of one notice (optionally one agency's rows); return the number of rows."""
-    with Session(get_engine()) as session:
-        notice = session.get(Notice, notice_id)
-        if notice is None:
-            raise LookupError(f"notice {notice_id} does not exist")
-        query = (
-            select(Assignment, Directive, Agency)
-            .join(Directive, Directive.id == Assignment.directive_id)
-            .join(Agency, Agency.id == Assignment.agency_id)
-            .where(Directive.notice_id == notice_id, Assignment.status != "withdrawn")
-            .order_by(Directive.position, Assignment.role, Agency.name)
-        )
-        if agency_code:
-            query = query.where(Agency.code == agency_code)
-        rows = session.exec(query).all()
-        number, issued = notice.number, notice.issued_on
+    notice = session.get(Notice, notice_id)
+    if notice is None:
+        raise LookupError(f"notice {notice_id} does not exist")
+    query = (
+        select(Assignment, Directive, Agency)
+        .join(Directive, col(Directive.id) == Assignment.directive_id)
+        .join(Agency, col(Agency.id) == Assignment.agency_id)
+        .where(Directive.notice_id == notice_id, Assignment.status != "withdrawn")
+        .order_by(col(Directive.position), col(Assignment.role), col(Agency.name))
+    )
+    if agency_code:
+        query = query.where(Agency.code == agency_code)
+    rows = session.exec(query).all()
+    number, issued = notice.number, notice.issued_on
     book = Workbook()
     sheet = book.active
     sheet.title = SHEET
@@ -158,9 +159,9 @@ def export_template(notice_id: int, path: Path, agency_code: str | None = None) 
         values = [
             assignment.id,
             directive.number,
-            agency.short_name or agency.name,
+            spreadsheet_text(agency.short_name or agency.name),
             ROLE_VI.get(assignment.role, assignment.role),
-            " ".join(directive.text.split())[:500],
+            spreadsheet_text(" ".join(directive.text.split())[:500]),
             format_date_vi(due) if due else "Thường xuyên",
             STATUS_VI.get(assignment.status, assignment.status),
         ]
@@ -225,7 +226,7 @@ def _text(value: Any) -> str:
     """A cell as NFC text."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return unicodedata.normalize("NFC", str(value)).strip()
+    return nfc(str(value)).strip()
 
 
 def _header_map(sheet: Any) -> tuple[int, dict[str, int]]:
@@ -328,7 +329,7 @@ def _parse_row(
     evidence = _text(filled[EVIDENCE]) if not _blank(filled[EVIDENCE]) else None
     if evidence and (not evidence.lower().startswith(("http://", "https://")) or len(evidence) > EVIDENCE_URL_MAX):
         problem(EVIDENCE, "phải là địa chỉ web bắt đầu bằng http:// hoặc https://")
-    reported_at = None
+    declared_at = None
     if not _blank(filled[DAY]):
         day = _day(filled[DAY])
         if day is None:
@@ -336,11 +337,11 @@ def _parse_row(
         elif day > today:
             problem(DAY, f"ngày {format_date_vi(day)} chưa đến")
         else:
-            # A report dated by hand counts at the end of that working day, Vietnam time.
-            reported_at = datetime.combine(day, time(17, 0), tzinfo=VN_TZ).astimezone(UTC)
+            # A date typed by hand is the report's own claim, read as the end of that working day, Vietnam time.
+            declared_at = datetime.combine(day, time(17, 0), tzinfo=VN_TZ).astimezone(UTC)
     if len(errors) > before or assignment_id is None or status is None:
         return None
-    return RowUpdate(row_number, assignment_id, status, percent, document, note, evidence, reported_at)
+    return RowUpdate(row_number, assignment_id, status, percent, document, note, evidence, declared_at)
 
 
 def _rows(sheet: Any, header_row: int, columns: dict[str, int]) -> Iterator[tuple[int, dict[str, Any], dict[str, str]]]:
@@ -352,9 +353,16 @@ def _rows(sheet: Any, header_row: int, columns: dict[str, int]) -> Iterator[tupl
 
 
 def read_updates(path: Path, today: date | None = None, data: bytes | None = None) -> ParsedFile:
-    """Read a filled-in template (from path, or from data already read): rows parsed, problems located; nothing written."""
+    """Read a filled-in template (from path, or from data already read): rows parsed, problems located; nothing written.
+
+    Raises TemplateError for a file that is not a readable template, a zip bomb included (checked first).
+    """
     today = today or utcnow().astimezone(VN_TZ).date()
     parsed = ParsedFile(path)
+    try:
+        check_archive(io.BytesIO(data) if data is not None else str(path))
+    except UnsafeArchiveError as exc:
+        raise TemplateError(f"không đọc được tệp {path.name} như một bảng tính XLSX: {exc}") from None
     try:
         book = load_workbook(io.BytesIO(data) if data is not None else path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001  (zip, XML and format errors all mean "not an XLSX we can read")
@@ -406,59 +414,53 @@ class ImportResult:
 
 
 def write_updates(
-    parsed: ParsedFile, *, reported_by: str, source: str, agency_id: int | None = None, session: Session | None = None
+    parsed: ParsedFile,
+    *,
+    session: Session,
+    reported_by: str,
+    source: str,
+    agency_id: int | None = None,
+    received_at: datetime | None = None,
 ) -> ImportResult:
-    """Write every parsed row in one transaction, or none if any row is refused.
+    """Write every parsed row in the caller's transaction, or none: the session rolls back when any row is refused.
 
-    With agency_id, rows about another agency's assignments are refused (a watched folder belongs
-    to one agency). With a session, the caller owns the transaction: it commits, or rolls back when
-    the result has errors, and announces the events after its commit.
+    With agency_id, rows about another agency's assignments are refused (a watched folder belongs to
+    one agency). Every row counts as received at received_at (default: now); its «Ngày báo cáo» is
+    kept as the declared date. On errors the session is rolled back here, so nothing of the file stays.
     """
     result = ImportResult(errors=list(parsed.errors))
     if result.errors:
         return result
-    own = session is None
-    session = session or Session(get_engine())
-    try:
-        if own:
-            session.begin()
-        for row in parsed.updates:
-            try:
-                result.recorded.append(
-                    apply_status_update(
-                        session,
-                        row.assignment_id,
-                        status=row.status,
-                        percent=row.percent,
-                        note=row.note,
-                        document_number=row.document_number,
-                        evidence_url=row.evidence_url,
-                        reported_by=reported_by,
-                        source=source,
-                        at=row.reported_at,
-                        agency_id=agency_id,
-                    )
+    received_at = received_at or utcnow()
+    for row in parsed.updates:
+        try:
+            result.recorded.append(
+                record_status_update(
+                    row.assignment_id,
+                    session=session,
+                    status=row.status,
+                    percent=row.percent,
+                    note=row.note,
+                    document_number=row.document_number,
+                    evidence_url=row.evidence_url,
+                    reported_by=reported_by,
+                    source=source,
+                    at=received_at,
+                    declared_at=row.declared_at,
+                    agency_id=agency_id,
                 )
-            except StatusChangeRefused as exc:
-                result.errors.append(RowError(SHEET, row.row, ID, str(exc)))
-        if result.errors:
-            result.recorded = []
-            if own:
-                session.rollback()
-        elif own:
-            session.commit()
-    except Exception:
+            )
+        except StatusChangeRefused as exc:
+            result.errors.append(RowError(SHEET, row.row, ID, str(exc)))
+    if result.errors:
+        result.recorded = []
         session.rollback()
-        raise
-    finally:
-        if own:
-            session.close()
-    if own and result.recorded:
-        announce(result.recorded)
     return result
 
 
-def import_file(path: Path, *, reported_by: str, source: str = "xlsx", agency_id: int | None = None) -> ImportResult:
-    """Read and import a filled-in template: all rows or none."""
+def import_file(
+    path: Path, *, session: Session, reported_by: str, source: str = "xlsx", agency_id: int | None = None
+) -> ImportResult:
+    """Read and import a filled-in template: all rows or none (the caller commits)."""
     parsed = read_updates(path)
-    return write_updates(parsed, reported_by=reported_by, source=source, agency_id=agency_id)
+    return write_updates(parsed, session=session, reported_by=reported_by, source=source, agency_id=agency_id)

@@ -1,0 +1,481 @@
+"""The periodic report's figures: what to report on, the bulk read of the history, the computation.
+
+One report covers a scope (one notice, or every notice) and a period. Its figures are taken at the
+end of the period's data cut-off day, rebuilt from the append-only history (status updates and
+the deadline history), so a report made late, or made again, says what was true at the cut-off.
+The bulk read here and the per-directive read of tasks/directive_state.py judge alike (tests check it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from config.agencies import AgencyDirectory, load_agencies
+from config.escalation import load_escalation_policy
+from config.policy import load_calendar, load_deadline_policy
+from config.reporting import MONITORS, ReportingPolicy, load_reporting_policy
+from domain.deadlines import Recurrence, report_obligations
+from domain.policy import DeadlinePolicy
+from domain.report_model import (
+    AssignmentHistory,
+    DeadlineEntry,
+    DirectiveInfo,
+    Grid,
+    ReportModel,
+    TrendPoint,
+    UpdateEntry,
+    build_report,
+    categories_at,
+    percent_vi,
+    report_line,
+    signed,
+)
+from domain.report_periods import ReportPeriod, resolve_periods, send_day, trend_periods
+from domain.text import ascii_slug, excerpt
+from domain.timeliness import CATEGORY_VI, Category, Obligation, Timeliness
+from domain.workdays import WorkCalendar, format_date_vi, local_date
+from models import (
+    Agency,
+    Assignment,
+    DeadlineChange,
+    Directive,
+    Notice,
+    NoticeMonitor,
+    StatusUpdate,
+)
+from tasks.directive_state import OBLIGATION_HORIZON
+from tasks.notice_queries import find_notice
+from tasks.reporting.common import IssuerHeading, NoticeInfo, ReportMeta
+
+logger = logging.getLogger(__name__)
+
+ALL_SCOPE = "all"
+EXCERPT_CHARS = 160
+
+
+class ReportRefused(ValueError):
+    """A report that cannot be made (unknown notice, nothing to report on); the message is in Vietnamese."""
+
+
+class NothingToReport(ReportRefused):
+    """No assignment had been given by the cut-off: there is no report to make for this period."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a report covers: one notice, or every notice."""
+
+    key: str  # "notice:<id>" or "all"
+    notice_id: int | None
+    slug: str  # for file names and artifact keys
+
+
+@dataclass
+class ReportData:
+    """Everything a report reads, in plain data (read once, judged at several cut-offs)."""
+
+    notices: dict[int, NoticeInfo]
+    directives: dict[int, DirectiveInfo]
+    histories: list[tuple[AssignmentHistory, tuple[Obligation, ...]]]
+    names: dict[str, str]
+    until: datetime
+
+
+@dataclass
+class Built:
+    """A computed report: its period, scope, heading data and figures."""
+
+    scope: Scope
+    period: ReportPeriod
+    meta: ReportMeta
+    model: ReportModel
+    recipients: list[str]  # agency codes the report is delivered to
+    content_hash: str
+    names: dict[str, str]  # agency code → the name messages use
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """The policy files a report reads, loaded once by the caller (settings are read at the edges)."""
+
+    policy: ReportingPolicy
+    calendar: WorkCalendar
+    deadlines: DeadlinePolicy
+    directory: AgencyDirectory
+    send_at: time  # when messages go out on a working day (config/escalation.yaml)
+    enabled_channels: frozenset[str]
+
+
+def load_report_config(config_dir: Path, enabled_channels: frozenset[str]) -> ReportConfig:
+    """Load (cached per directory) every policy the report reads from config_dir."""
+    return ReportConfig(
+        policy=load_reporting_policy(config_dir),
+        calendar=load_calendar(config_dir),
+        deadlines=load_deadline_policy(config_dir),
+        directory=load_agencies(config_dir),
+        send_at=load_escalation_policy(config_dir).send_at,
+        enabled_channels=enabled_channels,
+    )
+
+
+# --- what to report on -------------------------------------------------------------------------------
+
+
+def resolve(period: str | None, as_of: datetime, config: ReportConfig) -> list[ReportPeriod]:
+    """The periods a run reports on (PeriodError, in Vietnamese, for a bad or still open period)."""
+    return resolve_periods(period, as_of, list(config.policy.frequencies), config.calendar, config.deadlines)
+
+
+def resolve_scope(notice: str | None, *, session: Session) -> Scope:
+    """One notice by number (accents and case ignored) or id; every notice when None."""
+    if notice is None:
+        return Scope(ALL_SCOPE, None, "tat-ca-thong-bao")
+    found = find_notice(notice, session=session)
+    if found is None or found.id is None:
+        raise ReportRefused(f"không tìm thấy thông báo «{notice}». Xem danh sách: dondoc notices list")
+    return Scope(f"notice:{found.id}", found.id, ascii_slug(found.number))
+
+
+# --- the bulk read -----------------------------------------------------------------------------------
+
+
+def _obligations(
+    recurrence: dict[str, Any] | None,
+    due: date | None,
+    issued: date,
+    until: datetime,
+    cache: dict[tuple[str, date], tuple[Obligation, ...]],
+    config: ReportConfig,
+) -> tuple[Obligation, ...]:
+    """An ongoing directive's report obligations (as tasks.directive_state reads them), cached per rule and notice date."""
+    if due is not None or not recurrence:
+        return ()
+    key = (json.dumps(recurrence, sort_keys=True), issued)
+    if key not in cache:
+        found = report_obligations(
+            Recurrence.model_validate(recurrence),
+            issued,
+            local_date(until) + OBLIGATION_HORIZON,
+            config.calendar,
+            config.deadlines,
+        )
+        cache[key] = tuple(Obligation(o.period, o.due) for o in found)
+    return cache[key]
+
+
+def read_report_data(scope: Scope, until: datetime, config: ReportConfig, *, session: Session) -> ReportData:
+    """Read every assignment given by until, with its deadline history and updates up to until, in a few queries."""
+    in_scope = select(col(Directive.id))
+    if scope.notice_id is not None:
+        in_scope = in_scope.where(col(Directive.notice_id) == scope.notice_id)
+    given = select(col(Assignment.id)).where(
+        col(Assignment.directive_id).in_(in_scope), col(Assignment.created_at) <= until
+    )
+    agencies = session.execute(
+        select(col(Agency.id), col(Agency.code), col(Agency.short_name), col(Agency.name), col(Agency.escalates_to_id))
+    ).all()
+    code = {row.id: row.code for row in agencies}
+    names = {row.code: row.short_name or row.name for row in agencies}
+    notice_query = select(
+        col(Notice.id),
+        col(Notice.number),
+        col(Notice.number_is_placeholder),
+        col(Notice.issued_on),
+        col(Notice.title),
+        col(Notice.issuer_id),
+    ).order_by(col(Notice.issued_on), col(Notice.id))
+    if scope.notice_id is not None:
+        notice_query = notice_query.where(col(Notice.id) == scope.notice_id)
+    notice_rows = session.execute(notice_query).all()
+    monitors: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    monitor_query = select(
+        col(NoticeMonitor.notice_id), col(NoticeMonitor.agency_id), col(NoticeMonitor.role)
+    ).order_by(col(NoticeMonitor.notice_id), col(NoticeMonitor.role), col(NoticeMonitor.id))
+    if scope.notice_id is not None:
+        monitor_query = monitor_query.where(col(NoticeMonitor.notice_id) == scope.notice_id)
+    for row in session.execute(monitor_query):
+        monitors[row.notice_id].append((code[row.agency_id], row.role))
+    directive_rows = session.execute(
+        select(
+            col(Directive.id),
+            col(Directive.notice_id),
+            col(Directive.number),
+            col(Directive.position),
+            col(Directive.text),
+            col(Directive.due_date),
+            col(Directive.recurrence),
+        ).where(col(Directive.id).in_(in_scope))
+    ).all()
+    deadlines: dict[int, list[DeadlineEntry]] = defaultdict(list)
+    for row in session.execute(
+        select(
+            col(DeadlineChange.assignment_id),
+            col(DeadlineChange.created_at),
+            col(DeadlineChange.kind),
+            col(DeadlineChange.due_date),
+            col(DeadlineChange.reason),
+            col(DeadlineChange.requested_by),
+            col(DeadlineChange.approved_by),
+        )
+        .where(col(DeadlineChange.assignment_id).in_(given))
+        .order_by(col(DeadlineChange.created_at), col(DeadlineChange.id))
+    ):
+        deadlines[row.assignment_id].append(
+            DeadlineEntry(row.created_at, row.kind, row.due_date, row.reason, row.requested_by, row.approved_by)
+        )
+    updates: dict[int, list[UpdateEntry]] = defaultdict(list)
+    for row in session.execute(
+        select(
+            col(StatusUpdate.assignment_id),
+            col(StatusUpdate.reported_at),
+            col(StatusUpdate.status),
+            col(StatusUpdate.percent),
+            col(StatusUpdate.document_number),
+            col(StatusUpdate.note),
+            col(StatusUpdate.reported_by),
+        )
+        .where(col(StatusUpdate.assignment_id).in_(given), col(StatusUpdate.reported_at) <= until)
+        .order_by(col(StatusUpdate.reported_at), col(StatusUpdate.id))
+    ):
+        updates[row.assignment_id].append(
+            UpdateEntry(row.reported_at, row.status, row.percent, row.document_number, row.note, row.reported_by)
+        )
+    assignment_rows = session.execute(
+        select(
+            col(Assignment.id),
+            col(Assignment.directive_id),
+            col(Assignment.agency_id),
+            col(Assignment.role),
+            col(Assignment.status),
+            col(Assignment.created_at),
+            col(Assignment.due_date),
+            col(Assignment.withdrawn_at),
+        )
+        .where(col(Assignment.id).in_(given))
+        .order_by(col(Assignment.id))
+    ).all()
+    supervisor = {row.code: code.get(row.escalates_to_id) if row.escalates_to_id else None for row in agencies}
+    notices = {
+        row.id: NoticeInfo(
+            notice_id=row.id,
+            number=row.number,
+            placeholder=row.number_is_placeholder,
+            issued_on=row.issued_on,
+            title=row.title,
+            issuer_code=code[row.issuer_id],
+            issuer_name=names[code[row.issuer_id]],
+            monitors=tuple(c for c, _ in monitors[row.id]),
+            lead_monitor=next((c for c, role in monitors[row.id] if role == "lead"), None),
+        )
+        for row in notice_rows
+    }
+    order = {notice_id: position for position, notice_id in enumerate(notices)}
+    directives: dict[int, DirectiveInfo] = {}
+    obligations: dict[int, tuple[Obligation, ...]] = {}
+    cache: dict[tuple[str, date], tuple[Obligation, ...]] = {}
+    for row in directive_rows:
+        info = notices[row.notice_id]
+        directives[row.id] = DirectiveInfo(
+            row.id,
+            row.notice_id,
+            info.number,
+            row.number,
+            (order[row.notice_id], row.position),
+            excerpt(row.text, EXCERPT_CHARS),
+            row.due_date is None and bool(row.recurrence),
+        )
+        obligations[row.id] = _obligations(row.recurrence, row.due_date, info.issued_on, until, cache, config)
+    histories = [
+        (
+            AssignmentHistory(
+                assignment_id=row.id,
+                directive_id=row.directive_id,
+                agency_code=code[row.agency_id],
+                role=row.role,
+                created_at=row.created_at,
+                status=row.status,
+                due_date=row.due_date,
+                withdrawn_at=row.withdrawn_at,
+                deadlines=tuple(deadlines.get(row.id, ())),
+                updates=tuple(updates.get(row.id, ())),
+                supervisor_code=supervisor[code[row.agency_id]],
+            ),
+            obligations[row.directive_id],
+        )
+        for row in assignment_rows
+    ]
+    return ReportData(notices, directives, histories, names, until)
+
+
+# --- computing the report ----------------------------------------------------------------------------
+
+
+def _issuer(notices: list[NoticeInfo], policy: ReportingPolicy) -> str:
+    """The body that issues the report: the notices' lead monitor if they share one and it has a heading."""
+    leads = {n.lead_monitor for n in notices}
+    if len(leads) == 1:
+        (lead,) = leads
+        if lead in policy.issuers:
+            return lead
+    return policy.fallback_issuer
+
+
+def _recipients(
+    notices: list[NoticeInfo], policy: ReportingPolicy, known: dict[str, str]
+) -> list[tuple[str, str | None]]:
+    """Receiving agencies with their "Nơi nhận" notes, monitors expanded, in order, once each."""
+    out: dict[str, str | None] = {}
+    for spec in policy.recipients:
+        codes = [c for n in notices for c in n.monitors] if spec.agency == MONITORS else [spec.agency]
+        for code_ in codes:
+            if code_ not in known:
+                logger.warning("reporting.yaml: recipient %s is not in the agency directory; skipped", code_)
+                continue
+            out.setdefault(code_, spec.note)
+    return list(out.items())
+
+
+def _title(notices: list[NoticeInfo]) -> str:
+    """ "Kết quả thực hiện Thông báo kết luận số … ngày … của …", or of several notices."""
+    if len(notices) == 1:
+        n = notices[0]
+        number = f"{n.number} (số tạm)" if n.placeholder else n.number
+        return (
+            f"Kết quả thực hiện Thông báo kết luận số {number} ngày {format_date_vi(n.issued_on)} của {n.issuer_name}"
+        )
+    return f"Kết quả thực hiện {len(notices)} thông báo kết luận"
+
+
+def content_hash(model: ReportModel, period: ReportPeriod, send_on: date) -> str:
+    """A fingerprint of the report's figures: the same data gives the same hash."""
+    rows = [
+        [
+            x.assignment_id,
+            x.category.value,
+            x.timeliness.days_overdue,
+            x.status,
+            str(x.current_due),
+            x.last_update.at.isoformat() if x.last_update else None,
+        ]
+        for x in model.lines
+    ]
+    text = json.dumps({"period": period.label, "send_on": send_on.isoformat(), "lines": rows}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def compute(
+    scope: Scope,
+    period: ReportPeriod,
+    as_of: datetime,
+    data: ReportData,
+    config: ReportConfig,
+    generated_at: datetime | None = None,
+    send_on: date | None = None,
+) -> Built:
+    """Compute a report: read the history, judge at the cut-off, the previous one and the trend's."""
+    policy, calendar, deadline_policy = config.policy, config.calendar, config.deadlines
+    moment = period.data_as_of
+    lines = [
+        line
+        for history, obligations in data.histories
+        if (
+            line := report_line(
+                history,
+                data.directives[history.directive_id],
+                data.names[history.agency_code],
+                moment,
+                calendar,
+                obligations,
+            )
+        )
+        is not None
+    ]
+    if not lines:
+        raise NothingToReport(
+            f"không có việc nào được giao tính đến hết ngày {format_date_vi(period.cutoff)}; không lập báo cáo {period.label_vi}"
+        )
+    order = {notice_id: index for index, notice_id in enumerate(data.notices)}
+    notices = [data.notices[n] for n in sorted({x.directive.notice_id for x in lines}, key=order.__getitem__)]
+    periods = trend_periods(period, policy.trend_periods, calendar, deadline_policy)
+    previous = periods[-2]
+    trend: list[TrendPoint] = []
+    before: dict[int, Timeliness] = {}
+    for earlier in periods[:-1]:
+        judged = categories_at(data.histories, earlier.data_as_of, calendar)
+        if earlier == previous:
+            before = judged
+        grid = Grid.of(t.category for t in judged.values())
+        if grid.total:
+            trend.append(TrendPoint(earlier.label, earlier.label_vi, grid))
+    model = build_report(
+        lines,
+        (period.data_from, period.cutoff),
+        {str(k): v for k, v in policy.ranking.points.items()},
+        {str(k): v for k, v in policy.ranking.weights.items()},
+        previous=(previous.label_vi, before),
+        trend=trend,
+    )
+    model.trend.append(TrendPoint(period.label, period.label_vi, model.total))
+    send_on = send_on or send_day(period, as_of)
+    issuer_code = _issuer(notices, policy)
+    recipients = _recipients(notices, policy, data.names)
+    directory = config.directory
+    meta = ReportMeta(
+        scope_key=scope.key,
+        slug=scope.slug,
+        period=period,
+        previous_label_vi=previous.label_vi,
+        send_on=send_on,
+        generated_at=generated_at or as_of,
+        place=policy.place or directory.province,
+        issuer=IssuerHeading(**policy.issuers[issuer_code].model_dump()),
+        issuer_name=directory.by_code[issuer_code].display_name if issuer_code in directory.by_code else issuer_code,
+        title=_title(notices),
+        notices=notices,
+        recipients_vi=[
+            f"{data.names[c]} ({note})" if note else data.names[c] for c, note in recipients if c != issuer_code
+        ],
+        document_rows=policy.document_rows,
+        chart_groups=policy.chart_groups,
+    )
+    return Built(
+        scope, period, meta, model, [c for c, _ in recipients], content_hash(model, period, send_on), data.names
+    )
+
+
+def summary_lines(built: Built) -> list[str]:
+    """The headline figures, for the e-mail and the run record."""
+    model, total = built.model, built.model.total
+    parts = ", ".join(
+        f"{CATEGORY_VI[c].lower()} {total.count(c)}"
+        for c in (Category.on_time, Category.late, Category.in_progress, Category.overdue)
+    )
+    lines = [
+        f"Tổng số việc: {total.total} — {parts}.",
+        f"Tỷ lệ hoàn thành đúng hạn: {percent_vi(total.on_time_rate)} ({total.on_time}/{total.due} việc đã đến hạn).",
+    ]
+    if model.change is not None and model.change.previous.total:
+        deltas = ", ".join(
+            f"{CATEGORY_VI[c].lower()} {signed(model.change.delta(c))}"
+            for c in (Category.on_time, Category.late, Category.in_progress, Category.overdue)
+        )
+        lines.append(f"So với kỳ {model.change.previous_label_vi}: {deltas}.")
+    if model.overdue:
+        worst = model.overdue[0]
+        lines.append(
+            f"Quá hạn nhiều nhất: {worst.agency_name} (mục {worst.directive.number}), "
+            f"{worst.timeliness.days_overdue} ngày làm việc."
+        )
+    if model.extensions:
+        lines.append(f"Gia hạn trong kỳ: {len(model.extensions)} việc.")
+    return lines
