@@ -81,7 +81,7 @@ def _run_name() -> str:
 
 
 @flow(name="nhap-thong-bao", flow_run_name=_run_name, persist_result=False)
-def notice_intake(text: str, issued_on: date | None = None, issuer: str | None = None) -> State:
+def notice_intake(text: str, issued_on: date | None = None, issuer: str = "") -> State:
     """Draft a notice from its text, wait for a coordinator's review, then import it and follow up every directive.
 
     Args:

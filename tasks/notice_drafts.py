@@ -239,7 +239,7 @@ def draft_folder(run_id: str) -> Path:
 
 
 @task(name="Đọc văn bản, soạn bản nháp", cache_policy=NONE, **IO_RETRIES)
-def draft_notice(text: str, issued_on: date | None, issuer: str | None, run_id: str) -> NoticeIntakeDraft:
+def draft_notice(text: str, issued_on: date | None, issuer: str, run_id: str) -> NoticeIntakeDraft:
     """Parse the pasted text into a commented notice file, keep it, and say what would be imported."""
     if len(text) > MAX_TEXT_CHARS:
         raise NoticeTextRefused(f"văn bản quá dài ({len(text):,} ký tự; tối đa {MAX_TEXT_CHARS:,})")
