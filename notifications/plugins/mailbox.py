@@ -210,7 +210,7 @@ class NotifyMailbox(DondocPlugin, NotifyBase):
                 cc=[format_address(n, a) for n, a in self.cc],
                 reply_to=[format_address(n, a) for n, a in self.reply_to],
                 headers=headers,
-                attachments=from_apprise(attach),  # type: ignore[arg-type]
+                attachments=from_apprise(attach),  # type: ignore[arg-type]  # Apprise's AppriseAttachment is untyped
                 idempotency_key=key,
                 timezone=get_settings().timezone,
             )
