@@ -7,6 +7,7 @@ the file whose table the coordinator saw, and the audit event names it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -276,7 +277,7 @@ def draft_notice(text: str, issued_on: date | None, issuer: str, run_id: str) ->
 
 def code_block(text: str) -> str:
     """A fenced block that no line of text can close (a longer fence than any backtick run inside)."""
-    longest = max((len(run) for run in text.replace("`", "\0`\0").split("\0") if run.startswith("`")), default=0)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}yaml\n{text.rstrip()}\n{fence}"
 

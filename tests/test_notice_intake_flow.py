@@ -256,3 +256,24 @@ def test_an_issuer_outside_the_directory_fails_the_run_with_a_vietnamese_reason(
     final = notice_intake(headless.replace("TỈNH ỦY BẮC GIANG\n", ""), issuer="Bộ Ngoại giao", return_state=True)
     assert final.is_failed()
     assert "cơ quan ban hành «Bộ Ngoại giao» không có trong danh mục" in final.message
+
+
+def test_outside_text_in_the_draft_artifact_cannot_break_out_of_its_place() -> None:
+    from tasks.notice_drafts import NoticeIntakeDraft, draft_markdown
+
+    yaml_text = 'notice:\n  title: "```\\n<script>alert(1)</script>"\n  # ````` closes nothing\n'
+    draft = NoticeIntakeDraft(
+        folder="/tmp/x",
+        yaml_path="/tmp/x/ban-nhap.yaml",
+        yaml_text=yaml_text,
+        number="<b>1</b>",
+        summary="Đã đọc «<img src=x onerror=alert(1)>».",
+        rows=[],
+        problems=["dòng 3, notice.issuer: cơ quan ban hành không hợp lệ: «*[x](javascript:alert(1))*»"],
+    )
+    markdown = draft_markdown(draft)
+    fence = "`" * 6  # one longer than the longest backtick run inside
+    assert f"{fence}yaml\n{yaml_text.rstrip()}\n{fence}" in markdown
+    outside = markdown.split(f"{fence}yaml", 1)[0]
+    assert "<img" not in outside and "<b>" not in outside and "](javascript" not in outside
+    assert "&lt;img src=x onerror=alert\\(1\\)&gt;" in outside
