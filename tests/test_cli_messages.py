@@ -16,12 +16,15 @@ runner = CliRunner()
 
 def _assignment(code: str, number: str) -> int:
     with Session(get_engine()) as session:
-        return session.exec(
-            select(Assignment.id)
-            .join(Agency, col(Agency.id) == col(Assignment.agency_id))
-            .join(Directive, col(Directive.id) == col(Assignment.directive_id))
-            .where(Agency.code == code, Directive.number == number)
-        ).one() or 0
+        return (
+            session.exec(
+                select(Assignment.id)
+                .join(Agency, col(Agency.id) == col(Assignment.agency_id))
+                .join(Directive, col(Directive.id) == col(Assignment.directive_id))
+                .where(Agency.code == code, Directive.number == number)
+            ).one()
+            or 0
+        )
 
 
 def test_db_upgrade_says_it_created_a_new_database(isolated_settings: Path) -> None:
