@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import State
@@ -11,12 +10,12 @@ from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from prefect.runtime import flow_run
 from prefect.states import Completed
-from pydantic import Field, create_model
-from pydantic.fields import FieldInfo
+from pydantic import Field
 
 from domain.safe_text import markdown_text
 from domain.workdays import VN_TZ
 from flows.follow_up import follow_up_directive
+from flows.forms import form_with_defaults
 from tasks.notice_drafts import (
     NoticeIntakeDraft,
     draft_notice,
@@ -42,24 +41,6 @@ class NoticeReview(RunInput):
         title="Tệp thông báo (YAML) sẽ nhập",
         description="Bản nháp ở đây; sửa trực tiếp nếu cần (kéo góc ô để mở rộng). Để trống: nhập đúng bản nháp.",
     )
-
-
-def review_form(description: str, **defaults: Any) -> type[NoticeReview]:
-    """The form with these defaults, keeping each field's title, description and limits.
-
-    RunInput.with_initial_data redeclares each field as a bare default, so the UI would show the English
-    field names ("Approver") and drop min_length; this keeps the Vietnamese titles and the checks.
-    """
-    fields: dict[str, Any] = {
-        name: (
-            NoticeReview.model_fields[name].annotation,
-            FieldInfo.merge_field_infos(NoticeReview.model_fields[name], default=value),
-        )
-        for name, value in defaults.items()
-    }
-    form = create_model(NoticeReview.__name__, __base__=NoticeReview, **fields)
-    form._description = description  # what RunInput.with_initial_data sets: shown above the form
-    return form
 
 
 def review_description(draft: NoticeIntakeDraft, refused: list[str], attempt: int) -> str:
@@ -98,7 +79,9 @@ def notice_intake(text: str, issued_on: date | None = None, issuer: str = "") ->
     current = draft.yaml_text
     attempt = 0
     while True:
-        form = review_form(review_description(draft, refused, attempt), approve=True, approver="", notice_yaml=current)
+        form = form_with_defaults(
+            NoticeReview, review_description(draft, refused, attempt), approve=True, approver="", notice_yaml=current
+        )
         decision = pause_flow_run(wait_for_input=form, timeout=REVIEW_TIMEOUT_S, poll_interval=2)
         if not decision.approve:
             logger.info("Từ chối bản nháp thông báo %s (%s); không ghi gì.", draft.number, decision.approver)

@@ -52,17 +52,17 @@ def summary_line(judged: list[Timeliness | None]) -> str:
     return f"{total} việc: " + ", ".join(parts) if parts else f"{total} việc"
 
 
-def _due_text(judged: Timeliness | None) -> str:
-    """Due date as a cell: the date with its weekday, and the report period for ongoing work."""
+def _due_text(judged: Timeliness | None, *, weekday: bool = True) -> str:
+    """Due date as a cell: the date (with its weekday in prose), and the report period for ongoing work."""
     if judged is None or judged.due is None:
         return "—"
-    text = f"{format_date_vi(judged.due)} ({weekday_vi(judged.due)})"
+    text = format_date_vi(judged.due) + (f" ({weekday_vi(judged.due)})" if weekday else "")
     return f"{text}, kỳ {period_vi(judged.period)}" if judged.period else text
 
 
 # Rows a coordinator must act on come first: overdue, then due soon, then the rest.
 _ORDER = {Category.overdue: 0, Category.in_progress: 2, Category.late: 3, Category.on_time: 4}
-UPDATE_CHARS = 70  # keeps the table within a 1440 px window
+UPDATE_CHARS = 40  # with short cells elsewhere, the first six columns fit a 1440 px window
 
 
 def _row_rank(facts: AssignmentFacts, judged: Timeliness | None, due_soon: set[str], name: str) -> tuple[int, int]:
@@ -113,7 +113,7 @@ def directive_rows(
                 "Cơ quan": name,
                 "Tình trạng": _status_cell(judged, name in due_soon),
                 "Số ngày quá hạn": judged.days_overdue if late and judged else 0,
-                "Hạn": _due_text(judged),
+                "Hạn": _due_text(judged, weekday=False),
                 "Đã báo vượt cấp": f"bậc {level}" if level else "—",
                 "Cập nhật gần nhất": excerpt(update_text, UPDATE_CHARS),
                 "Vai trò": ROLE_VI.get(facts.role, facts.role),
