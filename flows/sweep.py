@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import flow, get_run_logger, tags
+from prefect import flow, get_run_logger, tags, task
+from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import FlowRun, State
 from prefect.deployments import run_deployment
 from prefect.exceptions import FlowRunWaitTimeout
@@ -16,6 +18,7 @@ from prefect.flow_runs import wait_for_flow_run
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import Completed
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from domain.situation import Situation
@@ -28,6 +31,8 @@ from tasks.province_summary import publish_province_summary
 
 FOLLOW_UP_DEPLOYMENT = "follow-up-directive/follow-up-directive"
 FAN_OUT_TIMEOUT_S = 3600
+# Follow-ups at once in one process: each waits on the Prefect API most of its time (bench/README.md).
+FOLLOW_UP_THREADS = 4
 
 
 @contextmanager
@@ -42,16 +47,57 @@ def local_subflows() -> Iterator[None]:
         yield
 
 
-def _run_locally(due: list[DueDirective], labels: dict[int, list[str]], as_of: datetime) -> dict[int, State]:
-    """Run each follow-up as a subflow in this process; return each directive's final state."""
-    states = {}
-    with local_subflows():
-        for item in due:
-            with tags(*labels.get(item.directive_id, [])):
-                states[item.directive_id] = follow_up_directive(
-                    item.directive_id, as_of, deliver=False, return_state=True
-                )
-    return states
+@dataclass(frozen=True)
+class FollowUpOutcome:
+    """How one directive's follow-up ended, as the sweep needs it (small: a sweep holds one per directive)."""
+
+    completed: bool
+    situation: str | None  # the state's name: "Quá hạn", "Sắp đến hạn" or "Đúng tiến độ"
+    flow_run_id: str | None
+
+    @classmethod
+    def of(cls, state: State | None) -> FollowUpOutcome:
+        """The outcome of a final state (None: the run never finished)."""
+        if state is None:
+            return cls(False, None, None)
+        run_id = state.state_details.flow_run_id
+        return cls(state.is_completed(), state.name, str(run_id) if run_id else None)
+
+
+# Runs the subflow from a worker thread of the sweep's task runner. Prefect gives a subflow called from a
+# task a unique stand-in key; subflows started from plain threads would share the parent's key counter.
+@task(name="Đôn đốc một mục", cache_policy=NONE)
+def _follow_up_in_thread(directive_id: int, labels: list[str], as_of: datetime) -> FollowUpOutcome:
+    """Follow one directive up as a subflow with its tags; return how it ended (never raises)."""
+    with tags(*labels):
+        state = follow_up_directive(directive_id, as_of, deliver=False, return_state=True)
+    return FollowUpOutcome.of(state)
+
+
+def _run_locally(
+    due: list[DueDirective], labels: dict[int, list[str]], as_of: datetime, threads: int
+) -> dict[int, FollowUpOutcome]:
+    """Run each follow-up as a subflow in this process, `threads` at a time; return how each ended.
+
+    A follow-up spends most of its time waiting for the Prefect API and the database, so a few run
+    at once; each is still its own flow run with its own tasks, artifacts and state.
+    """
+    outcomes: dict[int, FollowUpOutcome] = {}
+    runner: ThreadPoolTaskRunner[FollowUpOutcome] = ThreadPoolTaskRunner(max_workers=max(1, threads))
+    with local_subflows(), runner:
+        futures = {
+            item.directive_id: runner.submit(
+                _follow_up_in_thread,
+                {"directive_id": item.directive_id, "labels": labels.get(item.directive_id, []), "as_of": as_of},
+            )
+            for item in due
+        }
+        for directive_id, future in futures.items():
+            future.wait()
+            outcomes[directive_id] = (
+                future.result() if future.state.is_completed() else FollowUpOutcome(False, None, None)
+            )
+    return outcomes
 
 
 async def _wait_all(runs: list[FlowRun], timeout_s: int) -> list[FlowRun | None]:
@@ -66,7 +112,7 @@ async def _wait_all(runs: list[FlowRun], timeout_s: int) -> list[FlowRun | None]
     return list(await asyncio.gather(*(wait_one(run) for run in runs)))
 
 
-def _fan_out(due: list[DueDirective], labels: dict[int, list[str]], as_of: datetime) -> dict[int, State | None]:
+def _fan_out(due: list[DueDirective], labels: dict[int, list[str]], as_of: datetime) -> dict[int, FollowUpOutcome]:
     """Submit each follow-up to the work pool through its deployment, wait for all; return their final states."""
     logger = get_run_logger()
     parent = flow_run.get_id() or "local"
@@ -84,7 +130,10 @@ def _fan_out(due: list[DueDirective], labels: dict[int, list[str]], as_of: datet
     ]
     logger.info("Đã chuyển %d lượt đôn đốc cho các worker", len(runs))
     finished: list[FlowRun | None] = run_coro_as_sync(_wait_all(runs, FAN_OUT_TIMEOUT_S)) or []
-    return {item.directive_id: run.state if run else None for item, run in zip(due, finished, strict=True)}
+    return {
+        item.directive_id: FollowUpOutcome.of(run.state if run else None)
+        for item, run in zip(due, finished, strict=True)
+    }
 
 
 def _sweep_name() -> str:
@@ -96,20 +145,18 @@ def _sweep_name() -> str:
 
 
 @flow(name="sweep", flow_run_name=_sweep_name, persist_result=False)
-def sweep(as_of: datetime | None = None, fan_out: bool = False) -> State:
-    """Follow up the directives that are due at as_of, then deliver all due messages in one pass."""
+def sweep(as_of: datetime | None = None, fan_out: bool = False, threads: int = FOLLOW_UP_THREADS) -> State:
+    """Follow up the directives that are due at as_of (threads at a time locally), then deliver all due messages."""
     logger = get_run_logger()
     as_of = as_of or datetime.now(UTC)
     due = due_directives(as_of)
     labels = directive_tags([d.directive_id for d in due])
-    states = _fan_out(due, labels, as_of) if fan_out and due else _run_locally(due, labels, as_of)
-    failed = sum(1 for state in states.values() if state is None or not state.is_completed())
-    late = sum(1 for state in states.values() if state is not None and state.name == Situation.overdue.value)
+    outcomes = _fan_out(due, labels, as_of) if fan_out and due else _run_locally(due, labels, as_of, threads)
+    failed = sum(1 for outcome in outcomes.values() if not outcome.completed)
+    late = sum(1 for outcome in outcomes.values() if outcome.situation == Situation.overdue.value)
     report = deliver_outbox(as_of)
     links = {
-        directive_id: link
-        for directive_id, state in states.items()
-        if state is not None and (link := run_link(str(state.state_details.flow_run_id)))
+        directive_id: link for directive_id, outcome in outcomes.items() if (link := run_link(outcome.flow_run_id))
     }
     if due:
         publish_notice_summaries({d.notice_id: d.notice_number for d in due}, as_of, links)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -71,6 +73,11 @@ def test_the_ladder_climbs_in_the_log_and_in_the_event_feed(prefect_server, samp
     )  # one per assignment, not per recipient
 
 
+def _unescape(cell: str) -> str:
+    """A markdown cell as the reader sees it: backslash escapes and HTML entities undone (domain/safe_text.py)."""
+    return html.unescape(re.sub(r"\\(.)", r"\1", cell))
+
+
 def _latest_artifact(key: str):  # type: ignore[no-untyped-def]
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(
@@ -96,7 +103,7 @@ def test_the_province_artifact_lists_exactly_the_overdue_rows_of_the_directive_t
     for line in province.splitlines():
         cells = [cell.strip() for cell in line.strip("|").split("|")]
         if len(cells) == 8 and cells[1].replace("\\.", ".")[:1].isdigit():
-            listed.add((cells[1].replace("\\.", "."), cells[2].strip("*")))
+            listed.add((_unescape(cells[1]), _unescape(cells[2].strip("*"))))
     assert overdue_in_tables and listed == overdue_in_tables
     assert f"**{len(listed)} việc quá hạn**" in province
     # The notice summary links each overdue directive to the run this sweep made of it.
