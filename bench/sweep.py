@@ -44,6 +44,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -112,11 +113,41 @@ def _postgres_schema(url: str) -> Iterator[str]:
         admin.dispose()
 
 
+def project_prefect_env(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, str]:
+    """The project's [tool.prefect] table as PREFECT_* variables.
+
+    Prefect reads [tool.prefect] only from pyproject.toml in the working directory; a server started
+    anywhere else (this benchmark runs in a temporary directory) needs the same settings passed in.
+    """
+    import tomllib
+
+    def flatten(prefix: str, table: dict[str, Any]) -> Iterator[tuple[str, str]]:
+        for key, value in table.items():
+            name = f"{prefix}_{key}".upper()
+            if isinstance(value, dict):
+                yield from flatten(name, value)
+            else:
+                yield name, str(value).lower() if isinstance(value, bool) else str(value)
+
+    table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("prefect", {})
+    return dict(flatten("PREFECT", table))
+
+
+def _server_settings(port: int) -> dict[str, Any]:
+    """The batching settings the running server really uses, read back from its admin API."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/admin/settings", timeout=10) as response:
+        services = json.load(response).get("server", {}).get("services", {})
+    return {
+        name: {k: services.get(name, {}).get(k) for k in ("batch_size", "read_batch_size", "flush_interval")}
+        for name in ("task_run_recorder", "event_persister")
+    }
+
+
 @contextmanager
 def _prefect_server(tmp: Path, port: int, database_url: str | None) -> Iterator[dict[str, Any]]:
     """`prefect server start` on a free port (its own SQLite under PREFECT_HOME unless database_url); yields log and pid."""
     log_path = tmp / "prefect-server.log"
-    env = {**os.environ, "PREFECT_UI_ENABLED": "false"}
+    env = {**os.environ, **project_prefect_env(), "PREFECT_UI_ENABLED": "false"}
     if database_url:
         env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
     started = time.perf_counter()
@@ -151,6 +182,7 @@ def _prefect_server(tmp: Path, port: int, database_url: str | None) -> Iterator[
                 raise TimeoutError(f"Prefect server did not answer in 180 s; see {log_path}")
             time.sleep(0.5)
         info["startup_s"] = round(time.perf_counter() - started, 2)
+        info["settings"] = _server_settings(port)
         yield info
     finally:
         info["peak_memory_mb"] = _process_peak_mb(server.pid)
@@ -442,22 +474,12 @@ def plain_follow_up(directive_id: int, as_of: datetime) -> int:
     Keep in step with flows/follow_up.py: whatever work is missing here is counted as Prefect's overhead.
     """
     from tasks import artifacts
-    from tasks.directive_state import load_directive_state
-    from tasks.outbox_writer import record_outbox
-    from tasks.planning import plan_follow_up
+    from tasks.follow_up_steps import reconcile_directive
 
-    try:
-        from tasks import polling
-    except ImportError:  # before the status-source polling step existed
-        polling = None  # type: ignore[assignment]
-    if polling is not None:
-        polling.poll_status_sources_task.fn(directive_id, as_of)
-    state = load_directive_state.fn(directive_id, as_of)
-    planned = plan_follow_up.fn(state, as_of)
-    written = record_outbox.fn(state, planned, as_of)
-    artifacts.directive_rows(state, planned)  # the artifact's content; sending it is Prefect's part
-    artifacts.summary_line(list(planned.timeliness.values()))
-    return written
+    done = reconcile_directive.fn(directive_id, as_of)
+    artifacts.directive_rows(done.state, done.planned)  # the artifact's content; sending it is Prefect's part
+    artifacts.summary_line(list(done.planned.timeliness.values()))
+    return done.written
 
 
 def _overhead_flow() -> Any:
@@ -475,12 +497,12 @@ def _overhead_flow() -> Any:
         out = []
         for index, directive_id in enumerate(directive_ids):
 
-            def run_flow() -> None:
+            def run_flow(directive_id: int = directive_id) -> None:
                 with nullcontext() if heartbeats else local_subflows(), tags(*labels.get(directive_id, [])):
                     state = follow_up_directive(directive_id, as_of, deliver=False, return_state=True)
                 assert state.is_completed(), state.message
 
-            def run_plain() -> None:
+            def run_plain(directive_id: int = directive_id) -> None:
                 plain_follow_up(directive_id, as_of)
 
             if index % 2:
@@ -508,10 +530,12 @@ def _summary(pairs: list[dict[str, float]]) -> dict[str, float]:
 
 def measure_overhead(sample: list[int], warm_up: int, as_of: datetime) -> dict[str, Any]:
     """Prefect's cost per follow-up: first follow-ups, then re-runs with heartbeats off and on."""
+    from models.db import session_scope
     from tasks import artifacts
-    from tasks.directive_state import load_directive_state
+    from tasks.directive_state import read_directive_state
     from tasks.due_directives import directive_tags
-    from tasks.planning import plan_follow_up
+    from tasks.planning import plan_directive
+    from tasks.rules import load_follow_up_rules
 
     tags_by_directive = directive_tags.fn
     labels = tags_by_directive(sample)
@@ -522,10 +546,12 @@ def measure_overhead(sample: list[int], warm_up: int, as_of: datetime) -> dict[s
     rerun_off = overhead(sample, labels, as_of, heartbeats=False)  # identical work on both sides: nothing new
     rerun_on = overhead(sample, labels, as_of, heartbeats=True)
     artifact_times = []
+    rules = load_follow_up_rules()
     for directive_id in sample[:10]:
-        state = load_directive_state.fn(directive_id, as_of)
-        planned = plan_follow_up.fn(state, as_of)
-        artifact_times.append(_timed(lambda: artifacts.publish_directive(state, planned, as_of))[0])
+        with session_scope(read_only=True) as session:
+            state = read_directive_state(directive_id, as_of, session=session, rules=rules)
+        planned = plan_directive(state, as_of, rules=rules)
+        artifact_times.append(_timed(partial(artifacts.publish_directive, state, planned, as_of))[0])
     off, on, fresh = _summary(rerun_off), _summary(rerun_on), _summary(first)
     artifacts_s = statistics.fmean(artifact_times)
     return {
@@ -690,9 +716,13 @@ def _phases(flow_run_id: Any) -> dict[str, Any]:
     return phases
 
 
-def measure_end_to_end(as_of: datetime, expected: int, profile_to: Path | None, server_pid: int) -> dict[str, Any]:
-    """A real sweep at as_of over the due directives, delivery included."""
-    from flows.sweep import sweep
+def measure_end_to_end(
+    as_of: datetime, expected: int, profile_to: Path | None, server_pid: int, threads: int | None
+) -> dict[str, Any]:
+    """A real sweep at as_of over the due directives, delivery included (threads: follow-ups at once)."""
+    from flows.sweep import FOLLOW_UP_THREADS, sweep
+
+    threads = threads or FOLLOW_UP_THREADS
     from tasks.due_directives import due_directives
 
     find_due_directives = due_directives.fn
@@ -706,7 +736,7 @@ def measure_end_to_end(as_of: datetime, expected: int, profile_to: Path | None, 
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        state = sweep(as_of=as_of, return_state=True)
+        state = sweep(as_of=as_of, threads=threads, return_state=True)
         if profiler:
             profiler.disable()
         seconds = time.perf_counter() - started
@@ -716,6 +746,7 @@ def measure_end_to_end(as_of: datetime, expected: int, profile_to: Path | None, 
     out = {
         "end_to_end_due": due,
         "end_to_end_s": round(seconds, 2),
+        "end_to_end_threads": threads,
         "end_to_end_per_directive_s": round(seconds / max(1, due), 4),
         "end_to_end_state": state.type.value,
         "end_to_end_message": state.message,
@@ -820,6 +851,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile", action="store_true", help="profile the end-to-end sweep with cProfile (slows it)")
     parser.add_argument(
+        "--threads", type=int, help="follow-ups at once in the end-to-end sweep (default: the sweep's own)"
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="keep the temporary directory (databases, server log, mailbox)"
     )
     args = parser.parse_args(argv)
@@ -881,6 +915,7 @@ def main(argv: list[str] | None = None) -> int:
                 _prefect_server(tmp, port, prefect_db) as server,
             ):
                 result["prefect_server_startup_s"] = server["startup_s"]
+                result["prefect_server_settings"] = server["settings"]
                 from tasks.due_directives import due_directives
 
                 due_ids = [d.directive_id for d in due_directives.fn(as_of)]
@@ -889,7 +924,9 @@ def main(argv: list[str] | None = None) -> int:
                 memory["after_overhead"] = _rss_mb()
                 gc.collect()
                 result.update(
-                    measure_end_to_end(as_of, due, tmp / "sweep.prof" if args.profile else None, server["pid"])
+                    measure_end_to_end(
+                        as_of, due, tmp / "sweep.prof" if args.profile else None, server["pid"], args.threads
+                    )
                 )
                 memory["after_end_to_end"] = _rss_mb()
                 result.update(measure_task_runs(sample[0], wide, as_of))
