@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
@@ -37,9 +38,9 @@ from notifications.delivery import (
 )
 from notifications.plugins import NotifyMailbox, NotifyZaloOA, NotifyZaloZNS, register_plugins
 from notifications.plugins.base import DondocPlugin
-from notifications.plugins.smtp_email import DondocEmail
+from notifications.plugins.smtp_email import DondocEmail, SmtpConnections, smtp_batch
 
-__all__ = ["IDEMPOTENCY_HEADER", "SendResult", "describe_url", "mask_secrets", "send_message"]
+__all__ = ["IDEMPOTENCY_HEADER", "SendResult", "delivery_batch", "describe_url", "mask_secrets", "send_message"]
 
 logger = logging.getLogger(__name__)
 install_log_masking(__name__)
@@ -117,6 +118,13 @@ def _failure_from_apprise(result: Any, service: NotifyBase) -> SendResult:
     messages.extend(entry.message for entry in result.call_logs())
     detail = "; ".join(dict.fromkeys(m for m in messages if m)) or f"status {result.status.name}"
     return SendResult.retry_later(f"{service.service_name} delivery failed: {detail[:1000]}")
+
+
+@contextmanager
+def delivery_batch() -> Iterator[SmtpConnections]:
+    """Sends inside the block share connections (one per SMTP server and login), closed when it ends."""
+    with smtp_batch() as connections:
+        yield connections
 
 
 def send_message(

@@ -45,7 +45,7 @@ from config.settings import Settings
 from domain.notification_policy import NotificationPolicy
 from domain.workdays import WorkCalendar, local_date
 from models import Assignment, Notification, NotificationState
-from notifications.channels import send_message
+from notifications.channels import delivery_batch, send_message
 from notifications.delivery import SendResult, install_log_masking, mask_secrets
 from notifications.render import Rendered, RenderError, render_digest, render_message
 
@@ -391,10 +391,11 @@ class _Dispatcher:
         return self.session.connection()
 
     def run(self) -> None:
-        """Deliver every group in order."""
-        started = self._commit([])
-        while started:
-            started = self._deliver(started)
+        """Deliver every group in order, over connections kept open for the whole batch."""
+        with delivery_batch():
+            started = self._commit([])
+            while started:
+                started = self._deliver(started)
 
     def _commit(self, records: list[tuple[list[_Row], _Outcome]], start_next: bool = True) -> list[_Row] | None:
         """One transaction: record outcomes, renew the lease if due, start the next group that still has rows."""
