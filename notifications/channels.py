@@ -185,7 +185,10 @@ def send_message(
         else:
             outcome = _failure_from_apprise(result, service)
     if outcome.ok:
-        logger.info("Sent %s via %s (id %s)", idempotency_key, _describe_service(service), outcome.provider_message_id)
+        if logger.isEnabledFor(logging.INFO):  # describing the service rebuilds its URL: only for a line that is kept
+            logger.info(
+                "Sent %s via %s (id %s)", idempotency_key, _describe_service(service), outcome.provider_message_id
+            )
     else:
         logger.warning(
             "Send %s via %s failed (%s): %s",
