@@ -776,6 +776,146 @@ def measure_end_to_end(
     return out
 
 
+# --- 6. scale-out: the sweep through a process work pool ----------------------------------------------------
+
+FAN_OUT_POOL = "dondoc"  # the work pool prefect.yaml's deployments use
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _children_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and the children it has waited for (a worker and its flow-run processes)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _prefect_cli(env: dict[str, str], *args: str) -> None:
+    """Run a prefect CLI command in the project directory; raise with its output if it fails."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "prefect"), "--no-prompt", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(f"prefect {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+
+
+def _due_snapshot(as_of: datetime) -> tuple[int, dict[int, Any]]:
+    """The newest outbox id and each due directive's next action time, to put the province back after a run."""
+    from sqlalchemy import func, select
+
+    from models import Directive, Notification, get_engine
+
+    with get_engine().connect() as conn:
+        newest = conn.execute(select(func.coalesce(func.max(Notification.id), 0))).scalar_one()
+        due = dict(
+            conn.execute(select(Directive.id, Directive.next_action_at).where(Directive.next_action_at <= as_of)).all()
+        )  # type: ignore[arg-type, operator]
+    return int(newest), due
+
+
+def _restore(snapshot: tuple[int, dict[int, Any]]) -> None:
+    """Undo a fan-out run: drop the outbox rows it wrote and make the same directives due again."""
+    from sqlalchemy import delete, update
+
+    from models import Directive, Notification, get_engine
+
+    newest, due = snapshot
+    with get_engine().begin() as conn:
+        conn.execute(delete(Notification).where(Notification.id > newest))  # type: ignore[arg-type, operator]
+        for directive_id, next_action_at in due.items():
+            conn.execute(update(Directive).where(Directive.id == directive_id).values(next_action_at=next_action_at))  # type: ignore[arg-type]
+
+
+def measure_fan_out(
+    tmp: Path, as_of: datetime, expected: int, workers: list[int], limit: int, server_pid: int
+) -> dict[str, Any]:
+    """The end-to-end sweep with fan_out=True through N process workers, for each N; directives per second."""
+    from flows.sweep import sweep
+    from tasks.due_directives import due_directives
+
+    env = {
+        **os.environ,
+        "DONDOC_PROJECT_DIR": str(ROOT),
+        "PREFECT_WORKER_QUERY_SECONDS": "2",
+        "PREFECT_UI_ENABLED": "false",
+    }
+    _prefect_cli(env, "work-pool", "create", FAN_OUT_POOL, "--type", "process")
+    _prefect_cli(env, "deploy", "--name", "follow-up-directive")
+    out: dict[str, Any] = {"fan_out_limit_per_worker": limit, "fan_out_runs": {}}
+    for n in workers:
+        due = len(due_directives.fn(as_of))
+        assert due == expected, f"{due} directives due, expected {expected}"
+        snapshot = _due_snapshot(as_of)
+        logs = [open(tmp / f"worker-{n}-{i}.log", "wb") for i in range(n)]  # noqa: SIM115  (closed below)
+        procs = [
+            subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "prefect"),
+                    "worker",
+                    "start",
+                    "--pool",
+                    FAN_OUT_POOL,
+                    "--limit",
+                    str(limit),
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            for log in logs
+        ]
+        try:
+            time.sleep(5)  # the workers register and start polling
+            workers_before = sum(_children_cpu_seconds(proc.pid) for proc in procs)
+            cpu_before, server_before = _cpu_seconds(os.getpid()), _cpu_seconds(server_pid)
+            started = time.perf_counter()
+            state = sweep(as_of=as_of, fan_out=True, return_state=True)
+            seconds = time.perf_counter() - started
+            cpu_after, server_after = _cpu_seconds(os.getpid()), _cpu_seconds(server_pid)
+            # A worker's own CPU and that of the flow-run processes it started and reaped.
+            workers_cpu = sum(_children_cpu_seconds(proc.pid) for proc in procs) - workers_before
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                try:
+                    proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            for log in logs:
+                log.close()
+        result = state.result() if state.is_completed() else {}
+        out["fan_out_runs"][str(n)] = {
+            "workers": n,
+            "due": due,
+            "seconds": round(seconds, 1),
+            "directives_per_s": round(due / seconds, 3),
+            "state": state.type.value,
+            "failed": result.get("failed"),
+            "followed_up": result.get("followed_up"),
+            "sweep_process_cpu_s": round(cpu_after - cpu_before, 1),
+            "workers_cpu_s": round(workers_cpu, 1),
+            "cpu_per_directive_s": {
+                "workers": round(workers_cpu / max(1, due), 3),
+                "sweep_process": round((cpu_after - cpu_before) / max(1, due), 3),
+                "prefect_server": round((server_after - server_before) / max(1, due), 3),
+            },
+            "prefect_server_cpu_s": round(server_after - server_before, 1),
+            "load_average": os.getloadavg(),
+        }
+        _restore(snapshot)
+    return out
+
+
 # --- report -------------------------------------------------------------------------------------------------
 
 
@@ -856,7 +996,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary directory (databases, server log, mailbox)"
     )
+    parser.add_argument(
+        "--fan-out",
+        action="store_true",
+        help="scale-out: the end-to-end sweep through a process work pool (dondoc and Prefect on PostgreSQL)",
+    )
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="with --fan-out: worker counts to measure"
+    )
+    parser.add_argument("--worker-limit", type=int, default=2, help="with --fan-out: flow runs at once per worker")
     args = parser.parse_args(argv)
+    if args.fan_out:
+        return fan_out_main(args)
     due = args.due or (100 if args.quick else 1000)
 
     tmp = Path(tempfile.mkdtemp(prefix="dondoc-bench-sweep-"))
@@ -949,6 +1100,56 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(result, ensure_ascii=False, default=str))
     print(_human(result, checks))
     return 0 if result["all_pass"] else 1
+
+
+def fan_out_main(args: argparse.Namespace) -> int:
+    """--fan-out: build a province on PostgreSQL, start a PostgreSQL-backed server, measure N workers each."""
+    due = args.due or 40
+    dondoc_url = args.postgres or DEFAULT_POSTGRES
+    prefect_url = args.prefect_postgres or DEFAULT_POSTGRES
+    tmp = Path(tempfile.mkdtemp(prefix="dondoc-bench-fan-out-"))
+    (tmp / "home").mkdir(parents=True)
+    port = _free_port()
+    result: dict[str, Any] = {
+        "date": datetime.now(UTC).date().isoformat(),
+        "mode": "fan-out",
+        "backend": "postgresql",
+        "prefect_backend": "postgresql",
+        "cpus": os.cpu_count(),
+        "load_average_start": os.getloadavg(),
+    }
+    try:
+        with _postgres_schema(dondoc_url) as schema:
+            _isolate(tmp, dondoc_url, schema, port)
+            from config.settings import get_settings
+            from models.db import reset_engine
+
+            get_settings.cache_clear()
+            reset_engine()
+            build_s, dataset = _timed(lambda: build_province(dondoc_url, schema, args.notices, due))
+            result["build_s"] = round(build_s, 2)
+            result["dataset"] = {k: dataset[k] for k in ("notices", "directives", "assignments", "due_directives")}
+            as_of = datetime.fromisoformat(dataset["as_of"])
+            with _prefect_database(prefect_url) as prefect_db, _prefect_server(tmp, port, prefect_db) as server:
+                result["prefect_server_settings"] = server["settings"]
+                result.update(measure_fan_out(tmp, as_of, due, args.workers, args.worker_limit, server["pid"]))
+    finally:
+        if args.keep:
+            result["kept"] = str(tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    runs = result.get("fan_out_runs", {})
+    print(json.dumps(result, ensure_ascii=False, default=str))
+    print(
+        "Chia việc cho worker (PostgreSQL): "
+        + "; ".join(
+            f"{r['workers']} worker: {r['due']} mục trong {r['seconds']:.1f} s = {r['directives_per_s']:.2f} mục/s"
+            f" (CPU mỗi mục: worker {r['cpu_per_directive_s']['workers']:.2f} s, máy chủ Prefect "
+            f"{r['cpu_per_directive_s']['prefect_server']:.2f} s; tải {r['load_average'][0]:.1f})"
+            for r in runs.values()
+        )
+    )
+    return 0 if runs and all(r["failed"] == 0 for r in runs.values()) else 1
 
 
 if __name__ == "__main__":
