@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DONDOC_HOME ?= $(CURDIR)/.dondoc
 export PREFECT_HOME ?= $(DONDOC_HOME)/prefect
+# The embedded Prefect server migrates a fresh home before it answers; on a busy 2-core machine
+# that takes longer than Prefect's 20 s default, and the demo starts from a fresh home each time.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
 # `make ui PORT=4210` serves the UI elsewhere; the UI is told its own API address, and artifacts link there.
 HOST ?= 127.0.0.1
@@ -19,7 +22,12 @@ SCENARIO := config/scenarios/ocop-2022.yaml
 # The demo replays on a database and a Prefect home of its own, recreated each run, so it never touches
 # real data and a second `make demo` does not double every run and artifact.
 DEMO_HOME := $(DONDOC_HOME)/demo
-DEMO_ENV := DONDOC_HOME=$(DEMO_HOME) PREFECT_HOME=$(DEMO_HOME)/prefect
+# The demo signs its reminders' links like a real office, with a key generated for each run (never
+# committed, never reused) and the address `dondoc serve` gives the intake (port 7700), so its e-mails show the link.
+DEMO_SECRET_FILE := $(DEMO_HOME)/intake-secret
+DEMO_PUBLIC_URL ?= http://127.0.0.1:7700
+DEMO_ENV := DONDOC_HOME=$(DEMO_HOME) PREFECT_HOME=$(DEMO_HOME)/prefect \
+	DONDOC_INTAKE_SECRET=$$(cat $(DEMO_SECRET_FILE)) DONDOC_PUBLIC_URL=$(DEMO_PUBLIC_URL)
 
 .PHONY: install demo ui lint test test-fast clean
 
@@ -36,6 +44,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	rm -rf $(DEMO_HOME)
 	mkdir -p $(DEMO_HOME)/prefect
+	(umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > $(DEMO_SECRET_FILE))
 	$(DEMO_ENV) $(BIN)/dondoc db upgrade
 	$(DEMO_ENV) $(BIN)/dondoc replay $(SCENARIO)
 	$(DEMO_ENV) $(BIN)/dondoc show '$(SAMPLE_NUMBER)'

@@ -79,7 +79,7 @@ def main() -> None:
     build_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    dues = [compute_due(rule, start, calendar, policy) for rule, start in zip(rules, starts)]
+    dues = [compute_due(rule, start, calendar, policy) for rule, start in zip(rules, starts, strict=True)]
     total_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()

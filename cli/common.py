@@ -3,17 +3,49 @@
 from __future__ import annotations
 
 import re
+import sys
 from datetime import UTC, date, datetime
 
 import typer
+import typer.rich_utils
 from rich.console import Console
 from sqlmodel import Session, select
 
 from config.loader import ConfigError
 from models import Notice
 
-console = Console()
-err = Console(stderr=True)
+# Piped or redirected output (into a file, grep, an e-mail) is not cut at rich's default 80 columns:
+# lines stay whole; tables get room up to this width.
+PIPED_WIDTH = 240
+# Help panels fill their width, so piped help gets a readable one rather than the widest.
+HELP_WIDTH = 120
+
+
+def _console(stderr: bool = False) -> Console:
+    """A console that wraps at the terminal's width, and not at all when its stream is not a terminal."""
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=PIPED_WIDTH, soft_wrap=True)
+
+
+console = _console()
+err = _console(stderr=True)
+
+
+def vietnamese_help() -> None:
+    """Typer's own words in help and errors, in Vietnamese; help piped to a file is not wrapped at 80 columns."""
+    rich_utils = typer.rich_utils
+    rich_utils.ARGUMENTS_PANEL_TITLE = "Tham số"
+    rich_utils.OPTIONS_PANEL_TITLE = "Tùy chọn"
+    rich_utils.COMMANDS_PANEL_TITLE = "Lệnh"
+    rich_utils.ERRORS_PANEL_TITLE = "Lỗi"
+    rich_utils.ABORTED_TEXT = "Đã dừng."
+    rich_utils.DEFAULT_STRING = "[mặc định: {}]"
+    rich_utils.REQUIRED_LONG_STRING = "[bắt buộc]"
+    rich_utils.RICH_HELP = "Xem hướng dẫn: [blue]'{command_path} {help_option}'[/]."
+    if not sys.stdout.isatty() and rich_utils.MAX_WIDTH is None:
+        rich_utils.MAX_WIDTH = HELP_WIDTH
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -104,13 +136,14 @@ def data_end_hint(as_of_given: bool, *, session: Session) -> str | None:
     from sqlalchemy import func
 
     from domain.workdays import format_date_vi, local_date
-    from models import Directive, StatusUpdate
+    from models import Directive, Notification, StatusUpdate
 
     if as_of_given:
         return None
     latest = [
         session.exec(select(func.max(StatusUpdate.reported_at))).one(),
         session.exec(select(func.max(Directive.last_followed_up_at))).one(),
+        session.exec(select(func.max(Notification.sent_at))).one(),
     ]
     moments = [m for m in latest if m is not None]
     if not moments:

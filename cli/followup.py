@@ -150,23 +150,37 @@ def register(app: typer.Typer) -> None:
     @app.command("update", help="Ghi nhận báo cáo tiến độ nhận bằng văn bản giấy.")
     def update_command(
         assignment_id: Annotated[int, typer.Argument(metavar="ASSIGNMENT", help="Mã việc (xem dondoc show).")],
-        status: Annotated[str, typer.Option("--status", help="acknowledged | in_progress | done")],
+        status: Annotated[
+            str,
+            typer.Option(
+                "--status",
+                help="«đã tiếp nhận», «đang thực hiện» hoặc «hoàn thành» (có hoặc không dấu), "
+                "hoặc mã acknowledged | in_progress | done.",
+            ),
+        ],
         percent: Annotated[int | None, typer.Option("--percent", min=0, max=100)] = None,
         note: Annotated[str | None, typer.Option("--note")] = None,
         doc_number: Annotated[str | None, typer.Option("--doc-number", help="Số văn bản báo cáo.")] = None,
         reported_by: Annotated[str, typer.Option("--by", help="Người ghi nhận.")] = "Văn phòng (nhập tay)",
     ) -> None:
         """Record a progress report that arrived on paper."""
+        from domain.labels import STATUS_VI
         from models.db import session_scope
-        from tasks.status_recording import StatusChangeRefused, record_status_update
+        from tasks.status_recording import StatusChangeRefused, parse_status, record_status_update
 
+        code = parse_status(status)
+        if code is None:
+            raise fail(
+                f"--status: không hiểu trạng thái «{status}»; "
+                "hãy ghi «đã tiếp nhận», «đang thực hiện» hoặc «hoàn thành» (có hoặc không dấu)."
+            )
         require_database()
         try:
             with session_scope() as session:
                 result = record_status_update(
                     assignment_id,
                     session=session,
-                    status=status,
+                    status=code,
                     percent=percent,
                     note=note,
                     document_number=doc_number,
@@ -175,7 +189,8 @@ def register(app: typer.Typer) -> None:
                 )
         except StatusChangeRefused as exc:
             raise fail(str(exc)) from None
-        console.print(f"Đã ghi báo cáo số {result.update_id} cho việc {assignment_id}: {status}.", highlight=False)
+        label = STATUS_VI.get(code, code).lower()
+        console.print(f"Đã ghi báo cáo số {result.update_id} cho việc {assignment_id}: {label}.", highlight=False)
 
     @app.command("replay", help="Chạy lại một kịch bản theo thời gian mô phỏng qua quy trình thật, rồi tóm tắt.")
     def replay_command(

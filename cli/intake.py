@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from cli import replies
 from cli.common import console, err, fail, report_config_error, require_database, resolve_notice
 from config.loader import ConfigError
 from config.settings import get_settings
@@ -32,6 +33,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(intake_app, name="intake")
     intake_app.add_typer(token_app, name="token")
     intake_app.add_typer(link_app, name="link")
+    replies.register(intake_app)
 
     @intake_app.command(
         "serve", help="Chạy riêng trang tiếp nhận báo cáo và API (dondoc serve cũng chạy kèm). Dừng bằng Ctrl+C."

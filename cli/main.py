@@ -10,13 +10,28 @@ import typer
 from rich.table import Table
 from sqlmodel import Session, col, select
 
-from cli.common import console, data_end_hint, err, parse_as_of, report_config_error, require_database, resolve_notice
+from cli.common import (
+    console,
+    data_end_hint,
+    err,
+    parse_as_of,
+    report_config_error,
+    require_database,
+    resolve_notice,
+    vietnamese_help,
+)
 from config.loader import ConfigError
 from config.settings import get_settings
 from domain.text import excerpt
 
+vietnamese_help()
+# "--help" is described in Vietnamese too (click's own text is English).
+HELP_OPTION = {"help_option_names": ["--help", "-h"]}
 app = typer.Typer(
-    help="dondoc — theo dõi, đôn đốc thực hiện Thông báo kết luận.", no_args_is_help=True, add_completion=False
+    help="dondoc — theo dõi, đôn đốc thực hiện Thông báo kết luận.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings=HELP_OPTION,
 )
 db_app = typer.Typer(help="Cơ sở dữ liệu.", no_args_is_help=True)
 agencies_app = typer.Typer(help="Danh mục cơ quan.", no_args_is_help=True)
@@ -43,9 +58,17 @@ def db_upgrade() -> None:
     """Create or migrate the database to the latest schema."""
     from models.migrate import current_revision, upgrade
 
+    before = current_revision()
     upgrade()
-    url = get_settings().effective_database_url
-    console.print(f"Cơ sở dữ liệu đã ở phiên bản mới nhất ({current_revision()}): {_safe_url(url)}", highlight=False)
+    after = current_revision()
+    url = _safe_url(get_settings().effective_database_url)
+    if before is None:
+        message = f"Đã tạo cơ sở dữ liệu mới, phiên bản {after}: {url}"
+    elif before != after:
+        message = f"Đã nâng cấp cơ sở dữ liệu từ phiên bản {before} lên {after}: {url}"
+    else:
+        message = f"Cơ sở dữ liệu đã ở phiên bản mới nhất ({after}): {url}"
+    console.print(message, highlight=False)
 
 
 def _safe_url(url: str) -> str:
@@ -179,3 +202,22 @@ def register_subcommands() -> None:
 
 
 register_subcommands()
+
+
+def run() -> None:
+    """The `dondoc` entry point: the app, with database trouble told in Vietnamese instead of a traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        app()
+    except OperationalError as exc:
+        detail = str(exc.orig) if exc.orig is not None else type(exc).__name__
+        if "locked" in detail or "busy" in detail:
+            message = (
+                "cơ sở dữ liệu đang bận (một tiến trình khác đang ghi quá lâu). "
+                "Không có gì bị ghi dở; hãy thử lại sau ít phút."
+            )
+        else:
+            message = f"không kết nối được cơ sở dữ liệu ({detail.splitlines()[0][:200]}). Không có gì bị ghi dở."
+        err.print(f"Lỗi: {message}", highlight=False)
+        raise SystemExit(1) from None

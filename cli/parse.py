@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from config.agencies import load_agencies
-from config.loader import ConfigError
+from config.agencies import AgencyDirectory, load_agencies
+from config.loader import ConfigError, load_located_yaml, validate_located
 from config.policy import load_calendar, load_deadline_policy
 from config.settings import get_settings
 from domain.deadlines import compute_due, rule_from_json
@@ -53,21 +53,54 @@ def due_notes(draft: NoticeDraftText, config_dir: Path) -> dict[str, str]:
     return notes
 
 
+def given_date(text: str | None) -> date | None:
+    """The --date value (DD/MM/YYYY) as a date; raise a Vietnamese error naming the option."""
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text.strip(), "%d/%m/%Y").date()
+    except ValueError:
+        raise _fail(f"--date «{text}» không phải ngày hợp lệ dạng DD/MM/YYYY (ví dụ 05/03/2024)", EXIT_INPUT) from None
+
+
+def load_directory(config_dir: Path, directory_file: Path | None) -> AgencyDirectory:
+    """The packaged directory, or the one in --directory FILE (the agencies.yaml format of another province)."""
+    try:
+        if directory_file is None:
+            return load_agencies(config_dir)
+        if not directory_file.is_file():
+            raise _fail(f"--directory: không tìm thấy tệp «{directory_file}»", EXIT_CONFIG)
+        return validate_located(load_located_yaml(directory_file), AgencyDirectory)
+    except ConfigError as exc:
+        raise _fail(f"danh mục cơ quan không hợp lệ:\n{exc}", EXIT_CONFIG) from None
+
+
 def parse(
-    path: Annotated[Path, typer.Argument(metavar="FILE", help="Tệp thông báo kết luận: .txt, .md hoặc .docx.")],
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="Tệp văn bản giao việc: .txt, .md hoặc .docx.")],
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Ghi bản nháp YAML vào tệp này (mặc định: in ra màn hình).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Ghi đè tệp -o nếu đã có.")] = False,
+    issue_date: Annotated[
+        str | None, typer.Option("--date", help="Ngày ban hành DD/MM/YYYY, dùng khi văn bản không ghi ngày.")
+    ] = None,
+    issuer: Annotated[
+        str | None,
+        typer.Option("--issuer", help="Cơ quan ban hành (mã hoặc tên trong danh mục), dùng khi văn bản không ghi."),
+    ] = None,
+    directory_file: Annotated[
+        Path | None,
+        typer.Option("--directory", help="Danh mục cơ quan (YAML dạng agencies.yaml) của tỉnh khác để đối chiếu tên."),
+    ] = None,
 ) -> None:
-    """Đọc một Thông báo kết luận và soạn bản nháp tệp thông báo (YAML) để người kiểm tra rồi nhập."""
+    """Đọc một văn bản giao việc (Thông báo kết luận, Kết luận, Công văn, ý kiến chỉ đạo) và soạn bản nháp YAML."""
     config_dir = get_settings().config_dir
+    day = given_date(issue_date)
+    directory = load_directory(config_dir, directory_file)
     try:
-        directory = load_agencies(config_dir)
-    except ConfigError as exc:
-        raise _fail(f"danh mục cơ quan không hợp lệ:\n{exc}", EXIT_CONFIG) from None
-    try:
-        draft = parse_notice_text(read_notice_text(path), directory, source_name=path.name)
+        draft = parse_notice_text(
+            read_notice_text(path), directory, source_name=path.name, issued_on=day, issuer=issuer
+        )
     except NoticeReadError as exc:
         raise _fail(exc.message_vi, EXIT_INPUT) from None
     except NoticeParseError as exc:

@@ -79,10 +79,10 @@ def register(app: typer.Typer) -> None:
                     runs.append((label, moment))
         except (PeriodError, ReportRefused) as exc:
             raise fail(str(exc)) from None
-        for label, when in runs:
+        for run_label, when in runs:
             state = periodic_report(
                 notice=notice,
-                period=label,
+                period=run_label,
                 as_of=when,
                 out_dir=str(out.resolve()) if out else None,
                 deliver=not no_deliver,

@@ -16,6 +16,8 @@ from config.policy import load_calendar, load_deadline_policy
 from domain.deadline_phrases import UnparseableDeadline, parse_deadline
 from domain.deadlines import DeadlineRule, Recurrence
 from domain.notice_draft import AssignmentDraft, DirectiveDraft, NoticeDraft, with_due_dates
+from domain.notice_parser.agencies import AgencyMatcher
+from domain.notice_parser.agency_tasks import agency_tasks
 
 MAX_NOTICE_FILE_BYTES = 2_000_000
 
@@ -28,6 +30,8 @@ class AgencyRef(BaseModel):
     agency: str = Field(min_length=1)
     role: Literal["lead", "support"]
     note: str | None = None
+    # The agency's own task, quoted in its reminders; derived from the directive's text when absent.
+    task: str | None = Field(default=None, min_length=1)
 
 
 class DeadlineSpec(BaseModel):
@@ -85,6 +89,7 @@ def _resolve_refs(
     issues: list[ConfigIssue] = []
     explicit: dict[str, tuple[str, int]] = {}
     expanded: dict[str, str] = {}
+    tasks: dict[str, str] = {}
     for i, ref in enumerate(refs):
         codes = directory.resolve(ref.agency)
         if codes is None:
@@ -103,17 +108,42 @@ def _resolve_refs(
                 )
                 continue
             explicit[code] = (ref.role, i)
+            if ref.task:
+                tasks[code] = " ".join(ref.task.split())
         else:
             for code in codes:
                 expanded.setdefault(code, ref.role)
-    drafts = [AssignmentDraft(code, role) for code, (role, _) in explicit.items()]
-    drafts += [AssignmentDraft(code, role) for code, role in expanded.items() if code not in explicit]
+                if ref.task:
+                    tasks.setdefault(code, " ".join(ref.task.split()))
+    drafts = [AssignmentDraft(code, role, tasks.get(code, "")) for code, (role, _) in explicit.items()]
+    drafts += [
+        AssignmentDraft(code, role, tasks.get(code, "")) for code, role in expanded.items() if code not in explicit
+    ]
     return drafts, issues
 
 
+def _with_own_tasks(
+    text: str, drafts: list[AssignmentDraft], directory: AgencyDirectory, matcher: AgencyMatcher
+) -> None:
+    """Fill each assignment's task not written in the file with the directive's sentences that name it."""
+    missing = [a.agency_code for a in drafts if not a.task]
+    if not missing:
+        return
+    derived = agency_tasks(text, directory, missing, matcher)
+    for draft in drafts:
+        draft.task = draft.task or derived[draft.agency_code]
+
+
 def _canonical(spec: NoticeFile) -> tuple[str, str]:
-    """Return the canonical YAML of a validated file and its SHA-256."""
-    text = yaml.safe_dump(spec.model_dump(mode="json"), allow_unicode=True, sort_keys=False, width=100)
+    """Return the canonical YAML of a validated file and its SHA-256.
+
+    An absent `task:` is left out, so files written before tasks existed keep their hash.
+    """
+    data = spec.model_dump(mode="json")
+    for ref in [*data["notice"]["monitors"], *(r for d in data["directives"] for r in d["assignments"])]:
+        if ref.get("task") is None:
+            ref.pop("task", None)
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
     return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -147,6 +177,12 @@ def read_notice_file(path: Path, directory: AgencyDirectory) -> NoticeDraft:
         )
     monitors, monitor_issues = _resolve_refs(spec.notice.monitors, ("notice", "monitors"), located, directory)
     issues += monitor_issues
+    for i, ref in enumerate(spec.notice.monitors):
+        if ref.task is not None:
+            issues.append(
+                located.issue(("notice", "monitors", i, "task"), "task chỉ ghi cho cơ quan được giao trong từng mục")
+            )
+    matcher = AgencyMatcher(directory)
 
     directives: list[DirectiveDraft] = []
     seen_numbers: dict[str, int] = {}
@@ -166,6 +202,7 @@ def read_notice_file(path: Path, directory: AgencyDirectory) -> NoticeDraft:
         issues += rule_issues
         if rule is None:
             continue
+        _with_own_tasks(item.text, assignments, directory, matcher)
         directives.append(
             DirectiveDraft(
                 number=item.number,

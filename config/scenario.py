@@ -47,14 +47,16 @@ class ScenarioEvent(_Strict):
     note: str | None = None
     document_number: str | None = None
     extension: ExtensionStep | None = None
+    # The agency answers the last e-mail dondoc sent it with this text (read like any reply, issue 15).
+    reply: str | None = Field(default=None, min_length=1)
 
     _utc = field_validator("at")(vietnam_time)
 
     @model_validator(mode="after")
     def _one_thing(self) -> ScenarioEvent:
-        """An event is a status report or an extension, not both or neither."""
-        if (self.status is None) == (self.extension is None):
-            raise ValueError("mỗi sự kiện cần đúng một trong hai: status hoặc extension")
+        """An event is a status report, an extension or an e-mail reply: exactly one of them."""
+        if sum(x is not None for x in (self.status, self.extension, self.reply)) != 1:
+            raise ValueError("mỗi sự kiện cần đúng một trong ba: status, extension hoặc reply")
         return self
 
 

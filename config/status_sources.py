@@ -25,12 +25,21 @@ class SourceSpec(BaseModel):
 
     name: str = Field(description="Unique, lowercase letters, digits, - and _: it keys the cursor.")
     agency: str
-    kind: Literal["http_json", "xlsx_folder"]
+    kind: Literal["http_json", "xlsx_folder", "imap"]
     url: str | None = None
     url_env: str | None = None
     token: str | None = None
     token_env: str | None = None
     path: Path | None = None
+    # kind imap: the mailbox agencies' e-mail replies arrive in (tasks/reply_intake.py).
+    host: str | None = None
+    port: int | None = Field(default=None, gt=0, lt=65536)
+    tls: Literal["ssl", "starttls", "none"] = "ssl"
+    user: str | None = None
+    password_env: str | None = None
+    folder: str = "INBOX"
+    processed_folder: str | None = "dondoc/da-xu-ly"
+    held_folder: str | None = "dondoc/cho-xem-xet"
     interval_minutes: float = Field(default=15, gt=0, le=1440)
     timeout_seconds: float = Field(default=10, gt=0, le=120, description="Per network operation.")
     deadline_seconds: float = Field(
@@ -64,6 +73,24 @@ class StatusSources(BaseModel):
     sources: list[SourceSpec] = Field(default_factory=list)
 
 
+IMAP_FIELDS = ("host", "port", "user", "password_env")
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _imap_checks(located: LocatedYaml, source: SourceSpec, at: tuple[str | int, ...]) -> list[ConfigIssue]:
+    """An imap source names its server, user and the environment variable holding the password; TLS off only on loopback."""
+    issues = []
+    for name in ("host", "user", "password_env"):
+        if not getattr(source, name):
+            issues.append(located.issue(at, f"nguồn imap cần trường {name}"))
+    for name in ("url", "url_env", "token", "token_env", "path"):
+        if getattr(source, name) is not None:
+            issues.append(located.issue((*at, name), f"nguồn imap không dùng trường {name}"))
+    if source.tls == "none" and source.host not in LOOPBACK:
+        issues.append(located.issue((*at, "tls"), "chỉ được tắt mã hóa (tls: none) với máy chủ trên chính máy này"))
+    return issues
+
+
 def _checks(located: LocatedYaml, spec: StatusSources, agency_codes: set[str], base: Path) -> list[ConfigIssue]:
     """What field types cannot say: known agencies, unique names, the fields each kind needs."""
     issues: list[ConfigIssue] = []
@@ -77,7 +104,9 @@ def _checks(located: LocatedYaml, spec: StatusSources, agency_codes: set[str], b
             issues.append(located.issue((*at, "agency"), f"không có cơ quan mã «{source.agency}» trong agencies.yaml"))
         if source.timeout_seconds > source.deadline_seconds:
             issues.append(located.issue((*at, "timeout_seconds"), "không được lớn hơn deadline_seconds"))
-        if source.kind == "http_json":
+        if source.kind == "imap":
+            issues += _imap_checks(located, source, at)
+        elif source.kind == "http_json":
             if (source.url is None) == (source.url_env is None):
                 issues.append(located.issue(at, "cần đúng một trong hai trường url hoặc url_env"))
             if source.url is not None and not source.url.lower().startswith(("http://", "https://")):
@@ -86,10 +115,15 @@ def _checks(located: LocatedYaml, spec: StatusSources, agency_codes: set[str], b
                 issues.append(located.issue((*at, "token"), "chỉ dùng một trong hai trường token hoặc token_env"))
             if source.path is not None:
                 issues.append(located.issue((*at, "path"), "nguồn http_json không dùng trường path"))
+            issues += [
+                located.issue((*at, n), f"nguồn http_json không dùng trường {n}")
+                for n in IMAP_FIELDS
+                if getattr(source, n)
+            ]
         else:
             if source.path is None:
                 issues.append(located.issue(at, "nguồn xlsx_folder cần trường path (thư mục chứa tệp báo cáo)"))
-            for name in ("url", "url_env", "token", "token_env"):
+            for name in ("url", "url_env", "token", "token_env", *IMAP_FIELDS):
                 if getattr(source, name) is not None:
                     issues.append(located.issue((*at, name), f"nguồn xlsx_folder không dùng trường {name}"))
             if source.path is not None and not source.path.is_absolute():

@@ -35,6 +35,8 @@ class AgencySpec(BaseModel):
     aliases: list[str] = Field(default_factory=list)
     escalates_to: str | None = None
     contacts: list[ContactSpec] = Field(default_factory=list)
+    # The office telephone agencies call to report (quoted in messages when the agency monitors a notice).
+    phone: str | None = Field(default=None, min_length=1)
 
     @property
     def display_name(self) -> str:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from domain.deadlines import (
     CalendarDaysRule,
     DeadlineRule,
+    Every,
     FixedDateRule,
     MeetingRule,
     OngoingRule,
@@ -331,12 +332,12 @@ def _build_ongoing(m: re.Match[str], reference: date | None) -> _Hit:
     return _Hit(OngoingRule(), None, 0.8)
 
 
-def _recurrence_builder(every: str) -> Builder:
+def _recurrence_builder(every: Every) -> Builder:
     """Build a recurrence of the given frequency."""
 
     @_safe
     def build(m: re.Match[str], reference: date | None) -> _Hit:
-        return _Hit(None, Recurrence(every=every), 0.9)  # type: ignore[arg-type]
+        return _Hit(None, Recurrence(every=every), 0.9)
 
     return build
 

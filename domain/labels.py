@@ -25,6 +25,7 @@ KIND_VI = {
     "extension_rejected": "Không đồng ý gia hạn",
     "digest": "Bản tổng hợp trong ngày",
     "report": "Báo cáo định kỳ",
+    "reply_ack": "Xác nhận đã ghi nhận báo cáo",
 }
 RECIPIENT_VI = {
     "assignee": "cơ quan",

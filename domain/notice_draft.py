@@ -18,6 +18,7 @@ class AssignmentDraft:
 
     agency_code: str
     role: str
+    task: str = ""  # the agency's own task: its sentences of the directive (empty for monitors)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The periodic report (DESIGN §7): figures at the data cut-off, files offices use, delivered once per period.
+"""The periodic report: figures at the data cut-off, files offices use, delivered once per period.
 
 This module only orchestrates; the steps are the Prefect tasks of tasks/reporting/steps.py.
 """

@@ -196,7 +196,7 @@ def _out(view: AssignmentView) -> AssignmentOut:
         directive_text=view.directive_text,
         agency_code=view.agency_code,
         agency_name=view.agency_name,
-        role=view.role,  # type: ignore[arg-type]
+        role=view.role,  # type: ignore[arg-type]  # a CHECK constraint keeps role to the Literal's values
         role_vi=view.role_vi,
         status=view.status,
         status_vi=view.status_vi,

@@ -20,7 +20,7 @@ from config.intake import IntakeSettings, check_startup, get_intake_settings
 from config.notifications import load_notification_policy
 from config.policy import load_calendar
 from config.settings import get_settings
-from intake import api, web
+from intake import api, web, zalo_webhook
 from intake.deps import API_PREFIX, PACKAGE_DIR, SECURITY_HEADERS, IntakeState, error_page, is_api, template_env
 from intake.middleware import BodyLimit, BodyTooLarge, SecurityHeaders
 from intake.ratelimit import RateLimiter, build_storage
@@ -196,6 +196,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     app.include_router(web.router)
     app.include_router(api.router)
+    app.include_router(zalo_webhook.router)
     app.add_middleware(BodyLimit, max_bytes=settings.intake_max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app

@@ -90,6 +90,7 @@ class AssignmentView:
     history: list[HistoryEntry] = field(default_factory=list)
     deadlines: list[DeadlineEntry] = field(default_factory=list)
     pending_extension: dict[str, Any] | None = None
+    task: str = ""  # the agency's own sentences of the directive (the whole text for older rows)
 
     @property
     def closed(self) -> bool:
@@ -179,6 +180,7 @@ def assignment_view(
         directive_id=directive_id,
         directive_number=directive.number,
         directive_text=directive.text,
+        task=assignment.task or directive.text,
         due_date=judged.due if judged else assignment.due_date,
         due_vi=date_vi(judged.due if judged else assignment.due_date),
         due_explanation=directive.due_explanation,

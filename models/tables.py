@@ -155,6 +155,9 @@ class Assignment(SQLModel, table=True):
     status: str = Field(default=AssignmentStatus.assigned, sa_type=String(16))
     percent: int = 0
     due_date: date | None = None
+    # The agency's own task (its sentences of the directive), quoted in its messages; NULL on rows
+    # imported before it existed, which show the directive's text instead.
+    task: str | None = Field(default=None, sa_type=Text)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

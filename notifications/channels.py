@@ -86,7 +86,7 @@ def _clean_description(described: str) -> str:
 
 def _describe_service(service: NotifyBase) -> str:
     """Masked privacy URL of an instantiated service."""
-    return mask_secrets(_clean_description(service.url(privacy=True)))
+    return mask_secrets(_clean_description(service.url(privacy=True)))  # type: ignore[no-untyped-call]  # Apprise's URLBase.url is untyped
 
 
 def describe_url(url: str) -> str:

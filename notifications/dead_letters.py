@@ -54,7 +54,7 @@ def safe_address(channel: str, address: str) -> str:
 
 def dead_letter_rows(limit: int = 200, *, session: Session) -> list[dict[str, Any]]:
     """Dead outbox rows, newest first, with Vietnamese column names."""
-    outbox, agency = Notification.__table__, Agency.__table__  # type: ignore[attr-defined]
+    outbox, agency = Notification.__table__, Agency.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__ at class creation without declaring it
     statement = (
         select(outbox, agency.c.name.label("agency_name"))
         .select_from(outbox.outerjoin(agency, agency.c.id == outbox.c.recipient_agency_id))

@@ -21,6 +21,7 @@ from markupsafe import Markup
 from domain.deadlines import period_vi
 from domain.labels import ROLE_VI
 from domain.notification_policy import ZNS_ENV, NotificationPolicy
+from domain.text import excerpt
 from domain.timeliness import CATEGORY_VI, Category
 from domain.workdays import WorkCalendar, format_date_vi, weekday_vi
 from notifications.plugins.zalo import OA_TEXT_LIMIT, truncate_text
@@ -37,9 +38,13 @@ KINDS = (
     "extension_rejected",
     "report",
     "digest",
+    "reply_ack",
 )
-REPLY_HINT = {"zalo": "trả lời tin nhắn này", "zns": "liên hệ qua Zalo", "apprise": "trả lời tin nhắn này"}
-DEFAULT_REPLY_HINT = "trả lời thư này"
+# Messages say how to report (the link, the office and its telephone); they ask for a reply nowhere, since
+# replies are read only where an office configures an imap status source.
+EMAIL_CHANNELS = ("email", "mailbox")
+# Outside e-mail the task is shortened: a Zalo message holds 2,000 characters in all.
+SHORT_TASK_LIMIT = 500
 
 # Every key a template may read; a payload that lacks one renders it as absent, not as an error.
 PAYLOAD_DEFAULTS: dict[str, Any] = {
@@ -54,6 +59,10 @@ PAYLOAD_DEFAULTS: dict[str, Any] = {
         "notice_title",
         "directive_number",
         "directive_excerpt",
+        "task",
+        "contact_office",
+        "contact_phone",
+        "acknowledged",
         "agency",
         "agency_code",
         "role",
@@ -75,6 +84,9 @@ PAYLOAD_DEFAULTS: dict[str, Any] = {
         "report_period",
         "period_vi",
         "as_of",
+        "understood",
+        "reply_subject",
+        "reply_channel",
     ]
 } | {"days_overdue": 0, "summary_lines": [], "attachments": []}
 
@@ -174,6 +186,10 @@ def message_context(
     ctx["recipient_agency"] = ctx["recipient_agency"] or ctx["agency"] or "Quý cơ quan"
     ctx["agency"] = ctx["agency"] or ctx["recipient_agency"]
     ctx["directive_excerpt"] = ctx["directive_excerpt"] or "—"
+    task = ctx["task"] or ctx["directive_excerpt"]
+    ctx["task"] = task if channel in EMAIL_CHANNELS else excerpt(task, SHORT_TASK_LIMIT)
+    if ctx["acknowledged"] is False and ctx["category"] == Category.in_progress.value:
+        ctx["category_label"] = "Chưa xác nhận tiếp nhận"
     if not ctx["report_title"]:
         ctx["report_title"] = (
             f"tình hình thực hiện Thông báo {ctx['notice_number']}" if ctx["notice_number"] else "định kỳ"
@@ -182,11 +198,16 @@ def message_context(
     ctx["report_period"] = ctx["report_period"] or ctx["period"]
     ctx["attachment_names"] = [Path(str(p)).name for p in ctx["attachments"] or []]
     ctx["channel"] = channel
-    ctx["reply_hint"] = REPLY_HINT.get(channel, DEFAULT_REPLY_HINT)
-    ctx["report_contact"] = policy.report_contact
+    ctx["report_contact"] = _contact(ctx, policy)
     ctx["sender_name"] = policy.sender_name
     ctx["m"] = ctx
     return ctx
+
+
+def _contact(ctx: Mapping[str, Any], policy: NotificationPolicy) -> str:
+    """Whom to contact: the monitoring office and its telephone when known, else the configured contact."""
+    office = ctx["contact_office"] or policy.report_contact
+    return f"{office} (điện thoại {ctx['contact_phone']})" if ctx["contact_phone"] else office
 
 
 def _template(kind: str, fmt: str) -> Template:
@@ -218,7 +239,7 @@ def _tidy(text: str) -> str:
 
 def _for_channel(subject: str, text: str, html: str | None, channel: str) -> tuple[str, str, str | None]:
     """Zalo and generic Apprise get plain text headed by the subject; Zalo stays within 2,000 characters."""
-    if channel in ("email", "mailbox"):
+    if channel in EMAIL_CHANNELS:
         return subject, text, html
     if channel == "zalo":
         return subject, truncate_text(f"{subject}\n\n{text}", OA_TEXT_LIMIT), None
@@ -255,7 +276,7 @@ def render_message(
         subject = _one_line(_block(txt, "subject", ctx))
         ctx["subject"] = subject
         text = _tidy(txt.render(ctx))
-        html = _template(kind, "html").render(ctx) if channel in ("email", "mailbox") else None
+        html = _template(kind, "html").render(ctx) if channel in EMAIL_CHANNELS else None
         attachments = tuple(Path(str(p)) for p in ctx["attachments"] or [])
         if channel == "zns":
             template_id, data = _zns(kind, ctx, policy)
@@ -269,28 +290,63 @@ def render_message(
 
 
 def _digest_item(
-    payload: Mapping[str, Any],
+    payloads: Sequence[Mapping[str, Any]],
     channel: str,
     policy: NotificationPolicy,
     html: bool,
     today: date,
     calendar: WorkCalendar | None,
 ) -> dict[str, Any]:
-    """One digest entry: the item's context, its kind's headline and its intro (escaped for HTML)."""
-    kind = str(payload.get("kind") or "")
-    ctx = message_context(payload, channel, policy, today, calendar)
-    txt = _template(kind, "txt")
-    item: dict[str, Any] = {"m": ctx, "headline": _one_line(_block(txt, "headline", ctx))}
-    if html:
-        # The block comes out of an autoescaped template: already escaped, so mark it safe.
-        item["intro"] = Markup(_one_line(_block(_template(kind, "html"), "intro", ctx)))
-    else:
-        item["intro"] = _one_line(_block(txt, "intro", ctx))
-    return item
+    """One assignment of a digest: its messages' headlines and intros, and its details once (from the last)."""
+    contexts = [message_context(p, channel, policy, today, calendar) for p in payloads]
+    headlines: list[str] = []
+    intros: list[str] = []  # Markup (a str) for HTML
+    for ctx in contexts:
+        txt = _template(str(ctx["kind"] or ""), "txt")
+        headlines.append(_one_line(_block(txt, "headline", ctx)))
+        if html:
+            # The block comes out of an autoescaped template: already escaped, so mark it safe.
+            intros.append(Markup(_one_line(_block(_template(str(ctx["kind"]), "html"), "intro", ctx))))
+        else:
+            intros.append(_one_line(_block(txt, "intro", ctx)))
+    joiner = Markup(" ") if html else " "
+    return {"m": contexts[-1], "headline": "; ".join(dict.fromkeys(headlines)), "intro": joiner.join(intros)}
+
+
+def _by_assignment(payloads: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """The payloads of each assignment together (an assignment is listed once), in directive order."""
+    groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
+    for p in payloads:
+        key = (str(p.get("notice_number") or ""), str(p.get("directive_number") or ""), _assignment_key(p))
+        groups.setdefault(key, []).append(p)
+    return [groups[key] for key in sorted(groups, key=lambda k: (k[0], _number_key(k[1]), k[2]))]
+
+
+def _assignment_key(payload: Mapping[str, Any]) -> str:
+    """The assignment a payload is about: its id, else its agency (sample payloads carry no id)."""
+    return str(payload.get("assignment_id") or payload.get("agency_code") or payload.get("agency") or "")
+
+
+def _number_key(number: str) -> tuple[int | str, ...]:
+    """Sort "2.10" after "2.9"."""
+    return tuple(int(part) if part.isdigit() else part for part in number.split("."))
+
+
+def _by_directive(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Digest items under one heading per directive, keeping their order."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for index, item in enumerate(items, start=1):
+        m = item["m"]
+        key = (str(m["notice_number"] or ""), str(m["directive_number"] or ""))
+        heading = groups.setdefault(
+            key, {"notice_number": m["notice_number"], "directive_number": m["directive_number"], "items": []}
+        )
+        heading["items"].append(item | {"index": index})
+    return list(groups.values())
 
 
 def _digest_context(
-    payloads: Sequence[Mapping[str, Any]], channel: str, policy: NotificationPolicy, today: date
+    payloads: Sequence[Mapping[str, Any]], count: int, channel: str, policy: NotificationPolicy, today: date
 ) -> dict[str, Any]:
     """The digest's own context: the first item's recipient, the date, the count, the report link."""
     first = payloads[0]
@@ -300,9 +356,11 @@ def _digest_context(
         "recipient_agency": first.get("recipient_agency"),
         "recipient_role": first.get("recipient_role"),
         "report_link": link,
+        "contact_office": first.get("contact_office"),
+        "contact_phone": first.get("contact_phone"),
     }
     ctx = message_context(base, channel, policy)
-    ctx.update(count=len(payloads), today_vi=format_date_vi(today), today_weekday=weekday_vi(today), more=0)
+    ctx.update(count=count, today_vi=format_date_vi(today), today_weekday=weekday_vi(today), more=0)
     return ctx
 
 
@@ -313,27 +371,28 @@ def render_digest(
     today: date,
     calendar: WorkCalendar | None = None,
 ) -> Rendered:
-    """Render one digest listing every payload (each payload carries its own `kind`); today is the local sending day."""
+    """Render one digest: grouped by directive, each assignment once with all its messages; today is the sending day."""
     if not payloads:
         raise RenderError("thư tổng hợp cần ít nhất một việc")
     try:
-        ctx = _digest_context(payloads, channel, policy, today)
+        assignments = _by_assignment(payloads)
+        ctx = _digest_context(payloads, len(assignments), channel, policy, today)
         txt, htm = _template("digest", "txt"), _template("digest", "html")
         subject = _one_line(_block(txt, "subject", ctx))
         ctx["subject"] = subject
-        text_items = [_digest_item(p, channel, policy, False, today, calendar) for p in payloads]
-        text = _tidy(txt.render(ctx | {"items": text_items}))
+        text_items = [_digest_item(group, channel, policy, False, today, calendar) for group in assignments]
+        text = _tidy(txt.render(ctx | {"groups": _by_directive(text_items)}))
         html = None
-        if channel in ("email", "mailbox"):
-            html = htm.render(
-                ctx | {"items": [_digest_item(p, channel, policy, True, today, calendar) for p in payloads]}
-            )
+        if channel in EMAIL_CHANNELS:
+            html_items = [_digest_item(group, channel, policy, True, today, calendar) for group in assignments]
+            html = htm.render(ctx | {"groups": _by_directive(html_items)})
         elif channel == "zalo":
             # Drop whole items from the end (and say how many) rather than cutting one in half.
             shown = len(text_items)
             while shown > 1 and len(f"{subject}\n\n{text}") > OA_TEXT_LIMIT:
                 shown -= 1
-                text = _tidy(txt.render(ctx | {"items": text_items[:shown], "more": len(text_items) - shown}))
+                more = len(text_items) - shown
+                text = _tidy(txt.render(ctx | {"groups": _by_directive(text_items[:shown]), "more": more}))
         attachments = tuple(Path(str(a)) for p in payloads for a in (p.get("attachments") or []))
     except RenderError:
         raise

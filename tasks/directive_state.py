@@ -25,6 +25,7 @@ from models import (
     StatusUpdate,
 )
 from models.db import session_scope
+from models.types import row_id
 from tasks.retries import IO_RETRIES
 from tasks.rules import FollowUpRules, load_follow_up_rules
 
@@ -61,6 +62,7 @@ class DirectiveState:
     next_action_at: datetime | None = None  # as read: a status change since then must not be overwritten
     last_update: dict[int, LastUpdate] = field(default_factory=dict)
     reminders_sent: dict[int, int] = field(default_factory=dict)
+    tasks: dict[int, str] = field(default_factory=dict)  # each assignment's own task, where imported with one
 
 
 def _obligations(directive: Directive, start: date, as_of: datetime, rules: FollowUpRules) -> tuple[Obligation, ...]:
@@ -117,17 +119,17 @@ def read_directive_state(
     obligations = _obligations(directive, notice.issued_on, as_of, rules)
     facts = [
         AssignmentFacts(
-            assignment_id=a.id,  # type: ignore[arg-type]
+            assignment_id=row_id(a),
             agency_code=code[a.agency_id],
             role=a.role,
             status=a.status,
             created_at=a.created_at,
-            original_due=originals.get(a.id, a.due_date),  # type: ignore[arg-type]
+            original_due=originals.get(row_id(a), a.due_date),
             current_due=a.due_date,
             acknowledged_at=a.acknowledged_at,
             completed_at=a.completed_at,
             # Progress reports only: acknowledging is not reporting on the work.
-            updates=tuple(u.reported_at for u in updates[a.id] if u.status not in PROGRESSLESS),  # type: ignore[index]
+            updates=tuple(u.reported_at for u in updates[row_id(a)] if u.status not in PROGRESSLESS),
             supervisor_code=code.get(agencies[a.agency_id].escalates_to_id)
             if agencies[a.agency_id].escalates_to_id
             else None,
@@ -140,7 +142,7 @@ def read_directive_state(
         if assignment_id is not None and kind in ("reminder", "due", "overdue", "escalation", "acknowledge"):
             reminders[assignment_id].add(plan_key)
     return DirectiveState(
-        notice_id=notice.id,  # type: ignore[arg-type]
+        notice_id=row_id(notice),
         notice_number=notice.number,
         notice_title=notice.title,
         directive_id=directive_id,
@@ -156,7 +158,7 @@ def read_directive_state(
             monitor_codes=tuple(code[m.agency_id] for m in monitors),
         ),
         assignments=facts,
-        percent={a.id: a.percent for a in rows},  # type: ignore[misc]
+        percent={row_id(a): a.percent for a in rows},
         names={a.code: a.short_name or a.name for a in agencies.values()},
         sent_keys={key for key, _, _ in sent},
         next_action_at=directive.next_action_at,
@@ -166,6 +168,7 @@ def read_directive_state(
             if u
         },
         reminders_sent={aid: len(keys) for aid, keys in reminders.items()},
+        tasks={a.id: a.task for a in rows if a.id is not None and a.task},
     )
 
 

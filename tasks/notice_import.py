@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from config.agencies import AgencyDirectory, load_agencies
 from config.notice_file import read_notice_file
@@ -141,6 +141,7 @@ def write_notice(
     agency_ids = sync_agencies(session, directory, actor)
     notice = session.exec(select(Notice).where(Notice.number == draft.number)).first()
     if notice is not None and notice.spec_hash == draft.spec_hash:
+        _fill_missing_tasks(session, notice, draft, agency_ids)
         return ImportResult(notice.id, notice.number, "unchanged", len(draft.directives), _count(draft), [])  # type: ignore[arg-type]
     if notice is not None and not update:
         raise ImportRefused(draft.number, readable_diff(notice.spec_yaml, draft.spec_yaml, draft.number))
@@ -183,6 +184,21 @@ def write_notice(
         )
     )
     return ImportResult(notice.id, notice.number, action, len(draft.directives), _count(draft), changes)  # type: ignore[arg-type]
+
+
+def _fill_missing_tasks(session: Session, notice: Notice, draft: NoticeDraft, agency_ids: dict[str, int]) -> None:
+    """Give rows imported before tasks existed their derived task (the file itself is unchanged)."""
+    wanted = {(d.number, agency_ids[a.agency_code]): a.task for d in draft.directives for a in d.assignments if a.task}
+    rows = session.exec(
+        select(Assignment, Directive.number)
+        .join(Directive, col(Directive.id) == col(Assignment.directive_id))
+        .where(Directive.notice_id == notice.id, col(Assignment.task).is_(None))
+    ).all()
+    for row, number in rows:
+        task = wanted.get((number, row.agency_id))
+        if task:
+            row.task = task
+            session.add(row)
 
 
 def _count(draft: NoticeDraft) -> int:
@@ -254,6 +270,7 @@ def _upsert_directive(
         a.agency_id: a for a in session.exec(select(Assignment).where(Assignment.directive_id == directive.id)).all()
     }
     wanted = {agency_ids[a.agency_code]: a.role for a in item.assignments}
+    tasks = {agency_ids[a.agency_code]: a.task or None for a in item.assignments}
     for agency_id, role in wanted.items():
         row = rows.get(agency_id)
         if row is None:
@@ -261,6 +278,7 @@ def _upsert_directive(
                 directive_id=row_id(directive),
                 agency_id=agency_id,
                 role=role,
+                task=tasks[agency_id],
                 due_date=item.due_date,
                 created_at=now,
                 updated_at=now,
@@ -286,6 +304,10 @@ def _upsert_directive(
         if row.role != role:
             row.role = role
             changes.append(f"mục {item.number}: đổi vai trò của {code_of[agency_id]} thành {role}")
+        if row.task != tasks[agency_id]:
+            if row.task is not None:
+                changes.append(f"mục {item.number}: sửa nội dung việc của {code_of[agency_id]}")
+            row.task = tasks[agency_id]
         if due_changed:
             row.due_date = item.due_date
             session.add(

@@ -13,9 +13,10 @@ from domain.deadlines import Recurrence, period_vi, report_obligations
 from domain.labels import EVERY_VI
 from domain.policy import DeadlinePolicy
 from domain.safe_text import nfc
-from domain.text import match_key
+from domain.text import ascii_slug, match_key
 from domain.workdays import WorkCalendar, format_date_vi, weekday_vi
 from models import Agency, Assignment, AssignmentStatus, Directive, Notice
+from models.types import row_id
 
 
 @dataclass
@@ -48,11 +49,15 @@ def find_notice(ref: str, *, session: Session) -> Notice | None:
         return notice
     if ref.isdigit():
         return session.get(Notice, int(ref))
-    wanted = match_key(ref)
-    matches = [n for n in session.exec(select(Notice)).all() if match_key(n.number) == wanted]
-    if len(matches) > 1:
-        raise AmbiguousNotice(ref, sorted(n.number for n in matches))
-    return matches[0] if matches else None
+    notices = session.exec(select(Notice)).all()
+    # Case and spacing first; then without diacritics too ("TAM-1" for "TẠM-1"), which may be ambiguous.
+    for key in (match_key, ascii_slug):
+        matches = [n for n in notices if key(n.number) == key(ref)]
+        if len(matches) > 1:
+            raise AmbiguousNotice(ref, sorted(n.number for n in matches))
+        if matches:
+            return matches[0]
+    return None
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,7 @@ def notice_table(
         )
     out = []
     for directive in directives:
-        roles = by_directive.get(directive.id, {"lead": [], "support": []})  # type: ignore[arg-type]
+        roles = by_directive.get(row_id(directive), {"lead": [], "support": []})
         out.append(
             DirectiveRow(
                 number=directive.number,

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
+from prefect.exceptions import MissingContextError
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from domain.labels import RECIPIENT_VI
 from domain.planner import PlannedMessage
 from domain.text import excerpt
 from domain.timeliness import AssignmentFacts, Timeliness, classify
@@ -63,6 +66,8 @@ def message_payload(
         "notice_title": state.notice_title,
         "directive_number": state.directive_number,
         "directive_excerpt": excerpt(state.directive_text),
+        # The agency's own sentences of the directive; the whole text for rows imported before tasks existed.
+        "task": state.tasks.get(facts.assignment_id) or " ".join(state.directive_text.split()),
         "agency": state.names.get(message.subject_agency, message.subject_agency),
         "agency_code": message.subject_agency,
         "role": facts.role,
@@ -75,10 +80,20 @@ def message_payload(
         "category": judged.category.value if judged else None,
         "category_label": judged.label_vi if judged else None,
         "extended": facts.extended,
+        "acknowledged": facts.acknowledged_at is not None,
         "assignment_id": message.assignment_id,
         "directive_id": state.directive_id,
         "report_link": report_link(facts, message.recipient, rules, as_of),
+        **contact_office(state, rules),
     }
+
+
+def contact_office(state: DirectiveState, rules: FollowUpRules) -> dict[str, str]:
+    """The monitoring office agencies call to report (the first monitor with a telephone), if any."""
+    for code in state.facts.monitor_codes:
+        if code in rules.phones:
+            return {"contact_office": state.names.get(code, code), "contact_phone": rules.phones[code]}
+    return {}
 
 
 def insert_outbox_rows(rows: list[dict[str, Any]], *, session: Session) -> list[tuple[str, str]]:
@@ -221,13 +236,22 @@ def queued_lines(state: DirectiveState, planned: FollowUpPlan, added: list[tuple
             continue
         recipient = state.names.get(message.recipient_agency, message.recipient_agency)
         subject = state.names.get(message.subject_agency, message.subject_agency)
-        about = f"việc của {subject}" if message.recipient not in LINK_RECIPIENTS else "việc của cơ quan"
+        role = RECIPIENT_VI.get(message.recipient, message.recipient)
+        about = f": việc của {subject}" if message.recipient not in LINK_RECIPIENTS else ""
         late = f", quá hạn {message.days_overdue} ngày làm việc" if message.days_overdue else ""
         lines.append(
-            f"{kind_label(message.kind, message.level)} → {recipient} "
-            f"({', '.join(sorted(set(channels[message.key])))}): {about}{late}"
+            f"{kind_label(message.kind, message.level)} → {recipient} ({role}; "
+            f"{', '.join(sorted(set(channels[message.key])))}){about}{late}"
         )
     return lines
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The run's logger inside Prefect (lines show in the UI); the module's when the task is called plainly."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
 
 
 @task(name="Ghi hộp thư đi", cache_policy=NONE, **IO_RETRIES)
@@ -236,7 +260,7 @@ def record_outbox(state: DirectiveState, planned: FollowUpPlan, as_of: datetime)
     rules = load_follow_up_rules()
     with session_scope() as session:
         added = write_outbox(state, planned, as_of, session=session, rules=rules)
-    logger = get_run_logger()
+    logger = _logger()
     for line in queued_lines(state, planned, added):
         logger.info(line)
     emit_follow_up_events(state, planned, {key for key, _ in added})

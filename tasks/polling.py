@@ -45,6 +45,9 @@ from models import Agency, Assignment
 from models.db import session_scope
 from models.intake import PollCursor, PolledItem
 from models.types import utcnow
+from tasks.reply_intake import poll_reply_mailbox, publish_held_replies
+from tasks.reply_mailbox import MailboxDown, MailboxSpec
+from tasks.rules import load_follow_up_rules
 from tasks.status_recording import StatusChangeRefused, parse_status, record_status_update
 from tasks.status_workbook import TemplateError, read_updates, write_updates
 
@@ -438,6 +441,40 @@ def _poll_folder(
     return last, last is None
 
 
+def _poll_imap(spec: SourceSpec, now: datetime, outcome: SourceOutcome) -> tuple[str | None, bool]:
+    """Read a reply mailbox (kind imap): each new message is handled as an agency's reply, then moved.
+
+    The UID cursor is saved on this source's cursor row after each message, so it is kept here.
+    """
+    password = os.environ.get(spec.password_env or "")
+    if not password:
+        raise SourceDown(f"chưa đặt biến môi trường {spec.password_env} (mật khẩu hộp thư)")
+    mailbox = MailboxSpec(
+        host=spec.host or "",
+        port=spec.port or (993 if spec.tls == "ssl" else 143),
+        user=spec.user or "",
+        password=password,
+        tls=spec.tls,
+        folder=spec.folder,
+        processed_folder=spec.processed_folder,
+        held_folder=spec.held_folder,
+        timeout_seconds=spec.timeout_seconds,
+    )
+    try:
+        polled = poll_reply_mailbox(spec.name, mailbox, rules=load_follow_up_rules(), as_of=now)
+    except MailboxDown as exc:
+        raise SourceDown(str(exc)) from exc
+    for reply in polled.outcomes:
+        if reply.state == "recorded":
+            outcome.recorded += len(reply.updates) + len(reply.extensions)
+        elif reply.state == "duplicate":
+            outcome.duplicates += 1
+        else:
+            outcome.rejected += 1
+            outcome.problems.append("giữ lại chờ xem xét: " + "; ".join(reply.reasons))
+    return None, True
+
+
 def poll_source(
     spec: SourceSpec, *, session: Session, now: datetime | None = None, force: bool = False
 ) -> SourceOutcome:
@@ -453,7 +490,9 @@ def poll_source(
         session.commit()
         if agency is None:
             raise SourceDown(f"cơ quan {spec.agency} chưa có trong cơ sở dữ liệu")
-        if spec.kind == "http_json":
+        if spec.kind == "imap":
+            new_cursor, keep = _poll_imap(spec, now, outcome)
+        elif spec.kind == "http_json":
             new_cursor, keep = _poll_http(spec, agency, cursor, now, outcome, session=session)
         else:
             new_cursor, keep = _poll_folder(spec, agency, now, outcome, session=session)
@@ -511,7 +550,8 @@ def poll_for_directive(
         ).all()
     )
     session.commit()
-    return poll_sources([s for s in sources if s.agency in codes], session=session, now=now)
+    # A reply mailbox serves every agency: it is read by whichever follow-up comes first (at most once per interval).
+    return poll_sources([s for s in sources if s.kind == "imap" or s.agency in codes], session=session, now=now)
 
 
 def source_states(*, session: Session) -> list[PollCursor]:
@@ -542,4 +582,6 @@ def poll_status_sources_task(directive_id: int, as_of: datetime | None = None) -
             run_logger.info(outcome.line())
             for problem in outcome.problems:
                 run_logger.warning("Nguồn %s: bị từ chối: %s", outcome.source, problem)
+    if any(o.rejected for o in report.outcomes):
+        publish_held_replies()
     return report.recorded

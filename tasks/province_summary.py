@@ -48,6 +48,7 @@ class OverdueRow:
 def _dated_overdue(as_of: datetime, *, session: Session, rules: FollowUpRules) -> list[OverdueRow]:
     """Open assignments whose single deadline has passed, in one query (classify's rule: due < today)."""
     today = local_date(as_of)
+    # Eight columns: more than sqlmodel's typed select() overloads take, so SQLAlchemy's own select.
     rows = session.execute(
         sa_select(
             col(Notice.number),
@@ -59,6 +60,7 @@ def _dated_overdue(as_of: datetime, *, session: Session, rules: FollowUpRules) -
             col(Assignment.role),
             col(Assignment.due_date),
         )
+        .select_from(Assignment)
         .join(Directive, col(Directive.id) == Assignment.directive_id)
         .join(Notice, col(Notice.id) == Directive.notice_id)
         .join(Agency, col(Agency.id) == Assignment.agency_id)
@@ -107,6 +109,7 @@ def _ongoing_assignments(as_of: datetime, *, session: Session) -> list[tuple[Any
                 col(Notice.number),
                 col(Notice.issued_on),
             )
+            .select_from(Assignment)
             .join(Directive, col(Directive.id) == Assignment.directive_id)
             .join(Notice, col(Notice.id) == Directive.notice_id)
             .join(Agency, col(Agency.id) == Assignment.agency_id)

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NONE
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from config.agencies import load_agencies
+from config.notifications import load_notification_policy
 from config.policy import load_calendar
 from config.scenario import Scenario, load_scenario
 from config.settings import get_settings
@@ -20,13 +25,16 @@ from domain.planner import at_local
 from domain.workdays import format_date_vi, local_date
 from models import Agency, Assignment, AuditEvent, Directive, Notification, StatusUpdate
 from models.db import session_scope
+from notifications.plugins.mime import message_id_for
 from tasks.directive_state import read_directive_state
 from tasks.extensions import apply_extension
 from tasks.notice_import import import_notice
+from tasks.reply_intake import handle_email
 from tasks.retries import IO_RETRIES
 from tasks.rules import FollowUpRules, load_follow_up_rules
 from tasks.status_recording import record_status_update
 
+REPLY_SOURCES = {"email-reply": "trả lời thư nhắc việc", "zalo-reply": "trả lời tin nhắn Zalo"}
 REPORT_HOUR = time(10, 0)
 ACK_HOUR = time(9, 0)
 
@@ -47,15 +55,24 @@ class Step:
     approved_by: str | None = None
     approved_at: datetime | None = None
     source: str = "scenario"  # scripted one by one, or "routine"
+    reply_text: str | None = None  # answered by e-mail reply instead (tasks/replies.py reads it)
 
 
 def _assignments(notice_id: int, *, session: Session) -> dict[tuple[str, str], tuple[int, int, str]]:
     """Map (directive number, agency code) to (assignment id, directive id, agency name)."""
-    rows = session.exec(
-        select(Directive.number, Agency.code, Assignment.id, Directive.id, Agency.short_name, Agency.name)
+    # Six columns: more than sqlmodel's typed select() overloads take, so SQLAlchemy's own select.
+    rows = session.execute(
+        sa_select(
+            col(Directive.number),
+            col(Agency.code),
+            col(Assignment.id),
+            col(Directive.id),
+            col(Agency.short_name),
+            col(Agency.name),
+        )
         .join(Assignment, col(Assignment.directive_id) == Directive.id)
         .join(Agency, col(Agency.id) == Assignment.agency_id)
-        .where(Directive.notice_id == notice_id)
+        .where(col(Directive.notice_id) == notice_id)
     ).all()
     return {(number, code): (aid, did, short or name) for number, code, aid, did, short, name in rows}
 
@@ -90,11 +107,13 @@ def expand_steps(
                         approved_at=ext.approved_at,
                     )
                 )
+            elif event.reply:
+                steps.append(Step(event.at, aid, name, reply_text=event.reply))
             else:
                 steps.append(Step(event.at, aid, name, event.status, event.percent, event.note, event.document_number))
     routine_codes = {code for name in scenario.routine.agencies for code in (directory.resolve(name) or [])}
     end = local_date(scenario.end)
-    seen_directives: dict[int, list] = {}  # type: ignore[type-arg]
+    seen_directives: dict[int, list[Any]] = {}
     for (number, code), (aid, directive_id, name) in sorted(assignments.items()):
         if code not in routine_codes or (number, code) in scripted:
             continue
@@ -212,8 +231,9 @@ def timeline(notice_id: int, *, session: Session) -> list[TimelineLine]:
         .order_by(col(StatusUpdate.reported_at))
     ).all():
         a = assignments[update.assignment_id]
-        if update.source == "scenario" or update.status == "done":
+        if update.source in ("scenario", *REPLY_SOURCES) or update.status == "done":
             doc = f" (văn bản số {update.document_number})" if update.document_number else ""
+            doc += f" — {REPLY_SOURCES[update.source]}" if update.source in REPLY_SOURCES else ""
             lines.append(
                 TimelineLine(
                     update.reported_at,
@@ -241,7 +261,8 @@ def timeline(notice_id: int, *, session: Session) -> list[TimelineLine]:
         .where(Notification.notice_id == notice_id, col(Notification.escalation_level).is_not(None))
         .order_by(col(Notification.planned_at))
     ).all():
-        first_rung.setdefault((row.assignment_id, row.escalation_level), row)  # type: ignore[arg-type]
+        if row.assignment_id is not None and row.escalation_level is not None:
+            first_rung.setdefault((row.assignment_id, row.escalation_level), row)
     for (aid, level), row in first_rung.items():
         a = assignments[aid]
         lines.append(
@@ -291,9 +312,68 @@ def answer(steps: list[Step]) -> list[str]:
     """Apply the agencies' scripted answers that are due now."""
     lines = []
     for step in steps:
+        if step.reply_text is not None:
+            lines.append(reply_by_email(step))
+            continue
         with session_scope() as session:
             lines.append(apply_step(step, session=session))
     return lines
+
+
+def clerk_reply(step: Step, *, session: Session, mailbox_domain: str) -> bytes | None:
+    """The agency's e-mail reply to the last message dondoc sent its office about the assignment, or None."""
+    assignment = session.get(Assignment, step.assignment_id)
+    if assignment is None:
+        return None
+    sent = session.exec(
+        select(Notification)
+        .where(Notification.assignment_id == step.assignment_id, Notification.state == "sent")
+        .where(
+            Notification.recipient_agency_id == assignment.agency_id,
+            col(Notification.channel).in_(("email", "mailbox")),
+        )
+        .order_by(col(Notification.sent_at).desc(), col(Notification.id).desc())
+    ).first()
+    if sent is None:
+        return None
+    digest = next((e["digest"] for e in reversed(sent.error_history) if e.get("ok") and e.get("digest")), None)
+    if sent.provider_message_id and sent.provider_message_id.startswith("<"):
+        message_id = sent.provider_message_id
+    else:  # the local mailbox channel reports a file name; the clerk's client sees the derived Message-ID
+        message_id = message_id_for(digest or sent.idempotency_key, mailbox_domain)
+    text = step.reply_text or ""
+    if digest:
+        members = session.exec(
+            select(Notification.id, Notification.assignment_id, Notification.error_history)
+            .where(Notification.address == sent.address, Notification.state == "sent")
+            .order_by(col(Notification.next_attempt_at), col(Notification.id))
+        ).all()
+        in_digest = [m for m in members if any(e.get("digest") == digest for e in m[2])]
+        if len({m[1] for m in in_digest}) > 1:
+            number = next(i for i, m in enumerate(in_digest, start=1) if m[0] == sent.id)
+            text = f"{number}. {text}"
+    reply = EmailMessage()
+    reply["From"] = f"Văn thư {step.actor} <{sent.address}>"
+    reply["To"] = f"dondoc@{mailbox_domain}"
+    reply["Subject"] = f"Re: {sent.subject}" if sent.subject else "Re: nhắc việc"
+    reply["Date"] = format_datetime(step.at)
+    reply["Message-ID"] = make_msgid(domain=sent.address.rpartition("@")[2] or "localhost")
+    reply["In-Reply-To"] = message_id
+    reply["References"] = message_id
+    reply.set_content(f"{text}\n\nTrân trọng,\nVăn thư {step.actor}\n")
+    return bytes(reply)
+
+
+def reply_by_email(step: Step) -> str:
+    """Play the agency answering by e-mail reply; dondoc reads it like any reply (tasks/reply_intake.py)."""
+    settings = get_settings()
+    domain = load_notification_policy(settings.config_dir).mailbox_from.rpartition("@")[2] or "localhost"
+    with session_scope(read_only=True) as session:
+        raw = clerk_reply(step, session=session, mailbox_domain=domain)
+    if raw is None:
+        return f"{step.actor}: chưa nhận thư nào để trả lời"
+    outcome = handle_email(raw, rules=load_follow_up_rules(settings), as_of=step.at)
+    return f"{step.actor} (trả lời thư): {outcome.line()}"
 
 
 @task(name="Thời điểm tiếp theo", cache_policy=NONE, **IO_RETRIES)

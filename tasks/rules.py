@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from config.agencies import load_agencies
 from config.escalation import load_escalation_policy
 from config.policy import load_calendar, load_deadline_policy
 from config.settings import Settings, get_settings
@@ -28,6 +29,8 @@ class FollowUpRules:
     escalation: EscalationPolicy
     enabled_channels: frozenset[str]
     report_link: LinkMaker
+    # Office telephones by agency code (config/agencies.yaml `phone:`), quoted as the number to call.
+    phones: Mapping[str, str] = field(default_factory=dict)
 
 
 def _report_link(assignment_id: int, agency_code: str, issued_at: datetime) -> str | None:
@@ -45,4 +48,5 @@ def load_follow_up_rules(settings: Settings | None = None) -> FollowUpRules:
         escalation=load_escalation_policy(config_dir),
         enabled_channels=settings.enabled_channels,
         report_link=_report_link,
+        phones={a.code: a.phone for a in load_agencies(config_dir).agencies if a.phone},
     )

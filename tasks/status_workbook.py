@@ -158,7 +158,7 @@ def export_template(notice_id: int, path: Path, agency_code: str | None = None, 
         due = assignment.due_date
         values = [
             assignment.id,
-            directive.number,
+            spreadsheet_text(directive.number),
             spreadsheet_text(agency.short_name or agency.name),
             ROLE_VI.get(assignment.role, assignment.role),
             spreadsheet_text(" ".join(directive.text.split())[:500]),

@@ -59,7 +59,9 @@ def test_the_ladder_climbs_in_the_log_and_in_the_event_feed(prefect_server, samp
             log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id]))
         )
     lines = [log.message for log in logs]
-    assert any(line.startswith("Báo cáo vượt cấp mức 4 → Thường trực Tỉnh ủy (") for line in lines), lines
+    assert any(line.startswith("Báo cáo vượt cấp mức 4 → Thường trực Tỉnh ủy (cơ quan ban hành; ") for line in lines), (
+        lines
+    )
     assert any("quá hạn 15 ngày làm việc" in line for line in lines)
     escalations = _events(ESCALATION_EVENT, directive, started)
     # One event per rung: 2 (supervisor), 3 (monitors) and 4 (issuer), however many recipients a rung has.
@@ -71,11 +73,6 @@ def test_the_ladder_climbs_in_the_log_and_in_the_event_feed(prefect_server, samp
     assert (
         len([e for e in overdue if e.resource["dondoc.agency"] == "SO_CT"]) == 1
     )  # one per assignment, not per recipient
-
-
-def _unescape(cell: str) -> str:
-    """A markdown cell as the reader sees it: backslash escapes and HTML entities undone (domain/safe_text.py)."""
-    return html.unescape(re.sub(r"\\(.)", r"\1", cell))
 
 
 def _latest_artifact(key: str):  # type: ignore[no-untyped-def]
@@ -101,9 +98,10 @@ def test_the_province_artifact_lists_exactly_the_overdue_rows_of_the_directive_t
     province = _latest_artifact(PROVINCE_KEY).data
     listed = set()
     for line in province.splitlines():
-        cells = [cell.strip() for cell in line.strip("|").split("|")]
-        if len(cells) == 8 and cells[1].replace("\\.", ".")[:1].isdigit():
-            listed.add((_unescape(cells[1]), _unescape(cells[2].strip("*"))))
+        # Split on unescaped pipes, then read each cell as the UI shows it (markdown and HTML escapes undone).
+        cells = [html.unescape(re.sub(r"\\(.)", r"\1", cell)).strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if len(cells) == 8 and cells[1][:1].isdigit():
+            listed.add((cells[1], cells[2].strip("*")))
     assert overdue_in_tables and listed == overdue_in_tables
     assert f"**{len(listed)} việc quá hạn**" in province
     # The notice summary links each overdue directive to the run this sweep made of it.

@@ -62,7 +62,7 @@ def test_the_page_shows_directive_role_due_date_explanation_category_and_history
     text = html.unescape(page.text)
     assert "Mục 2.6" in text and "TẠM-20220909/TB-TU" in text
     assert "Hội Nông dân tỉnh khẩn trương rà soát" in text  # the directive itself
-    assert "Hội Nông dân tỉnh</strong> (chủ trì)" in text
+    assert "<h1>Nhiệm vụ của Hội Nông dân tỉnh</h1>" in text and "<dt>Vai trò</dt><dd>Chủ trì</dd>" in text
     # 2.6 is due at the Standing Committee's September meeting; with no meeting date configured that is
     # the month's last working day: Friday 30/09/2022.
     assert "30/09/2022 (thứ Sáu)" in text
@@ -150,6 +150,8 @@ def test_an_extension_request_starts_the_review_and_a_second_one_waits(hnd: int)
     path = link_path(hnd, "HND_TINH")
     answer = post_form(http, path, "extension", until="14/10/2022", reason="Chờ ý kiến Sở Tài chính", reporter="Trần B")
     assert answer.status_code == 303 and answer.headers["location"].endswith("?ok=extension")
+    # The review run gets the pending request's id, recorded before the run starts (one pending per assignment).
+    assert len(started) == 1 and isinstance(started[0].pop("request_id"), int)
     assert started == [
         {
             "assignment_id": hnd,

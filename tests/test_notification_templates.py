@@ -66,7 +66,11 @@ def test_every_kind_says_what_who_when_and_how(kind: str) -> None:
         assert data["category_label"] in text
         days = "4 ngày làm việc" if data["days_overdue"] else "chưa quá hạn"
         assert "Số ngày quá hạn" in text and days in text
-        assert "trả lời thư này hoặc liên hệ Văn phòng Tỉnh ủy" in text
+        if kind == "escalation":  # to the supervisor: it is asked to act, not to send the agency's report
+            assert "xin liên hệ Văn phòng Tỉnh ủy" in text and "Đề nghị gửi văn bản báo cáo" not in text
+        else:
+            assert "Đề nghị gửi văn bản báo cáo tiến độ, kết quả thực hiện về Văn phòng Tỉnh ủy" in text
+        assert "đề nghị trả lời" not in text.lower()
         assert "Trân trọng" in text and "Văn phòng Tỉnh ủy Bắc Giang" in text
     assert message.text == unicodedata.normalize("NFC", message.text)
     assert "\n\n\n" not in message.text
@@ -95,9 +99,9 @@ def test_subjects(kind: str, subject: str) -> None:
 @pytest.mark.parametrize(
     ("level", "recipient_role", "recipient", "ask"),
     [
-        (2, "supervisor", "UBND tỉnh", "Đề nghị UBND tỉnh chỉ đạo Sở Tài chính khẩn trương hoàn thành"),
+        (2, "supervisor", "UBND tỉnh", "Đề nghị UBND tỉnh chỉ đạo, đôn đốc Sở Tài chính khẩn trương hoàn thành"),
         (3, "monitor", "Ban Dân vận Tỉnh ủy", "Đề nghị Ban Dân vận Tỉnh ủy theo dõi, đôn đốc Sở Tài chính"),
-        (4, "issuer", "Thường trực Tỉnh ủy", "Kính báo cáo Thường trực Tỉnh ủy xem xét, chỉ đạo."),
+        (4, "issuer", "Thường trực Tỉnh ủy", "Kính báo cáo Thường trực Tỉnh ủy xem xét, chỉ đạo Sở Tài chính"),
     ],
 )
 def test_escalation_names_the_late_agency_and_how_late(
@@ -176,22 +180,27 @@ def test_reminders_keep_their_numbers_whatever_the_day() -> None:
     assert "còn 2 ngày làm việc" in message.text and "Số ngày quá hạn: chưa quá hạn" in message.text
 
 
-def test_report_link_replaces_the_reply_hint() -> None:
+def test_report_link_is_how_to_report() -> None:
     message = render_message(
         "reminder", payload("reminder", report_link="https://dondoc.bacgiang.example/bao-cao/abc"), "email", POLICY
     )
 
-    assert "Báo cáo tiến độ, kết quả thực hiện tại: https://dondoc.bacgiang.example/bao-cao/abc" in message.text
+    assert (
+        "bằng biểu mẫu tại đường dẫn dành riêng cho nhiệm vụ này: https://dondoc.bacgiang.example/bao-cao/abc"
+        in message.text
+    )
     assert '<a href="https://dondoc.bacgiang.example/bao-cao/abc">' in (message.html or "")
     assert "trả lời thư này" not in message.text
 
 
-def test_zalo_and_other_channels_get_their_own_reply_hint() -> None:
-    zalo = render_message("reminder", payload("reminder"), "zalo", POLICY)
+def test_no_channel_asks_for_a_reply_and_the_office_phone_is_given() -> None:
+    data = payload("reminder", contact_office="Văn phòng Tỉnh ủy", contact_phone="0204 3000 000")
+    zalo = render_message("reminder", data, "zalo", POLICY)
 
     assert zalo.html is None
     assert zalo.text.startswith(zalo.subject + "\n\nKính gửi: Sở Tài chính")
-    assert "trả lời tin nhắn này hoặc liên hệ Văn phòng Tỉnh ủy" in zalo.text
+    assert "về Văn phòng Tỉnh ủy (điện thoại 0204 3000 000)" in zalo.text
+    assert "đề nghị trả lời" not in zalo.text.lower()
 
 
 def test_html_escapes_everything_from_the_payload() -> None:
@@ -212,7 +221,7 @@ def test_decomposed_input_comes_out_composed() -> None:
 
 
 def test_zalo_text_stays_within_2000_characters() -> None:
-    data = payload("reminder", directive_excerpt="Tổ chức triển khai thực hiện có hiệu quả " * 200)
+    data = payload("reminder", agency="Sở Tài chính " * 150, task="Tổ chức triển khai thực hiện có hiệu quả " * 200)
 
     message = render_message("reminder", data, "zalo", POLICY)
 

@@ -454,7 +454,7 @@ def test_the_follow_up_polls_first_and_a_source_that_is_down_does_not_stop_it(
     assert state.is_completed(), state.message
     assert assignment(hnd26).status == "done"
     # Polled before the state was read: this run already saw the completion and planned nothing for it.
-    assert state.message.startswith("1 việc: 1 đúng hạn")
+    assert "1 việc: 1 đúng hạn" in state.message and state.name == "Đúng tiến độ"
 
     with Session(get_engine()) as session:  # make the source due again, and take it down
         row = session.exec(select(PollCursor).where(PollCursor.source == "hnd-api")).one()

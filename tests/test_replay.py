@@ -65,5 +65,10 @@ def test_the_demo_scenario_until_mid_october(prefect_server, db, tmp_path: Path,
     with Session(get_engine()) as session:
         lines = [line.text for line in timeline(state.result()["notice_id"], session=session)]
     assert any("được gia hạn đến 14/10/2022" in line for line in lines)
+    # Đài PT-TH answered the reminder by e-mail reply: read, recorded with its document number, acknowledged.
+    assert any("Đài PT-TH" in line and "112/ĐPTTH" in line and "trả lời thư nhắc việc" in line for line in lines), lines
+    with Session(get_engine()) as session:
+        acks = session.exec(select(Notification).where(Notification.kind == "reply_ack")).all()
+    assert [(a.state, a.payload["agency_code"]) for a in acks] == [("sent", "DAI_PTTH")]
     mailbox = list((isolated_settings / "mailbox").glob("*.eml"))
     assert mailbox  # the embedded default channel received real .eml files

@@ -100,14 +100,17 @@ def test_sweep_fan_out_runs_follow_ups_on_a_worker(
         "DONDOC_DATABASE_SCHEMA": db.schema or "",
         "DONDOC_HOME": str(tmp_path / "home"),
     }
-    run = lambda *args: subprocess.run(
-        [str(BIN / "prefect"), "--no-prompt", *args],
-        env=env,
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "prefect"), "--no-prompt", *args],
+            env=env,
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
     created = run("work-pool", "create", "dondoc", "--type", "process")
     assert created.returncode == 0, created.stdout + created.stderr
     deployed = run("deploy", "--name", "follow-up-directive")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from enum import Enum, auto
 
+from domain.notice_parser.abbreviations import written_forms
+from domain.notice_parser.collectives import collective_spans
 from domain.notice_parser.directory import AgencyDirectoryLike
 from domain.notice_parser.document import Doc, norm_low
+from domain.notice_parser.unknown_names import TailToken, shared_head_siblings, tail_end
 
 _TOKEN = re.compile(r"\w+(?:\s*&\s*\w+)*")
 _SOFT_GAP = re.compile(r"^[\s,.\-–]*$")
@@ -76,6 +78,7 @@ class Mention:
     is_group: bool
     members: tuple[str, ...]
     canonical: str | None
+    generic: bool = False  # a collective phrase ("các đơn vị có liên quan"): several bodies the text does not list
 
     @property
     def key(self) -> str:
@@ -93,6 +96,7 @@ def _key_of(raw_low: str) -> str:
 _UNKNOWN_HEADS: list[tuple[tuple[str, ...], bool]] = [
     (("ban", "cán", "sự", "đảng"), False),
     (("ban", "quản", "lý"), False),
+    (("đảng", "bộ"), False),
     (("ủy", "ban"), False),
     (("hội", "đồng"), False),
     (("văn", "phòng"), False),
@@ -144,20 +148,6 @@ _SUB_BODY_PREFIXES = [
 ]
 
 
-class _TailWord(Enum):
-    """The kind of the last word read in the tail of an unknown agency-like name."""
-
-    HEAD = auto()
-    ABBREVIATION = auto()
-    CAPITALISED = auto()
-    UNIT = auto()
-    AND = auto()
-    LOWER = auto()
-
-
-_UNIT_WORDS = {"tỉnh", "huyện", "xã", "quận", "phường", "thị", "trấn", "thành", "phố", "nhân", "dân", "tp"}
-
-
 class AgencyMatcher:
     """Finds directory names (longest match, Unicode- and tone-insensitive) and unknown agency-like names."""
 
@@ -169,15 +159,21 @@ class AgencyMatcher:
             if re.fullmatch(r"[A-ZĐ]{3,}", agency.code):
                 names.append(agency.code)
             for name in names:
-                self._add(name, agency.code, False, (agency.code,))
+                for form in written_forms(name):  # "Sở NN&PTNT" = "Sở Nông nghiệp và PTNT" = …
+                    self._add(form, agency.code, False, (agency.code,))
         for group in directory.groups:
             for name in [group.name, *group.aliases]:
-                self._add(name, group.code, True, tuple(group.members))
+                for form in written_forms(name):
+                    self._add(form, group.code, True, tuple(group.members))
         self.max_len = max((len(k) for k in self.index), default=1)
         # The longest name starting with each first word: most words start no name, and are skipped at once.
         self.max_len_by_head: dict[str, int] = {}
         for keys in self.index:
             self.max_len_by_head[keys[0]] = max(self.max_len_by_head.get(keys[0], 0), len(keys))
+        # First words of body names: a comma before one of them ends an unknown name ("Công an tỉnh, Viện …").
+        # "đồng chí …" and "phó …" start persons' titles, and place names such as Đồng Văn: not heads.
+        heads = {h[0] for h, _ in _UNKNOWN_HEADS} | {k[0] for k, e in self.index.items() if not e.case_sensitive}
+        self.heads = heads - {"đồng", "phó"}
 
     def _add(self, name: str, code: str, is_group: bool, members: tuple[str, ...]) -> None:
         """Index one name under its token keys (first name wins, as in the directory)."""
@@ -217,6 +213,7 @@ class AgencyMatcher:
         covered = [False] * len(toks)
         out = self._known_names(doc, toks, soft, covered)
         out = self._absorb_sub_bodies(doc, toks, soft, covered, out)
+        out = self._collectives(doc, start, end, toks, covered, out)
         out += self._unknown_names(doc, toks, soft, covered)
         out.sort(key=lambda m: m.start)
         return out
@@ -248,21 +245,47 @@ class AgencyMatcher:
             i += n
         return out
 
-    @classmethod
-    def _unknown_names(cls, doc: Doc, toks: list[_Tok], soft: list[bool], covered: list[bool]) -> list[Mention]:
-        """Agency-like names outside the directory among the tokens not yet covered."""
+    @staticmethod
+    def _collectives(
+        doc: Doc, start: int, end: int, toks: list[_Tok], covered: list[bool], found: list[Mention]
+    ) -> list[Mention]:
+        """Collective phrases as generic mentions; one that runs past a directory group replaces the group."""
+        out = list(found)
+        for s, e in collective_spans(doc, start, end):
+            inside = [m for m in out if m.start < e and s < m.end]
+            if any(not m.is_group for m in inside) or any(m.start <= s and e <= m.end for m in inside):
+                continue  # names a listed body, or is (part of) a directory group: the directory decides
+            out = [m for m in out if m not in inside]
+            out.append(Mention(s, e, doc.text[s:e], None, False, (), None, generic=True))
+            for k, t in enumerate(toks):
+                if s <= t.start < e:
+                    covered[k] = True
+        return out
+
+    def _unknown_names(self, doc: Doc, toks: list[_Tok], soft: list[bool], covered: list[bool]) -> list[Mention]:
+        """Agency-like names outside the directory among the tokens not yet covered (see unknown_names)."""
+        tails = [
+            TailToken(t.raw, t.key, doc.text[toks[k - 1].end : t.start] if k else "", covered[k])
+            for k, t in enumerate(toks)
+        ]
         out: list[Mention] = []
         i = 0
         while i < len(toks):
-            if covered[i]:
+            found = None if covered[i] else self._unknown_end(toks, soft, covered, tails, i)
+            if found is None:
                 i += 1
                 continue
-            j = cls._unknown_end(toks, soft, covered, i)
-            if j is None:
-                i += 1
-                continue
+            j, place, head_end = found
             s, e = toks[i].start, toks[j - 1].end
             out.append(Mention(s, e, doc.text[s:e], None, False, (), None))
+            if place:
+                # "UBND huyện Na Hang, Lâm Bình": each further place is a body of the same head.
+                place_start = next(k for k in range(head_end, j) if toks[k].raw[:1].isupper())
+                head = doc.text[s : toks[place_start].start]
+                for a, b in shared_head_siblings(tails, j, self.heads):
+                    ss, se = toks[a].start, toks[b - 1].end
+                    out.append(Mention(ss, se, head + doc.text[ss:se], None, False, (), None))
+                    j = b
             i = j
         return out
 
@@ -304,9 +327,10 @@ class AgencyMatcher:
                 out.append(m)
         return out
 
-    @staticmethod
-    def _unknown_end(toks: list[_Tok], soft: list[bool], covered: list[bool], i: int) -> int | None:
-        """End index of an agency-like name starting at token i, or None."""
+    def _unknown_end(
+        self, toks: list[_Tok], soft: list[bool], covered: list[bool], tails: list[TailToken], i: int
+    ) -> tuple[int, bool, int] | None:
+        """(end index, ends in a place, index past the head) of an agency-like name starting at token i, or None."""
         if not toks[i].raw[:1].isupper():
             return None
         for head, alone in _UNKNOWN_HEADS:
@@ -315,27 +339,8 @@ class AgencyMatcher:
                 continue
             if any(covered[k] or not soft[k] for k in range(i + 1, i + n)):
                 continue
-            j = i + n
-            prev = _TailWord.HEAD
-            tail = 0
-            while j < len(toks) and soft[j] and not covered[j]:
-                raw, key = toks[j].raw, toks[j].key
-                if raw[:1].isupper():
-                    prev = _TailWord.ABBREVIATION if len(raw) > 1 and raw.isupper() else _TailWord.CAPITALISED
-                elif key in _UNIT_WORDS:
-                    prev = _TailWord.UNIT
-                elif key in ("và", "&") and j + 1 < len(toks) and toks[j + 1].raw[:1].isupper() and soft[j + 1]:
-                    prev = _TailWord.AND
-                elif prev is _TailWord.CAPITALISED and raw.islower():
-                    prev = _TailWord.LOWER
-                else:
-                    break
-                tail += 1
-                j += 1
-            while j > i + n and toks[j - 1].key in ("và", "&"):
-                j -= 1
-                tail -= 1
-            if tail == 0 and not alone:
+            j, place = tail_end(tails, i + n, self.heads)
+            if j == i + n and not alone:
                 return None
-            return j
+            return j, place, i + n
         return None

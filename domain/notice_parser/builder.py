@@ -54,6 +54,11 @@ class Unit:
     in_section: bool = True
 
 
+def requirement_without_agency(index: MentionIndex, s: int, e: int) -> bool:
+    """True for a sentence that names no body ("Yêu cầu hoàn thành trước ngày …"): it continues the directive before."""
+    return not index.starting_in(s, e)
+
+
 class Builder:
     """Walks the body tree and emits directive units."""
 
@@ -172,7 +177,9 @@ class Builder:
         narrative_para = bool(_NARRATIVE_HEAD.match(text_low)) or bool(INTRO_START.match(text_low))
         runs: list[list[int]] = []
         for s, e in sents:
-            if self.sentence_starts_directive(s, e, index):
+            if self.sentence_starts_directive(s, e, index) and not (
+                runs and runs[-1][1] == s and requirement_without_agency(index, s, e)
+            ):
                 runs.append([s, e])
             elif runs and runs[-1][1] == s:
                 runs[-1][1] = e

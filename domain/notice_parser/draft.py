@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from domain.notice_parser.abbreviations import distinguishing_words
 from domain.notice_parser.agencies import AgencyMatcher
 from domain.notice_parser.builder import Builder, Unit
 from domain.notice_parser.deadline import directive_deadline
 from domain.notice_parser.directory import AgencyDirectoryLike
 from domain.notice_parser.document import Doc, clean, norm_low, vi_pattern
+from domain.notice_parser.genre import genre_warning
 from domain.notice_parser.header import Header, parse_header
 from domain.notice_parser.models import (
+    REVIEW_THRESHOLD,
     AgencyRefDraft,
     MentionRole,
     MetaValue,
@@ -21,6 +24,7 @@ from domain.notice_parser.models import (
 )
 from domain.notice_parser.role_rules import COOPERATES, main_verb
 from domain.notice_parser.roles import Assignment, merge_roles
+from domain.notice_parser.segmentation import split_units
 from domain.notice_parser.structure import Structure, body_range
 
 _MONITOR = vi_pattern(
@@ -34,9 +38,17 @@ _CITED_NOTICE = re.compile(r"(?:Thông báo(?: kết luận)?|Kết luận)\s+s�
 
 
 def _suggest(directory: AgencyDirectoryLike, surface: str) -> list[str]:
-    """Directory names close to an unknown one and of the same kind (same first word: Sở, Văn phòng …)."""
+    """Directory names close to an unknown one: same first word (Sở, Văn phòng …) and shared distinguishing words.
+
+    "Sở KH&CN" is not offered for "Sở Kế hoạch và Đầu tư": once written out, their distinguishing words differ.
+    """
     head = norm_low(surface).split()[:1]
-    return [label for label in directory.closest(surface, limit=5) if norm_low(label).split()[:1] == head][:3]
+    own = distinguishing_words(surface)
+    return [
+        label
+        for label in directory.closest(surface, limit=5)
+        if norm_low(label).split()[:1] == head and own & distinguishing_words(label)
+    ][:3]
 
 
 def _to_ref(doc: Doc, a: Assignment, directory: AgencyDirectoryLike) -> AgencyRefDraft:
@@ -44,7 +56,7 @@ def _to_ref(doc: Doc, a: Assignment, directory: AgencyDirectoryLike) -> AgencyRe
     m = a.mention
     known = m.code is not None
     conf = a.confidence if known else min(a.confidence, 0.5)
-    suggestions = [] if known else _suggest(directory, m.surface)
+    suggestions = [] if known or m.generic else _suggest(directory, m.surface)
     surface = " ".join(m.surface.split())
     return AgencyRefDraft(
         surface=surface,
@@ -58,11 +70,23 @@ def _to_ref(doc: Doc, a: Assignment, directory: AgencyDirectoryLike) -> AgencyRe
         reason=a.reason,
         inherited=a.inherited,
         suggestions=suggestions,
+        generic=m.generic,
     )
 
 
-def parse_notice_text(text: str, directory: AgencyDirectoryLike, *, source_name: str) -> NoticeDraftText:
-    """Read a conclusion notice's text and draft its metadata, directives, agencies and deadlines."""
+def parse_notice_text(
+    text: str,
+    directory: AgencyDirectoryLike,
+    *,
+    source_name: str,
+    issued_on: date | str | None = None,
+    issuer: str | None = None,
+) -> NoticeDraftText:
+    """Read an assignment document's text and draft its metadata, directives, agencies and deadlines.
+
+    issued_on and issuer (an agency code) stand in for what the text does not say (a pasted message, an
+    article); what the text says wins, and the draft notes which value came from the caller.
+    """
     if not text or not text.strip():
         raise NoticeParseError(source_name, "văn bản trống, không có nội dung")
     if len(text) > MAX_NOTICE_CHARS:
@@ -74,6 +98,7 @@ def parse_notice_text(text: str, directory: AgencyDirectoryLike, *, source_name:
     doc = Doc.of(text)
     matcher = AgencyMatcher(directory)
     header = parse_header(doc, matcher, source_name)
+    apply_given_metadata(header, issued_on, issuer, matcher)
     reference = date.fromisoformat(header.date.value) if header.date.value else None
     start, end = body_range(doc, header.body_first)
     roots = Structure(doc, start, end).build()
@@ -84,15 +109,19 @@ def parse_notice_text(text: str, directory: AgencyDirectoryLike, *, source_name:
         raise NoticeParseError(
             source_name,
             "không tìm thấy mục công việc nào (không có mục đánh số trong phần nhiệm vụ, không có câu «Giao …», «Đề nghị …», "
-            f"«Yêu cầu …» hay «… chủ trì …»){marker_hint}: văn bản có lẽ không phải Thông báo kết luận",
+            f"«Yêu cầu …» hay «… chủ trì …»){marker_hint}: văn bản có lẽ không phải văn bản giao việc "
+            "(không phải Thông báo kết luận, Kết luận, Công văn hay ý kiến chỉ đạo)",
         )
-    directives = [_directive(doc, u, builder, directory, reference) for u in builder.units]
+    directives = [_directive(doc, u, builder, directory, reference, header.issuer.value) for u in split_units(builder)]
     _dedupe_numbers(directives)
 
     placeholder = header.number.value is None
     number = _placeholder_number(doc, header, reference, directory) if placeholder else header.number
     monitors, monitors_note = _monitors(doc, directives, header)
     warnings: list[str] = []
+    genre_note = genre_warning(header.genre)
+    if genre_note:
+        warnings.append(genre_note)
     if header.issuer.value is None:
         warnings.append("chưa xác định được cơ quan ban hành")
     if header.date.value is None:
@@ -108,7 +137,38 @@ def parse_notice_text(text: str, directory: AgencyDirectoryLike, *, source_name:
         monitors_note=monitors_note,
         directives=directives,
         warnings=warnings,
+        genre=str(header.genre),
     )
+
+
+def apply_given_metadata(
+    header: Header, issued_on: date | str | None, issuer: str | None, matcher: AgencyMatcher
+) -> None:
+    """Fill the issue date and issuer the text does not state with the caller's values (--date, --issuer)."""
+    if issued_on is not None and (header.date.value is None or header.date.confidence < REVIEW_THRESHOLD):
+        day = issued_on if isinstance(issued_on, date) else date.fromisoformat(str(issued_on))
+        header.date = MetaValue(value=day.isoformat(), raw=day.strftime("%d/%m/%Y"), confidence=0.9, note=_GIVEN)
+    if issuer is not None and header.issuer.value is None:
+        code = resolve_agency(issuer, matcher)
+        if code is None:
+            raise NoticeParseError(
+                "--issuer", f"không có cơ quan «{issuer}» trong danh mục (ghi mã, ví dụ UBND_TINH, hoặc tên đầy đủ)"
+            )
+        header.issuer = MetaValue(value=code, raw=issuer, confidence=0.9, note=_GIVEN)
+
+
+def resolve_agency(name_or_code: str, matcher: AgencyMatcher) -> str | None:
+    """The directory code of an agency given by code or by any of its names and written forms, else None."""
+    if name_or_code in matcher.directory.by_code:
+        return name_or_code
+    doc = Doc.of(name_or_code.strip())
+    found = matcher.find(doc, 0, len(doc.text))
+    if len(found) == 1 and found[0].code and not found[0].is_group and found[0].end - found[0].start == len(doc.text):
+        return found[0].code
+    return None
+
+
+_GIVEN = "do người dùng nhập (--date/--issuer), văn bản không ghi"
 
 
 def _grouped(n: int) -> str:
@@ -139,8 +199,25 @@ def _placeholder_suffix(issuer: str | None, directory: AgencyDirectoryLike) -> s
     return "TB"
 
 
+def flag_issuer_as_subject(ref: AgencyRefDraft, issuer: str | None) -> AgencyRefDraft:
+    """A lead that rests only on being the subject and is the issuer itself is flagged for review (issue 16 §3).
+
+    The issuer usually assigns ("UBND tỉnh giao …") or reports ("UBND tỉnh đã …"); when it seems to do a task of
+    its own, a person should confirm it.
+    """
+    if issuer and ref.code == issuer and ref.role is MentionRole.LEAD and ref.reason.startswith("chủ ngữ"):
+        ref.confidence = min(ref.confidence, 0.6)
+        ref.reason += "; đây là cơ quan ban hành văn bản — kiểm tra có thật được giao việc không"
+    return ref
+
+
 def _directive(
-    doc: Doc, u: Unit, builder: Builder, directory: AgencyDirectoryLike, reference: date | None
+    doc: Doc,
+    u: Unit,
+    builder: Builder,
+    directory: AgencyDirectoryLike,
+    reference: date | None,
+    issuer: str | None = None,
 ) -> ParsedDirective:
     """Build one ParsedDirective from a unit: text, roles (inheriting when it names no lead), deadline."""
     text = clean(doc.text[u.start : u.end])
@@ -158,14 +235,16 @@ def _directive(
                 why = "nêu ở đoạn dẫn của mục cha" + (", «phối hợp với» cơ quan khác" if elliptic_coop else "")
                 keep.append(Assignment(a.mention, role, round(a.confidence * 0.8, 2), why, inherited=True))
         keep.sort(key=lambda a: (a.inherited, a.mention.start))
-    refs = [_to_ref(doc, a, directory) for a in keep]
+    refs = [flag_issuer_as_subject(_to_ref(doc, a, directory), issuer) for a in keep]
     mentions = [_to_ref(doc, a, directory) for a in others]
     if not refs:
         review.append("văn bản không nêu cơ quan thực hiện mục này; cần phân công (ít nhất một cơ quan chủ trì)")
     elif not any(r.role is MentionRole.LEAD for r in refs):
         review.append("chưa có cơ quan chủ trì (role: lead) cho mục này")
     for r in refs:
-        if not r.known:
+        if r.generic:
+            review.append(generic_note(r.surface))
+        elif not r.known:
             hint = f"; gần giống: {', '.join(r.suggestions)}" if r.suggestions else ""
             review.append(
                 f"cơ quan «{r.surface}» không có trong danh mục — thêm vào config/agencies.yaml hoặc sửa tên{hint}"
@@ -188,6 +267,14 @@ def _directive(
         mentions=mentions,
         deadline=deadline,
         review=review,
+    )
+
+
+def generic_note(surface: str) -> str:
+    """The reviewer's note for a collective assignee."""
+    return (
+        f"«{surface}» là cụm từ chung, giao cho nhiều cơ quan không nêu tên — thay bằng mã các cơ quan hoặc "
+        "một nhóm trong danh mục"
     )
 
 

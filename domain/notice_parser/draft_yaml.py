@@ -86,7 +86,13 @@ def _ref_line(ref: AgencyRefDraft, indent: int) -> list[str]:
     entry = " " * indent + "- " + _flow({"agency": ref.yaml_agency, "role": ref.role})
     why = f"«{ref.surface}», {_lines_of(ref.span)}: {ref.reason} (độ tin cậy {_conf(ref.confidence)})"
     out: list[str] = []
-    if not ref.known:
+    if ref.generic:
+        out += _comment(
+            f"«{ref.surface}» là cụm từ chung (nhiều cơ quan không nêu tên) — thay bằng mã các cơ quan hoặc một nhóm",
+            indent,
+            True,
+        )
+    elif not ref.known:
         hint = f"; gần giống: {', '.join(ref.suggestions)}" if ref.suggestions else ""
         out += _comment(
             f"«{ref.surface}» không có trong danh mục cơ quan — thêm vào config/agencies.yaml hoặc sửa tên{hint}",
@@ -185,7 +191,7 @@ def _render_directive(directive: ParsedDirective, due_notes: Mapping[str, str]) 
         f"Mục {directive.number} ({label}), {_lines_of(directive.span)}; độ tin cậy {_conf(directive.confidence)}", 2
     )
     for note in directive.review:
-        if "không có trong danh mục" in note:
+        if "không có trong danh mục" in note or "là cụm từ chung" in note:
             continue  # said next to the agency itself
         out += _comment(note, 2, True)
     if directive.confidence < REVIEW_THRESHOLD and not directive.review:
@@ -199,8 +205,7 @@ def _render_directive(directive: ParsedDirective, due_notes: Mapping[str, str]) 
     else:
         out.append("    assignments: []")
     for m in directive.mentions:
-        if m.role is MentionRole.RECIPIENT:
-            out += _comment(f"«{m.surface}» ({_lines_of(m.span)}) chỉ nhận báo cáo/tham mưu, không giao việc", 4)
+        out += _comment(discarded_mention_note(m), 4)
     dl = directive.deadline
     out.append("    deadline:")
     if dl.rule is None:
@@ -228,6 +233,13 @@ def _render_directive(directive: ParsedDirective, due_notes: Mapping[str, str]) 
     if dl.priority is Priority.URGENT:
         out.append("    priority: urgent")
     return out
+
+
+def discarded_mention_note(ref: AgencyRefDraft) -> str:
+    """Why a body named in a directive is not assigned anything, so that no mention is silently dropped."""
+    if ref.role is MentionRole.RECIPIENT:
+        return f"«{ref.surface}» ({_lines_of(ref.span)}) chỉ nhận báo cáo/tham mưu, không giao việc"
+    return f"«{ref.surface}» ({_lines_of(ref.span)}) không được giao việc: {ref.reason}"
 
 
 def summary_vi(draft: NoticeDraftText, yaml_text: str) -> str:

@@ -16,7 +16,8 @@ from domain.notice_parser.document import (
     norm_low,
     vi_pattern,
 )
-from domain.notice_parser.models import MetaValue, NoticeParseError
+from domain.notice_parser.genre import Genre, genre_of
+from domain.notice_parser.models import MetaValue
 from domain.notice_parser.structure import SEPARATOR, marker_of
 
 _NUMBER = re.compile(
@@ -25,7 +26,22 @@ _NUMBER = re.compile(
 _CITED_NUMBER = re.compile(r"\d{1,5}\s*[-/]\s*[A-ZĐ]{1,6}(?:[-/.][A-ZĐ0-9]{1,12}){0,3}")
 _DATE_WORDS = re.compile(r"ngày\s+(?P<d>\d{1,2})\s+tháng\s+(?P<m>\d{1,2})\s+năm\s+(?P<y>\d{4})", re.I)
 _DATE_NUM = re.compile(r"ngày\s+(?P<d>\d{1,2})\s*[/.\-]\s*(?P<m>\d{1,2})\s*[/.\-]\s*(?P<y>\d{4})", re.I)
-_TITLE_MARK = vi_pattern(r"^\s*(?:\*\*|__|#+\s*)?\s*(?:thông\s+báo|kết\s+luận)\b")
+_TITLE_MARK = vi_pattern(r"^\s*(?:\*\*|__|#+\s*)?\s*(?:thông\s+báo|kết\s+luận|ý\s+kiến\s+chỉ\s+đạo)\b")
+_SUBJECT_LINE = vi_pattern(r"^\s*(?:\*\*|__)?\s*v/v\b")
+_BOILERPLATE = vi_pattern(
+    r"^(?:xuất\s+bản\s+thông\s+tin|trang\s+chủ|tin\s+tức|chia\s+sẻ|in\s+bài|bản\s+in|cổng\s+thông\s+tin|lượt\s+xem"
+    r"|cỡ\s+chữ|đọc\s+bài|nghe\s+bài|tin\s+liên\s+quan)\b"
+)
+# "Kính gửi:" and the addressee lines under it: recipients of the letter, never the body.
+_ADDRESSEES = vi_pattern(r"^\s*(?:\*\*|__)?\s*kính\s+gửi\b")
+# A date that is a deadline, never the issue date ("trước ngày 20/3/2024", "hạn …", "chậm nhất …").
+_DEADLINE_BEFORE = vi_pattern(r"(?<!\w)(?:trước|hạn|chậm\s+nhất|đến|từ|xong|hết)\s*(?:ngày\s*)?$")
+# "(Theo Công văn số 1187/UBND-KT, ngày 05/3/2024)" closing a portal article: the source document.
+_SOURCE_NOTE = re.compile(
+    r"\(?\s*(?:Theo|Nguồn:?)\s+(?:Công văn|Thông báo|Văn bản|Kết luận)\s+số\s*(?P<n>\d{1,5}\s*[-/]\s*[A-ZĐ][A-ZĐ0-9/\-.]*?)"
+    r"\s*,?\s*ngày\s+(?P<d>\d{1,2})\s*[/.\-]\s*(?P<m>\d{1,2})\s*[/.\-]\s*(?P<y>\d{4})",
+    re.I,
+)
 _BODY_CUE = vi_pattern(
     r"^\s*(?:\*\*|__)?\s*(?:(?:sáng|chiều|tối)\s+)?(?:ngày\s+\d|vừa\s+qua|căn\s+cứ|(?:thực\s+hiện|tại)\s.{150,}|trong\s+(?:các\s+)?ngày|từ\s+ngày|sau\s+khi|tham\s+dự|cùng\s+dự|ban\s+thường\s+vụ[^,]{0,40}đã|thường\s+trực[^,]{0,40}đã)"
 )
@@ -49,6 +65,7 @@ class Header:
     issuer: MetaValue
     body_first: int
     has_marker: bool
+    genre: Genre
 
 
 # Institutional words written with capitals in titles even when the body is not in the directory.
@@ -121,7 +138,9 @@ _INTRO_DATE_WORDS = re.compile(
     r"\W*(?:(?:Sáng|Chiều|Tối|sáng|chiều|tối)\s+)?[Nn]gày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})"
 )
 _CONCLUSION_OF = vi_pattern(r"kết\s+luận\s+(?:của\s+)?")
-_CONCLUDES = vi_pattern(r"\bkết\s+luận\s*(?:như\s+sau|:)")
+_CONCLUDES = vi_pattern(
+    r"\bkết\s+luận\s*(?:như\s+sau|:)|\b(?:có\s+)?ý\s+kiến(?:\s+chỉ\s+đạo)?\s*(?:như\s+sau|:)|\bchỉ\s+đạo\s*(?:như\s+sau|:)"
+)
 # How far into the text the title ("THÔNG BÁO", "KẾT LUẬN CỦA …") is looked for.
 _TITLE_SEARCH_LINES = 60
 
@@ -131,8 +150,8 @@ def _heading_text(line: str) -> str:
     return clean(_HEADING_PREFIX.sub("", line))
 
 
-def _title_line(doc: Doc, source_name: str) -> int | None:
-    """The line of the title marker ("THÔNG BÁO", "KẾT LUẬN CỦA …"); refuse text that never says it is a notice."""
+def _title_line(doc: Doc) -> int | None:
+    """The line of the title marker ("THÔNG BÁO", "KẾT LUẬN CỦA …", "Ý KIẾN CHỈ ĐẠO"), or None (a letter, a summary)."""
     limit = min(doc.nlines, _TITLE_SEARCH_LINES)
     for i in range(limit):
         text = _heading_text(doc.line(i))
@@ -141,11 +160,32 @@ def _title_line(doc: Doc, source_name: str) -> int | None:
         low = norm_low(text)
         if _TITLE_MARK.match(low) and (text.upper() == text or low.startswith(_TITLE_STARTS)):
             return i
-    if not _NOTICE_WORDS.search(doc.low[: doc.line_starts[limit - 1] + 2000 if limit else 0]):
-        raise NoticeParseError(
-            source_name,
-            "không phải Thông báo kết luận: không thấy tiêu đề «THÔNG BÁO»/«KẾT LUẬN» ở phần đầu văn bản",
-        )
+    return None
+
+
+def subject_line(doc: Doc) -> int | None:
+    """The "V/v …" subject line of an official letter (Công văn), in the first lines."""
+    for i in range(min(doc.nlines, _TITLE_SEARCH_LINES)):
+        if _SUBJECT_LINE.match(doc.low[doc.line_starts[i] : doc.line_end(i)]):
+            return i
+    return None
+
+
+def is_portal_boilerplate(line: str) -> bool:
+    """True for a web portal's furniture pasted with an article ("Xuất bản thông tin", "Trang chủ > Tin tức")."""
+    low = norm_low(clean(line))
+    return bool(_BOILERPLATE.match(low)) or low.count(">") >= 2 or low.count("|") >= 2
+
+
+def headline_line(doc: Doc) -> int | None:
+    """The headline of a text with no title marker and no "V/v" line: its first short line, portal furniture aside."""
+    for i in range(min(doc.nlines, 12)):
+        text = _heading_text(doc.line(i))
+        if not text or is_portal_boilerplate(text):
+            continue
+        if len(text) <= 200 and not text.endswith((".", ":")) and not marker_of(doc.line(i)):
+            return i
+        return None
     return None
 
 
@@ -216,6 +256,8 @@ def _header_date(doc: Doc, header_zone: range, title_lines: list[int], number: M
                 before = doc.text[doc.line_starts[line_no] : bs + m.start()]
                 if not own_number_line and _CITED_DOCUMENT_BEFORE.search(before):
                     continue  # the date of a cited document ("Nghị quyết số … ngày …")
+                if is_deadline_date(doc.low[max(bs, bs + m.start() - 40) : bs + m.start()]):
+                    continue
                 d = _mkdate(m["d"], m["m"], m["y"])
                 if d:
                     s = bs + m.start()
@@ -226,6 +268,11 @@ def _header_date(doc: Doc, header_zone: range, title_lines: list[int], number: M
                         span=doc.span(s, s + len(m.group(0))),
                     )
     return MetaValue(confidence=0.0)
+
+
+def is_deadline_date(before_low: str) -> bool:
+    """True when the words before a date make it a deadline ("trước ngày", "hạn", "chậm nhất"): never the issue date."""
+    return bool(_DEADLINE_BEFORE.search(before_low.rstrip()))
 
 
 def _intro_date(doc: Doc, body_first: int) -> MetaValue:
@@ -285,7 +332,7 @@ def _issuer(doc: Doc, matcher: AgencyMatcher, title_lines: list[int], body_first
             if before and s + mm.start() - before[-1].end < 6:
                 return _issuer_value(before[-1], doc, 0.8, "ở đoạn mở đầu «… kết luận như sau»")
             break
-    top = title_lines[0] if title_lines else min(8, doc.nlines)
+    top = title_lines[0] if title_lines else 0  # no title: the header lines cannot be told from the body
     for i in range(0, top):
         s, e = doc.line_starts[i], doc.line_end(i)
         found = [x for x in matcher.find(doc, s, e) if x.code and not x.is_group]
@@ -294,21 +341,85 @@ def _issuer(doc: Doc, matcher: AgencyMatcher, title_lines: list[int], body_first
     return from_title
 
 
+def skip_addressees(doc: Doc, i: int) -> int:
+    """The first line after a "Kính gửi:" block that starts at or after line i (i itself when there is none).
+
+    The addressees of a letter receive it; they are not assigned anything by being listed there.
+    """
+    j = i
+    while j < doc.nlines and not doc.line(j).strip():
+        j += 1
+    if j >= doc.nlines or not _ADDRESSEES.match(doc.low[doc.line_starts[j] : doc.line_end(j)]):
+        return i
+    own = clean(doc.line(j)).split(":", 1)[-1].strip()
+    j += 1
+    if own and own.endswith("."):
+        return j
+    while j < doc.nlines and doc.line(j).strip() and (marker_of(doc.line(j)) or len(clean(doc.line(j))) < 120):
+        j += 1
+    return j
+
+
 def parse_header(doc: Doc, matcher: AgencyMatcher, source_name: str) -> Header:
-    """Find the title block, number, date and issuer; raise NoticeParseError if no notice marker."""
-    title_line = _title_line(doc, source_name)
-    title_lines, body_first = _title_block(doc, title_line) if title_line is not None else ([], 0)
+    """Find the title block (or a letter's "V/v" line, or a headline), number, date, issuer and genre."""
+    title_line = _title_line(doc)
+    letter_line = subject_line(doc) if title_line is None else None
+    if title_line is not None:
+        title_lines, body_first = _title_block(doc, title_line)
+    elif letter_line is not None:
+        title_lines, body_first = _subject_block(doc, letter_line)
+    else:
+        headline = headline_line(doc)
+        title_lines, body_first = ([headline], headline + 1) if headline is not None else ([], 0)
+    body_first = skip_addressees(doc, body_first)
     zone_end = title_lines[0] if title_lines else title_line if title_line is not None else 12
     header_zone = range(0, min(zone_end + 1, doc.nlines))
     title_text = " ".join(_heading_text(doc.line(i)) for i in title_lines)
     number = _number(doc, header_zone, title_lines, title_text)
     found_date = _header_date(doc, header_zone, title_lines, number)
+    source_number, source_date = _source_note(doc)
+    if number.value is None:
+        number = source_number
     if found_date.value is None:
-        found_date = _intro_date(doc, body_first)
+        found_date = source_date if source_date.value else _intro_date(doc, body_first)
     has_marker = title_line is not None
-    title = _title(doc, matcher, title_lines, title_text, has_marker)
+    title = _title(doc, matcher, title_lines, title_text, has_marker or letter_line is not None)
     issuer = _issuer(doc, matcher, title_lines, body_first)
-    return Header(number, found_date, title, issuer, body_first, has_marker)
+    title_low = norm_low(_heading_text(doc.line(title_line))) if title_line is not None else ""
+    opening = doc.low[doc.line_starts[body_first] if body_first < doc.nlines else 0 :][:1500]
+    genre = genre_of(title_low, opening, letter=letter_line is not None)
+    return Header(number, found_date, title, issuer, body_first, has_marker, genre)
+
+
+def _subject_block(doc: Doc, line: int) -> tuple[list[int], int]:
+    """A letter's subject ("V/v …" and its continuation lines) and the first line after it."""
+    lines = [line]
+    i = line + 1
+    while i < doc.nlines and clean(doc.line(i)) and len(lines) < 4 and not _ADDRESSEES.match(norm_low(doc.line(i))):
+        if marker_of(doc.line(i)) or ends_sentence(clean(doc.line(lines[-1]))):
+            break
+        lines.append(i)
+        i += 1
+    return lines, i
+
+
+def _source_note(doc: Doc) -> tuple[MetaValue, MetaValue]:
+    """Number and date of the document a portal article reproduces ("(Theo Công văn số …, ngày …)")."""
+    tail_start = max(0, len(doc.text) - 3000)
+    found = list(_SOURCE_NOTE.finditer(doc.text, tail_start))
+    if not found:
+        return MetaValue(confidence=0.0), MetaValue(confidence=0.0)
+    m = found[-1]
+    d = _mkdate(m["d"], m["m"], m["y"])
+    span = doc.span(m.start(), m.end())
+    note = "theo dòng nguồn cuối bài («Theo Công văn số …, ngày …»)"
+    number = MetaValue(
+        value=re.sub(r"\s+", "", m["n"]).rstrip(".-/"), raw=m.group(0), confidence=0.7, span=span, note=note
+    )
+    when = MetaValue(
+        value=d.isoformat() if d else None, raw=m.group(0), confidence=0.7 if d else 0.0, span=span, note=note
+    )
+    return number, when
 
 
 def _issuer_value(m: Mention, doc: Doc, conf: float, where: str) -> MetaValue:

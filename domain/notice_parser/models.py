@@ -77,6 +77,7 @@ class AgencyRefDraft(BaseModel):
     reason: str = Field(description="Why this role, in Vietnamese.")
     inherited: bool = False
     suggestions: list[str] = Field(default_factory=list)
+    generic: bool = Field(default=False, description="A collective phrase ('các đơn vị có liên quan') to expand.")
 
     @property
     def yaml_agency(self) -> str:
@@ -134,6 +135,7 @@ class NoticeDraftText(BaseModel):
     monitors_note: str | None = None
     directives: list[ParsedDirective]
     warnings: list[str] = Field(default_factory=list)
+    genre: str = Field(default="thong-bao-ket-luan", description="The genre read from the title and opening.")
 
     @property
     def issued_on(self) -> dt.date | None:

@@ -35,7 +35,7 @@ SUBJECT_PREFIX = vi_pattern(
     r"|(?:trong|từ|đến|năm|quý|tháng|để|nhằm|căn\s+cứ|trên\s+cơ\s+sở|theo|sau\s+khi|trước|đối\s+với|về)\b[^,;:]{0,90},\s*)*$"
 )
 _ADVERBS = vi_pattern(
-    r"^(?:[\s,]+|\(|\)|tiếp\s+tục|tăng\s+cường|chủ\s+động|tích\s+cực|khẩn\s+trương|thường\s+xuyên|kịp\s+thời|sớm|cần|phải"
+    r"^(?:[\s,]+|\(|\)|cũng|còn|đồng\s+thời|tiếp\s+tục|tăng\s+cường|chủ\s+động|tích\s+cực|khẩn\s+trương|thường\s+xuyên|kịp\s+thời|sớm|cần|phải"
     r"|có\s+trách\s+nhiệm|chịu\s+trách\s+nhiệm|căn\s+cứ\s+chức\s+năng,?\s+nhiệm\s+vụ(?:\s+được\s+giao)?"
     r"|theo\s+chức\s+năng,?\s+nhiệm\s+vụ(?:\s+được\s+giao)?|là\s+cơ\s+quan|làm|nghiêm\s+túc|quyết\s+liệt|tập\s+trung\s+(?=chỉ\s+đạo|phối))"
 )
@@ -47,7 +47,7 @@ _SPEAKER_VERB = vi_pattern(
     r"^(?:yêu\s+cầu|đề\s+nghị|giao(?!\s+thông)|kết\s+luận|nhấn\s+mạnh|lưu\s+ý|thống\s+nhất|đồng\s+ý)\b"
 )
 _PAST = vi_pattern(
-    r"^(?:đã|đang|được|vừa|cơ\s+bản|bước\s+đầu|luôn|có\s+nhiều|đạt|báo\s+cáo\s+(?:tại|về|kết\s+quả\s+tại))\b"
+    r"^(?:đã|đang|được|vừa|cơ\s+bản|bước\s+đầu|luôn|có\s+nhiều|đạt|nhận\s+được|cho\s+biết|báo\s+cáo\s+(?:tại|về|kết\s+quả\s+tại))\b"
 )
 CONTINUES_ROLE = vi_pattern(r"^[\s,]*\(?\s*(?:chủ\s+trì|phối\s+hợp)\s*\)?\s*[,;]?\s*(?:và\s+)?$")
 LIST_GAP = vi_pattern(r"^(?:[\s,]|và|cùng|hoặc)*$")

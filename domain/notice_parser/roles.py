@@ -85,6 +85,17 @@ class SentenceRoles:
     links: list[tuple[Group, Group | None]]
 
 
+_SUBORDINATES = "đơn vị cấp dưới (cụm từ chung) do cơ quan khác «chỉ đạo»: cơ quan chỉ đạo chịu trách nhiệm"
+
+
+def subordinates_under_direction(category: Category, generic: list[bool]) -> bool:
+    """True for a collective phrase directed by another body ("UBND huyện X chỉ đạo các cơ quan chuyên môn …").
+
+    The directing body answers for the task; its unnamed subordinates are not tracked as assignees.
+    """
+    return category is Category.CHAIN and all(generic)
+
+
 class RoleReader:
     """Decides the role of every name in a directive's text."""
 
@@ -146,6 +157,8 @@ class RoleReader:
                 directs_next = nxt is not None and nxt.category in (Category.DIRECTED, Category.CHAIN)
                 directs_next = directs_next and nxt is not None and nxt.start == g.end + len(rest)
                 kind, role, conf, why = doer_kind(g.category, g.reason, main_verb(rest), directs_next)
+                if subordinates_under_direction(g.category, [m.generic for m in g.members]):
+                    kind, role, conf, why = DoerKind.INTERMEDIARY, MentionRole.OTHER, 0.7, _SUBORDINATES
                 result.assignments += [Assignment(m, role, conf, why) for m in g.members]
                 if role.assigns_work:
                     result.doers.append((g, kind))

@@ -33,7 +33,17 @@ _BODY_END = vi_pattern(
 _CLOSING = vi_pattern(
     r"^\s*(?:trên\s+đây\s+là|(?:văn\s+phòng|vp)[^.;]{0,80}\bthông\s+báo\s+(?:để|đến)|[^.;]{0,120}\bthông\s+báo\s+để\s+(?:các|cơ\s+quan|đơn\s+vị)[^.;]{0,120}(?:biết|thực\s+hiện))"
 )
-_INTRO_END = vi_pattern(r"(?:như\s+sau|kết\s+luận|ý\s+kiến(?:\s+chỉ\s+đạo)?)\s*:\s*(?:\*\*|__)?\s*$")
+# Closing formulas that end the body: "Yêu cầu các cơ quan, đơn vị nghiêm túc thực hiện./.", "Giám đốc các sở …
+# chịu trách nhiệm trước Chủ tịch UBND tỉnh …./.", "Đề nghị các đơn vị triển khai thực hiện.".
+CLOSING_FORMULA = vi_pattern(
+    r"^[\s*_]*(?:(?:yêu\s+cầu|đề\s+nghị)\s+(?:[^.;]{0,120}\s)?thực\s+hiện\s*(?:\./\.|\.?\s*$)"
+    r"|[^.;]{0,200}\bchịu\s+trách\s+nhiệm\s+trước\s[^;]{0,200}\./\.)"
+)
+_INTRO_END = vi_pattern(r"(?:như\s+sau|kết\s+luận|ý\s+kiến(?:\s+chỉ\s+đạo)?|\bchỉ\s+đạo)\s*:\s*(?:\*\*|__)?\s*$")
+# An assignment inside an opening paragraph ("Ngày 05/6, UBND tỉnh giao Sở X …"): the paragraph is not only an intro.
+_ASSIGNS_INSIDE = re.compile(
+    r"[\s,](?:giao|đề\s+nghị|yêu\s+cầu)\s+(?:cho\s+)?(?:các\s+)?[A-ZĐÀ-ỸÂĂÊÔƠƯ]"
+)  # case matters: a capital starts the body
 INTRO_START = vi_pattern(
     r"^\s*(?:\*\*|__)?\s*(?:(?:sáng|chiều|tối)\s+)?(?:ngày\s+\d|vừa\s+qua|căn\s+cứ|thực\s+hiện\s+chương\s+trình|tại\s+hội\s+nghị|trong\s+các\s+ngày|từ\s+ngày|sau\s+khi\s+nghe)"
 )
@@ -276,9 +286,29 @@ def _body_end(doc: Doc, first: int) -> int:
         if not line:
             continue
         low = norm_low(line)
-        if _BODY_END.match(low) or _CLOSING.match(low):
+        if _BODY_END.match(low) or _CLOSING.match(low) or is_closing_formula(low):
             return i
     return doc.nlines
+
+
+def assigns_inside(line: str) -> bool:
+    """True when an opening paragraph also assigns work ("…, Chủ tịch UBND tỉnh giao Sở X …"): keep it in the body."""
+    return bool(_ASSIGNS_INSIDE.search(unicodedata.normalize("NFC", line)))
+
+
+def is_closing_formula(line_low: str) -> bool:
+    """True for a closing formula line: a general "yêu cầu/đề nghị … thực hiện" to all, or "chịu trách nhiệm trước".
+
+    A general request ends the body only when it names no one in particular: it ends the document ("./."), or it
+    addresses "các cơ quan/đơn vị/sở …" as a whole.
+    """
+    m = CLOSING_FORMULA.match(line_low)
+    if not m:
+        return False
+    return line_low.rstrip().endswith("./.") or bool(_GENERAL_ADDRESSEES.search(m.group(0)))
+
+
+_GENERAL_ADDRESSEES = vi_pattern(r"\bcác\s+(?:cơ\s+quan|đơn\s+vị|sở|ngành|địa\s+phương)")
 
 
 def _after_intro(doc: Doc, first: int, end: int) -> int:
@@ -296,7 +326,7 @@ def _after_intro(doc: Doc, first: int, end: int) -> int:
         line = clean(doc.line(i))
         if not line:
             continue
-        if INTRO_START.match(norm_low(line)) and not marker_of(doc.line(i)):
+        if INTRO_START.match(norm_low(line)) and not marker_of(doc.line(i)) and not assigns_inside(line):
             j = i
             while (
                 j + 1 < end

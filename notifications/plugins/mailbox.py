@@ -22,6 +22,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from apprise.common import NotifyFormat, NotifyType
@@ -171,7 +172,7 @@ class NotifyMailbox(DondocPlugin, NotifyBase):
         return 1
 
     @staticmethod
-    def parse_url(url: str) -> dict | None:
+    def parse_url(url: str) -> dict[str, Any] | None:
         """Split a mailbox:// URL into constructor arguments (the folder is read verbatim)."""
         results = NotifyBase.parse_url(url, verify_host=False)
         if not results:
@@ -209,7 +210,7 @@ class NotifyMailbox(DondocPlugin, NotifyBase):
                 cc=[format_address(n, a) for n, a in self.cc],
                 reply_to=[format_address(n, a) for n, a in self.reply_to],
                 headers=headers,
-                attachments=from_apprise(attach),  # type: ignore[arg-type]
+                attachments=from_apprise(attach),  # type: ignore[arg-type]  # Apprise's AppriseAttachment is untyped
                 idempotency_key=key,
                 timezone=get_settings().timezone,
             )

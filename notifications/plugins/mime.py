@@ -157,8 +157,8 @@ def from_apprise(attach: Iterable[object] | None) -> list[Attachment]:
     items: list[Attachment] = []
     for number, item in enumerate(attach or (), start=1):
         if not item:  # AttachBase is falsy when its file cannot be accessed
-            raise OSError(f"attachment not readable: {item.url(privacy=True)}")  # type: ignore[attr-defined]
-        with item.open() as handle:  # type: ignore[attr-defined]
+            raise OSError(f"attachment not readable: {item.url(privacy=True)}")  # type: ignore[attr-defined]  # Apprise's attachment base is untyped
+        with item.open() as handle:  # type: ignore[attr-defined]  # Apprise's attachment base is untyped
             content = handle.read()
         name = getattr(item, "name", None) or f"file{number:03}.dat"
         items.append(Attachment.guess(name, content, getattr(item, "mimetype", None)))

@@ -285,7 +285,7 @@ class DondocEmail(DondocPlugin, NotifyEmail):
 
         try:
             refused = self._submit(from_addr, envelope, message.as_bytes())
-        except Exception as exc:  # noqa: BLE001  # classified below; nothing escapes into Apprise
+        except Exception as exc:  # noqa: BLE001 - classified below (transient or permanent); nothing escapes into Apprise
             result = classify_smtp_error(exc)
             self.logger.warning("E-mail to %s not sent: %s", self.smtp_host, result.error)
             return self.record_result(result)

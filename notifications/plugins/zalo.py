@@ -254,7 +254,7 @@ class _ZaloBase(DondocPlugin, NotifyBase):
             register_secret(tokens.access_token)
             register_secret(tokens.refresh_token)
             if tokens.is_fresh(datetime.now(UTC)):
-                return tokens.access_token  # type: ignore[return-value]
+                return tokens.access_token  # type: ignore[return-value]  # a refresh always stores a token or raises  # _valid() just checked it is set
         return self._refresh(stale_access_token=tokens.access_token if tokens else None)
 
     def _refresh(self, stale_access_token: str | None) -> str:
@@ -297,7 +297,7 @@ class _ZaloBase(DondocPlugin, NotifyBase):
             tokens = self.token_store.update(self.store_key, change)
         except (OSError, ValueError) as exc:
             raise _Abort(SendResult.retry_later(f"Zalo token store unusable: {exc}")) from None
-        return tokens.access_token  # type: ignore[return-value]
+        return tokens.access_token  # type: ignore[return-value]  # a refresh always stores a token or raises
 
     def _call_oauth(self, refresh_token: str) -> dict[str, str]:
         """POST the refresh request; return {access_token, refresh_token, expires_in} or abort."""
@@ -334,7 +334,7 @@ class _ZaloBase(DondocPlugin, NotifyBase):
         return answer
 
     # --- sending --------------------------------------------------------------------
-    def _post(self, access_token: str, payload: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
+    def _post(self, access_token: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """POST one message; return (Zalo error code, answer) or abort on HTTP/transport trouble."""
         try:
             response = requests.post(
@@ -370,8 +370,8 @@ class _ZaloBase(DondocPlugin, NotifyBase):
         """Turn a Zalo answer into a SendResult."""
         message = str(answer.get("message") or "")
         if code == 0:
-            data = answer.get("data") if isinstance(answer.get("data"), Mapping) else {}
-            return SendResult.delivered(self._message_id(data))
+            data = answer.get("data")
+            return SendResult.delivered(self._message_id(data if isinstance(data, Mapping) else {}))
         label = f"Zalo error {code}: {message}".rstrip(": ")
         if code in PERMANENT_ERRORS:
             return SendResult.permanent(f"{label} ({PERMANENT_ERRORS[code]})")
@@ -420,7 +420,7 @@ class _ZaloBase(DondocPlugin, NotifyBase):
     @property
     def url_identifier(self) -> tuple[str, str, str | None]:
         """Identify by app and OA label, never by recipient."""
-        return (self.protocol, self.app_id_value, self.oa)  # type: ignore[return-value]
+        return (self.protocol, self.app_id_value, self.oa)  # type: ignore[return-value]  # Apprise declares a narrower tuple than it accepts
 
     def _url_params(self, privacy: bool) -> dict[str, str]:
         """Common query parameters (secrets masked when privacy is on)."""

@@ -1,4 +1,4 @@
-"""The periodic report (DESIGN §7), one module per concern.
+"""The periodic report, one module per concern.
 
 build     what to report on, the bulk read of the history, the figures (ReportConfig, Scope, Built)
 record    the run record and the outbox rows, once per scope and period

@@ -22,9 +22,10 @@ from sqlmodel import Session, col
 
 from config.agencies import AgencyDirectory, load_agencies
 from config.escalation import load_escalation_policy
-from config.policy import DeadlinePolicy, load_calendar, load_deadline_policy
+from config.policy import load_calendar, load_deadline_policy
 from config.reporting import MONITORS, ReportingPolicy, load_reporting_policy
 from domain.deadlines import Recurrence, report_obligations
+from domain.policy import DeadlinePolicy
 from domain.report_model import (
     AssignmentHistory,
     DeadlineEntry,
@@ -40,7 +41,7 @@ from domain.report_model import (
     signed,
 )
 from domain.report_periods import ReportPeriod, resolve_periods, send_day, trend_periods
-from domain.text import ascii_slug
+from domain.text import ascii_slug, excerpt
 from domain.timeliness import CATEGORY_VI, Category, Obligation, Timeliness
 from domain.workdays import WorkCalendar, format_date_vi, local_date
 from models import (
@@ -52,7 +53,6 @@ from models import (
     NoticeMonitor,
     StatusUpdate,
 )
-from domain.text import excerpt
 from tasks.directive_state import OBLIGATION_HORIZON
 from tasks.notice_queries import find_notice
 from tasks.reporting.common import IssuerHeading, NoticeInfo, ReportMeta
