@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import flow, get_run_logger, tags, task
+import httpx
+from prefect import Task, flow, get_run_logger, tags, task
 from prefect.cache_policies import NONE
-from prefect.client.schemas.objects import FlowRun, State
+from prefect.client.schemas.objects import FlowRun, State, TaskRun
 from prefect.deployments import run_deployment
 from prefect.exceptions import FlowRunWaitTimeout
 from prefect.flow_runs import wait_for_flow_run
@@ -28,6 +29,7 @@ from tasks.artifacts import publish_notice_summaries, run_link
 from tasks.delivery import deliver_outbox
 from tasks.due_directives import DueDirective, directive_tags, due_directives, publish_dead_letter_table
 from tasks.province_summary import publish_province_summary
+from tasks.retries import is_transient
 
 FOLLOW_UP_DEPLOYMENT = "follow-up-directive/follow-up-directive"
 FAN_OUT_TIMEOUT_S = 3600
@@ -64,9 +66,27 @@ class FollowUpOutcome:
         return cls(state.is_completed(), state.name, str(run_id) if run_id else None)
 
 
+def _retry_when_server_busy(_task: Task[..., Any], _task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry a follow-up that could not start because the API was busy (5xx) or a transient error occurred."""
+    try:
+        state.result()
+    except httpx.HTTPStatusError as exc:
+        return exc.response.status_code >= 500
+    except Exception as exc:  # noqa: BLE001 - the state's own exception, re-raised by result(), is what we classify
+        return is_transient(exc)
+    return False
+
+
 # Runs the subflow from a worker thread of the sweep's task runner. Prefect gives a subflow called from a
 # task a unique stand-in key; subflows started from plain threads would share the parent's key counter.
-@task(name="Đôn đốc một mục", cache_policy=NONE)
+# A retry runs the follow-up again: it is an idempotent reconcile, so a second run sends nothing new.
+@task(
+    name="Đôn đốc một mục",
+    cache_policy=NONE,
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    retry_condition_fn=_retry_when_server_busy,
+)
 def _follow_up_in_thread(directive_id: int, labels: list[str], as_of: datetime) -> FollowUpOutcome:
     """Follow one directive up as a subflow with its tags; return how it ended (never raises)."""
     with tags(*labels):
