@@ -113,11 +113,41 @@ def _postgres_schema(url: str) -> Iterator[str]:
         admin.dispose()
 
 
+def project_prefect_env(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, str]:
+    """The project's [tool.prefect] table as PREFECT_* variables.
+
+    Prefect reads [tool.prefect] only from pyproject.toml in the working directory; a server started
+    anywhere else (this benchmark runs in a temporary directory) needs the same settings passed in.
+    """
+    import tomllib
+
+    def flatten(prefix: str, table: dict[str, Any]) -> Iterator[tuple[str, str]]:
+        for key, value in table.items():
+            name = f"{prefix}_{key}".upper()
+            if isinstance(value, dict):
+                yield from flatten(name, value)
+            else:
+                yield name, str(value).lower() if isinstance(value, bool) else str(value)
+
+    table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("prefect", {})
+    return dict(flatten("PREFECT", table))
+
+
+def _server_settings(port: int) -> dict[str, Any]:
+    """The batching settings the running server really uses, read back from its admin API."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/admin/settings", timeout=10) as response:
+        services = json.load(response).get("server", {}).get("services", {})
+    return {
+        name: {k: services.get(name, {}).get(k) for k in ("batch_size", "read_batch_size", "flush_interval")}
+        for name in ("task_run_recorder", "event_persister")
+    }
+
+
 @contextmanager
 def _prefect_server(tmp: Path, port: int, database_url: str | None) -> Iterator[dict[str, Any]]:
     """`prefect server start` on a free port (its own SQLite under PREFECT_HOME unless database_url); yields log and pid."""
     log_path = tmp / "prefect-server.log"
-    env = {**os.environ, "PREFECT_UI_ENABLED": "false"}
+    env = {**os.environ, **project_prefect_env(), "PREFECT_UI_ENABLED": "false"}
     if database_url:
         env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
     started = time.perf_counter()
@@ -152,6 +182,7 @@ def _prefect_server(tmp: Path, port: int, database_url: str | None) -> Iterator[
                 raise TimeoutError(f"Prefect server did not answer in 180 s; see {log_path}")
             time.sleep(0.5)
         info["startup_s"] = round(time.perf_counter() - started, 2)
+        info["settings"] = _server_settings(port)
         yield info
     finally:
         info["peak_memory_mb"] = _process_peak_mb(server.pid)
@@ -443,22 +474,12 @@ def plain_follow_up(directive_id: int, as_of: datetime) -> int:
     Keep in step with flows/follow_up.py: whatever work is missing here is counted as Prefect's overhead.
     """
     from tasks import artifacts
-    from tasks.directive_state import load_directive_state
-    from tasks.outbox_writer import record_outbox
-    from tasks.planning import plan_follow_up
+    from tasks.follow_up_steps import reconcile_directive
 
-    try:
-        from tasks import polling
-    except ImportError:  # before the status-source polling step existed
-        polling = None  # type: ignore[assignment]
-    if polling is not None:
-        polling.poll_status_sources_task.fn(directive_id, as_of)
-    state = load_directive_state.fn(directive_id, as_of)
-    planned = plan_follow_up.fn(state, as_of)
-    written = record_outbox.fn(state, planned, as_of)
-    artifacts.directive_rows(state, planned)  # the artifact's content; sending it is Prefect's part
-    artifacts.summary_line(list(planned.timeliness.values()))
-    return written
+    done = reconcile_directive.fn(directive_id, as_of)
+    artifacts.directive_rows(done.state, done.planned)  # the artifact's content; sending it is Prefect's part
+    artifacts.summary_line(list(done.planned.timeliness.values()))
+    return done.written
 
 
 def _overhead_flow() -> Any:
@@ -509,10 +530,12 @@ def _summary(pairs: list[dict[str, float]]) -> dict[str, float]:
 
 def measure_overhead(sample: list[int], warm_up: int, as_of: datetime) -> dict[str, Any]:
     """Prefect's cost per follow-up: first follow-ups, then re-runs with heartbeats off and on."""
+    from models.db import session_scope
     from tasks import artifacts
-    from tasks.directive_state import load_directive_state
+    from tasks.directive_state import read_directive_state
     from tasks.due_directives import directive_tags
-    from tasks.planning import plan_follow_up
+    from tasks.planning import plan_directive
+    from tasks.rules import load_follow_up_rules
 
     tags_by_directive = directive_tags.fn
     labels = tags_by_directive(sample)
@@ -523,9 +546,11 @@ def measure_overhead(sample: list[int], warm_up: int, as_of: datetime) -> dict[s
     rerun_off = overhead(sample, labels, as_of, heartbeats=False)  # identical work on both sides: nothing new
     rerun_on = overhead(sample, labels, as_of, heartbeats=True)
     artifact_times = []
+    rules = load_follow_up_rules()
     for directive_id in sample[:10]:
-        state = load_directive_state.fn(directive_id, as_of)
-        planned = plan_follow_up.fn(state, as_of)
+        with session_scope(read_only=True) as session:
+            state = read_directive_state(directive_id, as_of, session=session, rules=rules)
+        planned = plan_directive(state, as_of, rules=rules)
         artifact_times.append(_timed(partial(artifacts.publish_directive, state, planned, as_of))[0])
     off, on, fresh = _summary(rerun_off), _summary(rerun_on), _summary(first)
     artifacts_s = statistics.fmean(artifact_times)
@@ -691,9 +716,13 @@ def _phases(flow_run_id: Any) -> dict[str, Any]:
     return phases
 
 
-def measure_end_to_end(as_of: datetime, expected: int, profile_to: Path | None, server_pid: int) -> dict[str, Any]:
-    """A real sweep at as_of over the due directives, delivery included."""
-    from flows.sweep import sweep
+def measure_end_to_end(
+    as_of: datetime, expected: int, profile_to: Path | None, server_pid: int, threads: int | None
+) -> dict[str, Any]:
+    """A real sweep at as_of over the due directives, delivery included (threads: follow-ups at once)."""
+    from flows.sweep import FOLLOW_UP_THREADS, sweep
+
+    threads = threads or FOLLOW_UP_THREADS
     from tasks.due_directives import due_directives
 
     find_due_directives = due_directives.fn
@@ -707,7 +736,7 @@ def measure_end_to_end(as_of: datetime, expected: int, profile_to: Path | None, 
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        state = sweep(as_of=as_of, return_state=True)
+        state = sweep(as_of=as_of, threads=threads, return_state=True)
         if profiler:
             profiler.disable()
         seconds = time.perf_counter() - started
@@ -717,6 +746,7 @@ def measure_end_to_end(as_of: datetime, expected: int, profile_to: Path | None, 
     out = {
         "end_to_end_due": due,
         "end_to_end_s": round(seconds, 2),
+        "end_to_end_threads": threads,
         "end_to_end_per_directive_s": round(seconds / max(1, due), 4),
         "end_to_end_state": state.type.value,
         "end_to_end_message": state.message,
@@ -743,6 +773,146 @@ def measure_end_to_end(as_of: datetime, expected: int, profile_to: Path | None, 
         pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(40)
         print(text.getvalue(), file=sys.stderr)
         out["end_to_end_profile"] = str(profile_to)
+    return out
+
+
+# --- 6. scale-out: the sweep through a process work pool ----------------------------------------------------
+
+FAN_OUT_POOL = "dondoc"  # the work pool prefect.yaml's deployments use
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _children_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and the children it has waited for (a worker and its flow-run processes)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _prefect_cli(env: dict[str, str], *args: str) -> None:
+    """Run a prefect CLI command in the project directory; raise with its output if it fails."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "prefect"), "--no-prompt", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(f"prefect {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+
+
+def _due_snapshot(as_of: datetime) -> tuple[int, dict[int, Any]]:
+    """The newest outbox id and each due directive's next action time, to put the province back after a run."""
+    from sqlalchemy import func, select
+
+    from models import Directive, Notification, get_engine
+
+    with get_engine().connect() as conn:
+        newest = conn.execute(select(func.coalesce(func.max(Notification.id), 0))).scalar_one()
+        due = dict(
+            conn.execute(select(Directive.id, Directive.next_action_at).where(Directive.next_action_at <= as_of)).all()
+        )  # type: ignore[arg-type, operator]
+    return int(newest), due
+
+
+def _restore(snapshot: tuple[int, dict[int, Any]]) -> None:
+    """Undo a fan-out run: drop the outbox rows it wrote and make the same directives due again."""
+    from sqlalchemy import delete, update
+
+    from models import Directive, Notification, get_engine
+
+    newest, due = snapshot
+    with get_engine().begin() as conn:
+        conn.execute(delete(Notification).where(Notification.id > newest))  # type: ignore[arg-type, operator]
+        for directive_id, next_action_at in due.items():
+            conn.execute(update(Directive).where(Directive.id == directive_id).values(next_action_at=next_action_at))  # type: ignore[arg-type]
+
+
+def measure_fan_out(
+    tmp: Path, as_of: datetime, expected: int, workers: list[int], limit: int, server_pid: int
+) -> dict[str, Any]:
+    """The end-to-end sweep with fan_out=True through N process workers, for each N; directives per second."""
+    from flows.sweep import sweep
+    from tasks.due_directives import due_directives
+
+    env = {
+        **os.environ,
+        "DONDOC_PROJECT_DIR": str(ROOT),
+        "PREFECT_WORKER_QUERY_SECONDS": "2",
+        "PREFECT_UI_ENABLED": "false",
+    }
+    _prefect_cli(env, "work-pool", "create", FAN_OUT_POOL, "--type", "process")
+    _prefect_cli(env, "deploy", "--name", "follow-up-directive")
+    out: dict[str, Any] = {"fan_out_limit_per_worker": limit, "fan_out_runs": {}}
+    for n in workers:
+        due = len(due_directives.fn(as_of))
+        assert due == expected, f"{due} directives due, expected {expected}"
+        snapshot = _due_snapshot(as_of)
+        logs = [open(tmp / f"worker-{n}-{i}.log", "wb") for i in range(n)]  # noqa: SIM115  (closed below)
+        procs = [
+            subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "prefect"),
+                    "worker",
+                    "start",
+                    "--pool",
+                    FAN_OUT_POOL,
+                    "--limit",
+                    str(limit),
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            for log in logs
+        ]
+        try:
+            time.sleep(5)  # the workers register and start polling
+            workers_before = sum(_children_cpu_seconds(proc.pid) for proc in procs)
+            cpu_before, server_before = _cpu_seconds(os.getpid()), _cpu_seconds(server_pid)
+            started = time.perf_counter()
+            state = sweep(as_of=as_of, fan_out=True, return_state=True)
+            seconds = time.perf_counter() - started
+            cpu_after, server_after = _cpu_seconds(os.getpid()), _cpu_seconds(server_pid)
+            # A worker's own CPU and that of the flow-run processes it started and reaped.
+            workers_cpu = sum(_children_cpu_seconds(proc.pid) for proc in procs) - workers_before
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                try:
+                    proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            for log in logs:
+                log.close()
+        result = state.result() if state.is_completed() else {}
+        out["fan_out_runs"][str(n)] = {
+            "workers": n,
+            "due": due,
+            "seconds": round(seconds, 1),
+            "directives_per_s": round(due / seconds, 3),
+            "state": state.type.value,
+            "failed": result.get("failed"),
+            "followed_up": result.get("followed_up"),
+            "sweep_process_cpu_s": round(cpu_after - cpu_before, 1),
+            "workers_cpu_s": round(workers_cpu, 1),
+            "cpu_per_directive_s": {
+                "workers": round(workers_cpu / max(1, due), 3),
+                "sweep_process": round((cpu_after - cpu_before) / max(1, due), 3),
+                "prefect_server": round((server_after - server_before) / max(1, due), 3),
+            },
+            "prefect_server_cpu_s": round(server_after - server_before, 1),
+            "load_average": os.getloadavg(),
+        }
+        _restore(snapshot)
     return out
 
 
@@ -821,9 +991,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile", action="store_true", help="profile the end-to-end sweep with cProfile (slows it)")
     parser.add_argument(
+        "--threads", type=int, help="follow-ups at once in the end-to-end sweep (default: the sweep's own)"
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="keep the temporary directory (databases, server log, mailbox)"
     )
+    parser.add_argument(
+        "--fan-out",
+        action="store_true",
+        help="scale-out: the end-to-end sweep through a process work pool (dondoc and Prefect on PostgreSQL)",
+    )
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="with --fan-out: worker counts to measure"
+    )
+    parser.add_argument("--worker-limit", type=int, default=2, help="with --fan-out: flow runs at once per worker")
     args = parser.parse_args(argv)
+    if args.fan_out:
+        return fan_out_main(args)
     due = args.due or (100 if args.quick else 1000)
 
     tmp = Path(tempfile.mkdtemp(prefix="dondoc-bench-sweep-"))
@@ -882,6 +1066,7 @@ def main(argv: list[str] | None = None) -> int:
                 _prefect_server(tmp, port, prefect_db) as server,
             ):
                 result["prefect_server_startup_s"] = server["startup_s"]
+                result["prefect_server_settings"] = server["settings"]
                 from tasks.due_directives import due_directives
 
                 due_ids = [d.directive_id for d in due_directives.fn(as_of)]
@@ -890,7 +1075,9 @@ def main(argv: list[str] | None = None) -> int:
                 memory["after_overhead"] = _rss_mb()
                 gc.collect()
                 result.update(
-                    measure_end_to_end(as_of, due, tmp / "sweep.prof" if args.profile else None, server["pid"])
+                    measure_end_to_end(
+                        as_of, due, tmp / "sweep.prof" if args.profile else None, server["pid"], args.threads
+                    )
                 )
                 memory["after_end_to_end"] = _rss_mb()
                 result.update(measure_task_runs(sample[0], wide, as_of))
@@ -913,6 +1100,56 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(result, ensure_ascii=False, default=str))
     print(_human(result, checks))
     return 0 if result["all_pass"] else 1
+
+
+def fan_out_main(args: argparse.Namespace) -> int:
+    """--fan-out: build a province on PostgreSQL, start a PostgreSQL-backed server, measure N workers each."""
+    due = args.due or 40
+    dondoc_url = args.postgres or DEFAULT_POSTGRES
+    prefect_url = args.prefect_postgres or DEFAULT_POSTGRES
+    tmp = Path(tempfile.mkdtemp(prefix="dondoc-bench-fan-out-"))
+    (tmp / "home").mkdir(parents=True)
+    port = _free_port()
+    result: dict[str, Any] = {
+        "date": datetime.now(UTC).date().isoformat(),
+        "mode": "fan-out",
+        "backend": "postgresql",
+        "prefect_backend": "postgresql",
+        "cpus": os.cpu_count(),
+        "load_average_start": os.getloadavg(),
+    }
+    try:
+        with _postgres_schema(dondoc_url) as schema:
+            _isolate(tmp, dondoc_url, schema, port)
+            from config.settings import get_settings
+            from models.db import reset_engine
+
+            get_settings.cache_clear()
+            reset_engine()
+            build_s, dataset = _timed(lambda: build_province(dondoc_url, schema, args.notices, due))
+            result["build_s"] = round(build_s, 2)
+            result["dataset"] = {k: dataset[k] for k in ("notices", "directives", "assignments", "due_directives")}
+            as_of = datetime.fromisoformat(dataset["as_of"])
+            with _prefect_database(prefect_url) as prefect_db, _prefect_server(tmp, port, prefect_db) as server:
+                result["prefect_server_settings"] = server["settings"]
+                result.update(measure_fan_out(tmp, as_of, due, args.workers, args.worker_limit, server["pid"]))
+    finally:
+        if args.keep:
+            result["kept"] = str(tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    runs = result.get("fan_out_runs", {})
+    print(json.dumps(result, ensure_ascii=False, default=str))
+    print(
+        "Chia việc cho worker (PostgreSQL): "
+        + "; ".join(
+            f"{r['workers']} worker: {r['due']} mục trong {r['seconds']:.1f} s = {r['directives_per_s']:.2f} mục/s"
+            f" (CPU mỗi mục: worker {r['cpu_per_directive_s']['workers']:.2f} s, máy chủ Prefect "
+            f"{r['cpu_per_directive_s']['prefect_server']:.2f} s; tải {r['load_average'][0]:.1f})"
+            for r in runs.values()
+        )
+    )
+    return 0 if runs and all(r["failed"] == 0 for r in runs.values()) else 1
 
 
 if __name__ == "__main__":

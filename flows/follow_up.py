@@ -13,11 +13,8 @@ from prefect.states import Completed
 from models.db import session_scope
 from tasks.artifacts import publish_artifacts
 from tasks.delivery import deliver_outbox
-from tasks.directive_state import load_directive_state
+from tasks.follow_up_steps import reconcile_directive
 from tasks.labels import directive_label, tag_run
-from tasks.outbox_writer import record_outbox
-from tasks.planning import plan_follow_up
-from tasks.polling import poll_status_sources_task
 
 
 def _run_name() -> str:
@@ -37,11 +34,11 @@ def follow_up_directive(directive_id: int, as_of: datetime | None = None, delive
     as_of = as_of or datetime.now(UTC)
     # The run's tags (notice, directive, agencies) stay on the flow run, where coordinators filter: a task
     # run that inherited them would take a tag-concurrency lease, one more API call per task (bench/README.md).
+    # Two task runs in a sweep (three standalone), whatever the number of assignments: each costs the server
+    # events to record, so poll, read, plan and write run as one (tasks/follow_up_steps.py).
     with TagsContext(current_tags=set()):
-        poll_status_sources_task(directive_id, as_of)  # before reading: what the sources report counts in this run
-        state = load_directive_state(directive_id, as_of)
-        planned = plan_follow_up(state, as_of)
-        written = record_outbox(state, planned, as_of)
+        done = reconcile_directive(directive_id, as_of)
+        state, planned, written = done.state, done.planned, done.written
         delivered = deliver_outbox(as_of, directive_id=directive_id) if deliver else None
         summary = publish_artifacts(state, planned, as_of, with_notice=deliver)
     situation = planned.situation

@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import flow, get_run_logger, tags
-from prefect.client.schemas.objects import FlowRun, State
+import httpx
+from prefect import Task, flow, get_run_logger, tags, task
+from prefect.cache_policies import NONE
+from prefect.client.schemas.objects import FlowRun, State, TaskRun
 from prefect.deployments import run_deployment
 from prefect.exceptions import FlowRunWaitTimeout
 from prefect.flow_runs import wait_for_flow_run
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import Completed
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from domain.situation import Situation
@@ -25,9 +29,12 @@ from tasks.artifacts import publish_notice_summaries, run_link
 from tasks.delivery import deliver_outbox
 from tasks.due_directives import DueDirective, directive_tags, due_directives, publish_dead_letter_table
 from tasks.province_summary import publish_province_summary
+from tasks.retries import is_transient
 
 FOLLOW_UP_DEPLOYMENT = "follow-up-directive/follow-up-directive"
 FAN_OUT_TIMEOUT_S = 3600
+# Follow-ups at once in one process: each waits on the Prefect API most of its time (bench/README.md).
+FOLLOW_UP_THREADS = 4
 
 
 @contextmanager
@@ -42,16 +49,75 @@ def local_subflows() -> Iterator[None]:
         yield
 
 
-def _run_locally(due: list[DueDirective], labels: dict[int, list[str]], as_of: datetime) -> dict[int, State]:
-    """Run each follow-up as a subflow in this process; return each directive's final state."""
-    states = {}
-    with local_subflows():
-        for item in due:
-            with tags(*labels.get(item.directive_id, [])):
-                states[item.directive_id] = follow_up_directive(
-                    item.directive_id, as_of, deliver=False, return_state=True
-                )
-    return states
+@dataclass(frozen=True)
+class FollowUpOutcome:
+    """How one directive's follow-up ended, as the sweep needs it (small: a sweep holds one per directive)."""
+
+    completed: bool
+    situation: str | None  # the state's name: "Quá hạn", "Sắp đến hạn" or "Đúng tiến độ"
+    flow_run_id: str | None
+
+    @classmethod
+    def of(cls, state: State | None) -> FollowUpOutcome:
+        """The outcome of a final state (None: the run never finished)."""
+        if state is None:
+            return cls(False, None, None)
+        run_id = state.state_details.flow_run_id
+        return cls(state.is_completed(), state.name, str(run_id) if run_id else None)
+
+
+def _retry_when_server_busy(_task: Task[..., Any], _task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry a follow-up that could not start because the API was busy (5xx) or a transient error occurred."""
+    try:
+        state.result()
+    except httpx.HTTPStatusError as exc:
+        return exc.response.status_code >= 500
+    except Exception as exc:  # noqa: BLE001 - the state's own exception, re-raised by result(), is what we classify
+        return is_transient(exc)
+    return False
+
+
+# Runs the subflow from a worker thread of the sweep's task runner. Prefect gives a subflow called from a
+# task a unique stand-in key; subflows started from plain threads would share the parent's key counter.
+# A retry runs the follow-up again: it is an idempotent reconcile, so a second run sends nothing new.
+@task(
+    name="Đôn đốc một mục",
+    cache_policy=NONE,
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    retry_condition_fn=_retry_when_server_busy,
+)
+def _follow_up_in_thread(directive_id: int, labels: list[str], as_of: datetime) -> FollowUpOutcome:
+    """Follow one directive up as a subflow with its tags; return how it ended (never raises)."""
+    with tags(*labels):
+        state = follow_up_directive(directive_id, as_of, deliver=False, return_state=True)
+    return FollowUpOutcome.of(state)
+
+
+def _run_locally(
+    due: list[DueDirective], labels: dict[int, list[str]], as_of: datetime, threads: int
+) -> dict[int, FollowUpOutcome]:
+    """Run each follow-up as a subflow in this process, `threads` at a time; return how each ended.
+
+    A follow-up spends most of its time waiting for the Prefect API and the database, so a few run
+    at once; each is still its own flow run with its own tasks, artifacts and state.
+    """
+    outcomes: dict[int, FollowUpOutcome] = {}
+    runner: ThreadPoolTaskRunner[FollowUpOutcome] = ThreadPoolTaskRunner(max_workers=max(1, threads))
+    with local_subflows(), runner:
+        futures = {
+            item.directive_id: runner.submit(
+                _follow_up_in_thread,
+                {"directive_id": item.directive_id, "labels": labels.get(item.directive_id, []), "as_of": as_of},
+            )
+            for item in due
+        }
+        for directive_id, future in futures.items():
+            future.wait()
+            outcomes[directive_id] = (
+                future.result() if future.state.is_completed() else FollowUpOutcome(False, None, None)
+            )
+    return outcomes
 
 
 async def _wait_all(runs: list[FlowRun], timeout_s: int) -> list[FlowRun | None]:
@@ -66,7 +132,7 @@ async def _wait_all(runs: list[FlowRun], timeout_s: int) -> list[FlowRun | None]
     return list(await asyncio.gather(*(wait_one(run) for run in runs)))
 
 
-def _fan_out(due: list[DueDirective], labels: dict[int, list[str]], as_of: datetime) -> dict[int, State | None]:
+def _fan_out(due: list[DueDirective], labels: dict[int, list[str]], as_of: datetime) -> dict[int, FollowUpOutcome]:
     """Submit each follow-up to the work pool through its deployment, wait for all; return their final states."""
     logger = get_run_logger()
     parent = flow_run.get_id() or "local"
@@ -84,7 +150,10 @@ def _fan_out(due: list[DueDirective], labels: dict[int, list[str]], as_of: datet
     ]
     logger.info("Đã chuyển %d lượt đôn đốc cho các worker", len(runs))
     finished: list[FlowRun | None] = run_coro_as_sync(_wait_all(runs, FAN_OUT_TIMEOUT_S)) or []
-    return {item.directive_id: run.state if run else None for item, run in zip(due, finished, strict=True)}
+    return {
+        item.directive_id: FollowUpOutcome.of(run.state if run else None)
+        for item, run in zip(due, finished, strict=True)
+    }
 
 
 def _sweep_name() -> str:
@@ -96,20 +165,18 @@ def _sweep_name() -> str:
 
 
 @flow(name="sweep", flow_run_name=_sweep_name, persist_result=False)
-def sweep(as_of: datetime | None = None, fan_out: bool = False) -> State:
-    """Follow up the directives that are due at as_of, then deliver all due messages in one pass."""
+def sweep(as_of: datetime | None = None, fan_out: bool = False, threads: int = FOLLOW_UP_THREADS) -> State:
+    """Follow up the directives that are due at as_of (threads at a time locally), then deliver all due messages."""
     logger = get_run_logger()
     as_of = as_of or datetime.now(UTC)
     due = due_directives(as_of)
     labels = directive_tags([d.directive_id for d in due])
-    states = _fan_out(due, labels, as_of) if fan_out and due else _run_locally(due, labels, as_of)
-    failed = sum(1 for state in states.values() if state is None or not state.is_completed())
-    late = sum(1 for state in states.values() if state is not None and state.name == Situation.overdue.value)
+    outcomes = _fan_out(due, labels, as_of) if fan_out and due else _run_locally(due, labels, as_of, threads)
+    failed = sum(1 for outcome in outcomes.values() if not outcome.completed)
+    late = sum(1 for outcome in outcomes.values() if outcome.situation == Situation.overdue.value)
     report = deliver_outbox(as_of)
     links = {
-        directive_id: link
-        for directive_id, state in states.items()
-        if state is not None and (link := run_link(str(state.state_details.flow_run_id)))
+        directive_id: link for directive_id, outcome in outcomes.items() if (link := run_link(outcome.flow_run_id))
     }
     if due:
         publish_notice_summaries({d.notice_id: d.notice_number for d in due}, as_of, links)

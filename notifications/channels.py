@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
@@ -37,9 +38,9 @@ from notifications.delivery import (
 )
 from notifications.plugins import NotifyMailbox, NotifyZaloOA, NotifyZaloZNS, register_plugins
 from notifications.plugins.base import DondocPlugin
-from notifications.plugins.smtp_email import DondocEmail
+from notifications.plugins.smtp_email import DondocEmail, SmtpConnections, smtp_batch
 
-__all__ = ["IDEMPOTENCY_HEADER", "SendResult", "describe_url", "mask_secrets", "send_message"]
+__all__ = ["IDEMPOTENCY_HEADER", "SendResult", "delivery_batch", "describe_url", "mask_secrets", "send_message"]
 
 logger = logging.getLogger(__name__)
 install_log_masking(__name__)
@@ -119,6 +120,13 @@ def _failure_from_apprise(result: Any, service: NotifyBase) -> SendResult:
     return SendResult.retry_later(f"{service.service_name} delivery failed: {detail[:1000]}")
 
 
+@contextmanager
+def delivery_batch() -> Iterator[SmtpConnections]:
+    """Sends inside the block share connections (one per SMTP server and login), closed when it ends."""
+    with smtp_batch() as connections:
+        yield connections
+
+
 def send_message(
     url: str,
     *,
@@ -177,7 +185,10 @@ def send_message(
         else:
             outcome = _failure_from_apprise(result, service)
     if outcome.ok:
-        logger.info("Sent %s via %s (id %s)", idempotency_key, _describe_service(service), outcome.provider_message_id)
+        if logger.isEnabledFor(logging.INFO):  # describing the service rebuilds its URL: only for a line that is kept
+            logger.info(
+                "Sent %s via %s (id %s)", idempotency_key, _describe_service(service), outcome.provider_message_id
+            )
     else:
         logger.warning(
             "Send %s via %s failed (%s): %s",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
@@ -11,15 +14,15 @@ from prefect.cache_policies import NONE
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from domain.deadlines import Recurrence, report_obligations
 from domain.labels import ROLE_VI
 from domain.safe_text import markdown_text
 from domain.situation import level_reached
-from domain.timeliness import Category
+from domain.timeliness import PROGRESSLESS, AssignmentFacts, Category, Obligation, classify
 from domain.workdays import format_date_vi, local_date
-from models import Agency, Assignment, AssignmentStatus, Directive, Notice
+from models import Agency, Assignment, AssignmentStatus, Directive, Notice, StatusUpdate
 from models.db import session_scope
-from tasks.directive_state import read_directive_state
-from tasks.planning import plan_directive
+from tasks.directive_state import OBLIGATION_HORIZON
 from tasks.retries import IO_RETRIES
 from tasks.rules import FollowUpRules, load_follow_up_rules
 
@@ -84,36 +87,110 @@ def _dated_overdue(as_of: datetime, *, session: Session, rules: FollowUpRules) -
     return found
 
 
-def _ongoing_overdue(as_of: datetime, *, session: Session, rules: FollowUpRules) -> list[OverdueRow]:
-    """Ongoing directives (periodic reports, no single deadline) judged one by one, as their follow-ups do."""
-    ids = session.exec(
-        select(Directive.id)
-        .where(col(Directive.due_date).is_(None))
-        .where(col(Directive.id).in_(select(Assignment.directive_id).where(col(Assignment.status).in_(OPEN_STATUSES))))
-    ).all()
-    found = []
-    for directive_id in ids:
-        if directive_id is None:
-            continue
-        state = read_directive_state(directive_id, as_of, session=session, rules=rules)
-        planned = plan_directive(state, as_of, rules=rules)
-        for facts in state.assignments:
-            judged = planned.timeliness.get(facts.assignment_id)
-            if judged is None or judged.category is not Category.overdue:
-                continue
-            due = f"{format_date_vi(judged.due)}, kỳ {judged.period}" if judged.due else "—"
-            found.append(
-                OverdueRow(
-                    state.notice_number,
-                    directive_id,
-                    state.directive_number,
-                    state.names.get(facts.agency_code, facts.agency_code),
-                    facts.role,
-                    judged.days_overdue,
-                    due,
-                    planned.levels.get(facts.assignment_id),
-                )
+def _ongoing_assignments(as_of: datetime, *, session: Session) -> list[tuple[Any, ...]]:
+    """Every assignment of the ongoing directives (no single deadline) that still have open work, in one query."""
+    has_open_work = select(Assignment.directive_id).where(col(Assignment.status).in_(OPEN_STATUSES))
+    return list(
+        session.execute(
+            sa_select(
+                col(Assignment.id),
+                col(Assignment.status),
+                col(Assignment.role),
+                col(Assignment.created_at),
+                col(Assignment.acknowledged_at),
+                col(Assignment.completed_at),
+                col(Agency.code),
+                col(Agency.short_name),
+                col(Agency.name),
+                col(Directive.id),
+                col(Directive.number),
+                col(Directive.priority),
+                col(Directive.recurrence),
+                col(Notice.number),
+                col(Notice.issued_on),
             )
+            .select_from(Assignment)
+            .join(Directive, col(Directive.id) == Assignment.directive_id)
+            .join(Notice, col(Notice.id) == Directive.notice_id)
+            .join(Agency, col(Agency.id) == Assignment.agency_id)
+            .where(col(Directive.due_date).is_(None), col(Directive.id).in_(has_open_work))
+            .order_by(col(Assignment.id))
+        ).all()
+    )
+
+
+def _progress_reports(as_of: datetime, *, session: Session) -> dict[int, list[datetime]]:
+    """Progress reports up to as_of of the assignments of ongoing directives, oldest first, in one query."""
+    ongoing = select(Assignment.id).join(Directive, col(Directive.id) == Assignment.directive_id)
+    rows = session.execute(
+        sa_select(col(StatusUpdate.assignment_id), col(StatusUpdate.reported_at))
+        .where(
+            col(StatusUpdate.assignment_id).in_(ongoing.where(col(Directive.due_date).is_(None))),
+            col(StatusUpdate.reported_at) <= as_of,
+            col(StatusUpdate.status).not_in(PROGRESSLESS),  # acknowledging is not reporting on the work
+        )
+        .order_by(col(StatusUpdate.reported_at))
+    ).all()
+    reports: dict[int, list[datetime]] = defaultdict(list)
+    for assignment_id, reported_at in rows:
+        reports[assignment_id].append(reported_at)
+    return reports
+
+
+def _ongoing_overdue(as_of: datetime, *, session: Session, rules: FollowUpRules) -> list[OverdueRow]:
+    """Ongoing directives (periodic reports, no single deadline), judged by the same rule as their follow-ups.
+
+    Two bulk queries whatever the number of directives (reading each directive's state one by one took
+    about 10 ms per directive, 30 s for a province's 3,000 ongoing directives); obligations are computed
+    once per (recurrence, notice date), which many directives share.
+    """
+    rows = _ongoing_assignments(as_of, session=session)
+    reports = _progress_reports(as_of, session=session) if rows else {}
+    end = local_date(as_of) + OBLIGATION_HORIZON
+    schedules: dict[tuple[str, date], tuple[Obligation, ...]] = {}
+    found = []
+    for row in rows:
+        aid, status, role, created, acknowledged, completed, code, short, name = row[:9]
+        directive_id, directive_number, priority, recurrence, notice_number, issued_on = row[9:]
+        obligations: tuple[Obligation, ...] = ()
+        if recurrence:
+            key = (json.dumps(recurrence, sort_keys=True), issued_on)
+            if key not in schedules:
+                found_obligations = report_obligations(
+                    Recurrence.model_validate(recurrence), issued_on, end, rules.calendar, rules.deadline_policy
+                )
+                schedules[key] = tuple(Obligation(o.period, o.due) for o in found_obligations)
+            obligations = schedules[key]
+        facts = AssignmentFacts(
+            assignment_id=aid,
+            agency_code=code,
+            role=role,
+            status=status,
+            created_at=created,
+            original_due=None,
+            current_due=None,
+            acknowledged_at=acknowledged,
+            completed_at=completed,
+            updates=tuple(reports.get(aid, ())),
+            obligations=obligations,
+        )
+        judged = classify(facts, rules.calendar, as_of)
+        if judged is None or judged.category is not Category.overdue:
+            continue
+        due = f"{format_date_vi(judged.due)}, kỳ {judged.period}" if judged.due else "—"
+        ladder = rules.escalation.ladder(priority)
+        found.append(
+            OverdueRow(
+                notice_number,
+                directive_id,
+                directive_number,
+                short or name,
+                role,
+                judged.days_overdue,
+                due,
+                level_reached(ladder, judged.days_overdue),
+            )
+        )
     return found
 
 

@@ -56,6 +56,7 @@ class _Handler:
         self.rcpt_replies: dict[str, str] = {}
         self.rcpt_attempts: list[str] = []
         self.data_attempts = 0
+        self.peers: list[Any] = []  # the client's (host, port) of each DATA: one port per connection
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list) -> str:
         with self.lock:
@@ -69,6 +70,7 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.data_attempts += 1
+            self.peers.append(session.peer)
             if self.data_replies:
                 return self.data_replies.popleft()
             self.received.append(
@@ -143,9 +145,16 @@ class SMTPTestServer:
         with self._handler.lock:
             return self._handler.data_attempts
 
+    @property
+    def connections(self) -> int:
+        """How many client connections carried a DATA command (accepted or not)."""
+        with self._handler.lock:
+            return len(set(self._handler.peers))
+
     def clear(self) -> None:
         """Forget received messages and attempts."""
         with self._handler.lock:
+            self._handler.peers.clear()
             self._handler.received.clear()
             self._handler.rcpt_attempts.clear()
             self._handler.data_attempts = 0

@@ -200,7 +200,7 @@ def test_task_runs_per_follow_up_do_not_grow_with_assignments(
             tasks = client.read_task_runs(
                 task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[run_id]))
             )
-            if (len(tasks) >= 6 and all(t.state and t.state.is_final() for t in tasks)) or time.monotonic() > deadline:
+            if (len(tasks) >= 3 and all(t.state and t.state.is_final() for t in tasks)) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
         children = client.read_flow_runs(
@@ -208,12 +208,9 @@ def test_task_runs_per_follow_up_do_not_grow_with_assignments(
         )
     assert sorted(t.name.rsplit("-", 1)[0] for t in tasks) == sorted(
         [
-            "Lấy trạng thái từ nguồn ngoài",
-            "Đọc trạng thái mục",
-            "Phân loại và lập kế hoạch",
-            "Ghi hộp thư đi",
+            "Đọc trạng thái, lập kế hoạch, ghi hộp thư đi",
             "Gửi tin nhắn đến hạn",
             "Cập nhật bảng theo dõi",
         ]
-    )  # the same six task runs whatever the number of assignments
+    )  # the same three task runs whatever the number of assignments (each costs the server events to record)
     assert not children

@@ -503,17 +503,22 @@ def test_the_follow_ups_rows_render_and_each_address_gets_one_message(
     from sqlmodel import select
 
     from models import Directive
-    from tasks.directive_state import load_directive_state
+    from models.db import session_scope
+    from tasks.directive_state import read_directive_state
     from tasks.notice_import import import_notice
-    from tasks.outbox_writer import record_outbox
-    from tasks.planning import plan_follow_up
+    from tasks.outbox_writer import write_outbox
+    from tasks.planning import plan_directive
+    from tasks.rules import load_follow_up_rules
 
     import_notice(sample_notice, get_settings().config_dir)
     with Session(get_engine()) as session:
         directive_ids = session.exec(select(Directive.id)).all()
+    rules = load_follow_up_rules()
+    # The plain functions under the follow-up's task (its logging needs a Prefect run context).
     for directive_id in directive_ids:
-        state = load_directive_state.fn(directive_id, MON_0900)
-        record_outbox.fn(state, plan_follow_up.fn(state, MON_0900), MON_0900)
+        with session_scope() as session:
+            state = read_directive_state(directive_id, MON_0900, session=session, rules=rules)
+            write_outbox(state, plan_directive(state, MON_0900, rules=rules), MON_0900, session=session, rules=rules)
     rows = all_rows()
     assert rows, "the sample notice should have overdue work on 26/09/2022"
 

@@ -9,6 +9,14 @@ a conversion of the HTML) and talks SMTP through smtplib directly, recording a S
 
 Unlike Apprise, all To addresses go into ONE message (one Message-ID, one provider id);
 the outbox has one row per recipient anyway.
+
+Inside `smtp_batch()` (the outbox opens one per delivery batch) connections stay open and are
+reused across messages, one per server and login; outside it each message has its own
+connection, as before. Connecting, EHLO, STARTTLS and AUTH cost several round trips, more than
+sending a message on an open connection. A kept connection the server has dropped meanwhile
+(idle timeout, 421 "too many messages") is noticed before the message was handed over, so that
+one message is sent again on a fresh connection; an error once DATA has begun is classified as
+always, never resent here (the message may have arrived).
 """
 
 from __future__ import annotations
@@ -17,6 +25,10 @@ import smtplib
 import socket
 import ssl
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
 from apprise.common import NotifyFormat, NotifyType
 from apprise.plugins.email import NotifyEmail
@@ -49,6 +61,90 @@ def _tls_context(verify: bool) -> ssl.SSLContext:
                 context.verify_mode = ssl.CERT_NONE
             _tls_contexts[verify] = context
         return context
+
+
+class _TracksData:
+    """Remembers whether the DATA phase of the current message began (after it, resending could double)."""
+
+    data_started = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        """Mark the DATA phase, then send the message as smtplib does."""
+        self.data_started = True
+        return super().data(msg)  # type: ignore[misc, no-any-return]  # smtplib.SMTP.data, next in the MRO
+
+
+class _SMTP(_TracksData, smtplib.SMTP):
+    """smtplib.SMTP that tracks the DATA phase."""
+
+
+class _SMTPSSL(_TracksData, smtplib.SMTP_SSL):
+    """smtplib.SMTP_SSL that tracks the DATA phase."""
+
+
+ConnectionKey = tuple[object, ...]
+
+
+class SmtpConnections:
+    """The SMTP connections of one delivery batch: one per server and login, reused across messages."""
+
+    def __init__(self) -> None:
+        """Start with none open."""
+        self._open: dict[ConnectionKey, smtplib.SMTP] = {}
+        self._lock = threading.Lock()
+        self.opened = 0  # connections made in this batch (the benchmark reports it)
+
+    def take(self, key: ConnectionKey) -> smtplib.SMTP | None:
+        """Take the open connection for key, if any (it is the caller's until it gives it back)."""
+        with self._lock:
+            return self._open.pop(key, None)
+
+    def give_back(self, key: ConnectionKey, client: smtplib.SMTP) -> None:
+        """Keep client open for the next message to the same server."""
+        with self._lock:
+            previous = self._open.pop(key, None)
+            self._open[key] = client
+        if previous is not None:
+            _quit(previous)
+
+    def close(self) -> None:
+        """Say goodbye on every open connection."""
+        with self._lock:
+            clients, self._open = list(self._open.values()), {}
+        for client in clients:
+            _quit(client)
+
+
+_batch: ContextVar[SmtpConnections | None] = ContextVar("dondoc_smtp_batch", default=None)
+
+
+@contextmanager
+def smtp_batch() -> Iterator[SmtpConnections]:
+    """Keep SMTP connections open across the sends inside the block; close them when it ends."""
+    connections = SmtpConnections()
+    token = _batch.set(connections)
+    try:
+        yield connections
+    finally:
+        _batch.reset(token)
+        connections.close()
+
+
+def _quit(client: smtplib.SMTP) -> None:
+    """QUIT politely; close the socket whatever happens."""
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
+
+
+def _dropped_before_data(client: smtplib.SMTP, exc: BaseException) -> bool:
+    """True when a kept connection failed before the message was handed over (safe to send it again)."""
+    if getattr(client, "data_started", True):
+        return False
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code == 421  # "service closing": the server ended the session, not the message
+    return isinstance(exc, (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError))
 
 
 def classify_smtp_error(exc: BaseException) -> SendResult:
@@ -92,12 +188,13 @@ class DondocEmail(DondocPlugin, NotifyEmail):
     def _open_smtp(self) -> smtplib.SMTP:
         """Connect, secure and authenticate according to the URL's mode."""
         timeout = float(self.socket_connect_timeout)
+        port = int(self.port or 0)  # 0: smtplib's default port for the mode
         if self.secure_mode == SecureMailMode.SSL:
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                self.smtp_host, self.port, timeout=timeout, context=_tls_context(self.verify_certificate)
+            client: smtplib.SMTP = _SMTPSSL(
+                self.smtp_host, port, timeout=timeout, context=_tls_context(self.verify_certificate)
             )
         else:
-            client = smtplib.SMTP(self.smtp_host, self.port, timeout=timeout)
+            client = _SMTP(self.smtp_host, port, timeout=timeout)
         try:
             if self.secure_mode == SecureMailMode.STARTTLS:
                 client.starttls(context=_tls_context(self.verify_certificate))
@@ -107,6 +204,41 @@ class DondocEmail(DondocPlugin, NotifyEmail):
             client.close()
             raise
         return client
+
+    def _connection_key(self) -> ConnectionKey:
+        """Messages with the same key can share a connection: same server, mode, login and certificate check."""
+        return (self.secure_mode, self.smtp_host, self.port, self.user, self.password, self.verify_certificate)
+
+    def _submit(self, from_addr: str, envelope: list[str], payload: bytes) -> dict[str, tuple[int, bytes]]:
+        """Send one message, on the batch's open connection when there is one; return the refused recipients."""
+        batch = _batch.get()
+        key = self._connection_key()
+        kept = batch.take(key) if batch is not None else None
+        if kept is not None and batch is not None:
+            kept.data_started = False  # type: ignore[attr-defined]  # our _SMTP/_SMTPSSL
+            try:
+                refused = kept.sendmail(from_addr, envelope, payload)
+            except Exception as exc:
+                kept.close()
+                if not _dropped_before_data(kept, exc):
+                    raise
+                self.logger.info("SMTP connection to %s was closed by the server; reconnecting", self.smtp_host)
+            else:
+                batch.give_back(key, kept)
+                return refused
+        client = self._open_smtp()
+        if batch is not None:
+            batch.opened += 1
+        try:
+            refused = client.sendmail(from_addr, envelope, payload)
+        except BaseException:
+            _quit(client)
+            raise
+        if batch is not None:
+            batch.give_back(key, client)
+        else:
+            _quit(client)
+        return refused
 
     def _addresses(self) -> tuple[list[str], list[str], list[str], list[str]]:
         """Return (To header values, Cc header values, Reply-To values, envelope recipients)."""
@@ -129,7 +261,9 @@ class DondocEmail(DondocPlugin, NotifyEmail):
     ) -> bool:
         """Build one message for all recipients and submit it; record the classified result."""
         text, html, headers = email_parts(self, body, body_format)
-        from_name, from_addr = self.from_addr
+        raw_name, raw_addr = self.from_addr
+        from_name = raw_name if isinstance(raw_name, (str, bool)) else None  # Apprise keeps False for "no name"
+        from_addr = str(raw_addr or "")
         to_hdr, cc_hdr, reply_hdr, envelope = self._addresses()
         try:
             message = build_message(
@@ -149,16 +283,8 @@ class DondocEmail(DondocPlugin, NotifyEmail):
             self.logger.warning("E-mail could not be built: %s", exc)
             return self.record_result(SendResult.permanent(f"message could not be built: {exc}"))
 
-        self.throttle()
         try:
-            client = self._open_smtp()
-            try:
-                refused = client.sendmail(from_addr, envelope, message.as_bytes())
-            finally:
-                try:
-                    client.quit()
-                except (smtplib.SMTPException, OSError):
-                    client.close()
+            refused = self._submit(from_addr, envelope, message.as_bytes())
         except Exception as exc:  # noqa: BLE001 - classified below (transient or permanent); nothing escapes into Apprise
             result = classify_smtp_error(exc)
             self.logger.warning("E-mail to %s not sent: %s", self.smtp_host, result.error)
