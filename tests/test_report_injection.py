@@ -17,7 +17,8 @@ from domain.planner import at_local
 from models.db import session_scope
 from tasks.reporting import build
 from tasks.reporting.documents import write_all
-from tasks.status import apply_extension, record_status_update
+from tasks.extensions import apply_extension
+from tasks.status_recording import record_status_update
 from tests import report_scenario
 from tests.report_scenario import NUMBER, assignment_id
 
@@ -31,24 +32,28 @@ REPORTER = "-2+3"
 def test_outside_text_is_written_as_text_in_every_sheet(db, tmp_path: Path) -> None:
     report_scenario.build(tmp_path, until=at_local(date(2022, 11, 30), time(8)))
     # Sở NN&PTNT on directive 2 is overdue at the Q4 cut-off: its row is in Chi tiết, Quá hạn and Cập nhật mới.
-    record_status_update(
-        assignment_id("2", "SO_NNPTNT"),
-        status="in_progress",
-        percent=70,
-        note=DDE,
-        document_number=HYPERLINK,
-        reported_by=REPORTER,
-        source="test",
-        at=at_local(date(2022, 12, 1), time(9)),
-    )
-    apply_extension(
-        assignment_id("2", "LMHTX"),
-        until=date(2023, 1, 31),
-        reason=REASON,
-        requested_by=REPORTER,
-        approved_by=APPROVER,
-        at=at_local(date(2022, 12, 2), time(9)),
-    )
+    with session_scope() as session:
+        record_status_update(
+            assignment_id("2", "SO_NNPTNT"),
+            session=session,
+            status="in_progress",
+            percent=70,
+            note=DDE,
+            document_number=HYPERLINK,
+            reported_by=REPORTER,
+            source="test",
+            at=at_local(date(2022, 12, 1), time(9)),
+        )
+    with session_scope() as session:
+        apply_extension(
+            assignment_id("2", "LMHTX"),
+            session=session,
+            until=date(2023, 1, 31),
+            reason=REASON,
+            requested_by=REPORTER,
+            approved_by=APPROVER,
+            at=at_local(date(2022, 12, 2), time(9)),
+        )
     settings = get_settings()
     config = build.load_report_config(settings.config_dir, settings.enabled_channels)
     made = at_local(date(2022, 12, 20), time(8))
