@@ -15,9 +15,9 @@ from openpyxl import load_workbook
 from config.settings import get_settings
 from domain.planner import at_local
 from models.db import session_scope
+from tasks.extensions import apply_extension
 from tasks.reporting import build
 from tasks.reporting.documents import write_all
-from tasks.extensions import apply_extension
 from tasks.status_recording import record_status_update
 from tests import report_scenario
 from tests.report_scenario import NUMBER, assignment_id
