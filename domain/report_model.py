@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
@@ -442,25 +442,42 @@ def _grouped(lines: Sequence[ReportLine], key: object) -> dict[object, list[Repo
     return groups
 
 
-def ranking_method_vi(points: Mapping[str, int], weights: Mapping[str, int]) -> str:
-    """The ranking method, in the words the report prints."""
+def ranking_method_vi(points: Mapping[str, int], weights: Mapping[str, int], unranked: Sequence[str] = ()) -> str:
+    """The ranking method, in the words the report prints (unranked: the names of the bodies left out)."""
     scored = ", ".join(
         f"{POINT_WORDS_VI[c]} {points[c.value]} điểm"
         for c in (Category.on_time, Category.in_progress, Category.late, Category.overdue)
     )
-    return (
+    text = (
         f"Mỗi việc được chấm điểm theo tình trạng tại ngày chốt số liệu: {scored}; việc chủ trì tính hệ số "
         f"{weights['lead']}, việc phối hợp hệ số {weights['support']}. Điểm của cơ quan là trung bình có trọng số "
         "của các việc (thang điểm 100). Cơ quan bằng điểm được xếp theo tổng số ngày làm việc quá hạn (ít hơn xếp "
-        "trên), rồi theo số việc hoàn thành đúng hạn (nhiều hơn xếp trên); nếu vẫn bằng nhau thì đồng hạng. "
+        "trên), rồi theo số việc hoàn thành đúng hạn (nhiều hơn xếp trên). Xếp hạng liền kề: các cơ quan bằng nhau "
+        "ở cả ba tiêu chí thì đồng hạng, cơ quan tiếp theo nhận hạng kế tiếp (không bỏ trống hạng). "
         "Việc đã thu hồi không tính."
     )
+    if unranked:
+        text += (
+            f" Không xếp hạng cơ quan theo dõi, đôn đốc và cơ quan ban hành báo cáo ({', '.join(unranked)}); "
+            "số liệu của các cơ quan này vẫn có trong các bảng tổng hợp."
+        )
+    return text
 
 
-def rank_agencies(lines: Sequence[ReportLine], points: Mapping[str, int], weights: Mapping[str, int]) -> list[RankRow]:
-    """Rank agencies by weighted score, then working days overdue, then on-time completions (ties share a rank)."""
+def rank_agencies(
+    lines: Sequence[ReportLine],
+    points: Mapping[str, int],
+    weights: Mapping[str, int],
+    unranked: Collection[str] = frozenset(),
+) -> list[RankRow]:
+    """Rank agencies (dense ranks) by weighted score, then working days overdue, then on-time completions.
+
+    Agencies in unranked (the notice's monitors and the report's author, who judge the others) are left out.
+    """
     rows = []
     for code, group in _grouped(lines, lambda line: line.agency_code).items():
+        if code in unranked:
+            continue
         weight = sum(weights[line.role] for line in group)
         score = Fraction(sum(weights[line.role] * points[line.category.value] for line in group), weight)
         days = sum(line.timeliness.days_overdue for line in group if line.category == Category.overdue)
@@ -469,10 +486,17 @@ def rank_agencies(lines: Sequence[ReportLine], points: Mapping[str, int], weight
         rows.append((score, days, grid, str(code), group[0].agency_name, lead, len(group) - lead))
     rows.sort(key=lambda r: (-r[0], r[1], -r[2].on_time, name_key(r[4])))
     out: list[RankRow] = []
-    for position, (score, days, grid, code, name, lead, support) in enumerate(rows, start=1):
+    for score, days, grid, code, name, lead, support in rows:
         tied = out and (out[-1].score, out[-1].days_overdue, out[-1].grid.on_time) == (score, days, grid.on_time)
-        out.append(RankRow(out[-1].rank if tied else position, code, name, score, grid, days, lead, support))
+        rank = out[-1].rank if tied else (out[-1].rank + 1 if out else 1)
+        out.append(RankRow(rank, code, name, score, grid, days, lead, support))
     return out
+
+
+def _unranked_names(lines: Sequence[ReportLine], unranked: Mapping[str, str] | None) -> list[str]:
+    """The names of the bodies left out of the ranking that have work in the report, in name order."""
+    present = {line.agency_code for line in lines}
+    return sorted((name for code, name in (unranked or {}).items() if code in present), key=name_key)
 
 
 def _in_window(moment: datetime, window: tuple[date, date]) -> bool:
@@ -487,8 +511,14 @@ def build_report(
     weights: Mapping[str, int],
     previous: tuple[str, Mapping[int, Timeliness]] | None = None,
     trend: Sequence[TrendPoint] = (),
+    *,
+    rank: bool = True,
+    unranked: Mapping[str, str] | None = None,
 ) -> ReportModel:
-    """Compute every figure of a report from its judged lines (window is the period's data_from and cutoff)."""
+    """Compute every figure of a report from its judged lines (window is the period's data_from and cutoff).
+
+    rank=False leaves the ranking out; unranked maps the codes of the bodies not ranked to their names.
+    """
     ordered = sorted(lines, key=_line_order)
     several = len({line.directive.notice_id for line in ordered}) > 1
     by_notice = [
@@ -565,8 +595,8 @@ def build_report(
         extensions_total=sum(len(x.extensions) for x in ordered),
         updates=updates,
         obligations=obligations,
-        ranking=rank_agencies(ordered, points, weights),
-        ranking_method_vi=ranking_method_vi(points, weights),
+        ranking=rank_agencies(ordered, points, weights, set(unranked or {})) if rank else [],
+        ranking_method_vi=ranking_method_vi(points, weights, _unranked_names(ordered, unranked)) if rank else "",
         change=change,
         trend=list(trend),
     )

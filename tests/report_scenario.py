@@ -146,13 +146,14 @@ EXPECTED = {
         ],
         "obligations": {"on_time": 1, "late": 0, "missing": 1, "not_due": 0},
         # (rank, agency, score): weights lead 2, support 1; points 100/100/50/0.
+        # Dense ranks: tied agencies share a rank and the next one takes the next rank.
         "ranking": [
             (1, "SO_KHCN", 100),
             (1, "SO_TC", 100),
-            (3, "HND_TINH", 100),
-            (4, "SO_CT", 50),
-            (5, "LMHTX", 0),
-            (6, "SO_NNPTNT", 0),
+            (2, "HND_TINH", 100),
+            (3, "SO_CT", 50),
+            (4, "LMHTX", 0),
+            (5, "SO_NNPTNT", 0),
         ],
         "previous_total": 7,
         "delta": (2, 1, -6, 3),
@@ -169,10 +170,10 @@ EXPECTED = {
         "ranking": [
             (1, "SO_KHCN", 100),
             (1, "SO_TC", 100),
-            (3, "HND_TINH", 100),
-            (4, "LMHTX", 50),
-            (4, "SO_CT", 50),
-            (6, "SO_NNPTNT", 0),
+            (2, "HND_TINH", 100),
+            (3, "LMHTX", 50),
+            (3, "SO_CT", 50),
+            (4, "SO_NNPTNT", 0),
         ],
         "previous_total": 7,
         "delta": (0, 1, 0, -1),

@@ -363,9 +363,16 @@ def test_the_docx_has_the_administrative_layout_in_vietnamese(scenario: int, tmp
         "- Thường trực Tỉnh ủy (b/c),",
         "- Ban Thường vụ Tỉnh ủy (b/c),",
         "- Văn phòng Tỉnh ủy,",
-        "- Lưu Văn phòng.",
+        "- Lưu Văn phòng Ban.",
     ]
-    assert signature[0] == "TRƯỞNG BAN"
+    # Ready to sign: the signer's title and name from config/reporting.yaml, with room for the signature between.
+    policy = config().policy.issuers["BDV_TU"]
+    assert signature[0] == policy.signer.title == "TRƯỞNG BAN"
+    assert signature[-1] == policy.signer.name and signature[-1].strip()
+    assert signature[1:-1] and all(line == "" for line in signature[1:-1])
+    # The place-and-date line sits in a column wide enough for it (about 0.26 cm per 14-point italic letter).
+    date_cell = header.rows[0].cells[1]
+    assert date_cell.width.cm >= 0.26 * len(DATE_LINE["2022-Q4"]) and header.columns[1].width.cm == date_cell.width.cm
     assert len(doc.inline_shapes) == 3  # the three charts
     section_ = doc.sections[0]
     assert (round(section_.page_width.mm), round(section_.page_height.mm)) == (210, 297)

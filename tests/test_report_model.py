@@ -251,9 +251,44 @@ def test_changes_carry_their_sign(n: int, text: str) -> None:
     assert signed(n) == text
 
 
-def test_ranking_ties_share_a_rank_and_the_next_rank_skips() -> None:
+def test_ranking_ties_share_a_rank_and_the_next_rank_follows_without_a_gap() -> None:
     model = report_for("2023-Q1")
-    assert [r.rank for r in rank_agencies(model.lines, POINTS, WEIGHTS)] == [1, 1, 3, 4, 4, 6]
+    assert [r.rank for r in rank_agencies(model.lines, POINTS, WEIGHTS)] == [1, 1, 2, 3, 3, 4]
+
+
+def test_the_monitors_and_the_author_are_not_ranked_and_the_method_says_so() -> None:
+    period = named_period("2023-Q1", CALENDAR, POLICY)
+    lines = [
+        line
+        for h, info, obs in scenario()
+        if (line := report_line(h, info, NAMES[h.agency_code], period.data_as_of, CALENDAR, obs))
+    ]
+    # Hội Nông dân tỉnh stands in for the report's author, Sở Tài chính for a monitor of the notice.
+    unranked = {"HND_TINH": "Hội Nông dân tỉnh", "SO_TC": "Sở Tài chính", "BDV_TU": "Ban Dân vận Tỉnh ủy"}
+    model = build_report(lines, (period.data_from, period.cutoff), POINTS, WEIGHTS, unranked=unranked)
+    assert [(r.rank, r.agency_code) for r in model.ranking] == [
+        (1, "SO_KHCN"),
+        (2, "LMHTX"),
+        (2, "SO_CT"),
+        (3, "SO_NNPTNT"),
+    ]
+    assert {r.key for r in model.by_agency} >= {"HND_TINH", "SO_TC"}  # still counted in the grids
+    # Only the bodies left out that have work in the report are named.
+    assert "Không xếp hạng cơ quan theo dõi, đôn đốc và cơ quan ban hành báo cáo (Hội Nông dân tỉnh, Sở Tài chính)" in (
+        model.ranking_method_vi
+    )
+    assert "Xếp hạng liền kề" in model.ranking_method_vi
+
+
+def test_the_ranking_can_be_switched_off() -> None:
+    period = named_period("2023-Q1", CALENDAR, POLICY)
+    lines = [
+        line
+        for h, info, obs in scenario()
+        if (line := report_line(h, info, NAMES[h.agency_code], period.data_as_of, CALENDAR, obs))
+    ]
+    model = build_report(lines, (period.data_from, period.cutoff), POINTS, WEIGHTS, rank=False)
+    assert model.ranking == [] and model.ranking_method_vi == ""
 
 
 def test_roles_weigh_in_the_score() -> None:

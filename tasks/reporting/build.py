@@ -23,7 +23,7 @@ from sqlmodel import Session, col
 from config.agencies import AgencyDirectory, load_agencies
 from config.escalation import load_escalation_policy
 from config.policy import load_calendar, load_deadline_policy
-from config.reporting import MONITORS, ReportingPolicy, load_reporting_policy
+from config.reporting import CITE_DIRECTIVE, MONITORS, ReportingPolicy, System, load_reporting_policy
 from domain.deadlines import Recurrence, report_obligations
 from domain.policy import DeadlinePolicy
 from domain.report_model import (
@@ -55,7 +55,7 @@ from models import (
 )
 from tasks.directive_state import OBLIGATION_HORIZON
 from tasks.notice_queries import find_notice
-from tasks.reporting.common import IssuerHeading, NoticeInfo, ReportMeta
+from tasks.reporting.common import Basis, IssuerHeading, NoticeInfo, ReportMeta, Signer
 
 logger = logging.getLogger(__name__)
 
@@ -330,6 +330,29 @@ def _issuer(notices: list[NoticeInfo], policy: ReportingPolicy) -> str:
     return policy.fallback_issuer
 
 
+def _basis(
+    notices: list[NoticeInfo], issuer_code: str, system: System, data: ReportData, policy: ReportingPolicy
+) -> Basis:
+    """What the report cites, as configured for the issuer's system (config/reporting.yaml, legal_basis)."""
+    spec = policy.basis_for(system)
+    if spec.cite != CITE_DIRECTIVE:
+        return Basis(document=spec.cite, cutoff_rule=spec.cutoff_rule)
+    return Basis(directive=_tasking_directive(notices, issuer_code, data), cutoff_rule=spec.cutoff_rule)
+
+
+def _tasking_directive(notices: list[NoticeInfo], issuer_code: str, data: ReportData) -> str | None:
+    """The notice's own directive that gives the issuer its follow-up and reporting work (2.7), when one notice is covered."""
+    if len(notices) != 1:
+        return None
+    found = sorted(
+        (history.role != "lead", info.order, info.number)
+        for history, _ in data.histories
+        if history.agency_code == issuer_code
+        and (info := data.directives[history.directive_id]).notice_id == notices[0].notice_id
+    )
+    return found[0][2] if found else None
+
+
 def _recipients(
     notices: list[NoticeInfo], policy: ReportingPolicy, known: dict[str, str]
 ) -> list[tuple[str, str | None]]:
@@ -417,6 +440,11 @@ def compute(
         grid = Grid.of(t.category for t in judged.values())
         if grid.total:
             trend.append(TrendPoint(earlier.label, earlier.label_vi, grid))
+    issuer_code = _issuer(notices, policy)
+    # The monitors and the report's author judge the others: they are not ranked among them.
+    unranked = {
+        code_: data.names[code_] for n in notices for code_ in (*n.monitors, issuer_code) if code_ in data.names
+    }
     model = build_report(
         lines,
         (period.data_from, period.cutoff),
@@ -424,12 +452,14 @@ def compute(
         {str(k): v for k, v in policy.ranking.weights.items()},
         previous=(previous.label_vi, before),
         trend=trend,
+        rank=policy.ranking.enabled,
+        unranked=unranked,
     )
     model.trend.append(TrendPoint(period.label, period.label_vi, model.total))
     send_on = send_on or send_day(period, as_of)
-    issuer_code = _issuer(notices, policy)
     recipients = _recipients(notices, policy, data.names)
     directory = config.directory
+    spec = policy.issuers[issuer_code]
     meta = ReportMeta(
         scope_key=scope.key,
         slug=scope.slug,
@@ -438,7 +468,15 @@ def compute(
         send_on=send_on,
         generated_at=generated_at or as_of,
         place=policy.place or directory.province,
-        issuer=IssuerHeading(**policy.issuers[issuer_code].model_dump()),
+        issuer=IssuerHeading(
+            parent=spec.parent,
+            name=spec.name,
+            symbol=spec.symbol,
+            signer=Signer(spec.signer.title, spec.signer.name, spec.signer.authority),
+            system=spec.system,
+            archive=spec.archive,
+        ),
+        basis=_basis(notices, issuer_code, spec.system, data, policy),
         issuer_name=directory.by_code[issuer_code].display_name if issuer_code in directory.by_code else issuer_code,
         title=_title(notices),
         notices=notices,

@@ -54,13 +54,37 @@ class NoticeInfo:
 
 
 @dataclass(frozen=True)
+class Signer:
+    """Who signs the report: the authority line (T/M, K/T, T/L) if any, the title, the full name."""
+
+    title: str
+    name: str
+    authority: str | None = None
+
+
+@dataclass(frozen=True)
 class IssuerHeading:
     """How the issuing body heads and signs its report."""
 
     parent: str
     name: str
     symbol: str
-    signature: list[str]
+    signer: Signer
+    system: str = "party"  # party: Party document layout; state: administrative (Decree 30/2020) layout
+    archive: str = "Lưu Văn phòng"
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What the report rests on, as its opening sentence cites it.
+
+    directive: the notice's own directive that tasks the issuer with following up and reporting ("2.7");
+    document: a text cited as written (a decree); cutoff_rule: where the data window comes from.
+    """
+
+    directive: str | None = None
+    document: str | None = None
+    cutoff_rule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +103,7 @@ class ReportMeta:
     title: str
     notices: list[NoticeInfo]
     recipients_vi: list[str]
-    legal_basis_vi: str = "Nghị định 09/2019/NĐ-CP"  # what the data window and the duty to report rest on
+    basis: Basis = Basis()
     document_rows: int = 30
     chart_groups: int = 15
 
@@ -92,6 +116,12 @@ class ReportMeta:
     def base_name(self) -> str:
         """File name stem: bao-cao-<scope>-<period>."""
         return f"bao-cao-{self.slug}-{ascii_slug(self.period.label)}"
+
+    @property
+    def window_vi(self) -> str:
+        """The data window with its rule when one is configured: "số liệu từ ngày … đến ngày …[, rule]"."""
+        window = f"số liệu {self.period.window_vi()}"
+        return f"{window}, {self.basis.cutoff_rule}" if self.basis.cutoff_rule else window
 
     @property
     def heading(self) -> str:
@@ -153,6 +183,31 @@ def group_title(meta: ReportMeta) -> str:
 
 
 # --- sentences and cells shared by the writers ---------------------------------------------------
+
+
+def intro_vi(meta: ReportMeta) -> str:
+    """The opening sentence: what the report rests on (as configured), which period, which data window."""
+    reports = f"{meta.issuer_name} báo cáo kết quả thực hiện {meta.period.label_vi} ({meta.window_vi}) như sau:"
+    cited = f"Căn cứ {meta.basis.document}; " if meta.basis.document else ""
+    if meta.several:
+        numbers = ", ".join(n.number for n in meta.notices[:10]) + (" …" if len(meta.notices) > 10 else "")
+        text = (
+            f"{cited}thực hiện nhiệm vụ theo dõi, đôn đốc việc thực hiện {len(meta.notices)} thông báo kết luận "
+            f"({numbers}), {reports}"
+        )
+    else:
+        n = meta.notices[0]
+        number = f"{n.number} (số tạm)" if n.placeholder else n.number
+        title = " ".join(n.title.split())
+        notice = f"Thông báo kết luận số {number} ngày {format_date_vi(n.issued_on)} của {n.issuer_name} ({title})"
+        if meta.basis.directive:
+            text = (
+                f"{cited}thực hiện mục {meta.basis.directive} {notice} giao {meta.issuer_name} theo dõi, đôn đốc và "
+                f"định kỳ báo cáo kết quả thực hiện, {reports}"
+            )
+        else:
+            text = f"{cited}thực hiện {notice}, {reports}"
+    return text[0].upper() + text[1:]
 
 
 def score_text(score: Any) -> str:

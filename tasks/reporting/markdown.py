@@ -25,6 +25,7 @@ from tasks.reporting.common import (
     extension_values,
     grid_values,
     group_title,
+    intro_vi,
     item_label,
     score_text,
     texts,
@@ -95,10 +96,9 @@ def report_markdown(meta: ReportMeta, model: ReportModel) -> str:
     out = [
         f"# Báo cáo {heading}",
         "",
-        markdown_text(
-            f"{meta.issuer_name} · {date_line_vi(meta.place, meta.send_on)} · số liệu {meta.period.window_vi()}"
-            f" ({meta.legal_basis_vi})."
-        ),
+        markdown_text(f"{meta.issuer_name} · {date_line_vi(meta.place, meta.send_on)} · {meta.window_vi}."),
+        "",
+        markdown_text(intro_vi(meta)),
         "",
         "## I. Kết quả chung",
         "",

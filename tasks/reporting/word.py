@@ -27,6 +27,7 @@ from tasks.reporting.common import (
     extension_values,
     grid_values,
     group_title,
+    intro_vi,
     item_label,
     normalise_zip,
     score_text,
@@ -138,7 +139,7 @@ def write_docx(meta: ReportMeta, model: ReportModel, charts: Sequence[Path], pat
         _para(doc, "BÁO CÁO", bold=True, size=16, align="center", space_after=0)
         _para(doc, meta.heading, bold=True, align="center", space_after=0)
         _para(doc, "-----", align="center")
-        _para(doc, _intro(meta), indent=True)
+        _para(doc, intro_vi(meta), indent=True)
         _para(doc, "I. KẾT QUẢ THỰC HIỆN", bold=True)
         _para(doc, "1. Tổng hợp chung", bold=True, indent=True)
         _para(
@@ -271,19 +272,20 @@ def write_docx(meta: ReportMeta, model: ReportModel, charts: Sequence[Path], pat
             )
         else:
             _para(doc, "Trong kỳ không có báo cáo tiến độ mới.", indent=True)
-        _para(doc, "VI. XẾP HẠNG CƠ QUAN", bold=True)
-        _para(doc, f"Phương pháp: {model.ranking_method_vi}", italic=True, indent=True, size=12)
-        rows = [
-            [r.rank, r.agency_name, score_text(r.score), r.grid.total, r.grid.overdue, r.days_overdue]
-            for r in model.ranking[:limit]
-        ]
-        _table(
-            doc,
-            ["Hạng", "Cơ quan", "Điểm", "Số việc", "Quá hạn", "Số ngày làm việc quá hạn"],
-            rows,
-            (1.4, 6.0, 1.8, 1.8, 1.8, 2.6),
-        )
-        _para(doc, "VII. ĐỀ XUẤT", bold=True)
+        if model.ranking_method_vi:  # empty when the ranking is switched off in config/reporting.yaml
+            _para(doc, "VI. XẾP HẠNG CƠ QUAN", bold=True)
+            _para(doc, f"Phương pháp: {model.ranking_method_vi}", italic=True, indent=True, size=12)
+            rows = [
+                [r.rank, r.agency_name, score_text(r.score), r.grid.total, r.grid.overdue, r.days_overdue]
+                for r in model.ranking[:limit]
+            ]
+            _table(
+                doc,
+                ["Hạng", "Cơ quan", "Điểm", "Số việc", "Quá hạn", "Số ngày làm việc quá hạn"],
+                rows,
+                (1.4, 6.0, 1.8, 1.8, 1.8, 2.6),
+            )
+        _para(doc, "VII. ĐỀ XUẤT" if model.ranking_method_vi else "VI. ĐỀ XUẤT", bold=True)
         for text in _proposals(meta, model):
             _para(doc, text, indent=True)
         _para(
@@ -301,24 +303,6 @@ def write_docx(meta: ReportMeta, model: ReportModel, charts: Sequence[Path], pat
         normalise_zip(target, meta.generated_at)
 
     return atomic(path, write)
-
-
-def _intro(meta: ReportMeta) -> str:
-    """The opening paragraph: which notice, which period, which data window."""
-    window = f"số liệu {meta.period.window_vi()}, theo Nghị định 09/2019/NĐ-CP"
-    if meta.several:
-        numbers = ", ".join(n.number for n in meta.notices[:10]) + (" …" if len(meta.notices) > 10 else "")
-        return (
-            f"Thực hiện nhiệm vụ theo dõi, đôn đốc việc thực hiện {len(meta.notices)} thông báo kết luận ({numbers}), "
-            f"{meta.issuer_name} báo cáo kết quả thực hiện {meta.period.label_vi} ({window}) như sau:"
-        )
-    n = meta.notices[0]
-    number = f"{n.number} (số tạm)" if n.placeholder else n.number
-    title = " ".join(n.title.split())
-    return (
-        f"Thực hiện Thông báo kết luận số {number} ngày {format_date_vi(n.issued_on)} của {n.issuer_name} ({title}), "
-        f"{meta.issuer_name} báo cáo kết quả thực hiện {meta.period.label_vi} ({window}) như sau:"
-    )
 
 
 def _proposals(meta: ReportMeta, model: ReportModel) -> list[str]:
@@ -340,9 +324,11 @@ def _proposals(meta: ReportMeta, model: ReportModel) -> list[str]:
     return out
 
 
-def _borderless(table: Any) -> None:
-    """Remove every border of a layout table."""
+def _layout_table(doc: Any, widths_cm: tuple[float, float]) -> Any:
+    """A borderless two-column layout table of fixed widths (Word and LibreOffice both honour the grid)."""
 
+    table = doc.add_table(rows=1, cols=2)
+    table.autofit = False
     props = table._tbl.tblPr
     borders = OxmlElement("w:tblBorders")
     for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
@@ -350,6 +336,12 @@ def _borderless(table: Any) -> None:
         element.set(qn("w:val"), "nil")
         borders.append(element)
     props.append(borders)
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    props.append(layout)
+    for column, cell, width in zip(table.columns, table.rows[0].cells, widths_cm, strict=True):
+        column.width = cell.width = Cm(width)
+    return table
 
 
 def _cell_line(
@@ -373,35 +365,57 @@ def _cell_line(
     run.font.size = Pt(size)
 
 
-def _docx_header(doc: Any, meta: ReportMeta) -> None:
-    """Issuing body and number on the left; the Party's name, place and date on the right."""
+# The header's columns: the issuing body on the left; the Party's name (or the national motto) and the
+# place-and-date line on the right, wide enough for "Bắc Giang, ngày 20 tháng 12 năm 2022" on one line.
+HEADER_WIDTHS = (6.2, 10.3)
+FOOTER_WIDTHS = (8.0, 8.5)
+SIGNATURE_SPACE = 4  # empty lines left for the signature and the seal
 
-    table = doc.add_table(rows=1, cols=2)
-    _borderless(table)
-    left, right = table.rows[0].cells
-    left.width, right.width = Cm(7.0), Cm(9.5)
-    _cell_line(left, meta.issuer.parent.upper(), first=True, size=14)
-    _cell_line(left, meta.issuer.name.upper(), bold=True, size=14)
-    _cell_line(left, "*", size=14)
-    _cell_line(left, f"Số       -BC/{meta.issuer.symbol}", size=14)
-    _cell_line(right, "ĐẢNG CỘNG SẢN VIỆT NAM", bold=True, underline=True, first=True, size=15)
+
+def _docx_header(doc: Any, meta: ReportMeta) -> None:
+    """Issuing body and number on the left; the Party's name (or the national motto), place and date on the right."""
+
+    left, right = _layout_table(doc, HEADER_WIDTHS).rows[0].cells
+    issuer = meta.issuer
+    _cell_line(left, issuer.parent.upper(), first=True, size=13 if issuer.system == "state" else 14)
+    _cell_line(left, issuer.name.upper(), bold=True, size=13 if issuer.system == "state" else 14)
+    if issuer.system == "state":
+        _cell_line(left, "", size=6)
+        _cell_line(left, f"Số:       /BC-{issuer.symbol}", size=13)
+        _cell_line(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True, first=True, size=13)
+        _cell_line(right, "Độc lập - Tự do - Hạnh phúc", bold=True, underline=True, size=14)
+    else:
+        _cell_line(left, "*", size=14)
+        _cell_line(left, f"Số       -BC/{issuer.symbol}", size=14)
+        _cell_line(right, "ĐẢNG CỘNG SẢN VIỆT NAM", bold=True, underline=True, first=True, size=15)
     _cell_line(right, "", size=8)
     _cell_line(right, date_line_vi(meta.place, meta.send_on), italic=True, size=14)
     _para(doc, space_after=6)
 
 
 def _docx_footer(doc: Any, meta: ReportMeta) -> None:
-    """ "Nơi nhận" on the left; the signature block on the right."""
+    """ "Nơi nhận" on the left; the signature block on the right: authority, title, room to sign, name."""
 
-    table = doc.add_table(rows=1, cols=2)
-    _borderless(table)
-    left, right = table.rows[0].cells
-    left.width, right.width = Cm(8.0), Cm(8.5)
-    _cell_line(left, "Nơi nhận:", underline=True, first=True, size=14, align="left")
-    items = [*meta.recipients_vi, "Lưu Văn phòng"]
+    left, right = _layout_table(doc, FOOTER_WIDTHS).rows[0].cells
+    # Party documents underline "Nơi nhận" (size 14, list 12); state documents set it bold italic (12, list 11).
+    state = meta.issuer.system == "state"
+    _cell_line(
+        left,
+        "Nơi nhận:",
+        bold=state,
+        italic=state,
+        underline=not state,
+        first=True,
+        size=12 if state else 14,
+        align="left",
+    )
+    items = [*meta.recipients_vi, meta.issuer.archive]
     for index, name in enumerate(items):
-        _cell_line(left, f"- {name}{'.' if index == len(items) - 1 else ','}", size=12, align="left")
-    for index, line in enumerate(meta.issuer.signature):
+        _cell_line(left, f"- {name}{'.' if index == len(items) - 1 else ','}", size=11 if state else 12, align="left")
+    signer = meta.issuer.signer
+    lines = [signer.authority, signer.title] if signer.authority else [signer.title]
+    for index, line in enumerate(lines):
         _cell_line(right, line, bold=True, first=index == 0, size=14)
-    for _ in range(4):
+    for _ in range(SIGNATURE_SPACE):
         _cell_line(right, "", size=14)
+    _cell_line(right, signer.name, bold=True, size=14)
