@@ -15,6 +15,7 @@ from pydantic import Field
 
 from domain.safe_text import markdown_text
 from domain.workdays import format_date_vi, weekday_vi
+from flows.forms import form_with_defaults
 from models.db import session_scope
 from tasks.extensions import record_extension_decision_task, tell_agency_task
 from tasks.labels import assignment_label
@@ -57,7 +58,7 @@ def review_extension(
     description = review_description(label, until, reason, requested_by)
     create_markdown_artifact(markdown=description, key=None, description="Đề nghị gia hạn chờ phê duyệt")
     logger.info("Chờ phê duyệt đề nghị gia hạn: %s đến %s", label, format_date_vi(until))
-    form = ExtensionDecision.with_initial_data(description=description, approve=True, approver="")
+    form = form_with_defaults(ExtensionDecision, description, approve=True, approver="")
     decision = pause_flow_run(wait_for_input=form, timeout=REVIEW_TIMEOUT_S, poll_interval=2)
     outcome = record_extension_decision_task(
         assignment_id,

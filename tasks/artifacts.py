@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from domain.deadlines import period_vi
 from domain.labels import ROLE_VI, STATUS_VI
-from domain.safe_text import markdown_text, one_line
+from domain.safe_text import markdown_text
 from domain.text import ascii_slug, excerpt
 from domain.timeliness import CATEGORY_VI, AssignmentFacts, Category, Timeliness
 from domain.workdays import format_date_vi, local_date, weekday_vi
@@ -52,17 +52,22 @@ def summary_line(judged: list[Timeliness | None]) -> str:
     return f"{total} việc: " + ", ".join(parts) if parts else f"{total} việc"
 
 
-def _due_text(judged: Timeliness | None) -> str:
-    """Due date as a cell: the date with its weekday, and the report period for ongoing work."""
+def _due_text(judged: Timeliness | None, *, weekday: bool = True) -> str:
+    """Due date as a cell: the date (with its weekday in prose), and the report period for ongoing work."""
     if judged is None or judged.due is None:
         return "—"
-    text = f"{format_date_vi(judged.due)} ({weekday_vi(judged.due)})"
-    return f"{text}, kỳ {period_vi(judged.period)}" if judged.period else text
+    text = format_date_vi(judged.due) + (f" ({weekday_vi(judged.due)})" if weekday else "")
+    if not judged.period:
+        return text
+    if weekday:
+        return f"{text}, kỳ {period_vi(judged.period)}"
+    # In the table the due date already says the year: "20/09/2022 (quý III)".
+    return f"{text} ({(period_vi(judged.period) or judged.period).split('/')[0]})"
 
 
 # Rows a coordinator must act on come first: overdue, then due soon, then the rest.
 _ORDER = {Category.overdue: 0, Category.in_progress: 2, Category.late: 3, Category.on_time: 4}
-UPDATE_CHARS = 70  # keeps the table within a 1440 px window
+UPDATE_CHARS = 32  # with short cells elsewhere, the first six columns fit a 1440 px window
 
 
 def _row_rank(facts: AssignmentFacts, judged: Timeliness | None, due_soon: set[str], name: str) -> tuple[int, int]:
@@ -74,13 +79,23 @@ def _row_rank(facts: AssignmentFacts, judged: Timeliness | None, due_soon: set[s
     return (_ORDER[judged.category], -judged.days_overdue)
 
 
+# The table's short forms of the four categories (the notice summary and the reports write them in full),
+# so that the first six columns fit a 1440 px window.
+_STATUS_SHORT = {
+    Category.overdue: "⚠ Quá hạn",
+    Category.in_progress: "Trong hạn",
+    Category.on_time: "Xong, đúng hạn",
+    Category.late: "Xong, quá hạn",
+}
+
+
 def _status_cell(judged: Timeliness | None, soon: bool) -> str:
-    """The category, marked when the row needs action."""
+    """The category in short, marked when the row needs action."""
     if judged is None:
         return "Đã thu hồi"
-    if judged.category is Category.overdue:
-        return f"⚠ {CATEGORY_VI[judged.category]}"
-    return f"{CATEGORY_VI[judged.category]} (sắp đến hạn)" if soon else judged.label_vi
+    if judged.category is Category.in_progress and soon:
+        return "Sắp đến hạn"
+    return _STATUS_SHORT[judged.category]
 
 
 def directive_rows(
@@ -101,20 +116,20 @@ def directive_rows(
         last = state.last_update.get(facts.assignment_id)
         update_text = "—"
         if last is not None:
-            update_text = f"{format_date_vi(local_date(last.reported_at))}: {STATUS_VI.get(last.status, last.status)}"
-            if last.percent is not None:
-                update_text += f" {last.percent}%"
-            if last.document_number:
-                update_text += f" (văn bản số {one_line(last.document_number)})"
+            # Short enough for the table: "40% (28/09/2022)", "Hoàn thành (05/10/2022)".
+            said = STATUS_VI.get(last.status, last.status)
+            if last.status == "in_progress" and last.percent is not None:
+                said = f"{last.percent}%"
+            update_text = f"{said} ({format_date_vi(local_date(last.reported_at))})"
         late = judged is not None and judged.category in (Category.overdue, Category.late)
         level = planned.levels.get(facts.assignment_id)
         rows.append(
             {
                 "Cơ quan": name,
                 "Tình trạng": _status_cell(judged, name in due_soon),
-                "Số ngày quá hạn": judged.days_overdue if late and judged else 0,
-                "Hạn": _due_text(judged),
-                "Đã báo vượt cấp": f"bậc {level}" if level else "—",
+                "Ngày quá hạn": judged.days_overdue if late and judged else 0,
+                "Hạn": _due_text(judged, weekday=False),
+                "Vượt cấp": f"bậc {level}" if level else "—",
                 "Cập nhật gần nhất": excerpt(update_text, UPDATE_CHARS),
                 "Vai trò": ROLE_VI.get(facts.role, facts.role),
                 # The state was read before this run wrote its messages: count those too once they are written.

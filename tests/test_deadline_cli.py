@@ -86,9 +86,13 @@ def test_unparseable_phrase_exits_2_with_a_vietnamese_message() -> None:
 
 
 def test_bad_start_date_exits_2() -> None:
-    code, _, err = _run("khẩn trương", "--from", "09/09/2022")
+    code, _, err = _run("khẩn trương", "--from", "31/02/2022")
     assert code == 2
-    assert "YYYY-MM-DD" in err
+    assert "«31/02/2022» không hợp lệ" in err and "dd/mm/yyyy" in err
+
+
+def test_a_start_date_typed_as_offices_do_is_accepted() -> None:
+    assert _run("khẩn trương", "--from", "9/9/2022")[0] == _run("khẩn trương", "--from", "2022-09-09")[0] == 0
 
 
 def test_config_dir_with_a_meeting_date(tmp_path: Path) -> None:

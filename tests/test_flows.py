@@ -118,13 +118,13 @@ def test_artifacts_exist_and_read_back_through_the_prefect_client(prefect_server
     agencies = {row["Cơ quan"] for row in rows}
     assert {"Sở Công Thương", "Sở Tài chính", "Hội Nông dân tỉnh"} <= agencies
     # Overdue rows come first and are marked, with their working days late in their own column.
-    assert rows[0]["Tình trạng"] == "⚠ Quá hạn" and rows[0]["Số ngày quá hạn"] > 0  # the Q3 report was due 20/09
+    assert rows[0]["Tình trạng"] == "⚠ Quá hạn" and rows[0]["Ngày quá hạn"] > 0  # the Q3 report was due 20/09
     assert list(rows[0])[:6] == [
         "Cơ quan",
         "Tình trạng",
-        "Số ngày quá hạn",
+        "Ngày quá hạn",
         "Hạn",
-        "Đã báo vượt cấp",
+        "Vượt cấp",
         "Cập nhật gần nhất",
     ]
     ranks = [row["Tình trạng"].startswith("⚠") for row in rows]

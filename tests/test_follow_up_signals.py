@@ -54,14 +54,17 @@ def test_the_ladder_climbs_in_the_log_and_in_the_event_feed(prefect_server, samp
     # 11/10/2022: Sở Công Thương is 15 working days past 20/09, every rung up to the issuer is due.
     state = follow_up_directive(directive, morning(date(2022, 10, 11)), return_state=True)
     assert state.name == "Quá hạn" and "Sở Công Thương 15 ngày làm việc (bậc 4)" in state.message
+    # Logs reach the server through Prefect's log worker, in batches: wait for the rung's line.
+    wanted = "Báo cáo vượt cấp mức 4 → Thường trực Tỉnh ủy (cơ quan ban hành; "
+    deadline, lines = time.monotonic() + 60, []
     with get_client(sync_client=True) as client:
-        logs = client.read_logs(
-            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id]))
-        )
-    lines = [log.message for log in logs]
-    assert any(line.startswith("Báo cáo vượt cấp mức 4 → Thường trực Tỉnh ủy (cơ quan ban hành; ") for line in lines), (
-        lines
-    )
+        while not any(line.startswith(wanted) for line in lines) and time.monotonic() < deadline:
+            logs = client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id]))
+            )
+            lines = [log.message for log in logs]
+            time.sleep(0.5)
+    assert any(line.startswith(wanted) for line in lines), lines
     assert any("quá hạn 15 ngày làm việc" in line for line in lines)
     escalations = _events(ESCALATION_EVENT, directive, started)
     # One event per rung: 2 (supervisor), 3 (monitors) and 4 (issuer), however many recipients a rung has.

@@ -435,7 +435,8 @@ def test_long_vietnamese_subject_keeps_every_space(db, smtp: SMTPTestServer) -> 
     deliver(MON_0900)
 
     [received] = smtp.messages
-    assert received.message["Subject"] == "[Tổng hợp đôn đốc] 3 việc cần xử lý – Sở Tài chính – ngày 26/09/2022"
+    # Three messages about one assignment count as one item (issue 14: each assignment once).
+    assert received.message["Subject"] == "[Tổng hợp đôn đốc] 1 việc cần xử lý – Sở Tài chính – ngày 26/09/2022"
 
 
 def test_user_text_is_escaped_in_html(db, smtp: SMTPTestServer) -> None:

@@ -73,7 +73,9 @@ def test_deliver_writes_to_the_local_mailbox_by_default(db, isolated_settings: P
     message = message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert message["To"] == "stc@bacgiang.example" and message["From"] == "dondoc@localhost"
     assert message["X-Dondoc-Key"].startswith("digest|email|stc@bacgiang.example|")
-    assert "2. Đến hạn hôm nay" in message.get_body(("plain",)).get_content()
+    # Two messages about one assignment: one item in the digest, with both headlines.
+    body = message.get_body(("plain",)).get_content()
+    assert "1. " in body and "Đến hạn hôm nay" in body and "\n2. " not in body
 
 
 def test_deliver_outside_the_window_holds(db, isolated_settings: Path) -> None:
@@ -190,7 +192,9 @@ def test_zalo_rows_go_out_as_oa_text_and_digests_fit(db, zalo: FakeZalo) -> None
     assert (report.sent, report.digests, report.messages) == (21, 1, 2)
     calls = {c.json["recipient"]["user_id"]: c.json["message"]["text"] for c in zalo.calls("oa")}
     assert calls["2468013579"].startswith("[Nhắc việc] Mục 2.3 Thông báo 1061-TB/TU")
-    assert "trả lời tin nhắn này hoặc liên hệ Văn phòng Tỉnh ủy" in calls["2468013579"]
+    # Without a link the message says where to send a written report, and asks for no reply.
+    assert "báo cáo tiến độ, kết quả thực hiện về Văn phòng Tỉnh ủy" in calls["2468013579"]
+    assert "trả lời" not in calls["2468013579"]
     digest = calls["1357924680"]
     assert len(digest) <= 2000 and digest.startswith("[Tổng hợp đôn đốc] 20 việc cần xử lý")
     assert "việc khác" in digest
