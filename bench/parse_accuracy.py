@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import yaml
 
 from config.agencies import AgencyDirectory, load_agencies
+from config.body_types import load_body_types
 from config.policy import load_calendar, load_deadline_policy
 from config.settings import PACKAGED_CONFIG_DIR
 from domain.deadlines import compute_due, rule_from_json
@@ -35,6 +36,8 @@ from domain.text import match_key, normalize_vietnamese
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "notice_corpus"
 TARGET_AGENCY_F1 = 0.95
+# The national list of standard bodies, passed as `dondoc parse` passes it.
+BODY_TYPES = load_body_types(PACKAGED_CONFIG_DIR)
 TARGET_DEADLINE_ACCURACY = 0.95
 
 
@@ -104,7 +107,7 @@ def score_file(
 ) -> tuple[FileResult, NoticeDraftText]:
     """Parse one notice and compare it with its expected file."""
     exp = yaml.safe_load(expected_path.read_text(encoding="utf-8"))
-    draft = parse_notice_text(read_notice_text(source), directory, source_name=source.name)
+    draft = parse_notice_text(read_notice_text(source), directory, source_name=source.name, body_types=BODY_TYPES)
     found_numbers = {d.number for d in draft.directives}
     exp_numbers = {str(d["number"]) for d in exp["directives"]}
     found_pairs = {(d.number, agency_key(r), str(r.role)) for d in draft.directives for r in d.assignments}
@@ -324,7 +327,7 @@ def role_hits(refs: list[Any], wanted: set[str]) -> int:
 
 def parse_with_given_date(source: Path, directory: AgencyDirectory, exp: dict[str, Any]) -> NoticeDraftText:
     """Parse a notice, giving the parser the issue date when the text has none and the parser accepts one."""
-    kwargs: dict[str, Any] = {"source_name": source.name}
+    kwargs: dict[str, Any] = {"source_name": source.name, "body_types": BODY_TYPES}
     if exp["notice"].get("date_in_text") is False:
         params = inspect.signature(parse_notice_text).parameters
         name = next((p for p in GIVEN_DATE_PARAMETERS if p in params), None)

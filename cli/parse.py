@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from config.agencies import AgencyDirectory, load_agencies
+from config.body_types import load_body_types
 from config.loader import ConfigError, load_located_yaml, validate_located
 from config.policy import load_calendar, load_deadline_policy
 from config.settings import get_settings
@@ -98,8 +99,17 @@ def parse(
     day = given_date(issue_date)
     directory = load_directory(config_dir, directory_file)
     try:
+        body_types = load_body_types(config_dir)
+    except ConfigError as exc:
+        raise _fail(f"danh sách loại cơ quan không hợp lệ:\n{exc}", EXIT_CONFIG) from None
+    try:
         draft = parse_notice_text(
-            read_notice_text(path), directory, source_name=path.name, issued_on=day, issuer=issuer
+            read_notice_text(path),
+            directory,
+            source_name=path.name,
+            issued_on=day,
+            issuer=issuer,
+            body_types=body_types,
         )
     except NoticeReadError as exc:
         raise _fail(exc.message_vi, EXIT_INPUT) from None
