@@ -236,9 +236,9 @@ def _read_agencies(sheet: Any, path: Path, out: WorkbookData) -> None:
     """The province row and one agency per row below the headers."""
     rows, header, columns = _rows(sheet, path, AGENCY_COLUMNS, AGENCY_REQUIRED)
     for number, cells in rows[: header - 1]:
-        values = [_raw_text(c.value) for c in cells]
-        if values and match_key(values[0]) in (match_key(PROVINCE), match_key("Tỉnh, thành phố")):
-            out.data["province"] = next((v for v in values[1:] if v), None)
+        texts = [_raw_text(c.value) for c in cells]
+        if texts and match_key(texts[0]) in (match_key(PROVINCE), match_key("Tỉnh, thành phố")):
+            out.data["province"] = next((v for v in texts[1:] if v), None)
             out.cells[("province",)] = CellRef(sheet.title, number, PROVINCE)
     if out.data["province"] is None:
         out.problems.append((CellRef(sheet.title, 1), f"thiếu dòng «{PROVINCE}» ghi tên tỉnh phía trên dòng tiêu đề"))
