@@ -143,12 +143,7 @@ def structural_problems(data: Any, locate: Callable[[Loc], str]) -> list[str]:
     """Duplicate codes, unknown supervisors and members, empty required cells, oversized values, bad phones."""
     if not isinstance(data, dict):
         return []  # the model says what is wrong with the whole
-    agencies = [
-        a if isinstance(a, dict) else {} for a in data.get("agencies") or [] if isinstance(data.get("agencies"), list)
-    ]
-    groups = [
-        g if isinstance(g, dict) else {} for g in data.get("groups") or [] if isinstance(data.get("groups"), list)
-    ]
+    agencies, groups = _dicts(data.get("agencies")), _dicts(data.get("groups"))
     problems: list[str] = []
     first: dict[str, Loc] = {}
     for kind, items in (("agencies", agencies), ("groups", groups)):
@@ -180,8 +175,8 @@ def structural_problems(data: Any, locate: Callable[[Loc], str]) -> list[str]:
         phone = agency.get("phone")
         if isinstance(phone, str) and not _PHONE.fullmatch(phone):
             problems.append(f"{locate(('agencies', i, 'phone'))}: số điện thoại không hợp lệ «{phone}»")
-        for k, contact in enumerate(agency.get("contacts") or [] if isinstance(agency.get("contacts"), list) else []):
-            address = contact.get("address") if isinstance(contact, dict) else None
+        for k, contact in enumerate(_dicts(agency.get("contacts"))):
+            address = contact.get("address")
             if isinstance(address, str) and contact.get("channel") == "zalo" and re.search(r"\s", address):
                 problems.append(
                     f"{locate(('agencies', i, 'contacts', k))}: mã Zalo không được có khoảng trắng «{address}»"
@@ -194,6 +189,11 @@ def structural_problems(data: Any, locate: Callable[[Loc], str]) -> list[str]:
                 f"{locate(('groups', i, 'members'))}: thành viên không có trong danh mục: {', '.join(map(str, missing))}"
             )
     return problems
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """The items of a list as mappings ({} for any other item; none when value is no list): the model says the rest."""
+    return [item if isinstance(item, dict) else {} for item in value] if isinstance(value, list) else []
 
 
 # --- comparing and writing ----------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ PROVINCE = "Tỉnh"
 HEADER_SCAN_ROWS = 10
 MAX_ROWS = 5000
 MAX_CELL_CHARS = 1000
+TEXT_FORMAT_ROWS = 500  # rows of the template whose telephone and Zalo cells are preformatted as text
 
 # Agency columns: header → agencies.yaml field (contacts and lists are split below).
 CODE = "Mã"
@@ -63,7 +64,8 @@ HELP_LINES = [
     f"  {KIND} (bắt buộc): nhóm cơ quan, ví dụ department, district_government, mass_org (tối đa 32 ký tự).",
     f"  {SUPERVISOR}: mã của cơ quan nhận báo cáo khi quá hạn (phải có trong trang này).",
     f"  {EMAIL}, {HEAD_EMAIL}: địa chỉ e-mail của văn thư và của lãnh đạo; nhiều địa chỉ cách nhau bởi ;.",
-    f"  {ZALO}: mã người dùng Zalo (OA) nhận tin; {PHONE}: số điện thoại cơ quan ghi trong tin nhắc việc.",
+    f"  {ZALO}: mã người dùng Zalo (OA) nhận tin; {PHONE}: số điện thoại cơ quan ghi trong tin nhắc việc",
+    "  (hai cột này để định dạng Văn bản/Text, để giữ số 0 ở đầu).",
     f"Trang «{GROUP_SHEET}» (không bắt buộc): {GROUP_CODE}, {GROUP_NAME}, {GROUP_ALIASES}, "
     f"{MEMBERS} (các mã cơ quan, cách nhau bởi ;).",
     "Không dùng công thức: ô có công thức bị từ chối.",
@@ -122,6 +124,11 @@ def write_template(path: Path) -> None:
     _header(sheet, AGENCY_COLUMNS)
     for row in EXAMPLE_ROWS:
         sheet.append(row)
+    # Telephone numbers and Zalo ids typed into a number cell lose their leading zero: these columns are text.
+    for column in (ZALO, PHONE):
+        letter = sheet.cell(row=3, column=AGENCY_COLUMNS.index(column) + 1).column_letter
+        for index in range(4, 4 + TEXT_FORMAT_ROWS):
+            sheet[f"{letter}{index}"].number_format = "@"
     groups = book.create_sheet(GROUP_SHEET)
     _header(groups, GROUP_COLUMNS)
     for row in EXAMPLE_GROUPS:
@@ -174,11 +181,14 @@ def _rows(
     """The sheet's rows (bounded), the header row and the column of every known header."""
     rows: list[tuple[int, list[Any]]] = []
     for number, row in enumerate(sheet.iter_rows(), start=1):
-        if number > MAX_ROWS + HEADER_SCAN_ROWS:
-            raise WorkbookRefused(f"{path.name}, trang «{sheet.title}»: quá {MAX_ROWS} dòng")
-        rows.append((number, list(row)))
+        cells = list(row)
+        if all(c.value is None for c in cells):
+            continue  # formatted but empty rows (spreadsheets keep many) are not rows of data
+        if len(rows) >= MAX_ROWS + HEADER_SCAN_ROWS:
+            raise WorkbookRefused(f"{path.name}, trang «{sheet.title}»: quá {MAX_ROWS} dòng có dữ liệu")
+        rows.append((number, cells))
     known = {match_key(name): name for name in columns}
-    for number, cells in rows[:HEADER_SCAN_ROWS]:
+    for number, cells in (r for r in rows if r[0] <= HEADER_SCAN_ROWS):
         found = {
             known[match_key(_raw_text(c.value))]: i
             for i, c in enumerate(cells)
@@ -235,14 +245,14 @@ def _split(value: str) -> list[str]:
 def _read_agencies(sheet: Any, path: Path, out: WorkbookData) -> None:
     """The province row and one agency per row below the headers."""
     rows, header, columns = _rows(sheet, path, AGENCY_COLUMNS, AGENCY_REQUIRED)
-    for number, cells in rows[: header - 1]:
+    for number, cells in (r for r in rows if r[0] < header):
         texts = [_raw_text(c.value) for c in cells]
         if texts and match_key(texts[0]) in (match_key(PROVINCE), match_key("Tỉnh, thành phố")):
             out.data["province"] = next((v for v in texts[1:] if v), None)
             out.cells[("province",)] = CellRef(sheet.title, number, PROVINCE)
     if out.data["province"] is None:
         out.problems.append((CellRef(sheet.title, 1), f"thiếu dòng «{PROVINCE}» ghi tên tỉnh phía trên dòng tiêu đề"))
-    for number, cells in rows[header:]:
+    for number, cells in (r for r in rows if r[0] > header):
         text = _cell_reader(sheet.title, number, cells, columns, out)
         values = {column: text(column) for column in AGENCY_COLUMNS}
         if not any(values.values()):
@@ -281,7 +291,7 @@ def _read_agencies(sheet: Any, path: Path, out: WorkbookData) -> None:
 def _read_groups(sheet: Any, path: Path, out: WorkbookData) -> None:
     """One group per row below the headers."""
     rows, header, columns = _rows(sheet, path, GROUP_COLUMNS, [GROUP_CODE, GROUP_NAME, MEMBERS])
-    for number, cells in rows[header:]:
+    for number, cells in (r for r in rows if r[0] > header):
         text = _cell_reader(sheet.title, number, cells, columns, out)
         values = {column: text(column) for column in GROUP_COLUMNS}
         if not any(values.values()):

@@ -355,3 +355,11 @@ def test_the_template_command_writes_the_example(tmp_path: Path) -> None:
     assert read_directory(path).by_code["SO_TC"].escalates_to == "UBND_TINH"
     again = runner.invoke(app, ["agencies", "template", str(path)])
     assert again.exit_code == 1 and "--force" in again.stderr
+
+
+def test_too_many_rows_are_refused(db, config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tasks import agencies_workbook
+
+    monkeypatch.setattr(agencies_workbook, "MAX_ROWS", 5)
+    path = workbook(tmp_path / "quang-tri.xlsx", [*ROWS, *(_row(f"SO_{n}") for n in range(20))])
+    assert any("quá 5 dòng có dữ liệu" in p for p in refused(path, config_dir))

@@ -179,3 +179,19 @@ def test_suggestions_need_shared_distinguishing_words(
         assert offered in joined
     if not_offered:
         assert not_offered not in joined
+
+
+def test_dondoc_parse_passes_the_list(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    notice = tmp_path / "y-kien.txt"
+    notice.write_text(
+        "THÔNG BÁO\nKết luận của Chủ tịch UBND tỉnh\n\n1. Bảo hiểm xã hội tỉnh Quảng Nam chủ trì tuyên truyền.\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["parse", str(notice), "--date", "02/05/2024"])
+    assert result.exit_code == 0, result.stderr
+    text = " ".join(line.strip().lstrip("#").strip() for line in result.stdout.splitlines())
+    assert "cơ quan ngoài danh mục, loại: Cơ quan Trung ương đóng trên địa bàn (cấp tỉnh)" in text
