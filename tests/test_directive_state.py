@@ -56,7 +56,7 @@ def test_reading_directives_together_equals_reading_each_alone(
     assert len({len(s["assignments"]) for s in alone}) > 1, "the sample notice's directives differ in size"
     # Small chunks, so that the IN (...) lists are split and put back together as well.
     monkeypatch.setattr(directive_state, "ID_CHUNK", 3)
-    order = list(reversed(directive_ids)) + [directive_ids[0]]
+    order = [*list(reversed(directive_ids)), directive_ids[0]]
     with session_scope(read_only=True) as session:
         together = [asdict(s) for s in read_directive_states(order, MON_0900, session=session, rules=rules)]
     by_id = {s["directive_id"]: s for s in alone}
