@@ -20,7 +20,7 @@ from domain.timeliness import CATEGORY_VI, AssignmentFacts, Category, Timeliness
 from domain.workdays import format_date_vi, local_date, weekday_vi
 from models import Directive
 from models.db import session_scope
-from tasks.directive_state import DirectiveState, read_directive_state
+from tasks.directive_state import DirectiveState, read_directive_states
 from tasks.planning import FollowUpPlan, plan_directive
 from tasks.retries import IO_RETRIES
 from tasks.rules import FollowUpRules, load_follow_up_rules
@@ -169,19 +169,30 @@ def run_link(flow_run_id: str | None) -> str | None:
     return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui and flow_run_id else None
 
 
+def notice_states(
+    notice_ids: list[int], as_of: datetime, *, session: Session, rules: FollowUpRules
+) -> dict[int, list[DirectiveState]]:
+    """Every directive of each notice, in notice order, read together in a few queries."""
+    pairs = session.exec(
+        select(Directive.notice_id, Directive.id)
+        .where(col(Directive.notice_id).in_(notice_ids))
+        .order_by(col(Directive.notice_id), col(Directive.position))
+    ).all()
+    states = read_directive_states([d for _, d in pairs if d is not None], as_of, session=session, rules=rules)
+    grouped: dict[int, list[DirectiveState]] = {n: [] for n in notice_ids}
+    for state in states:
+        grouped[state.notice_id].append(state)
+    return grouped
+
+
 def notice_summary_markdown(
-    notice_id: int,
+    states: list[DirectiveState],
     as_of: datetime,
     *,
-    session: Session,
     rules: FollowUpRules,
     run_links: dict[int, str] | None = None,
 ) -> str:
     """Markdown summary of every directive of a notice: the four categories and who is overdue, worst first."""
-    ids = session.exec(
-        select(Directive.id).where(Directive.notice_id == notice_id).order_by(col(Directive.position))
-    ).all()
-    states = [read_directive_state(d, as_of, session=session, rules=rules) for d in ids if d is not None]
     lines: list[str] = []
     totals: Counter[Category] = Counter()
     overdue: list[tuple[int, str]] = []
@@ -222,17 +233,16 @@ def notice_summary_markdown(
 
 
 def publish_notice_summary(
-    notice_id: int,
     notice_number: str,
+    states: list[DirectiveState],
     as_of: datetime,
     *,
-    session: Session,
     rules: FollowUpRules,
     run_links: dict[int, str] | None = None,
 ) -> None:
     """Publish the notice's markdown summary artifact."""
     create_markdown_artifact(
-        markdown=notice_summary_markdown(notice_id, as_of, session=session, rules=rules, run_links=run_links),
+        markdown=notice_summary_markdown(states, as_of, rules=rules, run_links=run_links),
         key=notice_key(notice_number),
         description=f"Tổng hợp Thông báo {markdown_text(notice_number)}",
     )
@@ -250,8 +260,10 @@ def publish_artifacts(state: DirectiveState, planned: FollowUpPlan, as_of: datet
 
 @task(name="Cập nhật tổng hợp thông báo", cache_policy=NONE, **IO_RETRIES)
 def publish_notice_summaries(notices: dict[int, str], as_of: datetime, run_links: dict[int, str] | None = None) -> None:
-    """Publish one markdown summary per notice touched by a sweep, read in one short session."""
+    """Publish one markdown summary per notice touched by a sweep, read together in one short session."""
     rules = load_follow_up_rules()
     with session_scope(read_only=True) as session:
-        for notice_id, number in notices.items():
-            publish_notice_summary(notice_id, number, as_of, session=session, rules=rules, run_links=run_links)
+        states = notice_states(list(notices), as_of, session=session, rules=rules)
+    # Published after the session ends: each artifact is an API call, and the read lock need not wait for them.
+    for notice_id, number in notices.items():
+        publish_notice_summary(number, states[notice_id], as_of, rules=rules, run_links=run_links)
