@@ -46,6 +46,8 @@ def directory() -> AgencyDirectory:
         ("Phòng Tài chính - Kế hoạch huyện", "Phòng chuyên môn", BodyLevel.district),
         ("Kho bạc Nhà nước khu vực XII", "Cơ quan Trung ương đóng trên địa bàn", BodyLevel.province),
         ("Đài Phát thanh - Truyền hình Nghệ An", "Đơn vị sự nghiệp, cơ quan báo chí", BodyLevel.province),
+        ("Ngân hàng Nhà nước chi nhánh tỉnh Gia Lai", "Cơ quan Trung ương đóng trên địa bàn", BodyLevel.province),
+        ("Phòng giao dịch NHCSXH huyện Mường Tè", "Ngân hàng, doanh nghiệp nhà nước", BodyLevel.district),
     ],
 )
 def test_standard_names_are_classified_with_their_level(

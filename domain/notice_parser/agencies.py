@@ -12,7 +12,7 @@ from domain.notice_parser.collectives import collective_spans
 from domain.notice_parser.directory import AgencyDirectoryLike
 from domain.notice_parser.document import Doc, norm_low
 from domain.notice_parser.standard_bodies import StandardBodies
-from domain.notice_parser.unknown_names import TailToken, TailWord, shared_head_siblings, tail_end
+from domain.notice_parser.unknown_names import TailToken, shared_head_siblings, tail_end
 
 _TOKEN = re.compile(r"\w+(?:\s*&\s*\w+)*")
 _SOFT_GAP = re.compile(r"^[\s,.\-–]*$")
@@ -376,7 +376,8 @@ class AgencyMatcher:
         if found is None:
             return None
         n, match = found
-        j, place = tail_end(tails, i + n, self.heads, after=TailWord.CAPITALISED)
+        # A complete standard name goes on only over a place ("tỉnh Quảng Nam"), never over lowercase words.
+        j, place = tail_end(tails, i + n, self.heads)
         if j == i + n and match.level is BodyLevel.province_or_district:
             return None  # "UBND", "Hội Nông dân" alone name no one body: the generic rules decide
         return j, place, i + n

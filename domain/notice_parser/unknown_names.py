@@ -269,13 +269,10 @@ def lowercase_ends_name(tokens: list[TailToken], j: int, place: bool) -> bool:
     return pair in _STOP_PAIRS
 
 
-def tail_end(tokens: list[TailToken], start: int, heads: set[str], after: TailWord = TailWord.HEAD) -> tuple[int, bool]:
-    """Index past the last word of a name whose tail starts at token start, and whether it ends in a place.
-
-    after is the kind of the word before start: a head, or (after a whole standard name) a word of the name.
-    """
+def tail_end(tokens: list[TailToken], start: int, heads: set[str]) -> tuple[int, bool]:
+    """Index past the last word of a name whose tail starts at token start, and whether it ends in a place."""
     j = start
-    prev = after
+    prev = TailWord.HEAD
     place = False
     last_good = start
     while j < len(tokens) and not tokens[j].covered:
