@@ -366,10 +366,11 @@ class AgencyMatcher:
         self, toks: list[_Tok], soft: list[bool], covered: list[bool], tails: list[TailToken], i: int
     ) -> tuple[int, bool, int] | None:
         """Like _unknown_end, for a standard body name at token i: the whole standard name, then its place."""
-        if self.standard is None:
-            return None
+        longest = self.standard.max_len_by_head.get(toks[i].key, 0) if self.standard is not None else 0
+        if not longest or self.standard is None:
+            return None  # most words start no standard name
         # Only words joined by soft gaps and not yet part of another name can belong to the standard name.
-        limit, longest = 1, self.standard.max_len_by_head.get(toks[i].key, 0)
+        limit = 1
         while limit < longest and i + limit < len(toks) and soft[i + limit] and not covered[i + limit]:
             limit += 1
         found = self.standard.longest_at([t.key for t in toks[i : i + limit]], 0)
