@@ -424,3 +424,62 @@ def test_the_issuer_as_a_plain_subject_is_flagged_for_review(directory: AgencyDi
         (d,) = draft.directives
         (ref,) = d.assignments
         assert ref.code == "UBND_TINH" and ref.confidence < 0.75 and "cơ quan ban hành" in ref.reason
+
+
+# --- 6. A numbered item that hands out one task per body becomes one directive per body (split_numbered_item) ---
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        (
+            "Sở Tài chính bố trí kinh phí mua vắc xin; Sở Công Thương kiểm soát giá thuốc.",
+            [("1", {"SO_TC": "lead"}), ("1b", {"SO_CT": "lead"})],
+        ),
+        (
+            "Sở Tài chính cấp bù học phí; Công an tỉnh giữ trật tự; Sở Công Thương điều tiết xăng dầu.",
+            [("1", {"SO_TC": "lead"}), ("1b", {"Công an tỉnh": "lead"}), ("1c", {"SO_CT": "lead"})],
+        ),
+        (
+            "Sở Tài chính phối hợp với Sở Công Thương lập dự toán chợ tạm; Công an tỉnh phân luồng xe.",
+            [("1", {"SO_TC": "support", "SO_CT": "lead"}), ("1b", {"Công an tỉnh": "lead"})],
+        ),
+    ],
+)
+def test_a_numbered_item_with_one_task_per_body_is_split(
+    item: str, expected: list[tuple[str, dict[str, str]]], directory: AgencyDirectory
+) -> None:
+    draft = parse(_body(item), directory)
+    assert [(d.number, roles(d)) for d in draft.directives] == expected
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "UBND huyện Lục Nam, UBND huyện Tân Yên dọn vệ sinh chợ; Sở Y tế cấp hóa chất khử khuẩn.",
+        "Ban Tuyên giáo Tỉnh ủy định hướng tuyên truyền bầu cử; Báo Bắc Giang mở chuyên mục riêng.",
+        "Sở Công Thương kiểm soát giá phân bón; Sở Tài chính phối hợp kiểm tra hóa đơn.",
+        "Sở Công Thương kiểm soát giá phân bón. Sở Tài chính bố trí kinh phí bình ổn giá.",
+        "Sở Công Thương kiểm soát giá phân bón; báo cáo kết quả trước ngày 30/6/2024.",
+        "Sở Công Thương kiểm soát giá phân bón; Sở Công Thương công khai giá bán lẻ.",
+    ],
+)
+def test_a_numbered_item_that_reads_as_one_task_stays_whole(item: str, directory: AgencyDirectory) -> None:
+    draft = parse(_body(item), directory)
+    assert [d.number for d in draft.directives] == ["1"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "lead"),
+    [
+        ("Công an tỉnh giữ trật tự tại bến xe.", "Công an tỉnh"),
+        ("Trung tâm Y tế huyện phun khử khuẩn khu chợ.", "Trung tâm Y tế huyện"),
+        ("Ban Tuyên giáo tỉnh ủy định hướng tuyên truyền.", "Ban Tuyên giáo tỉnh ủy"),
+        ("Ngân hàng Chính sách xã hội chi nhánh tỉnh giãn nợ cho hộ nghèo.", "Ngân hàng Chính sách xã hội chi nhánh tỉnh"),
+    ],
+)
+def test_a_lowercase_word_after_a_closing_level_word_ends_the_name(
+    sentence: str, lead: str, directory: AgencyDirectory
+) -> None:
+    (d,) = parse(_body(sentence), directory).directives
+    assert [r.surface for r in d.assignments if str(r.role) == "lead"] == [lead]

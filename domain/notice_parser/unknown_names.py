@@ -269,6 +269,19 @@ def lowercase_ends_name(tokens: list[TailToken], j: int, place: bool) -> bool:
     return pair in _STOP_PAIRS
 
 
+# Level words that close a body's name: a lowercase word after them starts the predicate ("Công an tỉnh giữ …"),
+# except the words of a party body written in lower case ("Ban Tuyên giáo tỉnh ủy", "tỉnh đoàn").
+_CLOSING_LEVELS = {"tỉnh", "huyện", "quận"}
+_AFTER_LEVEL = {"ủy", "uỷ", "đoàn"}
+
+
+def level_word_ends_name(tokens: list[TailToken], j: int) -> bool:
+    """True when the lowercase word at j follows a closing level word ("tỉnh", "huyện") and is no part of a name."""
+    if j == 0 or tokens[j - 1].key not in _CLOSING_LEVELS or tokens[j].gap.strip():
+        return False
+    return tokens[j].key not in UNIT_WORDS and tokens[j].key not in _AFTER_LEVEL
+
+
 def tail_end(tokens: list[TailToken], start: int, heads: set[str]) -> tuple[int, bool]:
     """Index past the last word of a name whose tail starts at token start, and whether it ends in a place."""
     j = start
@@ -294,7 +307,12 @@ def tail_end(tokens: list[TailToken], start: int, heads: set[str]) -> tuple[int,
             if gap_ends_name(tokens[j + 1].gap, tok, tokens[j + 1], place, heads) or place:
                 break
             prev = TailWord.AND
-        elif raw.islower() and prev is not TailWord.HEAD and not lowercase_ends_name(tokens, j, place):
+        elif (
+            raw.islower()
+            and prev is not TailWord.HEAD
+            and not lowercase_ends_name(tokens, j, place)
+            and not level_word_ends_name(tokens, j)
+        ):
             prev = TailWord.LOWER
             last_good = j + 1
         else:
