@@ -483,3 +483,40 @@ def test_a_lowercase_word_after_a_closing_level_word_ends_the_name(
 ) -> None:
     (d,) = parse(_body(sentence), directory).directives
     assert [r.surface for r in d.assignments if str(r.role) == "lead"] == [lead]
+
+
+# --- 7. Deadlines: a time of day, "đến ngày", "đến hết", a named day, meetings; weekly reports -----------------
+
+
+@pytest.mark.parametrize(
+    ("clause", "rule"),
+    [
+        ("nộp hồ sơ trước 17 giờ ngày 20/6/2024", {"kind": "fixed_date", "date": "2024-06-20"}),
+        ("gửi danh sách chậm nhất 9h30, ngày 21/6/2024", {"kind": "fixed_date", "date": "2024-06-21"}),
+        ("đến ngày 28/6/2024 phải nạo vét xong kênh", {"kind": "fixed_date", "date": "2024-06-28"}),
+        ("sửa xong phòng học trước ngày khai giảng 05/9/2024", {"kind": "fixed_date", "date": "2024-09-05"}),
+        ("miễn phí gửi xe đến hết năm 2024", {"kind": "within_year", "year": 2024}),
+        ("giãn giờ làm đến hết tháng 8/2024", {"kind": "within_month", "year": 2024, "month": 8}),
+        (
+            "trình Thường trực Tỉnh ủy tại phiên họp tháng 9/2024",
+            {"kind": "meeting", "body": "Thường trực Tỉnh ủy", "year": 2024, "month": 9},
+        ),
+        ("báo cáo tại kỳ họp tháng 7/2024", {"kind": "meeting", "body": None, "year": 2024, "month": 7}),
+    ],
+)
+def test_deadline_cues_of_letters_and_meetings(clause: str, rule: dict[str, object], directory: AgencyDirectory) -> None:
+    (d,) = parse(_body(f"Sở Công Thương {clause}."), directory, issued_on="2024-06-10").directives
+    got = d.deadline.rule or {}
+    assert {k: got.get(k) for k in rule} == rule
+
+
+def test_a_date_that_only_dates_a_figure_is_no_deadline(directory: AgencyDirectory) -> None:
+    (d,) = parse(_body("Sở Tài chính tính đến ngày 30/6/2024 đã giải ngân 40% vốn, rà soát dự án chậm."), directory).directives
+    assert d.deadline.rule is None or d.deadline.rule["kind"] != "fixed_date"
+
+
+@pytest.mark.parametrize("every", ["hằng tuần", "hàng tuần", "định kỳ hằng tuần", "mỗi tuần"])
+def test_a_weekly_report_is_an_unspecified_recurrence_with_a_note(every: str, directory: AgencyDirectory) -> None:
+    (d,) = parse(_body(f"Sở Y tế tổng hợp số ca bệnh, {every} báo cáo UBND tỉnh."), directory).directives
+    assert d.deadline.recurrence == "unspecified"
+    assert any("hằng tuần chưa được hệ thống theo dõi" in n for n in d.deadline.notes)
