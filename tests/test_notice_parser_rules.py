@@ -520,3 +520,24 @@ def test_a_weekly_report_is_an_unspecified_recurrence_with_a_note(every: str, di
     (d,) = parse(_body(f"Sở Y tế tổng hợp số ca bệnh, {every} báo cáo UBND tỉnh."), directory).directives
     assert d.deadline.recurrence == "unspecified"
     assert any("hằng tuần chưa được hệ thống theo dõi" in n for n in d.deadline.notes)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        ("UBND huyện Lục Nam chủ trì, phối hợp với Hội Nông dân huyện tập huấn kỹ thuật.", "Hội Nông dân huyện"),
+        ("Ban Tuyên giáo Huyện ủy Tân Yên biên soạn tài liệu tuyên truyền.", "Ban Tuyên giáo Huyện ủy Tân Yên"),
+        ("Hội Liên hiệp Phụ nữ thị xã Chũ vận động hội viên góp vốn.", "Hội Liên hiệp Phụ nữ thị xã Chũ"),
+    ],
+)
+def test_a_provincial_name_before_a_lower_level_word_is_that_levels_body(
+    sentence: str, name: str, directory: AgencyDirectory
+) -> None:
+    (d,) = parse(_body(sentence), directory).directives
+    (ref,) = [r for r in d.assignments if r.surface == name]
+    assert ref.code is None and not ref.known
+
+
+def test_a_district_body_of_the_directory_keeps_its_code(directory: AgencyDirectory) -> None:
+    (d,) = parse(_body("Hội Nông dân huyện Yên Thế nhân rộng mô hình nuôi gà đồi."), directory).directives
+    assert roles(d) == {"HND_YENTHE": "lead"}

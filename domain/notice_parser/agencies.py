@@ -148,6 +148,34 @@ _SUB_BODY_PREFIXES = [
 ]
 
 
+# Level words below the province, as (first word, words that may follow it): "huyện", "thị xã", "Huyện ủy" …
+_LOWER_LEVELS = {
+    "huyện": ("ủy", "uỷ"),
+    "xã": (),
+    "quận": (),
+    "phường": (),
+    "thị": ("xã", "trấn", "ủy", "uỷ"),
+    "thành": ("phố", "ủy", "uỷ"),
+    "đảng": ("ủy", "uỷ"),
+}
+
+
+def _spaced(doc: Doc, toks: list[_Tok], k: int) -> bool:
+    """True when only spaces separate token k from the one before it (no comma, dash or line break)."""
+    return 0 < k < len(toks) and doc.text[toks[k - 1].end : toks[k].start] in (" ", "\u00a0")
+
+
+def lower_level_words(doc: Doc, toks: list[_Tok], k: int) -> int:
+    """How many words at k name a level below the province ("huyện", "thị xã", "Huyện ủy"); 0 when none."""
+    if not _spaced(doc, toks, k) or toks[k].key not in _LOWER_LEVELS:
+        return 0
+    follow = _LOWER_LEVELS[toks[k].key]
+    nxt = toks[k + 1].key if _spaced(doc, toks, k + 1) else ""
+    if nxt in follow:
+        return 2
+    return 0 if toks[k].key in ("thị", "thành", "đảng") else 1
+
+
 class AgencyMatcher:
     """Finds directory names (longest match, Unicode- and tone-insensitive) and unknown agency-like names."""
 
@@ -213,6 +241,7 @@ class AgencyMatcher:
         covered = [False] * len(toks)
         out = self._known_names(doc, toks, soft, covered)
         out = self._absorb_sub_bodies(doc, toks, soft, covered, out)
+        out = self._lower_level_counterparts(doc, toks, covered, out)
         out = self._collectives(doc, start, end, toks, covered, out)
         out += self._unknown_names(doc, toks, soft, covered)
         out.sort(key=lambda m: m.start)
@@ -325,6 +354,43 @@ class AgencyMatcher:
                     break
             if not replaced:
                 out.append(m)
+        return out
+
+    def _lower_level_counterparts(
+        self, doc: Doc, toks: list[_Tok], covered: list[bool], found: list[Mention]
+    ) -> list[Mention]:
+        """'Hội Nông dân huyện', 'Ban Tuyên giáo Huyện ủy': a provincial body's name before a lower level word
+        names that level's counterpart, another body (unknown unless the directory lists it under its full name).
+        """
+        ends = {t.end: k for k, t in enumerate(toks)}
+        by_start = {m.start: m for m in found}
+        merged: set[int] = set()
+        out = []
+        for m in found:
+            if id(m) in merged:
+                continue
+            k = ends.get(m.end)
+            agency = self.directory.by_code.get(m.code or "")
+            level = lower_level_words(doc, toks, k + 1) if k is not None and agency is not None else 0
+            if m.is_group or agency is None or agency.kind.startswith("district"):
+                out.append(m)
+                continue
+            nxt = by_start.get(toks[k + 1].start) if k is not None and _spaced(doc, toks, k + 1) else None
+            nxt_agency = self.directory.by_code.get(nxt.code or "") if nxt is not None else None
+            if nxt is not None and nxt_agency is not None and nxt_agency.kind == "district_party_committee":
+                # "Ban Tuyên giáo" + "Huyện ủy Tân Yên": the district committee's own board.
+                merged.add(id(nxt))
+                out.append(Mention(m.start, nxt.end, doc.text[m.start : nxt.end], None, False, (), None))
+                continue
+            if not level:
+                out.append(m)
+                continue
+            j = k + 1 + level
+            while _spaced(doc, toks, j) and not covered[j] and toks[j].raw[:1].isupper() and toks[j].raw[1:2].islower():
+                j += 1  # the place: "Hội Nông dân huyện Chợ Lách"
+            for x in range(k + 1, j):
+                covered[x] = True
+            out.append(Mention(m.start, toks[j - 1].end, doc.text[m.start : toks[j - 1].end], None, False, (), None))
         return out
 
     def _unknown_end(
