@@ -91,9 +91,7 @@ _MEETING_HALL = r"(?:hội\s+nghị|phiên\s+họp|kỳ\s+họp|cuộc\s+họp)"
 _BODY = r"(?P<body>(?:(?!hội\s+nghị|phiên|kỳ\s+họp|cuộc\s+họp|thường\s+kỳ|tháng)[^\n,.;:()])+?)"
 _MEETING_CUE = r"(?:tại|trước|trình|tới|ở)\s+"
 # "đến hết năm 2023": the period's end is the deadline, as with "trong năm 2023".
-_PERIOD_CUE = (
-    r"(?:trong\s+(?:(?:thời\s+gian|khoảng|suốt|cả)\s+)?|chậm\s+nhất\s+(?:là\s+)?(?:trong\s+)?|đến\s+hết\s+)"
-)
+_PERIOD_CUE = r"(?:trong\s+(?:(?:thời\s+gian|khoảng|suốt|cả)\s+)?|chậm\s+nhất\s+(?:là\s+)?(?:trong\s+)?|đến\s+hết\s+)"
 # A time of day between the cue and the date ("trước 16 giờ ngày 14/9/2024", "chậm nhất 10h00, ngày …").
 _TIME_OF_DAY = r"(?:\d{1,2}\s*(?:giờ|h)(?:\s*\d{1,2}(?:\s*phút)?)?\s*,?\s*(?=ngày\s))?"
 # "trước ngày khai giảng 05/9/2023": an event's name between "ngày" and a full date.

@@ -475,7 +475,10 @@ def test_a_numbered_item_that_reads_as_one_task_stays_whole(item: str, directory
         ("Công an tỉnh giữ trật tự tại bến xe.", "Công an tỉnh"),
         ("Trung tâm Y tế huyện phun khử khuẩn khu chợ.", "Trung tâm Y tế huyện"),
         ("Ban Tuyên giáo tỉnh ủy định hướng tuyên truyền.", "Ban Tuyên giáo tỉnh ủy"),
-        ("Ngân hàng Chính sách xã hội chi nhánh tỉnh giãn nợ cho hộ nghèo.", "Ngân hàng Chính sách xã hội chi nhánh tỉnh"),
+        (
+            "Ngân hàng Chính sách xã hội chi nhánh tỉnh giãn nợ cho hộ nghèo.",
+            "Ngân hàng Chính sách xã hội chi nhánh tỉnh",
+        ),
     ],
 )
 def test_a_lowercase_word_after_a_closing_level_word_ends_the_name(
@@ -504,14 +507,18 @@ def test_a_lowercase_word_after_a_closing_level_word_ends_the_name(
         ("báo cáo tại kỳ họp tháng 7/2024", {"kind": "meeting", "body": None, "year": 2024, "month": 7}),
     ],
 )
-def test_deadline_cues_of_letters_and_meetings(clause: str, rule: dict[str, object], directory: AgencyDirectory) -> None:
+def test_deadline_cues_of_letters_and_meetings(
+    clause: str, rule: dict[str, object], directory: AgencyDirectory
+) -> None:
     (d,) = parse(_body(f"Sở Công Thương {clause}."), directory, issued_on="2024-06-10").directives
     got = d.deadline.rule or {}
     assert {k: got.get(k) for k in rule} == rule
 
 
 def test_a_date_that_only_dates_a_figure_is_no_deadline(directory: AgencyDirectory) -> None:
-    (d,) = parse(_body("Sở Tài chính tính đến ngày 30/6/2024 đã giải ngân 40% vốn, rà soát dự án chậm."), directory).directives
+    (d,) = parse(
+        _body("Sở Tài chính tính đến ngày 30/6/2024 đã giải ngân 40% vốn, rà soát dự án chậm."), directory
+    ).directives
     assert d.deadline.rule is None or d.deadline.rule["kind"] != "fixed_date"
 
 
@@ -541,3 +548,48 @@ def test_a_provincial_name_before_a_lower_level_word_is_that_levels_body(
 def test_a_district_body_of_the_directory_keeps_its_code(directory: AgencyDirectory) -> None:
     (d,) = parse(_body("Hội Nông dân huyện Yên Thế nhân rộng mô hình nuôi gà đồi."), directory).directives
     assert roles(d) == {"HND_YENTHE": "lead"}
+
+
+# --- 8. Shared tails and listed places -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        (
+            "Huyện ủy, UBND huyện Mù Cang Chải rà soát hộ nghèo.",
+            {"Huyện ủy Mù Cang Chải": "lead", "UBND huyện Mù Cang Chải": "lead"},
+        ),
+        ("Huyện ủy và UBND huyện Tân Yên chỉ đạo dồn điền đổi thửa.", {"HU_TANYEN": "lead", "UBND_TANYEN": "lead"}),
+        (
+            "Thành ủy, UBND thành phố Cẩm Phả chỉnh trang đô thị.",
+            {"Thành ủy Cẩm Phả": "lead", "UBND thành phố Cẩm Phả": "lead"},
+        ),
+    ],
+)
+def test_a_bare_level_body_borrows_the_place_of_its_sibling(
+    sentence: str, expected: dict[str, str], directory: AgencyDirectory
+) -> None:
+    (d,) = parse(_body(sentence), directory).directives
+    assert roles(d) == expected
+
+
+def test_a_bare_level_body_without_a_placed_sibling_stays_bare(directory: AgencyDirectory) -> None:
+    (d,) = parse(_body("Huyện ủy, Sở Y tế rà soát hộ nghèo, báo cáo UBND tỉnh."), directory).directives
+    assert set(roles(d)) == {"Huyện ủy", "Sở Y tế"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "phrase"),
+    [
+        ("Đảng ủy các xã Tân Hưng, Phú Lộc, Mỹ An vận động nhân dân.", "Đảng ủy các xã Tân Hưng, Phú Lộc, Mỹ An"),
+        (
+            "UBND các huyện Mường Tè, Sìn Hồ và Phong Thổ rà soát điểm trường.",
+            "UBND các huyện Mường Tè, Sìn Hồ và Phong Thổ",
+        ),
+        ("UBND các huyện Bảo Lạc, Sở Y tế tổ chức khám bệnh.", "UBND các huyện Bảo Lạc"),
+    ],
+)
+def test_a_collective_phrase_takes_the_places_it_lists(sentence: str, phrase: str, directory: AgencyDirectory) -> None:
+    (d,) = parse(_body(sentence), directory).directives
+    assert [r.surface for r in d.assignments if r.generic] == [phrase]

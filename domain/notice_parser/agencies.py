@@ -10,6 +10,7 @@ from domain.notice_parser.abbreviations import written_forms
 from domain.notice_parser.collectives import collective_spans
 from domain.notice_parser.directory import AgencyDirectoryLike
 from domain.notice_parser.document import Doc, norm_low
+from domain.notice_parser.shared_names import share_places
 from domain.notice_parser.unknown_names import TailToken, shared_head_siblings, tail_end
 
 _TOKEN = re.compile(r"\w+(?:\s*&\s*\w+)*")
@@ -245,7 +246,16 @@ class AgencyMatcher:
         out = self._collectives(doc, start, end, toks, covered, out)
         out += self._unknown_names(doc, toks, soft, covered)
         out.sort(key=lambda m: m.start)
-        return out
+        return share_places(doc, out, self.resolve_name)
+
+    def resolve_name(self, name: str) -> tuple[str, bool, tuple[str, ...]] | None:
+        """(code, is_group, members) of a name the directory lists in exactly this form, else None."""
+        doc = Doc.of(name)
+        toks = self.tokens(doc, 0, len(doc.text))
+        hit = self._longest_entry(toks, [True] * len(toks), 0) if toks else None
+        if hit is None or hit[0] != len(toks):
+            return None
+        return hit[1].code, hit[1].is_group, hit[1].members
 
     def _longest_entry(self, toks: list[_Tok], soft: list[bool], i: int) -> tuple[int, _Entry] | None:
         """The longest directory name starting at token i whose words are joined by soft gaps only."""

@@ -128,7 +128,11 @@ def split_numbered_item(builder: Builder, unit: Unit) -> list[Unit]:
     # A later clause whose body only "phối hợp" supports the task before it ("…; Sở B phối hợp tuyên truyền").
     if any(sub is not None and sub[1] is DoerKind.COOP for sub in subjects[1:]):
         return [unit]
-    if len(keys) != len(pieces) or len(set(keys)) != len(keys) or any(_ORIENTS.match(sub[2]) for sub in subjects if sub):
+    if (
+        len(keys) != len(pieces)
+        or len(set(keys)) != len(keys)
+        or any(_ORIENTS.match(sub[2]) for sub in subjects if sub)
+    ):
         return [unit]
     out = []
     for k, (s, e) in enumerate(pieces):
@@ -144,7 +148,5 @@ def split_units(builder: Builder) -> list[Unit]:
     return [
         piece
         for unit in builder.units
-        for piece in (
-            split_on_subject_change(builder, unit) if unit.synthetic else split_numbered_item(builder, unit)
-        )
+        for piece in (split_on_subject_change(builder, unit) if unit.synthetic else split_numbered_item(builder, unit))
     ]
