@@ -593,3 +593,20 @@ def test_a_bare_level_body_without_a_placed_sibling_stays_bare(directory: Agency
 def test_a_collective_phrase_takes_the_places_it_lists(sentence: str, phrase: str, directory: AgencyDirectory) -> None:
     (d,) = parse(_body(sentence), directory).directives
     assert [r.surface for r in d.assignments if r.generic] == [phrase]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "lead"),
+    [
+        ("Công ty Điện lực Lạng Sơn cấp điện cho khu tái định cư.", "Công ty Điện lực Lạng Sơn"),
+        ("Tổng công ty Đường sắt Việt Nam sửa chữa cầu yếu.", "Tổng công ty Đường sắt Việt Nam"),
+        ("Trạm Thú y huyện tiêm phòng cho đàn trâu bò.", "Trạm Thú y huyện"),
+        ("Trung tâm Bảo tồn di tích Côn Sơn mở cửa miễn phí.", "Trung tâm Bảo tồn di tích Côn Sơn"),
+        ("Ban Quản lý Vườn quốc gia Ba Vì trồng bổ sung cây bản địa.", "Ban Quản lý Vườn quốc gia Ba Vì"),
+    ],
+)
+def test_company_and_station_heads_and_a_proper_name_closing_a_name(
+    sentence: str, lead: str, directory: AgencyDirectory
+) -> None:
+    (d,) = parse(_body(sentence), directory).directives
+    assert [r.surface for r in d.assignments if str(r.role) == "lead"] == [lead]

@@ -287,6 +287,7 @@ def tail_end(tokens: list[TailToken], start: int, heads: set[str]) -> tuple[int,
     j = start
     prev = TailWord.HEAD
     place = False
+    proper = False  # two capitalised words in a row ("… di sản văn hóa Hội An"): a proper name closes the name
     last_good = start
     while j < len(tokens) and not tokens[j].covered:
         tok = tokens[j]
@@ -298,6 +299,8 @@ def tail_end(tokens: list[TailToken], start: int, heads: set[str]) -> tuple[int,
         if raw[:1].isupper():
             if prev is TailWord.UNIT:
                 place = True
+            elif prev is TailWord.CAPITALISED and tok.gap == " " and not raw.isupper():
+                proper = True
             prev = TailWord.ABBREVIATION if len(raw) > 1 and raw.isupper() else TailWord.CAPITALISED
             last_good = j + 1
         elif key in UNIT_WORDS:
@@ -310,7 +313,7 @@ def tail_end(tokens: list[TailToken], start: int, heads: set[str]) -> tuple[int,
         elif (
             raw.islower()
             and prev is not TailWord.HEAD
-            and not lowercase_ends_name(tokens, j, place)
+            and not lowercase_ends_name(tokens, j, place or proper)
             and not level_word_ends_name(tokens, j)
         ):
             prev = TailWord.LOWER
