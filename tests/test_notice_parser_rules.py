@@ -610,3 +610,22 @@ def test_company_and_station_heads_and_a_proper_name_closing_a_name(
 ) -> None:
     (d,) = parse(_body(sentence), directory).directives
     assert [r.surface for r in d.assignments if str(r.role) == "lead"] == [lead]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "lead"),
+    [
+        (
+            "Ban Quản lý dự án đầu tư xây dựng các công trình dân dụng tỉnh bàn giao trường học.",
+            "Ban Quản lý dự án đầu tư xây dựng các công trình dân dụng tỉnh",
+        ),
+        ("Ban QLDA đầu tư xây dựng huyện Lục Ngạn hoàn trả mặt bằng.", "Ban QLDA đầu tư xây dựng huyện Lục Ngạn"),
+        (
+            "Ban Quản lý dự án công trình thủy lợi và phòng chống thiên tai tỉnh gia cố đê.",
+            "Ban Quản lý dự án công trình thủy lợi và phòng chống thiên tai tỉnh",
+        ),
+    ],
+)
+def test_a_project_board_name_runs_to_its_level_word(sentence: str, lead: str, directory: AgencyDirectory) -> None:
+    (d,) = parse(_body(sentence), directory).directives
+    assert [r.surface for r in d.assignments if str(r.role) == "lead"] == [lead]

@@ -11,7 +11,7 @@ from domain.notice_parser.collectives import collective_spans
 from domain.notice_parser.directory import AgencyDirectoryLike
 from domain.notice_parser.document import Doc, norm_low
 from domain.notice_parser.shared_names import share_places
-from domain.notice_parser.unknown_names import TailToken, shared_head_siblings, tail_end
+from domain.notice_parser.unknown_names import TailToken, level_bounded_tail, shared_head_siblings, tail_end
 
 _TOKEN = re.compile(r"\w+(?:\s*&\s*\w+)*")
 _SOFT_GAP = re.compile(r"^[\s,.\-–]*$")
@@ -96,6 +96,8 @@ def _key_of(raw_low: str) -> str:
 # whether the name may stand alone ("Công an tỉnh", "Tỉnh ủy") or needs a proper-name tail.
 _UNKNOWN_HEADS: list[tuple[tuple[str, ...], bool]] = [
     (("ban", "cán", "sự", "đảng"), False),
+    (("ban", "quản", "lý", "dự", "án"), False),
+    (("ban", "qlda"), False),
     (("ban", "quản", "lý"), False),
     (("đảng", "bộ"), False),
     (("ủy", "ban"), False),
@@ -138,6 +140,8 @@ _UNKNOWN_HEADS: list[tuple[tuple[str, ...], bool]] = [
     (("đoàn",), False),
     (("phòng",), False),
 ]
+# Heads that are complete nouns: a lowercase name of their field follows, up to a level word (level_bounded_tail).
+_DESCRIPTIVE_HEADS = {("ban", "quản", "lý", "dự", "án"), ("ban", "qlda")}
 _SUB_BODY_PREFIXES = [
     ("ban", "cán", "sự", "đảng"),
     ("ban", "thường", "vụ"),
@@ -418,6 +422,9 @@ class AgencyMatcher:
                 continue
             if any(covered[k] or not soft[k] for k in range(i + 1, i + n)):
                 continue
+            descriptive = level_bounded_tail(tails, i + n) if head in _DESCRIPTIVE_HEADS else None
+            if descriptive is not None:
+                return descriptive, False, i + n
             j, place = tail_end(tails, i + n, self.heads)
             if j == i + n and not alone:
                 return None

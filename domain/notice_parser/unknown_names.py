@@ -348,3 +348,30 @@ def shared_head_siblings(tokens: list[TailToken], end: int, heads: set[str]) -> 
         out.append((j, k))
         j = k
     return out
+
+
+# Level words that end a descriptive name ("Ban Quản lý dự án … tỉnh"), with the words that may follow the first.
+_LEVEL_CLOSE = {"tỉnh": (), "huyện": (), "quận": (), "thành": ("phố",), "thị": ("xã",)}
+
+
+def level_bounded_tail(tokens: list[TailToken], start: int, limit: int = 14) -> int | None:
+    """End of a descriptive lowercase name that runs to its level word, or None when none comes within limit words.
+
+    "Ban Quản lý dự án đầu tư xây dựng các công trình giao thông tỉnh": after a head that is itself a complete noun
+    ("Ban Quản lý dự án"), the lowercase words name the board's field, verbs and "các" included, up to "tỉnh"
+    (and a place after it). Any separator or capitalised word other than a place after the level ends the search.
+    """
+    for j in range(start, min(len(tokens), start + limit)):
+        tok = tokens[j]
+        if tok.covered or tok.gap.strip() or (j > start and not tok.raw.islower() and tok.key not in UNIT_WORDS):
+            return None
+        follow = _LEVEL_CLOSE.get(tok.key)
+        if follow is None or (follow and (j + 1 >= len(tokens) or tokens[j + 1].key not in follow)):
+            continue
+        end = j + 1 + len(follow)
+        while (
+            end < len(tokens) and tokens[end].gap == " " and tokens[end].raw[:1].isupper() and not tokens[end].covered
+        ):
+            end += 1  # the place: "… huyện Phù Cát"
+        return end
+    return None
