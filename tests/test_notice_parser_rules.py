@@ -629,3 +629,12 @@ def test_company_and_station_heads_and_a_proper_name_closing_a_name(
 def test_a_project_board_name_runs_to_its_level_word(sentence: str, lead: str, directory: AgencyDirectory) -> None:
     (d,) = parse(_body(sentence), directory).directives
     assert [r.surface for r in d.assignments if str(r.role) == "lead"] == [lead]
+
+
+@pytest.mark.parametrize("oversight", ["kiểm tra, đôn đốc", "theo dõi, đôn đốc thực hiện", "giám sát"])
+def test_a_clause_that_only_oversees_stays_with_the_task_before(oversight: str, directory: AgencyDirectory) -> None:
+    task = f"Sở Công Thương kiểm soát giá xăng dầu; Sở Tài chính {oversight}."
+    unnumbered = parse(PREFACE + task + "\n", directory).directives
+    numbered = parse(_body(task), directory).directives
+    assert len(unnumbered) == 1 and len(numbered) == 1
+    assert set(roles(numbered[0])) == {"SO_CT", "SO_TC"}

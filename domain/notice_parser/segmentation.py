@@ -23,6 +23,10 @@ from domain.notice_parser.sentences import MentionIndex, sentences
 _SEMICOLON = re.compile(r";\s+")
 # "Ban Tuyên giáo định hướng thông tin; Báo … đăng tải": the first body orients the work the next ones carry out.
 _ORIENTS = vi_pattern(r"^định\s+hướng\b")
+# Oversight verbs with no object: the clause watches over the task before it ("…; Sở Công Thương kiểm tra, đôn đốc.").
+_OVERSEES = vi_pattern(
+    r"^(?:(?:kiểm\s+tra|đôn\s+đốc|theo\s+dõi|giám\s+sát)(?:\s*,\s*|\s+và\s+|\s+)?)+(?:việc\s+)?(?:thực\s+hiện)?[\s.;/]*$"
+)
 # The kinds of an opening subject that does a task of its own in its clause.
 _OWN_TASK = (DoerKind.PLAIN, DoerKind.CHAIR, DoerKind.COOP)
 
@@ -41,6 +45,11 @@ def clause_pieces(builder: Builder, unit: Unit, index: MentionIndex) -> list[tup
     return [(s, e) for s, e in pieces if doc.text[s:e].strip()]
 
 
+def only_oversees(verb: str) -> bool:
+    """True for a predicate that only oversees the task before it: "Sở X kiểm tra, đôn đốc." has no task of its own."""
+    return bool(_OVERSEES.match(verb))
+
+
 def subject_lead(builder: Builder, index: MentionIndex, s: int, e: int) -> set[str] | None:
     """The keys of the clause's own subject when that subject leads a task of its own, else None."""
     found = RoleReader(builder.doc, s, e, index).sentence(s, e)
@@ -48,6 +57,8 @@ def subject_lead(builder: Builder, index: MentionIndex, s: int, e: int) -> set[s
         return None
     group, kind = min(found.doers, key=lambda d: d[0].start)
     if group.category is not Category.SUBJECT or not kind.leads:
+        return None
+    if only_oversees(main_verb(builder.doc.low[group.end : e])):
         return None
     return {m.key for m in group.members}
 
@@ -105,6 +116,8 @@ def opening_subject(builder: Builder, index: MentionIndex, s: int, e: int) -> tu
     if len(group.members) != 1 or group.members[0].generic or group.members[0].is_group:
         return None
     verb = main_verb(builder.doc.low[group.end : e])
+    if only_oversees(verb):
+        return None
     if kind is DoerKind.COOP and not re.search(r"\S\s+\S", verb.split("với", 1)[-1].strip()):
         return None  # "Sở X phối hợp." supports the clause before; it is no task of its own
     return group.members[0].key, kind, verb
