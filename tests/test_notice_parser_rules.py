@@ -638,3 +638,38 @@ def test_a_clause_that_only_oversees_stays_with_the_task_before(oversight: str, 
     numbered = parse(_body(task), directory).directives
     assert len(unnumbered) == 1 and len(numbered) == 1
     assert set(roles(numbered[0])) == {"SO_CT", "SO_TC"}
+
+
+# --- 9. Issue dates of press summaries: the summarised document's date, else the article's opening date --------
+
+
+@pytest.mark.parametrize(
+    "citation",
+    [
+        "Văn phòng Tỉnh ủy vừa ban hành Kết luận số 88-KL/TU ngày 21/5/2024 của Thường trực Tỉnh ủy",
+        "Văn phòng UBND tỉnh đã ban hành Thông báo số 57/TB-VP, ngày 21/5/2024 truyền đạt kết luận",
+        "UBND tỉnh mới có Công văn số 1290/UBND-KT ngày 21/5/2024 gửi các sở",
+    ],
+)
+def test_a_press_summary_takes_the_date_of_the_document_it_cites(citation: str, directory: AgencyDirectory) -> None:
+    text = (
+        "Lạng Sơn: chống hạn cho cây vụ đông\n\nChiều 20/5/2024, lãnh đạo tỉnh họp về chống hạn. "
+        f"{citation} về việc này.\n\nGiao Sở Công Thương bảo đảm điện cho các trạm bơm trước ngày 30/5/2024.\n"
+    )
+    draft = parse(text, directory)
+    assert draft.date.value == "2024-05-21" and "văn bản được tóm tắt" in (draft.date.note or "")
+    assert draft.number_is_placeholder
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        "Chiều 14/5/2024, Phó Chủ tịch UBND tỉnh họp về chống hạn.",
+        "Sáng ngày 14/5/2024, Phó Chủ tịch UBND tỉnh họp về chống hạn.",
+        "**Lạng Sơn, 14/5/2024** – Sáng nay, Phó Chủ tịch UBND tỉnh họp về chống hạn.",
+        "Cao Bằng, ngày 14/5/2024 - Phó Chủ tịch UBND tỉnh họp về chống hạn.",
+    ],
+)
+def test_an_article_without_a_header_date_takes_its_opening_date(opening: str, directory: AgencyDirectory) -> None:
+    text = f"Họp bàn chống hạn\n\n{opening}\n\nGiao Sở Công Thương bảo đảm điện cho các trạm bơm.\n"
+    assert parse(text, directory).date.value == "2024-05-14"
