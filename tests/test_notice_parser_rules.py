@@ -673,3 +673,21 @@ def test_a_press_summary_takes_the_date_of_the_document_it_cites(citation: str, 
 def test_an_article_without_a_header_date_takes_its_opening_date(opening: str, directory: AgencyDirectory) -> None:
     text = f"Họp bàn chống hạn\n\n{opening}\n\nGiao Sở Công Thương bảo đảm điện cho các trạm bơm.\n"
     assert parse(text, directory).date.value == "2024-05-14"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        (
+            "Ngân hàng Nông nghiệp và Phát triển nông thôn chi nhánh Lạng Sơn giãn nợ cho hộ nuôi cá lồng.",
+            "Ngân hàng Nông nghiệp và Phát triển nông thôn chi nhánh Lạng Sơn",
+        ),
+        ("Ngân hàng Nông nghiệp và PTNT tỉnh cho vay ưu đãi.", "Ngân hàng Nông nghiệp và PTNT tỉnh"),
+        ("Ngân hàng Nhà nước chi nhánh tỉnh giám sát tín dụng.", "Ngân hàng Nhà nước chi nhánh tỉnh"),
+    ],
+)
+def test_a_bank_named_after_a_directory_body_is_the_bank_with_its_branch(
+    sentence: str, name: str, directory: AgencyDirectory
+) -> None:
+    (d,) = parse(_body(sentence), directory).directives
+    assert [(r.surface, r.code) for r in d.assignments] == [(name, None)]

@@ -11,7 +11,7 @@ from domain.notice_parser.collectives import collective_spans
 from domain.notice_parser.directory import AgencyDirectoryLike
 from domain.notice_parser.document import Doc, norm_low
 from domain.notice_parser.shared_names import share_places
-from domain.notice_parser.unknown_names import TailToken, level_bounded_tail, shared_head_siblings, tail_end
+from domain.notice_parser.unknown_names import UNIT_WORDS, TailToken, level_bounded_tail, shared_head_siblings, tail_end
 
 _TOKEN = re.compile(r"\w+(?:\s*&\s*\w+)*")
 _SOFT_GAP = re.compile(r"^[\s,.\-–]*$")
@@ -153,7 +153,24 @@ _SUB_BODY_PREFIXES = [
     ("phòng",),
     ("chi", "cục"),
     ("trung", "tâm"),
+    ("ngân", "hàng"),
 ]
+
+
+def branch_end(doc: Doc, toks: list[_Tok], covered: list[bool], k: int) -> int:
+    """Last token of a name that goes on with its branch ("… chi nhánh Gia Lai", "… chi nhánh tỉnh"), else k."""
+    if not (_spaced(doc, toks, k + 1) and _spaced(doc, toks, k + 2)):
+        return k
+    if (toks[k + 1].key, toks[k + 2].key) != ("chi", "nhánh"):
+        return k
+    j = k + 3
+    while _spaced(doc, toks, j) and not covered[j] and (toks[j].raw[:1].isupper() or toks[j].key in UNIT_WORDS):
+        j += 1
+    if j == k + 3:
+        return k
+    for x in range(k + 1, j):
+        covered[x] = True
+    return j - 1
 
 
 # Level words below the province, as (first word, words that may follow it): "huyện", "thị xã", "Huyện ủy" …
@@ -363,6 +380,7 @@ class AgencyMatcher:
                     ):
                         end_tok += 1
                         covered[end_tok] = True
+                    end_tok = branch_end(doc, toks, covered, end_tok)
                     e = toks[end_tok].end
                     out.append(Mention(s, e, doc.text[s:e], None, False, (), None))
                     for x in range(j, k):
