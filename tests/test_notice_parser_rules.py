@@ -691,3 +691,15 @@ def test_a_bank_named_after_a_directory_body_is_the_bank_with_its_branch(
 ) -> None:
     (d,) = parse(_body(sentence), directory).directives
     assert [(r.surface, r.code) for r in d.assignments] == [(name, None)]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Kết luận buổi làm việc, Chủ tịch UBND tỉnh đề nghị Sở Công Thương phối hợp với Sở Tài chính rà soát giá điện.",
+        "Tại buổi làm việc, Phó Chủ tịch UBND tỉnh yêu cầu Sở Công Thương phối hợp với Sở Tài chính rà soát giá điện.",
+    ],
+)
+def test_a_body_asked_to_cooperate_is_still_assigned(sentence: str, directory: AgencyDirectory) -> None:
+    text = f"Họp bàn giá điện\n\nChiều 14/5/2024, lãnh đạo tỉnh làm việc với ngành điện.\n\n{sentence}\n"
+    assert [roles(d) for d in parse(text, directory).directives] == [{"SO_CT": "support", "SO_TC": "lead"}]

@@ -246,6 +246,8 @@ class Builder:
         if not found.doers:
             return False
         group, kind = min(found.doers, key=lambda d: d[0].start)
+        if group.category is Category.DIRECTED:
+            return True  # "đề nghị Sở X phối hợp với Y …": being asked is being assigned, whatever the predicate
         if group.category is not Category.SUBJECT:
             return kind.leads
         return kind.leads or (kind is DoerKind.COOP and bool(found.links))
