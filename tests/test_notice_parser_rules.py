@@ -703,3 +703,21 @@ def test_a_bank_named_after_a_directory_body_is_the_bank_with_its_branch(
 def test_a_body_asked_to_cooperate_is_still_assigned(sentence: str, directory: AgencyDirectory) -> None:
     text = f"Họp bàn giá điện\n\nChiều 14/5/2024, lãnh đạo tỉnh làm việc với ngành điện.\n\n{sentence}\n"
     assert [roles(d) for d in parse(text, directory).directives] == [{"SO_CT": "support", "SO_TC": "lead"}]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Sở Tài chính (Phòng Quản lý giá) chủ trì kiểm tra giá sữa.", {"SO_TC": "lead"}),
+        (
+            "Sở Y tế (Chi cục An toàn vệ sinh thực phẩm) phối hợp với Sở Công Thương kiểm tra bếp ăn.",
+            {"Sở Y tế": "support", "SO_CT": "lead"},
+        ),
+        ("Sở Công Thương (Chi cục Quản lý thị trường) kiểm tra hàng giả.", {"SO_CT": "lead"}),
+    ],
+)
+def test_a_bracketed_unit_after_a_body_is_not_a_doer(
+    sentence: str, expected: dict[str, str], directory: AgencyDirectory
+) -> None:
+    (d,) = parse(_body(sentence), directory).directives
+    assert roles(d) == expected
