@@ -721,3 +721,32 @@ def test_a_bracketed_unit_after_a_body_is_not_a_doer(
 ) -> None:
     (d,) = parse(_body(sentence), directory).directives
     assert roles(d) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "names"),
+    [
+        (
+            "Ban Quản lý Khu kinh tế Vân Phong và các khu công nghiệp tỉnh cấp phép xây dựng.",
+            ["Ban Quản lý Khu kinh tế Vân Phong và các khu công nghiệp tỉnh"],
+        ),
+        (
+            "Đảng ủy Khối các cơ quan và doanh nghiệp tỉnh kiện toàn chi bộ.",
+            ["Đảng ủy Khối các cơ quan và doanh nghiệp tỉnh"],
+        ),
+        (
+            "Trung tâm Xúc tiến đầu tư thuộc Sở Kế hoạch và Đầu tư tổ chức hội nghị.",
+            ["Trung tâm Xúc tiến đầu tư thuộc Sở Kế hoạch và Đầu tư"],
+        ),
+        (
+            "Ban Quản lý Khu du lịch Tam Cốc và các đơn vị liên quan dọn rác.",
+            ["Ban Quản lý Khu du lịch Tam Cốc", "các đơn vị liên quan"],
+        ),
+        ("Sở Y tế và các bệnh viện tuyến huyện tổ chức khám sàng lọc.", ["Sở Y tế"]),
+    ],
+)
+def test_a_name_runs_on_over_its_own_zones_bloc_and_parent_only(
+    sentence: str, names: list[str], directory: AgencyDirectory
+) -> None:
+    (d,) = parse(_body(sentence), directory).directives
+    assert [r.surface for r in d.assignments] == names

@@ -10,7 +10,7 @@ from domain.notice_parser.abbreviations import written_forms
 from domain.notice_parser.collectives import collective_spans
 from domain.notice_parser.directory import AgencyDirectoryLike
 from domain.notice_parser.document import Doc, norm_low
-from domain.notice_parser.shared_names import share_places
+from domain.notice_parser.shared_names import join_parent_units, share_places
 from domain.notice_parser.unknown_names import UNIT_WORDS, TailToken, level_bounded_tail, shared_head_siblings, tail_end
 
 _TOKEN = re.compile(r"\w+(?:\s*&\s*\w+)*")
@@ -270,7 +270,7 @@ class AgencyMatcher:
         out = self._collectives(doc, start, end, toks, covered, out)
         out += self._unknown_names(doc, toks, soft, covered)
         out.sort(key=lambda m: m.start)
-        return share_places(doc, out, self.resolve_name)
+        return join_parent_units(doc, share_places(doc, out, self.resolve_name))
 
     def resolve_name(self, name: str) -> tuple[str, bool, tuple[str, ...]] | None:
         """(code, is_group, members) of a name the directory lists in exactly this form, else None."""
@@ -315,6 +315,8 @@ class AgencyMatcher:
         """Collective phrases as generic mentions; one that runs past a directory group replaces the group."""
         out = list(found)
         for s, e in collective_spans(doc, start, end):
+            if doc.text[max(0, s - 6) : s].endswith("Khối "):
+                continue  # "Đảng bộ Khối các cơ quan tỉnh": part of a bloc's name, not a collective
             inside = [m for m in out if m.start < e and s < m.end]
             if any(not m.is_group for m in inside) or any(m.start <= s and e <= m.end for m in inside):
                 continue  # names a listed body, or is (part of) a directory group: the directory decides

@@ -1,7 +1,10 @@
-"""Names that share a tail: "Huyện ủy, UBND huyện Văn Yên" names the Huyện ủy and the UBND of one district.
+"""Names that lean on the next name: shared tails and units named with their parent.
 
-A bare level body ("Huyện ủy", "UBND huyện", "Thành ủy") directly followed by "," or "và" and a body of a named
-place borrows that place: the text writes the place once for both. A bare name with no such neighbour stays as it is.
+- share_places: "Huyện ủy, UBND huyện Văn Yên" names the Huyện ủy and the UBND of one district. A bare level body
+  ("Huyện ủy", "UBND huyện", "Thành ủy") directly followed by "," or "và" and a body of a named place borrows that
+  place: the text writes the place once for both. A bare name with no such neighbour stays as it is.
+- join_parent_units: "Trung tâm Phát triển quỹ đất thuộc Ban Quản lý Khu kinh tế tỉnh" is one unit, named with
+  the body it belongs to; the parent is not a second body of the clause.
 """
 
 from __future__ import annotations
@@ -55,4 +58,26 @@ def share_places(doc: Doc, mentions: list[Mention], resolve: Resolve) -> list[Me
         known = resolve(surface)
         code, is_group, members = known if known else (None, False, ())
         out[i] = replace(bare, surface=surface, code=code, is_group=is_group, members=members, canonical=None)
+    return out
+
+
+_UNDER = re.compile(r"^\s+(?:trực\s+)?thuộc\s+$", re.IGNORECASE)
+
+
+def join_parent_units(doc: Doc, mentions: list[Mention]) -> list[Mention]:
+    """Mentions in text order, an unknown unit followed by "thuộc" and its parent joined into one unknown name."""
+    out: list[Mention] = []
+    for m in mentions:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.code is None
+            and not prev.generic
+            and not m.generic
+            and not m.is_group
+            and _UNDER.match(doc.text[prev.end : m.start])
+        ):
+            out[-1] = replace(prev, end=m.end, surface=doc.text[prev.start : m.end], canonical=None)
+            continue
+        out.append(m)
     return out

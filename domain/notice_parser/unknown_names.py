@@ -282,6 +282,21 @@ def level_word_ends_name(tokens: list[TailToken], j: int) -> bool:
     return tokens[j].key not in UNIT_WORDS and tokens[j].key not in _AFTER_LEVEL
 
 
+# Capitalised nouns whose plural may follow inside the same name: "Khu kinh tế … và các khu công nghiệp".
+_PLURAL_NOUNS = {"khu", "cụm"}
+# Nouns of a party bloc: "Khối các cơ quan tỉnh" names one body.
+_BLOC_WORDS = {"Khối"}
+
+
+def plural_of_own_noun(tokens: list[TailToken], start: int, j: int) -> bool:
+    """True at "và các khu …" when the name so far has "Khu": the name goes on over the zones it also covers."""
+    if j + 2 >= len(tokens) or any(t.gap.strip() for t in tokens[j : j + 3]):
+        return False
+    noun = tokens[j + 2].key
+    own = {t.key for t in tokens[start - 1 : j] if t.raw[:1].isupper()}
+    return tokens[j + 1].key == "các" and noun in _PLURAL_NOUNS and noun in own and tokens[j + 2].raw.islower()
+
+
 def tail_end(tokens: list[TailToken], start: int, heads: set[str]) -> tuple[int, bool]:
     """Index past the last word of a name whose tail starts at token start, and whether it ends in a place."""
     j = start
@@ -306,6 +321,16 @@ def tail_end(tokens: list[TailToken], start: int, heads: set[str]) -> tuple[int,
         elif key in UNIT_WORDS:
             prev = TailWord.UNIT
             last_good = j + 1
+        elif key == "và" and plural_of_own_noun(tokens, start, j):
+            j += 3  # "Ban Quản lý Khu kinh tế và các khu công nghiệp tỉnh": the name covers the zones too
+            prev, place, proper, last_good = TailWord.LOWER, False, False, j
+            continue
+        elif key == "các" and tokens[j - 1].raw in _BLOC_WORDS and not tok.gap.strip():
+            bloc = level_bounded_tail(tokens, j)  # "Đảng bộ Khối các cơ quan và doanh nghiệp tỉnh"
+            if bloc is None:
+                break
+            last_good = j = bloc
+            break
         elif key in ("và", "&") and j + 1 < len(tokens) and tokens[j + 1].raw[:1].isupper():
             if gap_ends_name(tokens[j + 1].gap, tok, tokens[j + 1], place, heads) or place:
                 break
