@@ -69,10 +69,14 @@ class Builder:
         self.units: list[Unit] = []
         self._used_numbers: set[str] = set()
         self._next_free: dict[str, int] = {}
+        self._mentions: dict[tuple[int, int], list[Mention]] = {}
 
     def mentions(self, start: int, end: int) -> list[Mention]:
-        """Names in doc[start:end]."""
-        return self.matcher.find(self.doc, start, end)
+        """Names in doc[start:end] (remembered: segmentation and the directive read the same ranges)."""
+        key = (start, end)
+        if key not in self._mentions:
+            self._mentions[key] = self.matcher.find(self.doc, start, end)
+        return self._mentions[key]
 
     def roles(self, start: int, end: int) -> tuple[list[Assignment], bool]:
         """Roles of every name in doc[start:end]."""

@@ -130,6 +130,8 @@ def split_numbered_item(builder: Builder, unit: Unit) -> list[Unit]:
     item stays whole when any clause opens with no body or with several ("UBND huyện A, UBND huyện B …"), when a
     body comes back, or when the first body only orients ("định hướng") what the next ones carry out.
     """
+    if ";" not in builder.doc.text[unit.start : unit.end]:
+        return [unit]  # most items: nothing to cut, no names to look up
     index = MentionIndex(builder.mentions(unit.start, unit.end))
     if len(sentences(builder.doc, unit.start, unit.end, index)) != 1:
         return [unit]
