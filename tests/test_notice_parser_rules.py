@@ -750,3 +750,27 @@ def test_a_name_runs_on_over_its_own_zones_bloc_and_parent_only(
 ) -> None:
     (d,) = parse(_body(sentence), directory).directives
     assert [r.surface for r in d.assignments] == names
+
+
+@pytest.mark.parametrize(
+    "closing",
+    [
+        "UBND tỉnh yêu cầu Giám đốc các sở: Công Thương, Tài chính triển khai thực hiện./.",
+        "Chủ tịch UBND tỉnh đề nghị các cơ quan liên quan nghiêm túc thực hiện./.",
+    ],
+)
+def test_a_closing_request_with_its_issuer_is_never_a_directive(closing: str, directory: AgencyDirectory) -> None:
+    draft = parse(PREFACE + "1. Sở Công Thương rà soát quy hoạch chợ.\n\n" + closing + "\n", directory)
+    assert [roles(d) for d in draft.directives] == [{"SO_CT": "lead"}]
+
+
+@pytest.mark.parametrize(
+    "attendance",
+    ["Cùng dự có lãnh đạo các sở, ngành và các huyện.", "Tham dự cuộc họp có lãnh đạo Sở Tài chính, Sở Công Thương."],
+)
+def test_who_attended_a_meeting_is_never_assigned(attendance: str, directory: AgencyDirectory) -> None:
+    text = (
+        f"Họp bàn giá điện\n\nChiều 14/5/2024, Phó Chủ tịch UBND tỉnh họp về giá điện. {attendance}\n\n"
+        "Kết luận cuộc họp, Phó Chủ tịch UBND tỉnh giao Sở Công Thương kiểm tra giá điện.\n"
+    )
+    assert [roles(d) for d in parse(text, directory).directives] == [{"SO_CT": "lead"}]

@@ -20,6 +20,7 @@ _NARRATIVE_HEAD = vi_pattern(
     r"^(?:về\s+)?(?:đánh\s+giá|kết\s+quả|tình\s+hình|thời\s+gian\s+qua|trong\s+thời\s+gian\s+qua|những\s+năm\s+qua|nhìn\s+chung"
     r"|qua\s+(?:\d+\s+)?(?:năm|tháng)|qua\s+(?:kiểm\s+tra|báo\s+cáo|nghe)|năm\s+\d{4}\s*,|(?:6|sáu|9|chín|\d+)\s+tháng\s+đầu\s+năm"
     r"|thống\s+nhất|nhất\s+trí|đồng\s+ý|ghi\s+nhận|biểu\s+dương|cơ\s+bản|những\s+kết\s+quả|ưu\s+điểm|tồn\s+tại|hạn\s+chế"
+    r"|cùng\s+(?:tham\s+)?dự|tham\s+dự|dự\s+(?:họp|buổi|cuộc)"
     r"|tuy\s+nhiên|bên\s+cạnh|từ\s+khi|sau\s+(?:\d+|một|hai|ba)\s+năm|thực\s+hiện\s+(?:nghị\s+quyết|kết\s+luận|chỉ\s+thị|kế\s+hoạch)[^,]{0,80},\s*(?:thời\s+gian\s+qua|đến\s+nay))"
 )
 _DIRECTIVE_HEAD = vi_pattern(
@@ -32,6 +33,8 @@ _IMPERATIVE_START = vi_pattern(
     r"|nghiên\s+cứu|đề\s+xuất|tham\s+mưu|triển\s+khai|bổ\s+sung|sớm|thường\s+xuyên|củng\s+cố|phát\s+huy|chú\s+trọng|ưu\s+tiên"
     r"|đảm\s+bảo|bảo\s+đảm|huy\s+động|đôn\s+đốc|lựa\s+chọn|hỗ\s+trợ|cần|phải|quán\s+triệt|làm\s+tốt|rà\s+soát|lãnh\s+đạo)\b"
 )
+# Who attended ("Cùng dự có lãnh đạo các sở …", "Tham dự cuộc họp có …"): a list of guests, never a task.
+_ATTENDANCE = vi_pattern(r"^(?:cùng\s+(?:tham\s+)?dự|tham\s+dự|dự\s+(?:họp|buổi|cuộc))\b")
 _ASSIGN_CUE = vi_pattern(r"(?:^|[.;:]\s*|,\s*)(?:giao|đề\s+nghị|yêu\s+cầu)\s+[^\s]")
 _ASSIGN_SENTENCE = vi_pattern(r"(?:^|[.;:]\s*)(?:giao|đề\s+nghị|yêu\s+cầu)\s")
 # The subject prefix ("Đồng thời, …", "Trong năm 2024, …") at the start of a sentence, to look past it.
@@ -246,6 +249,8 @@ class Builder:
         stripped = _SUBJECT_PREFIX_START.sub("", low, count=1)
         if ASSIGN_START.match(stripped) or ASSIGN_START.match(low):
             return True
+        if _ATTENDANCE.match(low):
+            return False
         found = RoleReader(self.doc, s, e, index).sentence(s, e)
         if not found.doers:
             return False
