@@ -774,3 +774,18 @@ def test_who_attended_a_meeting_is_never_assigned(attendance: str, directory: Ag
         "Kết luận cuộc họp, Phó Chủ tịch UBND tỉnh giao Sở Công Thương kiểm tra giá điện.\n"
     )
     assert [roles(d) for d in parse(text, directory).directives] == [{"SO_CT": "lead"}]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "lead"),
+    [
+        ("Ban Quản lý rừng phòng hộ Núi Cốc tuần tra chống cháy rừng.", "Ban Quản lý rừng phòng hộ Núi Cốc"),
+        ("Ban Quản lý chợ Đồng Xuân thu phí đúng quy định.", "Ban Quản lý chợ Đồng Xuân"),
+        ("Trung tâm y tế huyện lấy mẫu xét nghiệm.", "Trung tâm y tế huyện"),
+    ],
+)
+def test_a_board_or_centre_named_in_lowercase_runs_to_its_place_or_level(
+    sentence: str, lead: str, directory: AgencyDirectory
+) -> None:
+    (d,) = parse(_body(sentence), directory).directives
+    assert [r.surface for r in d.assignments if str(r.role) == "lead"] == [lead]

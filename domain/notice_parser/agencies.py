@@ -140,8 +140,11 @@ _UNKNOWN_HEADS: list[tuple[tuple[str, ...], bool]] = [
     (("đoàn",), False),
     (("phòng",), False),
 ]
-# Heads that are complete nouns: a lowercase name of their field follows, up to a level word (level_bounded_tail).
+# Heads that are complete nouns: a lowercase name of their field follows, up to a level word or a place
+# (level_bounded_tail). Heads of management boards, centres and stations followed by a lowercase word are read the
+# same way ("Ban Quản lý rừng phòng hộ Đa Nhim", "Trung tâm y tế huyện").
 _DESCRIPTIVE_HEADS = {("ban", "quản", "lý", "dự", "án"), ("ban", "qlda")}
+_LOWER_TAIL_HEADS = {("ban", "quản", "lý"), ("trung", "tâm"), ("trạm",), ("chi", "cục")}
 _SUB_BODY_PREFIXES = [
     ("ban", "cán", "sự", "đảng"),
     ("ban", "thường", "vụ"),
@@ -442,7 +445,12 @@ class AgencyMatcher:
                 continue
             if any(covered[k] or not soft[k] for k in range(i + 1, i + n)):
                 continue
-            descriptive = level_bounded_tail(tails, i + n) if head in _DESCRIPTIVE_HEADS else None
+            lower_next = i + n < len(toks) and toks[i + n].raw.islower()
+            descriptive = (
+                level_bounded_tail(tails, i + n)
+                if head in _DESCRIPTIVE_HEADS or (lower_next and head in _LOWER_TAIL_HEADS)
+                else None
+            )
             if descriptive is not None:
                 return descriptive, False, i + n
             j, place = tail_end(tails, i + n, self.heads)

@@ -380,7 +380,7 @@ _LEVEL_CLOSE = {"tỉnh": (), "huyện": (), "quận": (), "thành": ("phố",),
 
 
 def level_bounded_tail(tokens: list[TailToken], start: int, limit: int = 14) -> int | None:
-    """End of a descriptive lowercase name that runs to its level word, or None when none comes within limit words.
+    """End of a descriptive lowercase name that runs to its level word or a place, else None (within limit words).
 
     "Ban Quản lý dự án đầu tư xây dựng các công trình giao thông tỉnh": after a head that is itself a complete noun
     ("Ban Quản lý dự án"), the lowercase words name the board's field, verbs and "các" included, up to "tỉnh"
@@ -388,6 +388,8 @@ def level_bounded_tail(tokens: list[TailToken], start: int, limit: int = 14) -> 
     """
     for j in range(start, min(len(tokens), start + limit)):
         tok = tokens[j]
+        if j > start and proper_name_end(tokens, j) > j + 1:
+            return proper_name_end(tokens, j)  # "Ban Quản lý rừng phòng hộ Đa Nhim": a place ends it too
         if tok.covered or tok.gap.strip() or (j > start and not tok.raw.islower() and tok.key not in UNIT_WORDS):
             return None
         follow = _LEVEL_CLOSE.get(tok.key)
@@ -400,3 +402,13 @@ def level_bounded_tail(tokens: list[TailToken], start: int, limit: int = 14) -> 
             end += 1  # the place: "… huyện Phù Cát"
         return end
     return None
+
+
+def proper_name_end(tokens: list[TailToken], j: int) -> int:
+    """Index past a run of capitalised words starting at j and joined by spaces ("Đa Nhim"); j when none starts there."""
+    k = j
+    while k < len(tokens) and not tokens[k].covered and tokens[k].gap == " " and tokens[k].raw[:1].isupper():
+        if tokens[k].raw.isupper() and len(tokens[k].raw) > 1:
+            break  # an abbreviation, not a place
+        k += 1
+    return k
