@@ -789,3 +789,17 @@ def test_a_board_or_centre_named_in_lowercase_runs_to_its_place_or_level(
 ) -> None:
     (d,) = parse(_body(sentence), directory).directives
     assert [r.surface for r in d.assignments if str(r.role) == "lead"] == [lead]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "lead"),
+    [
+        ("Đảng đoàn Hội đồng nhân dân tỉnh lãnh đạo giám sát chi ngân sách.", "Đảng đoàn Hội đồng nhân dân tỉnh"),
+        ("Ban cán sự đảng Tòa án nhân dân tỉnh chỉ đạo xét xử nghiêm.", "Ban cán sự đảng Tòa án nhân dân tỉnh"),
+    ],
+)
+def test_a_sub_body_prefix_before_an_unknown_name_is_part_of_it(
+    sentence: str, lead: str, directory: AgencyDirectory
+) -> None:
+    (d,) = parse(_body(sentence), directory).directives
+    assert [r.surface for r in d.assignments if str(r.role) == "lead"] == [lead]

@@ -160,6 +160,20 @@ _SUB_BODY_PREFIXES = [
 ]
 
 
+def sub_body_start(toks: list[_Tok], soft: list[bool], covered: list[bool], i: int) -> int:
+    """Index of a sub-body prefix ("Đảng đoàn", "Ban cán sự đảng") right before an unknown name at i, else i.
+
+    "Đảng đoàn Hội đồng nhân dân tỉnh" is the party group of that council, a body of its own, as for directory names.
+    """
+    for prefix in _SUB_BODY_PREFIXES:
+        k = i - len(prefix)
+        if k < 0 or tuple(t.key for t in toks[k:i]) != prefix or not toks[k].raw[:1].isupper():
+            continue
+        if not any(covered[x] for x in range(k, i)) and all(soft[x] for x in range(k + 1, i + 1)):
+            return k
+    return i
+
+
 def branch_end(doc: Doc, toks: list[_Tok], covered: list[bool], k: int) -> int:
     """Last token of a name that goes on with its branch ("… chi nhánh Gia Lai", "… chi nhánh tỉnh"), else k."""
     if not (_spaced(doc, toks, k + 1) and _spaced(doc, toks, k + 2)):
@@ -344,7 +358,7 @@ class AgencyMatcher:
                 i += 1
                 continue
             j, place, head_end = found
-            s, e = toks[i].start, toks[j - 1].end
+            s, e = toks[sub_body_start(toks, soft, covered, i)].start, toks[j - 1].end
             out.append(Mention(s, e, doc.text[s:e], None, False, (), None))
             if place:
                 # "UBND huyện Na Hang, Lâm Bình": each further place is a body of the same head.
