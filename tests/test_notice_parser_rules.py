@@ -803,3 +803,23 @@ def test_a_sub_body_prefix_before_an_unknown_name_is_part_of_it(
 ) -> None:
     (d,) = parse(_body(sentence), directory).directives
     assert [r.surface for r in d.assignments if str(r.role) == "lead"] == [lead]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        (
+            "Giám đốc Sở Tài chính, Chủ tịch UBND huyện Lục Nam bố trí kinh phí.",
+            {"SO_TC": "lead", "UBND_LUCNAM": "lead"},
+        ),
+        (
+            "Thủ trưởng các sở, ngành, Chủ tịch UBND các huyện, thành phố rà soát thủ tục.",
+            {"CAC_SO_NGANH": "lead", "UBND_HUYEN_TP": "lead"},
+        ),
+    ],
+)
+def test_heads_listed_with_their_titles_are_all_subjects(
+    sentence: str, expected: dict[str, str], directory: AgencyDirectory
+) -> None:
+    (d,) = parse(_body(sentence), directory).directives
+    assert {(r.code or r.surface): str(r.role) for r in d.assignments} == expected

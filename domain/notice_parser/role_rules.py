@@ -92,7 +92,9 @@ def strip_left(left: str) -> str:
     t = re.sub(r"[*_“”\"]+", " ", left)
     t = re.sub(r"^\s*(?:[-–+•]|\d+(?:\.\d+)*[.)]|[a-zđ]\))\s+", "", t)
     t = " ".join(t.split())
-    return _PERSON_TITLES.sub("", t).strip()
+    untitled = _PERSON_TITLES.sub("", t).strip()
+    # "Thủ trưởng các sở …, Chủ tịch UBND các huyện …": a title after a comma starts another subject of the list.
+    return untitled.strip(" ,") if untitled != t.strip() and untitled.strip(" ,") == "" else untitled
 
 
 def categorise(left: str) -> tuple[Category, str]:
