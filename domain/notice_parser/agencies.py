@@ -160,6 +160,19 @@ _SUB_BODY_PREFIXES = [
 ]
 
 
+def _counterpart(doc: Doc, toks: list[_Tok], covered: list[bool], m: Mention, k: int) -> Mention:
+    """m, or the lower level's body when a level word (and a place) follows m's last token k."""
+    level = lower_level_words(doc, toks, k + 1)
+    if not level:
+        return m
+    j = k + 1 + level
+    while _spaced(doc, toks, j) and not covered[j] and toks[j].raw[:1].isupper() and toks[j].raw[1:2].islower():
+        j += 1  # the place: "Hội Nông dân huyện Chợ Lách"
+    for x in range(k + 1, j):
+        covered[x] = True
+    return Mention(m.start, toks[j - 1].end, doc.text[m.start : toks[j - 1].end], None, False, (), None)
+
+
 def sub_body_start(toks: list[_Tok], soft: list[bool], covered: list[bool], i: int) -> int:
     """Index of a sub-body prefix ("Đảng đoàn", "Ban cán sự đảng") right before an unknown name at i, else i.
 
@@ -419,32 +432,23 @@ class AgencyMatcher:
         ends = {t.end: k for k, t in enumerate(toks)}
         by_start = {m.start: m for m in found}
         merged: set[int] = set()
-        out = []
+        out: list[Mention] = []
         for m in found:
             if id(m) in merged:
                 continue
             k = ends.get(m.end)
             agency = self.directory.by_code.get(m.code or "")
-            level = lower_level_words(doc, toks, k + 1) if k is not None and agency is not None else 0
-            if m.is_group or agency is None or agency.kind.startswith("district"):
+            if k is None or m.is_group or agency is None or agency.kind.startswith("district"):
                 out.append(m)
                 continue
-            nxt = by_start.get(toks[k + 1].start) if k is not None and _spaced(doc, toks, k + 1) else None
+            nxt = by_start.get(toks[k + 1].start) if _spaced(doc, toks, k + 1) else None
             nxt_agency = self.directory.by_code.get(nxt.code or "") if nxt is not None else None
             if nxt is not None and nxt_agency is not None and nxt_agency.kind == "district_party_committee":
                 # "Ban Tuyên giáo" + "Huyện ủy Tân Yên": the district committee's own board.
                 merged.add(id(nxt))
                 out.append(Mention(m.start, nxt.end, doc.text[m.start : nxt.end], None, False, (), None))
                 continue
-            if not level:
-                out.append(m)
-                continue
-            j = k + 1 + level
-            while _spaced(doc, toks, j) and not covered[j] and toks[j].raw[:1].isupper() and toks[j].raw[1:2].islower():
-                j += 1  # the place: "Hội Nông dân huyện Chợ Lách"
-            for x in range(k + 1, j):
-                covered[x] = True
-            out.append(Mention(m.start, toks[j - 1].end, doc.text[m.start : toks[j - 1].end], None, False, (), None))
+            out.append(_counterpart(doc, toks, covered, m, k))
         return out
 
     def _unknown_end(
