@@ -6,11 +6,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from domain.body_types import BodyLevel, BodyMatch, BodyTypeCatalog
 from domain.notice_parser.abbreviations import written_forms
 from domain.notice_parser.collectives import collective_spans
 from domain.notice_parser.directory import AgencyDirectoryLike
 from domain.notice_parser.document import Doc, norm_low
 from domain.notice_parser.shared_names import join_parent_units, share_places
+from domain.notice_parser.standard_bodies import StandardBodies
 from domain.notice_parser.unknown_names import UNIT_WORDS, TailToken, level_bounded_tail, shared_head_siblings, tail_end
 
 _TOKEN = re.compile(r"\w+(?:\s*&\s*\w+)*")
@@ -80,6 +82,7 @@ class Mention:
     members: tuple[str, ...]
     canonical: str | None
     generic: bool = False  # a collective phrase ("các đơn vị có liên quan"): several bodies the text does not list
+    body_type: BodyMatch | None = None  # for a name outside the directory: its standard type, when it has one
 
     @property
     def key(self) -> str:
@@ -90,6 +93,11 @@ class Mention:
 def _key_of(raw_low: str) -> str:
     """Token key: lowercase, tone-normalised, no spaces around '&'."""
     return re.sub(r"\s+", "", raw_low)
+
+
+def _keys_of(name: str) -> tuple[str, ...]:
+    """The token keys of a whole name."""
+    return tuple(_key_of(norm_low(m.group(0))) for m in _TOKEN.finditer(unicodedata.normalize("NFC", name)))
 
 
 # Heads of agency-like names not in the directory; the tuple is the lowercase token sequence and
@@ -234,8 +242,10 @@ def lower_level_words(doc: Doc, toks: list[_Tok], k: int) -> int:
 class AgencyMatcher:
     """Finds directory names (longest match, Unicode- and tone-insensitive) and unknown agency-like names."""
 
-    def __init__(self, directory: AgencyDirectoryLike):
+    def __init__(self, directory: AgencyDirectoryLike, body_types: BodyTypeCatalog | None = None):
         self.directory = directory
+        # The national list of standard body types, so a body of another province is known by its type.
+        self.standard = StandardBodies(body_types, _keys_of) if body_types is not None else None
         self.index: dict[tuple[str, ...], _Entry] = {}
         for agency in directory.agencies:
             names = [agency.name, *([agency.short_name] if agency.short_name else []), *agency.aliases]
@@ -300,7 +310,12 @@ class AgencyMatcher:
         out = self._collectives(doc, start, end, toks, covered, out)
         out += self._unknown_names(doc, toks, soft, covered)
         out.sort(key=lambda m: m.start)
-        return join_parent_units(doc, share_places(doc, out, self.resolve_name))
+        out = join_parent_units(doc, share_places(doc, out, self.resolve_name))
+        if self.standard is not None:
+            for m in out:
+                if m.code is None and not m.generic:
+                    m.body_type = self.standard.classify(_keys_of(m.surface))
+        return out
 
     def resolve_name(self, name: str) -> tuple[str, bool, tuple[str, ...]] | None:
         """(code, is_group, members) of a name the directory lists in exactly this form, else None."""
@@ -457,6 +472,9 @@ class AgencyMatcher:
         """(end index, ends in a place, index past the head) of an agency-like name starting at token i, or None."""
         if not toks[i].raw[:1].isupper():
             return None
+        standard = self._standard_end(toks, soft, covered, tails, i)
+        if standard is not None:
+            return standard
         for head, alone in _UNKNOWN_HEADS:
             n = len(head)
             if i + n > len(toks) or tuple(t.key for t in toks[i : i + n]) != head:
@@ -476,3 +494,24 @@ class AgencyMatcher:
                 return None
             return j, place, i + n
         return None
+
+    def _standard_end(
+        self, toks: list[_Tok], soft: list[bool], covered: list[bool], tails: list[TailToken], i: int
+    ) -> tuple[int, bool, int] | None:
+        """Like _unknown_end, for a standard body name at token i: the whole standard name, then its place."""
+        longest = self.standard.max_len_by_head.get(toks[i].key, 0) if self.standard is not None else 0
+        if not longest or self.standard is None:
+            return None  # most words start no standard name
+        # Only words joined by soft gaps and not yet part of another name can belong to the standard name.
+        limit = 1
+        while limit < longest and i + limit < len(toks) and soft[i + limit] and not covered[i + limit]:
+            limit += 1
+        found = self.standard.longest_at([t.key for t in toks[i : i + limit]], 0)
+        if found is None:
+            return None
+        n, match = found
+        # A complete standard name goes on only over a place ("tỉnh Quảng Nam"), never over lowercase words.
+        j, place = tail_end(tails, i + n, self.heads)
+        if j == i + n and match.level is BodyLevel.province_or_district:
+            return None  # "UBND", "Hội Nông dân" alone name no one body: the generic rules decide
+        return j, place, i + n
