@@ -356,6 +356,12 @@ def _build_unspecified(m: re.Match[str], reference: date | None) -> _Hit:
 
 
 @_safe
+def _build_meeting_unspecified(m: re.Match[str], reference: date | None) -> _Hit:
+    """'trước kỳ họp HĐND tỉnh cuối năm': a meeting deadline whose month the text does not give."""
+    raise _Problem("hạn là một kỳ họp nhưng văn bản không nêu tháng họp; cần nhập ngày họp hoặc tháng họp")
+
+
+@_safe
 def _build_weekly(m: re.Match[str], reference: date | None) -> _Hit:
     """'hằng tuần': found, but report schedules run by month, quarter, half-year or year only."""
     raise _Problem(
@@ -398,6 +404,12 @@ _PATTERNS: tuple[_Pattern, ...] = (
         rf"{_MEETING_HALL}{_S}(?:thường{_S}kỳ{_S})?tháng{_S}{_MONTH_YEAR}(?:{_S}(?P<body>của{_S}[^\n,.;:()]{{1,60}}?)(?=\s*[\n,.;:()]|\s*$))?",
         _MEETING_CUE,
         _build_meeting,
+    ),
+    _pattern(
+        "meeting_unspecified",
+        rf"{_MEETING_HALL}(?![^\n.;]{{0,80}}?tháng{_S}\d)(?:{_S}[^\s,.;:()]+){{1,6}}",
+        r"trước\s+",
+        _build_meeting_unspecified,
     ),
     _pattern("working_days", rf"{_NUM}{_S}ngày{_S}làm{_S}việc{_SINCE}", _DAYS_CUE, _days_builder(True)),
     _pattern(

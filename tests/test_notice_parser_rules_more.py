@@ -109,6 +109,16 @@ def test_deadline_cues_of_letters_and_meetings(
     assert {k: got.get(k) for k in rule} == rule
 
 
+@pytest.mark.parametrize(
+    "clause",
+    ["trình trước kỳ họp HĐND tỉnh cuối năm 2024", "báo cáo trước Hội nghị Ban Chấp hành Đảng bộ tỉnh lần thứ 20"],
+)
+def test_a_meeting_deadline_without_its_month_is_flagged_not_dropped(clause: str, directory: AgencyDirectory) -> None:
+    (d,) = parse(_body(f"Sở Tài chính hoàn thiện đề án, {clause}."), directory, issued_on="2024-06-10").directives
+    assert d.deadline.rule is None
+    assert any("không nêu tháng họp" in n for n in d.deadline.notes) and d.deadline.confidence <= 0.4
+
+
 def test_a_date_that_only_dates_a_figure_is_no_deadline(directory: AgencyDirectory) -> None:
     (d,) = parse(
         _body("Sở Tài chính tính đến ngày 30/6/2024 đã giải ngân 40% vốn, rà soát dự án chậm."), directory
