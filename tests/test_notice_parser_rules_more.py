@@ -45,6 +45,7 @@ def test_a_numbered_item_with_one_task_per_body_is_split(
 ) -> None:
     draft = parse(_body(item), directory)
     assert [(d.number, roles(d)) for d in draft.directives] == expected
+    assert all(any("đã tách thành nhiều mục" in n for n in d.review) for d in draft.directives)
 
 
 @pytest.mark.parametrize(

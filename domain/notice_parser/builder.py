@@ -55,6 +55,7 @@ class Unit:
     confidence: float
     inherited: list[Assignment] = field(default_factory=list)
     in_section: bool = True
+    split_from: str | None = None  # the numbered item this piece was cut from (segmentation.split_numbered_item)
 
 
 def requirement_without_agency(index: MentionIndex, s: int, e: int) -> bool:

@@ -153,8 +153,8 @@ def split_numbered_item(builder: Builder, unit: Unit) -> list[Unit]:
     for k, (s, e) in enumerate(pieces):
         end = _trim(builder, s, e) if k < len(pieces) - 1 else unit.end
         start = unit.start if k == 0 else s
-        suffix = {} if k == 0 else {"number": f"{unit.number}{_suffix(k)}", "label": None}
-        out.append(replace(unit, start=start, end=end, **suffix))  # type: ignore[arg-type]  # number/label only
+        number = unit.number if k == 0 else f"{unit.number}{_suffix(k)}"
+        out.append(replace(unit, start=start, end=end, number=number, split_from=unit.number))
     return out
 
 
