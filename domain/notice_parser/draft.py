@@ -260,6 +260,11 @@ def _directive(
         conf = min(conf, 0.6)
     if u.synthetic:
         review.append("văn bản không đánh số mục này; số mục do máy đặt")
+    if u.split_from is not None:
+        review.append(
+            f"mục {u.split_from} của văn bản giao mỗi vế (ngăn bằng «;») cho một cơ quan khác, nên đã tách thành "
+            "nhiều mục; gộp lại nếu là một việc chung"
+        )
     return ParsedDirective(
         number=u.number,
         label=u.label,
