@@ -113,31 +113,45 @@ def _names(sentence: str, directory: AgencyDirectory, catalog: BodyTypeCatalog |
 
 
 @pytest.mark.parametrize(
-    ("sentence", "surface", "body_type"),
+    ("sentence", "surface", "body_type", "lost_without_list"),
     [
         # Names whose head the generic rules do not know, or cut short.
         (
             "Bảo hiểm xã hội tỉnh Quảng Nam chủ trì tuyên truyền chính sách.",
             "Bảo hiểm xã hội tỉnh Quảng Nam",
             "Cơ quan Trung ương",
+            True,
         ),
-        ("Giao Thuế tỉnh Quảng Nam chủ trì rà soát nguồn thu.", "Thuế tỉnh Quảng Nam", "Cơ quan Trung ương"),
-        ("Giao Tòa án nhân dân tỉnh Lai Châu chủ trì tổng kết.", "Tòa án nhân dân tỉnh Lai Châu", "Cơ quan Trung ương"),
+        ("Giao Thuế tỉnh Quảng Nam chủ trì rà soát nguồn thu.", "Thuế tỉnh Quảng Nam", "Cơ quan Trung ương", True),
+        (
+            "Giao Tòa án nhân dân tỉnh Lai Châu chủ trì tổng kết.",
+            "Tòa án nhân dân tỉnh Lai Châu",
+            "Cơ quan Trung ương",
+            True,
+        ),
+        # The parser's own rule for long project-board names finds this one too; the list still gives its type.
         (
             "Giao Ban Quản lý dự án đầu tư xây dựng các công trình giao thông tỉnh chủ trì thi công.",
             "Ban Quản lý dự án đầu tư xây dựng các công trình giao thông tỉnh",
             "Ban Quản lý thuộc UBND (cấp tỉnh)",
+            False,
         ),
     ],
 )
 def test_an_unknown_body_of_another_province_is_kept_by_its_type(
-    directory: AgencyDirectory, catalog: BodyTypeCatalog, sentence: str, surface: str, body_type: str
+    directory: AgencyDirectory,
+    catalog: BodyTypeCatalog,
+    sentence: str,
+    surface: str,
+    body_type: str,
+    lost_without_list: bool,
 ) -> None:
     draft = _parse(sentence, directory, catalog)
     [ref] = [r for d in draft.directives for r in d.assignments]
     assert (ref.surface, ref.known, str(ref.role)) == (surface, False, "lead")
     assert ref.body_type is not None and ref.body_type.startswith(body_type)
-    assert surface not in _names(sentence, directory, None)  # without the list the name is lost
+    if lost_without_list:
+        assert surface not in _names(sentence, directory, None)  # without the list the name is lost
 
 
 def test_the_draft_comment_shows_the_type(directory: AgencyDirectory, catalog: BodyTypeCatalog) -> None:
