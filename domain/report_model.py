@@ -117,33 +117,82 @@ def facts_at(
     Status, acknowledgement and completion come from the updates up to moment (the way
     tasks.status_recording.record_status_update sets them); the due date from the deadline history up to moment.
     """
-    if not is_live(history, moment):
-        return None
-    updates = history.updates_until(moment)
-    status = updates[-1].status if updates else "assigned"
-    acknowledged = next((u.at for u in updates if u.status != "assigned"), None)
-    completed = updates[-1].at if status == "done" else None
-    dated = [d for d in history.deadlines if d.at <= moment] or list(history.deadlines[:1])
-    original = next((d.due for d in history.deadlines if d.kind == "original"), None)
-    if history.deadlines:
-        current = dated[-1].due
-        original = original if any(d.kind == "original" for d in history.deadlines) else current
-    else:
-        current = original = history.due_date
-    return AssignmentFacts(
-        assignment_id=history.assignment_id,
-        agency_code=history.agency_code,
-        role=history.role,
-        status=status,
-        created_at=history.created_at,
-        original_due=original,
-        current_due=current,
-        acknowledged_at=acknowledged,
-        completed_at=completed,
-        updates=tuple(u.at for u in updates if u.status not in PROGRESSLESS),
-        supervisor_code=history.supervisor_code,
-        obligations=obligations,
+    return _Timeline(history).facts(moment, obligations)
+
+
+class _Timeline:
+    """One assignment's history prepared once, so that judging it at several moments is a bisect, not a scan."""
+
+    __slots__ = (
+        "first_acknowledged",
+        "has_original",
+        "history",
+        "known",
+        "original",
+        "progress",
+        "progressed",
+        "times",
     )
+
+    def __init__(self, history: AssignmentHistory):
+        self.history = history
+        updates = history.updates
+        self.times = [u.at for u in updates]  # updates are oldest first: the ones up to a moment are a prefix
+        self.progress = tuple(u.at for u in updates if u.status not in PROGRESSLESS)
+        # progressed[n]: how many of the first n updates are progress reports (not acknowledgements)
+        self.progressed = [0]
+        for u in updates:
+            self.progressed.append(self.progressed[-1] + (u.status not in PROGRESSLESS))
+        self.first_acknowledged = next((i for i, u in enumerate(updates) if u.status != "assigned"), None)
+        originals = [d.due for d in history.deadlines if d.kind == "original"]
+        self.has_original = bool(originals)
+        self.original = originals[0] if originals else None
+        # Facts depend on the moment only through the updates and the due date up to it: an assignment
+        # that did not change between two cut-offs has the same facts at both (made once, reused).
+        self.known: dict[tuple[int, date | None, int], AssignmentFacts] = {}
+
+    def count(self, moment: datetime) -> int:
+        """How many updates had been recorded at or before moment."""
+        return bisect_right(self.times, moment)
+
+    def facts(self, moment: datetime, obligations: tuple[Obligation, ...] = ()) -> AssignmentFacts | None:
+        """The assignment's facts at moment (see facts_at)."""
+        history = self.history
+        if not is_live(history, moment):
+            return None
+        updates = history.updates
+        n = self.count(moment)
+        status = updates[n - 1].status if n else "assigned"
+        first = self.first_acknowledged
+        deadlines = history.deadlines
+        if deadlines:
+            current = deadlines[0].due  # before its first entry, the original due date applies
+            for entry in reversed(deadlines):
+                if entry.at <= moment:
+                    current = entry.due
+                    break
+            original = self.original if self.has_original else current
+        else:
+            current = original = history.due_date
+        key = (n, current, id(obligations))  # the facts kept hold obligations: the id is not reused
+        found = self.known.get(key)
+        if found is not None:
+            return found
+        found = self.known[key] = AssignmentFacts(
+            assignment_id=history.assignment_id,
+            agency_code=history.agency_code,
+            role=history.role,
+            status=status,
+            created_at=history.created_at,
+            original_due=original,
+            current_due=current,
+            acknowledged_at=updates[first].at if first is not None and first < n else None,
+            completed_at=updates[n - 1].at if status == "done" else None,
+            updates=self.progress[: self.progressed[n]],
+            supervisor_code=history.supervisor_code,
+            obligations=obligations,
+        )
+        return found
 
 
 # --- ongoing work: the latest periodic obligation -------------------------------------------------
@@ -241,12 +290,25 @@ def report_line(
     obligations: tuple[Obligation, ...] = (),
 ) -> ReportLine | None:
     """Judge one assignment at moment (the end of the cut-off day); None if not live then."""
-    facts = facts_at(history, moment, obligations)
+    return _line(_Timeline(history), directive, agency_name, moment, calendar, obligations)
+
+
+def _line(
+    timeline: _Timeline,
+    directive: DirectiveInfo,
+    agency_name: str,
+    moment: datetime,
+    calendar: WorkCalendar,
+    obligations: tuple[Obligation, ...],
+) -> ReportLine | None:
+    """One report line from a prepared history (see report_line)."""
+    facts = timeline.facts(moment, obligations)
     if facts is None:
         return None
     judged = classify(facts, calendar, moment)
     assert judged is not None  # withdrawn assignments are not live
-    updates = history.updates_until(moment)
+    history = timeline.history
+    updates = history.updates[: timeline.count(moment)]
     percent = next((u.percent for u in reversed(updates) if u.percent is not None), None)
     return ReportLine(
         assignment_id=history.assignment_id,
@@ -272,12 +334,62 @@ def categories_at(
     """Each live assignment's timeliness at moment (for the previous period and the trend)."""
     out: dict[int, Timeliness] = {}
     for history, obligations in histories:
-        facts = facts_at(history, moment, obligations)
-        if facts is not None:
-            judged = classify(facts, calendar, moment)
-            if judged is not None:
-                out[history.assignment_id] = judged
+        judged = _category(_Timeline(history), moment, calendar, obligations)
+        if judged is not None:
+            out[history.assignment_id] = judged
     return out
+
+
+def _category(
+    timeline: _Timeline, moment: datetime, calendar: WorkCalendar, obligations: tuple[Obligation, ...]
+) -> Timeliness | None:
+    """A prepared history's timeliness at moment; None if it was not live then."""
+    facts = timeline.facts(moment, obligations)
+    return classify(facts, calendar, moment) if facts is not None else None
+
+
+@dataclass
+class Judged:
+    """Every assignment judged at the cut-off, with the grids at earlier cut-offs and the previous one in full."""
+
+    lines: list[ReportLine]
+    grids: list[Grid]  # one per earlier moment, in order
+    previous: dict[int, Timeliness]  # each live assignment's timeliness at the previous cut-off
+
+
+def judge_histories(
+    histories: Iterable[tuple[AssignmentHistory, tuple[Obligation, ...]]],
+    directives: Mapping[int, DirectiveInfo],
+    names: Mapping[str, str],
+    moment: datetime,
+    earlier: Sequence[datetime],
+    previous: datetime,
+    calendar: WorkCalendar,
+) -> Judged:
+    """Judge each assignment at moment and at every earlier moment (previous among them) in one pass.
+
+    The result equals report_line at moment, Grid.of(categories_at(...)) at each earlier moment and
+    categories_at at previous; each history is prepared once instead of once per moment.
+    """
+    if previous not in earlier:
+        raise ValueError("the previous cut-off must be one of the earlier moments")
+    lines: list[ReportLine] = []
+    counts: list[Counter[Category]] = [Counter() for _ in earlier]
+    before: dict[int, Timeliness] = {}
+    for history, obligations in histories:
+        timeline = _Timeline(history)
+        directive, name = directives[history.directive_id], names[history.agency_code]
+        line = _line(timeline, directive, name, moment, calendar, obligations)
+        if line is not None:
+            lines.append(line)
+        for at, count in zip(earlier, counts, strict=True):
+            judged = _category(timeline, at, calendar, obligations)
+            if judged is not None:
+                count[judged.category] += 1
+                if at == previous:
+                    before[history.assignment_id] = judged
+    grids = [Grid(c[Category.on_time], c[Category.late], c[Category.in_progress], c[Category.overdue]) for c in counts]
+    return Judged(lines, grids, before)
 
 
 # --- grids -----------------------------------------------------------------------------------------
@@ -479,7 +591,7 @@ def rank_agencies(
         if code in unranked:
             continue
         weight = sum(weights[line.role] for line in group)
-        score = Fraction(sum(weights[line.role] * points[line.category.value] for line in group), weight)
+        score = Fraction(sum(weights[line.role] * points[line.category] for line in group), weight)
         days = sum(line.timeliness.days_overdue for line in group if line.category == Category.overdue)
         grid = Grid.of(line.category for line in group)
         lead = sum(1 for line in group if line.role == "lead")

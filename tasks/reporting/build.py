@@ -12,12 +12,14 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
 from sqlmodel import Session, col
 
 from config.agencies import AgencyDirectory, load_agencies
@@ -30,19 +32,17 @@ from domain.report_model import (
     AssignmentHistory,
     DeadlineEntry,
     DirectiveInfo,
-    Grid,
     ReportModel,
     TrendPoint,
     UpdateEntry,
     build_report,
-    categories_at,
+    judge_histories,
     percent_vi,
-    report_line,
     signed,
 )
 from domain.report_periods import ReportPeriod, resolve_periods, send_day, trend_periods
 from domain.text import ascii_slug, excerpt
-from domain.timeliness import CATEGORY_VI, Category, Obligation, Timeliness
+from domain.timeliness import CATEGORY_VI, Category, Obligation
 from domain.workdays import WorkCalendar, format_date_vi, local_date
 from models import (
     Agency,
@@ -58,6 +58,7 @@ from tasks.notice_queries import find_notice
 from tasks.reporting.common import Basis, IssuerHeading, NoticeInfo, ReportMeta, Signer
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ALL_SCOPE = "all"
 EXCERPT_CHARS = 160
@@ -173,6 +174,74 @@ def _obligations(
     return cache[key]
 
 
+STREAM_ROWS = 10_000  # rows fetched at a time: the history is streamed, never held as rows and entries at once
+
+
+def _stream(statement: Select[Any], *, session: Session) -> Iterator[Row[Any]]:
+    """The statement's rows through SQLAlchemy Core, fetched and converted in batches (no ORM loading, no per-row fetch)."""
+    result = session.connection().execute(statement.execution_options(yield_per=STREAM_ROWS))
+    return chain.from_iterable(result.partitions())
+
+
+def _grouped_by_assignment(rows: Iterable[Any], entry: Callable[[Any], T]) -> dict[int, tuple[T, ...]]:
+    """Entries per assignment, in row order, from rows whose first column is the assignment id (sorted by it)."""
+    out: dict[int, tuple[T, ...]] = {}
+    current: int | None = None
+    batch: list[T] = []
+    for row in rows:
+        if row[0] != current:
+            if batch:
+                out[current] = tuple(batch)  # type: ignore[index]
+            current, batch = row[0], []
+        batch.append(entry(row))
+    if batch:
+        out[current] = tuple(batch)  # type: ignore[index]
+    return out
+
+
+def _deadline_entries(given: Select[Any], *, session: Session) -> dict[int, tuple[DeadlineEntry, ...]]:
+    """Each assignment's deadline history (who asked is not shown: not read)."""
+    share: dict[Any, Any] = {}
+    rows = _stream(
+        select(
+            col(DeadlineChange.assignment_id),
+            col(DeadlineChange.created_at),
+            col(DeadlineChange.kind),
+            col(DeadlineChange.due_date),
+            col(DeadlineChange.reason),
+            col(DeadlineChange.approved_by),
+        )
+        .where(col(DeadlineChange.assignment_id).in_(given))
+        .order_by(col(DeadlineChange.assignment_id), col(DeadlineChange.created_at), col(DeadlineChange.id)),
+        session=session,
+    )
+    return _grouped_by_assignment(
+        rows,
+        lambda r: DeadlineEntry(
+            r[1], share.setdefault(r[2], r[2]), share.setdefault(r[3], r[3]), r[4], None, share.setdefault(r[5], r[5])
+        ),
+    )
+
+
+def _update_entries(given: Select[Any], until: datetime, *, session: Session) -> dict[int, tuple[UpdateEntry, ...]]:
+    """Each assignment's status updates up to until (who reported is not shown: not read)."""
+    statuses: dict[str, str] = {}
+    rows = _stream(
+        select(
+            col(StatusUpdate.assignment_id),
+            col(StatusUpdate.reported_at),
+            col(StatusUpdate.status),
+            col(StatusUpdate.percent),
+            col(StatusUpdate.document_number),
+            col(StatusUpdate.note),
+        )
+        .where(col(StatusUpdate.assignment_id).in_(given), col(StatusUpdate.reported_at) <= until)
+        .order_by(col(StatusUpdate.assignment_id), col(StatusUpdate.reported_at), col(StatusUpdate.id)),
+        session=session,
+    )
+    return _grouped_by_assignment(rows, lambda r: UpdateEntry(r[1], statuses.setdefault(r[2], r[2]), r[3], r[4], r[5]))
+
+
 def read_report_data(scope: Scope, until: datetime, config: ReportConfig, *, session: Session) -> ReportData:
     """Read every assignment given by until, with its deadline history and updates up to until, in a few queries."""
     in_scope = select(col(Directive.id))
@@ -205,7 +274,7 @@ def read_report_data(scope: Scope, until: datetime, config: ReportConfig, *, ses
         monitor_query = monitor_query.where(col(NoticeMonitor.notice_id) == scope.notice_id)
     for row in session.execute(monitor_query):
         monitors[row.notice_id].append((code[row.agency_id], row.role))
-    directive_rows = session.execute(
+    directive_rows = _stream(
         select(
             col(Directive.id),
             col(Directive.notice_id),
@@ -214,56 +283,10 @@ def read_report_data(scope: Scope, until: datetime, config: ReportConfig, *, ses
             col(Directive.text),
             col(Directive.due_date),
             col(Directive.recurrence),
-        ).where(col(Directive.id).in_(in_scope))
-    ).all()
-    deadlines: dict[int, list[DeadlineEntry]] = defaultdict(list)
-    for row in session.execute(
-        select(
-            col(DeadlineChange.assignment_id),
-            col(DeadlineChange.created_at),
-            col(DeadlineChange.kind),
-            col(DeadlineChange.due_date),
-            col(DeadlineChange.reason),
-            col(DeadlineChange.requested_by),
-            col(DeadlineChange.approved_by),
-        )
-        .where(col(DeadlineChange.assignment_id).in_(given))
-        .order_by(col(DeadlineChange.created_at), col(DeadlineChange.id))
-    ):
-        deadlines[row.assignment_id].append(
-            DeadlineEntry(row.created_at, row.kind, row.due_date, row.reason, row.requested_by, row.approved_by)
-        )
-    updates: dict[int, list[UpdateEntry]] = defaultdict(list)
-    for row in session.execute(
-        select(
-            col(StatusUpdate.assignment_id),
-            col(StatusUpdate.reported_at),
-            col(StatusUpdate.status),
-            col(StatusUpdate.percent),
-            col(StatusUpdate.document_number),
-            col(StatusUpdate.note),
-            col(StatusUpdate.reported_by),
-        )
-        .where(col(StatusUpdate.assignment_id).in_(given), col(StatusUpdate.reported_at) <= until)
-        .order_by(col(StatusUpdate.reported_at), col(StatusUpdate.id))
-    ):
-        updates[row.assignment_id].append(
-            UpdateEntry(row.reported_at, row.status, row.percent, row.document_number, row.note, row.reported_by)
-        )
-    assignment_rows = session.execute(
-        select(
-            col(Assignment.id),
-            col(Assignment.directive_id),
-            col(Assignment.agency_id),
-            col(Assignment.role),
-            col(Assignment.status),
-            col(Assignment.created_at),
-            col(Assignment.due_date),
-            col(Assignment.withdrawn_at),
-        )
-        .where(col(Assignment.id).in_(given))
-        .order_by(col(Assignment.id))
-    ).all()
+        ).where(col(Directive.id).in_(in_scope)),
+        session=session,
+    )
+    share: dict[Any, Any] = {}  # one object per distinct role, status and due date, not one per row
     supervisor = {row.code: code.get(row.escalates_to_id) if row.escalates_to_id else None for row in agencies}
     notices = {
         row.id: NoticeInfo(
@@ -295,24 +318,40 @@ def read_report_data(scope: Scope, until: datetime, config: ReportConfig, *, ses
             row.due_date is None and bool(row.recurrence),
         )
         obligations[row.id] = _obligations(row.recurrence, row.due_date, info.issued_on, until, cache, config)
+    deadlines = _deadline_entries(given, session=session)
+    updates = _update_entries(given, until, session=session)
     histories = [
         (
             AssignmentHistory(
-                assignment_id=row.id,
-                directive_id=row.directive_id,
-                agency_code=code[row.agency_id],
-                role=row.role,
-                created_at=row.created_at,
-                status=row.status,
-                due_date=row.due_date,
-                withdrawn_at=row.withdrawn_at,
-                deadlines=tuple(deadlines.get(row.id, ())),
-                updates=tuple(updates.get(row.id, ())),
-                supervisor_code=supervisor[code[row.agency_id]],
+                assignment_id=assignment_id,
+                directive_id=directive_id,
+                agency_code=code[agency_id],
+                role=share.setdefault(role, role),
+                created_at=created_at,
+                status=share.setdefault(status, status),
+                due_date=share.setdefault(due_date, due_date),
+                withdrawn_at=withdrawn_at,
+                deadlines=deadlines.pop(assignment_id, ()),
+                updates=updates.pop(assignment_id, ()),
+                supervisor_code=supervisor[code[agency_id]],
             ),
-            obligations[row.directive_id],
+            obligations[directive_id],
         )
-        for row in assignment_rows
+        for assignment_id, directive_id, agency_id, role, status, created_at, due_date, withdrawn_at in _stream(
+            select(
+                col(Assignment.id),
+                col(Assignment.directive_id),
+                col(Assignment.agency_id),
+                col(Assignment.role),
+                col(Assignment.status),
+                col(Assignment.created_at),
+                col(Assignment.due_date),
+                col(Assignment.withdrawn_at),
+            )
+            .where(col(Assignment.id).in_(given))
+            .order_by(col(Assignment.id)),
+            session=session,
+        )
     ]
     return ReportData(notices, directives, histories, names, until)
 
@@ -407,39 +446,26 @@ def compute(
 ) -> Built:
     """Compute a report: read the history, judge at the cut-off, the previous one and the trend's."""
     policy, calendar, deadline_policy = config.policy, config.calendar, config.deadlines
-    moment = period.data_as_of
-    lines = [
-        line
-        for history, obligations in data.histories
-        if (
-            line := report_line(
-                history,
-                data.directives[history.directive_id],
-                data.names[history.agency_code],
-                moment,
-                calendar,
-                obligations,
-            )
-        )
-        is not None
-    ]
+    periods = trend_periods(period, policy.trend_periods, calendar, deadline_policy)
+    previous, earlier = periods[-2], periods[:-1]
+    judged = judge_histories(
+        data.histories,
+        data.directives,
+        data.names,
+        period.data_as_of,
+        [p.data_as_of for p in earlier],
+        previous.data_as_of,
+        calendar,
+    )
+    lines = judged.lines
     if not lines:
         raise NothingToReport(
             f"không có việc nào được giao tính đến hết ngày {format_date_vi(period.cutoff)}; không lập báo cáo {period.label_vi}"
         )
     order = {notice_id: index for index, notice_id in enumerate(data.notices)}
     notices = [data.notices[n] for n in sorted({x.directive.notice_id for x in lines}, key=order.__getitem__)]
-    periods = trend_periods(period, policy.trend_periods, calendar, deadline_policy)
-    previous = periods[-2]
-    trend: list[TrendPoint] = []
-    before: dict[int, Timeliness] = {}
-    for earlier in periods[:-1]:
-        judged = categories_at(data.histories, earlier.data_as_of, calendar)
-        if earlier == previous:
-            before = judged
-        grid = Grid.of(t.category for t in judged.values())
-        if grid.total:
-            trend.append(TrendPoint(earlier.label, earlier.label_vi, grid))
+    trend = [TrendPoint(p.label, p.label_vi, grid) for p, grid in zip(earlier, judged.grids, strict=True) if grid.total]
+    before = judged.previous
     issuer_code = _issuer(notices, policy)
     # The monitors and the report's author judge the others: they are not ranked among them.
     unranked = {

@@ -80,6 +80,7 @@ class _Formats:
     def __init__(self, book: Workbook):
         self.book = book
         self.made: dict[_Look, Format] = {}
+        self.texts = _Texts(book)
 
     def get(self, look: _Look) -> Format:
         """The format of one combination of styles."""
@@ -121,6 +122,36 @@ def _inline_text(text: str) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
     return f"<is><t{space}>{text}</t></is>"
+
+
+class _Texts:
+    """The cell body of each distinct text, made once per workbook: an index into the shared strings.
+
+    A report repeats the same texts tens of thousands of times (agency names, statuses, excerpts): each is
+    stored once in sharedStrings.xml and a cell only refers to it, so the sheets are smaller and quicker to
+    write and compress. XlsxWriter writes a shared string that looks like "<r>…</r>" as raw rich-text XML:
+    such a text is kept inline instead, escaped, so no outside text can change the file's markup.
+    """
+
+    def __init__(self, book: Workbook):
+        self.table = book.str_table
+        self.bodies: dict[str, tuple[bool, str]] = {}
+
+    def body(self, text: str) -> tuple[bool, str]:
+        """Whether the text needs quotePrefix (it would read as a formula), and the cell's type and value markup."""
+        found = self.bodies.get(text)
+        if found is None:
+            quoted = spreadsheet_text(text) is not text
+            if text.startswith("<r>") and text.endswith("</r>"):
+                found = (quoted, f't="inlineStr">{_inline_text(text)}')
+            else:
+                shown = _utf16_truncate(text, 32767) if len(text) > _MAX_TEXT and _utf16_len(text) > 32767 else text
+                index = self.table._get_shared_string_index(shown)
+                self.table.count -= 1  # counted below, once per cell
+                found = (quoted, f't="s"><v>{index}</v>')
+            self.bodies[text] = found
+        self.table.count += 1
+        return found
 
 
 class _StreamedSheet(Worksheet):  # type: ignore[misc]  # XlsxWriter's Worksheet is untyped for mypy here
@@ -205,20 +236,20 @@ class _Sheet:
 
     def data(self, values: Sequence[Any], *, bold: bool = False, formats: dict[int, str] | None = None) -> None:
         """A bordered data row: numbers and dates right, text left; text stays text (formula-looking text quoted)."""
-        row = self.row + 1
+        row = str(self.row + 1)
         cells = []
+        text_body = self.formats.texts.body
         for column, value in enumerate(values):
-            ref = f"{self.columns[column]}{row}"
+            ref = self.columns[column] + row
             number_format = formats.get(column) if formats else None
             if value is None or value == "":
                 cells.append(f'<c r="{ref}" s="{self._xf(bold, number_format, False, False)}"/>')
             elif isinstance(value, str):
-                quoted = spreadsheet_text(value) is not value  # would read as a formula: quotePrefix keeps it text
-                xf = self._xf(bold, number_format, False, quoted)
-                cells.append(f'<c r="{ref}" s="{xf}" t="inlineStr">{_inline_text(value)}</c>')
+                quoted, body = text_body(value)  # quoted: would read as a formula, quotePrefix keeps it text
+                cells.append(f'<c r="{ref}" s="{self._xf(bold, number_format, False, quoted)}" {body}</c>')
             elif isinstance(value, bool):
-                xf = self._xf(bold, number_format, False, False)
-                cells.append(f'<c r="{ref}" s="{xf}" t="inlineStr"><is><t>{"Có" if value else "Không"}</t></is></c>')
+                _, body = text_body("Có" if value else "Không")
+                cells.append(f'<c r="{ref}" s="{self._xf(bold, number_format, False, False)}" {body}</c>')
             elif isinstance(value, date):  # a real Excel date (datetime is a date too: its day is shown)
                 day = value.date() if isinstance(value, datetime) else value
                 xf = self._xf(bold, number_format or DATE_FORMAT, True, False)
