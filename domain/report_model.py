@@ -26,6 +26,7 @@ from domain.timeliness import (
     classify,
     obligation_reports,
 )
+from domain.update_log import UpdateEntry as UpdateEntry  # re-exported: the report's entry types live here
 from domain.workdays import WorkCalendar, local_date
 
 CATEGORY_ORDER = (Category.on_time, Category.late, Category.in_progress, Category.overdue)
@@ -64,18 +65,6 @@ class DeadlineEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class UpdateEntry:
-    """One progress report (append-only history)."""
-
-    at: datetime
-    status: str
-    percent: int | None = None
-    document_number: str | None = None
-    note: str | None = None
-    reported_by: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class AssignmentHistory:
     """Everything ever recorded about one assignment, oldest first, as plain data."""
 
@@ -88,16 +77,21 @@ class AssignmentHistory:
     due_date: date | None  # the current due date, for assignments without any deadline history
     withdrawn_at: datetime | None = None
     deadlines: tuple[DeadlineEntry, ...] = ()
-    updates: tuple[UpdateEntry, ...] = ()
+    updates: Sequence[UpdateEntry] = ()  # a tuple, or an UpdateSpan of the bulk read
     supervisor_code: str | None = None
 
-    def updates_until(self, moment: datetime) -> tuple[UpdateEntry, ...]:
+    def updates_until(self, moment: datetime) -> Sequence[UpdateEntry]:
         """The updates recorded at or before moment."""
-        return self.updates[: bisect_right([u.at for u in self.updates], moment)]
+        return self.updates[: bisect_right(self.updates, moment, key=_update_time)]
 
     def extensions_until(self, moment: datetime) -> tuple[DeadlineEntry, ...]:
         """The extensions approved at or before moment."""
         return tuple(d for d in self.deadlines if d.kind == "extension" and d.at <= moment)
+
+
+def _update_time(update: UpdateEntry) -> datetime:
+    """When an update was recorded (the bisect key)."""
+    return update.at
 
 
 def is_live(history: AssignmentHistory, moment: datetime) -> bool:
@@ -124,6 +118,7 @@ class _Timeline:
     """One assignment's history prepared once, so that judging it at several moments is a bisect, not a scan."""
 
     __slots__ = (
+        "entries",
         "first_acknowledged",
         "has_original",
         "history",
@@ -136,14 +131,19 @@ class _Timeline:
 
     def __init__(self, history: AssignmentHistory):
         self.history = history
-        updates = history.updates
-        self.times = [u.at for u in updates]  # updates are oldest first: the ones up to a moment are a prefix
-        self.progress = tuple(u.at for u in updates if u.status not in PROGRESSLESS)
-        # progressed[n]: how many of the first n updates are progress reports (not acknowledgements)
-        self.progressed = [0]
-        for u in updates:
-            self.progressed.append(self.progressed[-1] + (u.status not in PROGRESSLESS))
-        self.first_acknowledged = next((i for i, u in enumerate(updates) if u.status != "assigned"), None)
+        # Made once: the bulk read keeps updates compact and makes an entry each time one is read.
+        self.entries = entries = list(history.updates)
+        self.times = [u.at for u in entries]  # updates are oldest first: the ones up to a moment are a prefix
+        progress: list[datetime] = []
+        self.progressed = progressed = [0]  # progressed[n]: how many of the first n updates report progress
+        self.first_acknowledged: int | None = None
+        for index, update in enumerate(entries):
+            if update.status not in PROGRESSLESS:
+                progress.append(update.at)
+            progressed.append(len(progress))
+            if self.first_acknowledged is None and update.status != "assigned":
+                self.first_acknowledged = index
+        self.progress = tuple(progress)
         originals = [d.due for d in history.deadlines if d.kind == "original"]
         self.has_original = bool(originals)
         self.original = originals[0] if originals else None
@@ -160,7 +160,7 @@ class _Timeline:
         history = self.history
         if not is_live(history, moment):
             return None
-        updates = history.updates
+        updates = self.entries
         n = self.count(moment)
         status = updates[n - 1].status if n else "assigned"
         first = self.first_acknowledged
@@ -300,15 +300,18 @@ def _line(
     moment: datetime,
     calendar: WorkCalendar,
     obligations: tuple[Obligation, ...],
+    seen: dict[Timeliness, Timeliness] | None = None,
 ) -> ReportLine | None:
-    """One report line from a prepared history (see report_line)."""
+    """One report line from a prepared history (see report_line); seen shares equal judgements."""
     facts = timeline.facts(moment, obligations)
     if facts is None:
         return None
     judged = classify(facts, calendar, moment)
     assert judged is not None  # withdrawn assignments are not live
+    if seen is not None:
+        judged = seen.setdefault(judged, judged)
     history = timeline.history
-    updates = history.updates[: timeline.count(moment)]
+    updates = timeline.entries[: timeline.count(moment)]
     percent = next((u.percent for u in reversed(updates) if u.percent is not None), None)
     return ReportLine(
         assignment_id=history.assignment_id,
@@ -376,10 +379,11 @@ def judge_histories(
     lines: list[ReportLine] = []
     counts: list[Counter[Category]] = [Counter() for _ in earlier]
     before: dict[int, Timeliness] = {}
+    seen: dict[Timeliness, Timeliness] = {}  # equal judgements are one object: most are alike
     for history, obligations in histories:
         timeline = _Timeline(history)
         directive, name = directives[history.directive_id], names[history.agency_code]
-        line = _line(timeline, directive, name, moment, calendar, obligations)
+        line = _line(timeline, directive, name, moment, calendar, obligations, seen)
         if line is not None:
             lines.append(line)
         for at, count in zip(earlier, counts, strict=True):
@@ -387,7 +391,7 @@ def judge_histories(
             if judged is not None:
                 count[judged.category] += 1
                 if at == previous:
-                    before[history.assignment_id] = judged
+                    before[history.assignment_id] = seen.setdefault(judged, judged)
     grids = [Grid(c[Category.on_time], c[Category.late], c[Category.in_progress], c[Category.overdue]) for c in counts]
     return Judged(lines, grids, before)
 

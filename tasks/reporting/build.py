@@ -12,12 +12,12 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from itertools import chain
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Row, Select, select
 from sqlmodel import Session, col
@@ -34,7 +34,6 @@ from domain.report_model import (
     DirectiveInfo,
     ReportModel,
     TrendPoint,
-    UpdateEntry,
     build_report,
     judge_histories,
     percent_vi,
@@ -43,6 +42,7 @@ from domain.report_model import (
 from domain.report_periods import ReportPeriod, resolve_periods, send_day, trend_periods
 from domain.text import ascii_slug, excerpt
 from domain.timeliness import CATEGORY_VI, Category, Obligation
+from domain.update_log import UpdateLog, UpdateSpan
 from domain.workdays import WorkCalendar, format_date_vi, local_date
 from models import (
     Agency,
@@ -58,7 +58,6 @@ from tasks.notice_queries import find_notice
 from tasks.reporting.common import Basis, IssuerHeading, NoticeInfo, ReportMeta, Signer
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 ALL_SCOPE = "all"
 EXCERPT_CHARS = 160
@@ -183,25 +182,14 @@ def _stream(statement: Select[Any], *, session: Session) -> Iterator[Row[Any]]:
     return chain.from_iterable(result.partitions())
 
 
-def _grouped_by_assignment(rows: Iterable[Any], entry: Callable[[Any], T]) -> dict[int, tuple[T, ...]]:
-    """Entries per assignment, in row order, from rows whose first column is the assignment id (sorted by it)."""
-    out: dict[int, tuple[T, ...]] = {}
-    current: int | None = None
-    batch: list[T] = []
-    for row in rows:
-        if row[0] != current:
-            if batch:
-                out[current] = tuple(batch)  # type: ignore[index]
-            current, batch = row[0], []
-        batch.append(entry(row))
-    if batch:
-        out[current] = tuple(batch)  # type: ignore[index]
-    return out
+def _deadline_entries(
+    given: Select[Any], times: dict[datetime, datetime], *, session: Session
+) -> dict[int, tuple[DeadlineEntry, ...]]:
+    """Each assignment's deadline history (who asked is not shown: not read).
 
-
-def _deadline_entries(given: Select[Any], *, session: Session) -> dict[int, tuple[DeadlineEntry, ...]]:
-    """Each assignment's deadline history (who asked is not shown: not read)."""
-    share: dict[Any, Any] = {}
+    Equal histories are one object: the assignments of a directive are given together, with the same
+    original deadline at the same moment, so most of them share it (times: one datetime per instant).
+    """
     rows = _stream(
         select(
             col(DeadlineChange.assignment_id),
@@ -215,17 +203,27 @@ def _deadline_entries(given: Select[Any], *, session: Session) -> dict[int, tupl
         .order_by(col(DeadlineChange.assignment_id), col(DeadlineChange.created_at), col(DeadlineChange.id)),
         session=session,
     )
-    return _grouped_by_assignment(
-        rows,
-        lambda r: DeadlineEntry(
-            r[1], share.setdefault(r[2], r[2]), share.setdefault(r[3], r[3]), r[4], None, share.setdefault(r[5], r[5])
-        ),
-    )
+    entries: dict[DeadlineEntry, DeadlineEntry] = {}
+    histories: dict[tuple[DeadlineEntry, ...], tuple[DeadlineEntry, ...]] = {}
+    out: dict[int, tuple[DeadlineEntry, ...]] = {}
+    current: int | None = None
+    batch: list[DeadlineEntry] = []
+    for assignment_id, at, kind, due, reason, approved_by in rows:
+        if assignment_id != current:
+            if current is not None:
+                found = tuple(batch)
+                out[current] = histories.setdefault(found, found)
+            current, batch = assignment_id, []
+        entry = DeadlineEntry(times.setdefault(at, at), kind, due, reason, None, approved_by)
+        batch.append(entries.setdefault(entry, entry))
+    if current is not None:
+        found = tuple(batch)
+        out[current] = histories.setdefault(found, found)
+    return out
 
 
-def _update_entries(given: Select[Any], until: datetime, *, session: Session) -> dict[int, tuple[UpdateEntry, ...]]:
-    """Each assignment's status updates up to until (who reported is not shown: not read)."""
-    statuses: dict[str, str] = {}
+def _update_entries(given: Select[Any], until: datetime, *, session: Session) -> dict[int, UpdateSpan]:
+    """Each assignment's status updates up to until, kept compact in one UpdateLog (who reported is not shown: not read)."""
     rows = _stream(
         select(
             col(StatusUpdate.assignment_id),
@@ -239,7 +237,20 @@ def _update_entries(given: Select[Any], until: datetime, *, session: Session) ->
         .order_by(col(StatusUpdate.assignment_id), col(StatusUpdate.reported_at), col(StatusUpdate.id)),
         session=session,
     )
-    return _grouped_by_assignment(rows, lambda r: UpdateEntry(r[1], statuses.setdefault(r[2], r[2]), r[3], r[4], r[5]))
+    log = UpdateLog()
+    add = log.add
+    out: dict[int, UpdateSpan] = {}
+    current: int | None = None
+    start = 0
+    for assignment_id, at, status, percent, document_number, note in rows:
+        if assignment_id != current:
+            if current is not None:
+                out[current] = log.span(start, len(log))
+            current, start = assignment_id, len(log)
+        add(at, status, percent, document_number, note)
+    if current is not None:
+        out[current] = log.span(start, len(log))
+    return out
 
 
 def read_report_data(scope: Scope, until: datetime, config: ReportConfig, *, session: Session) -> ReportData:
@@ -318,16 +329,17 @@ def read_report_data(scope: Scope, until: datetime, config: ReportConfig, *, ses
             row.due_date is None and bool(row.recurrence),
         )
         obligations[row.id] = _obligations(row.recurrence, row.due_date, info.issued_on, until, cache, config)
-    deadlines = _deadline_entries(given, session=session)
+    times: dict[datetime, datetime] = {}  # one object per instant: a notice's assignments are given together
+    deadlines = _deadline_entries(given, times, session=session)
     updates = _update_entries(given, until, session=session)
     histories = [
         (
             AssignmentHistory(
                 assignment_id=assignment_id,
-                directive_id=directive_id,
+                directive_id=directives[directive_id].directive_id,  # one int object per directive
                 agency_code=code[agency_id],
                 role=share.setdefault(role, role),
-                created_at=created_at,
+                created_at=times.setdefault(created_at, created_at),
                 status=share.setdefault(status, status),
                 due_date=share.setdefault(due_date, due_date),
                 withdrawn_at=withdrawn_at,
@@ -418,21 +430,34 @@ def _title(notices: list[NoticeInfo]) -> str:
     return f"Kết quả thực hiện {len(notices)} thông báo kết luận"
 
 
+HASH_ROWS = 2_000  # lines encoded at a time: the whole text of 100,000 lines is not built at once
+
+
 def content_hash(model: ReportModel, period: ReportPeriod, send_on: date) -> str:
-    """A fingerprint of the report's figures: the same data gives the same hash."""
-    rows = [
-        [
-            x.assignment_id,
-            x.category.value,
-            x.timeliness.days_overdue,
-            x.status,
-            str(x.current_due),
-            x.last_update.at.isoformat() if x.last_update else None,
+    """A fingerprint of the report's figures: the same data gives the same hash.
+
+    The sha256 of json.dumps({"period", "send_on", "lines": [[id, category, days, status, due, last update]…]},
+    sort_keys=True), fed to the hash a few thousand lines at a time.
+    """
+    digest = hashlib.sha256(b'{"lines": [')
+    lines = model.lines
+    for start in range(0, len(lines), HASH_ROWS):
+        rows = [
+            [
+                x.assignment_id,
+                x.category.value,
+                x.timeliness.days_overdue,
+                x.status,
+                str(x.current_due),
+                x.last_update.at.isoformat() if x.last_update else None,
+            ]
+            for x in lines[start : start + HASH_ROWS]
         ]
-        for x in model.lines
-    ]
-    text = json.dumps({"period": period.label, "send_on": send_on.isoformat(), "lines": rows}, sort_keys=True)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        text = json.dumps(rows)[1:-1]
+        digest.update(((", " if start else "") + text).encode("utf-8"))
+    tail = f"], {json.dumps('period')}: {json.dumps(period.label)}, {json.dumps('send_on')}: {json.dumps(send_on.isoformat())}}}"
+    digest.update(tail.encode("utf-8"))
+    return digest.hexdigest()
 
 
 def compute(
