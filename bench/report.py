@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,7 +38,7 @@ def _rss_mb() -> float:
 
 
 def _timed(phases: dict[str, float], name: str, fn: Callable[[], T], cpu: dict[str, float] | None = None) -> T:
-    """Run fn, record its wall time under name (and this process's CPU time in cpu).
+    """Run fn, record its wall time under name (and in cpu: this process's CPU time, and its peak memory after it).
 
     The machine is often shared: CPU time is what the phase cost, whatever else was running.
     """
@@ -46,6 +47,7 @@ def _timed(phases: dict[str, float], name: str, fn: Callable[[], T], cpu: dict[s
     phases[name] = round(time.perf_counter() - started, 3)
     if cpu is not None:
         cpu[name] = round(time.process_time() - started_cpu, 3)
+        cpu[name.replace("_s", "_peak_mb")] = _rss_mb()
     return result
 
 
@@ -60,14 +62,22 @@ def build_province(url: str, schema: str | None, notices: int) -> dict[str, Any]
 
 def measure(url: str, schema: str | None, period_label: str | None, out_dir: Path) -> dict[str, Any]:
     """Make the report and time each step."""
-    from bench.synthetic import DEFAULT_AS_OF, connect
+    from bench.synthetic import DEFAULT_AS_OF
     from config.settings import get_settings
     from domain.report_periods import PeriodError
-    from models.db import session_scope
+    from models.db import reset_engine, session_scope
     from tasks.reporting import build, charts, markdown, word, workbook
 
     baseline = _rss_mb()
-    connect(url, schema)
+    # The province was built, and its database migrated, by bench/synthetic.py in its own process: like the
+    # flow, this process only points at the database (migrating here would load Alembic into the figure).
+    os.environ["DONDOC_DATABASE_URL"] = url
+    if schema:
+        os.environ["DONDOC_DATABASE_SCHEMA"] = schema
+    else:
+        os.environ.pop("DONDOC_DATABASE_SCHEMA", None)
+    get_settings.cache_clear()
+    reset_engine()
     as_of = DEFAULT_AS_OF
     phases: dict[str, float] = {}
     cpu: dict[str, float] = {}
@@ -86,8 +96,13 @@ def measure(url: str, schema: str | None, period_label: str | None, out_dir: Pat
 
     data = _timed(phases, "read_s", read, cpu)
     after_read = _rss_mb()
+    read_counts = {
+        "assignments_read": len(data.histories),
+        "status_updates_read": sum(len(h.updates) for h, _ in data.histories),
+    }
     scope = build.Scope(build.ALL_SCOPE, None, "tat-ca-thong-bao")
-    built = _timed(phases, "compute_s", lambda: build.compute(scope, period, as_of, data, config), cpu)
+    built = _timed(phases, "compute_s", partial(build.compute, scope, period, as_of, data, config), cpu)
+    del data  # as in the flow, where the history goes straight from its task into the computation
     _timed(
         phases,
         "artifacts_s",
@@ -119,8 +134,7 @@ def measure(url: str, schema: str | None, period_label: str | None, out_dir: Pat
         "period": period.label,
         "cutoff": period.cutoff.isoformat(),
         "as_of": as_of.isoformat(),
-        "assignments_read": len(data.histories),
-        "status_updates_read": sum(len(h.updates) for h, _ in data.histories),
+        **read_counts,
         "assignments_reported": model.total.total,
         "notices": len(model.by_notice),
         "directives": len(model.by_directive),

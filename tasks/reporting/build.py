@@ -12,14 +12,12 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from config.agencies import AgencyDirectory, load_agencies
@@ -30,7 +28,6 @@ from domain.deadlines import Recurrence, report_obligations
 from domain.policy import DeadlinePolicy
 from domain.report_model import (
     AssignmentHistory,
-    DeadlineEntry,
     DirectiveInfo,
     ReportModel,
     TrendPoint,
@@ -42,20 +39,18 @@ from domain.report_model import (
 from domain.report_periods import ReportPeriod, resolve_periods, send_day, trend_periods
 from domain.text import ascii_slug, excerpt
 from domain.timeliness import CATEGORY_VI, Category, Obligation
-from domain.update_log import UpdateLog, UpdateSpan
 from domain.workdays import WorkCalendar, format_date_vi, local_date
 from models import (
     Agency,
     Assignment,
-    DeadlineChange,
     Directive,
     Notice,
     NoticeMonitor,
-    StatusUpdate,
 )
 from tasks.directive_state import OBLIGATION_HORIZON
 from tasks.notice_queries import find_notice
 from tasks.reporting.common import Basis, IssuerHeading, NoticeInfo, ReportMeta, Signer
+from tasks.reporting.history import read_histories, stream
 
 logger = logging.getLogger(__name__)
 
@@ -173,86 +168,6 @@ def _obligations(
     return cache[key]
 
 
-STREAM_ROWS = 10_000  # rows fetched at a time: the history is streamed, never held as rows and entries at once
-
-
-def _stream(statement: Select[Any], *, session: Session) -> Iterator[Row[Any]]:
-    """The statement's rows through SQLAlchemy Core, fetched and converted in batches (no ORM loading, no per-row fetch)."""
-    result = session.connection().execute(statement.execution_options(yield_per=STREAM_ROWS))
-    return chain.from_iterable(result.partitions())
-
-
-def _deadline_entries(
-    given: Select[Any], times: dict[datetime, datetime], *, session: Session
-) -> dict[int, tuple[DeadlineEntry, ...]]:
-    """Each assignment's deadline history (who asked is not shown: not read).
-
-    Equal histories are one object: the assignments of a directive are given together, with the same
-    original deadline at the same moment, so most of them share it (times: one datetime per instant).
-    """
-    rows = _stream(
-        select(
-            col(DeadlineChange.assignment_id),
-            col(DeadlineChange.created_at),
-            col(DeadlineChange.kind),
-            col(DeadlineChange.due_date),
-            col(DeadlineChange.reason),
-            col(DeadlineChange.approved_by),
-        )
-        .where(col(DeadlineChange.assignment_id).in_(given))
-        .order_by(col(DeadlineChange.assignment_id), col(DeadlineChange.created_at), col(DeadlineChange.id)),
-        session=session,
-    )
-    entries: dict[DeadlineEntry, DeadlineEntry] = {}
-    histories: dict[tuple[DeadlineEntry, ...], tuple[DeadlineEntry, ...]] = {}
-    out: dict[int, tuple[DeadlineEntry, ...]] = {}
-    current: int | None = None
-    batch: list[DeadlineEntry] = []
-    for assignment_id, at, kind, due, reason, approved_by in rows:
-        if assignment_id != current:
-            if current is not None:
-                found = tuple(batch)
-                out[current] = histories.setdefault(found, found)
-            current, batch = assignment_id, []
-        entry = DeadlineEntry(times.setdefault(at, at), kind, due, reason, None, approved_by)
-        batch.append(entries.setdefault(entry, entry))
-    if current is not None:
-        found = tuple(batch)
-        out[current] = histories.setdefault(found, found)
-    return out
-
-
-def _update_entries(given: Select[Any], until: datetime, *, session: Session) -> dict[int, UpdateSpan]:
-    """Each assignment's status updates up to until, kept compact in one UpdateLog (who reported is not shown: not read)."""
-    rows = _stream(
-        select(
-            col(StatusUpdate.assignment_id),
-            col(StatusUpdate.reported_at),
-            col(StatusUpdate.status),
-            col(StatusUpdate.percent),
-            col(StatusUpdate.document_number),
-            col(StatusUpdate.note),
-        )
-        .where(col(StatusUpdate.assignment_id).in_(given), col(StatusUpdate.reported_at) <= until)
-        .order_by(col(StatusUpdate.assignment_id), col(StatusUpdate.reported_at), col(StatusUpdate.id)),
-        session=session,
-    )
-    log = UpdateLog()
-    add = log.add
-    out: dict[int, UpdateSpan] = {}
-    current: int | None = None
-    start = 0
-    for assignment_id, at, status, percent, document_number, note in rows:
-        if assignment_id != current:
-            if current is not None:
-                out[current] = log.span(start, len(log))
-            current, start = assignment_id, len(log)
-        add(at, status, percent, document_number, note)
-    if current is not None:
-        out[current] = log.span(start, len(log))
-    return out
-
-
 def read_report_data(scope: Scope, until: datetime, config: ReportConfig, *, session: Session) -> ReportData:
     """Read every assignment given by until, with its deadline history and updates up to until, in a few queries."""
     in_scope = select(col(Directive.id))
@@ -285,7 +200,7 @@ def read_report_data(scope: Scope, until: datetime, config: ReportConfig, *, ses
         monitor_query = monitor_query.where(col(NoticeMonitor.notice_id) == scope.notice_id)
     for row in session.execute(monitor_query):
         monitors[row.notice_id].append((code[row.agency_id], row.role))
-    directive_rows = _stream(
+    directive_rows = stream(
         select(
             col(Directive.id),
             col(Directive.notice_id),
@@ -297,7 +212,6 @@ def read_report_data(scope: Scope, until: datetime, config: ReportConfig, *, ses
         ).where(col(Directive.id).in_(in_scope)),
         session=session,
     )
-    share: dict[Any, Any] = {}  # one object per distinct role, status and due date, not one per row
     supervisor = {row.code: code.get(row.escalates_to_id) if row.escalates_to_id else None for row in agencies}
     notices = {
         row.id: NoticeInfo(
@@ -329,42 +243,8 @@ def read_report_data(scope: Scope, until: datetime, config: ReportConfig, *, ses
             row.due_date is None and bool(row.recurrence),
         )
         obligations[row.id] = _obligations(row.recurrence, row.due_date, info.issued_on, until, cache, config)
-    times: dict[datetime, datetime] = {}  # one object per instant: a notice's assignments are given together
-    deadlines = _deadline_entries(given, times, session=session)
-    updates = _update_entries(given, until, session=session)
-    histories = [
-        (
-            AssignmentHistory(
-                assignment_id=assignment_id,
-                directive_id=directives[directive_id].directive_id,  # one int object per directive
-                agency_code=code[agency_id],
-                role=share.setdefault(role, role),
-                created_at=times.setdefault(created_at, created_at),
-                status=share.setdefault(status, status),
-                due_date=share.setdefault(due_date, due_date),
-                withdrawn_at=withdrawn_at,
-                deadlines=deadlines.pop(assignment_id, ()),
-                updates=updates.pop(assignment_id, ()),
-                supervisor_code=supervisor[code[agency_id]],
-            ),
-            obligations[directive_id],
-        )
-        for assignment_id, directive_id, agency_id, role, status, created_at, due_date, withdrawn_at in _stream(
-            select(
-                col(Assignment.id),
-                col(Assignment.directive_id),
-                col(Assignment.agency_id),
-                col(Assignment.role),
-                col(Assignment.status),
-                col(Assignment.created_at),
-                col(Assignment.due_date),
-                col(Assignment.withdrawn_at),
-            )
-            .where(col(Assignment.id).in_(given))
-            .order_by(col(Assignment.id)),
-            session=session,
-        )
-    ]
+    agency_codes = {row.id: (row.code, supervisor[row.code]) for row in agencies}
+    histories = read_histories(given, until, directives, obligations, agency_codes, session=session)
     return ReportData(notices, directives, histories, names, until)
 
 
