@@ -181,6 +181,7 @@ class _Sheet:
         self.ws: _StreamedSheet = book.add_worksheet(title, worksheet_class=_StreamedSheet)
         self.columns = [xl_col_to_name(column) for column in range(len(widths))]
         self.xf: dict[tuple[bool, str | None, bool, bool], int] = {}
+        self.styles: dict[tuple[bool, str | None], tuple[int, int, int, int]] = {}
         self.formats = formats
         self.width = len(widths)
         self.row = 0  # rows written so far (the next row's 0-based index)
@@ -239,25 +240,40 @@ class _Sheet:
         row = str(self.row + 1)
         cells = []
         text_body = self.formats.texts.body
+        plain = self._styles(bold, None)
         for column, value in enumerate(values):
             ref = self.columns[column] + row
-            number_format = formats.get(column) if formats else None
+            text, quoted_text, number, day_xf = (
+                self._styles(bold, formats[column]) if formats and column in formats else plain
+            )
             if value is None or value == "":
-                cells.append(f'<c r="{ref}" s="{self._xf(bold, number_format, False, False)}"/>')
+                cells.append(f'<c r="{ref}" s="{text}"/>')
             elif isinstance(value, str):
                 quoted, body = text_body(value)  # quoted: would read as a formula, quotePrefix keeps it text
-                cells.append(f'<c r="{ref}" s="{self._xf(bold, number_format, False, quoted)}" {body}</c>')
+                cells.append(f'<c r="{ref}" s="{quoted_text if quoted else text}" {body}</c>')
             elif isinstance(value, bool):
                 _, body = text_body("Có" if value else "Không")
-                cells.append(f'<c r="{ref}" s="{self._xf(bold, number_format, False, False)}" {body}</c>')
+                cells.append(f'<c r="{ref}" s="{text}" {body}</c>')
             elif isinstance(value, date):  # a real Excel date (datetime is a date too: its day is shown)
                 day = value.date() if isinstance(value, datetime) else value
-                xf = self._xf(bold, number_format or DATE_FORMAT, True, False)
-                cells.append(f'<c r="{ref}" s="{xf}"><v>{(day - _EXCEL_EPOCH).days}</v></c>')
+                cells.append(f'<c r="{ref}" s="{day_xf}"><v>{(day - _EXCEL_EPOCH).days}</v></c>')
             else:
-                cells.append(f'<c r="{ref}" s="{self._xf(bold, number_format, True, False)}"><v>{value:.16G}</v></c>')
+                cells.append(f'<c r="{ref}" s="{number}"><v>{value:.16G}</v></c>')
         self.ws.write_row_xml(self.row, len(values) - 1, "".join(cells))
         self.row += 1
+
+    def _styles(self, bold: bool, number_format: str | None) -> tuple[int, int, int, int]:
+        """The style indexes of a data cell as text, quoted text, number and date (made once per combination)."""
+        key = (bold, number_format)
+        found = self.styles.get(key)
+        if found is None:
+            found = self.styles[key] = (
+                self._xf(bold, number_format, False, False),
+                self._xf(bold, number_format, False, True),
+                self._xf(bold, number_format, True, False),
+                self._xf(bold, number_format or DATE_FORMAT, True, False),
+            )
+        return found
 
     def _xf(self, bold: bool, number_format: str | None, right: bool, quote: bool) -> int:
         """The style index of a data cell (made once per combination)."""
