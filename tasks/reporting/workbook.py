@@ -1,10 +1,11 @@
 """The periodic report's workbook (XLSX): Tổng hợp, Chi tiết, Quá hạn, Gia hạn, Cập nhật mới, print-ready.
 
-Written with XlsxWriter in constant_memory mode: each row goes to disk as it is written and every
-cell format is created once per workbook, so 100,000 assignments (1.6 million cells) take a few
-seconds and little memory (openpyxl, even write-only, spent about 25 µs per styled cell).
+Written with XlsxWriter in constant_memory mode: each row goes to disk as it is written, every
+cell format is created once per workbook, and the data rows' texts are shared strings, each distinct
+text stored once (agency names, statuses and excerpts repeat tens of thousands of times), so 100,000
+assignments (1.6 million cells) take a few seconds and little memory.
 
-Formula injection: every text is written with write_string (never write(), never a formula), and
+Formula injection: every text is written as a text cell (write_string or a shared string, never a formula), and
 one starting with a character a spreadsheet reads as a formula (=, +, -, @, tab, CR: see
 domain.safe_text.spreadsheet_text) also gets Excel's quotePrefix, so editing the cell cannot turn
 it into one. The visible value is unchanged. Dates are real Excel dates (DD/MM/YYYY).
