@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from itertools import chain, groupby
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import Row, Select, select
 from sqlmodel import Session, col
@@ -24,24 +24,24 @@ from models import Assignment, DeadlineChange, StatusUpdate
 
 STREAM_ROWS = 10_000  # rows fetched and converted at a time
 
-Runs = Iterator[tuple[Any, Iterator[Row[Any]]]]
+AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
+AnyRow: TypeAlias = "Row[*tuple[Any, ...]]"
+Runs: TypeAlias = "Iterator[tuple[Any, Iterator[AnyRow]]]"
+Ahead: TypeAlias = "tuple[Any, Iterator[AnyRow]] | None"
 
 
-def stream(statement: Select[Any], *, session: Session) -> Iterator[Row[Any]]:
+def stream(statement: AnySelect, *, session: Session) -> Iterator[AnyRow]:
     """The statement's rows through SQLAlchemy Core, fetched and converted in batches (no ORM loading, no per-row fetch)."""
     result = session.connection().execute(statement.execution_options(yield_per=STREAM_ROWS))
     return chain.from_iterable(result.partitions())
 
 
-def _runs(statement: Select[Any], *, session: Session) -> Runs:
+def _runs(statement: AnySelect, *, session: Session) -> Runs:
     """(assignment id, its rows) in assignment order, from a statement whose first column is the assignment id."""
     return groupby(stream(statement, session=session), key=itemgetter(0))
 
 
-Ahead = tuple[Any, Iterator[Row[Any]]] | None
-
-
-def _run_of(runs: Runs, ahead: Ahead, assignment_id: int) -> tuple[list[Row[Any]], Ahead]:
+def _run_of(runs: Runs, ahead: Ahead, assignment_id: int) -> tuple[list[AnyRow], Ahead]:
     """(the rows of assignment_id, the next run ahead), skipping rows of assignments not read."""
     while ahead is not None and ahead[0] < assignment_id:
         ahead = next(runs, None)
@@ -52,7 +52,7 @@ def _run_of(runs: Runs, ahead: Ahead, assignment_id: int) -> tuple[list[Row[Any]
 
 
 def read_histories(
-    given: Select[Any],
+    given: AnySelect,
     until: datetime,
     directives: Mapping[int, DirectiveInfo],
     obligations: Mapping[int, tuple[Obligation, ...]],
