@@ -26,16 +26,8 @@ from config.policy import load_calendar, load_deadline_policy
 from config.reporting import CITE_DIRECTIVE, MONITORS, ReportingPolicy, System, load_reporting_policy
 from domain.deadlines import Recurrence, report_obligations
 from domain.policy import DeadlinePolicy
-from domain.report_model import (
-    AssignmentHistory,
-    DirectiveInfo,
-    ReportModel,
-    TrendPoint,
-    build_report,
-    judge_histories,
-    percent_vi,
-    signed,
-)
+from domain.report_lines import AssignmentHistory, DirectiveInfo, judge_histories
+from domain.report_model import CATEGORY_ORDER, Grid, ReportModel, TrendPoint, build_report, percent_vi, signed
 from domain.report_periods import ReportPeriod, resolve_periods, send_day, trend_periods
 from domain.text import ascii_slug, excerpt
 from domain.timeliness import CATEGORY_VI, Category, Obligation
@@ -369,7 +361,8 @@ def compute(
         )
     order = {notice_id: index for index, notice_id in enumerate(data.notices)}
     notices = [data.notices[n] for n in sorted({x.directive.notice_id for x in lines}, key=order.__getitem__)]
-    trend = [TrendPoint(p.label, p.label_vi, grid) for p, grid in zip(earlier, judged.grids, strict=True) if grid.total]
+    grids = [Grid(*(count[c] for c in CATEGORY_ORDER)) for count in judged.counts]
+    trend = [TrendPoint(p.label, p.label_vi, grid) for p, grid in zip(earlier, grids, strict=True) if grid.total]
     before = judged.previous
     issuer_code = _issuer(notices, policy)
     # The monitors and the report's author judge the others: they are not ranked among them.

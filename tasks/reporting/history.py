@@ -17,7 +17,7 @@ from typing import Any, TypeAlias
 from sqlalchemy import Row, Select, select
 from sqlmodel import Session, col
 
-from domain.report_model import AssignmentHistory, DeadlineEntry, DirectiveInfo
+from domain.report_lines import AssignmentHistory, DeadlineEntry, DirectiveInfo
 from domain.timeliness import Obligation
 from domain.update_log import UpdateLog
 from models import Assignment, DeadlineChange, StatusUpdate
