@@ -473,15 +473,19 @@ class AgencyMatcher:
         if not toks[i].raw[:1].isupper():
             return None
         standard = self._standard_end(toks, soft, covered, tails, i)
-        if standard is not None:
-            return standard
+        return longer_reading(standard, self._generic_end(soft, covered, tails, i), tails)
+
+    def _generic_end(
+        self, soft: list[bool], covered: list[bool], tails: list[TailToken], i: int
+    ) -> tuple[int, bool, int] | None:
+        """(end index, ends in a place, index past the head) of a name read by the generic head rules, or None."""
         for head, alone in _UNKNOWN_HEADS:
             n = len(head)
-            if i + n > len(toks) or tuple(t.key for t in toks[i : i + n]) != head:
+            if i + n > len(tails) or tuple(t.key for t in tails[i : i + n]) != head:
                 continue
             if any(covered[k] or not soft[k] for k in range(i + 1, i + n)):
                 continue
-            lower_next = i + n < len(toks) and toks[i + n].raw.islower()
+            lower_next = i + n < len(tails) and tails[i + n].raw.islower()
             descriptive = (
                 level_bounded_tail(tails, i + n)
                 if head in _DESCRIPTIVE_HEADS or (lower_next and head in _LOWER_TAIL_HEADS)
@@ -515,3 +519,20 @@ class AgencyMatcher:
         if j == i + n and match.level is BodyLevel.province_or_district:
             return None  # "UBND", "Hội Nông dân" alone name no one body: the generic rules decide
         return j, place, i + n
+
+
+def longer_reading(
+    standard: tuple[int, bool, int] | None, generic: tuple[int, bool, int] | None, tails: list[TailToken]
+) -> tuple[int, bool, int] | None:
+    """Rule `standard_name_is_a_floor`: a standard name keeps at least its own words, and the generic reading of
+    the same name goes further when what it adds is closed by a place or a level word ("Ban Quản lý Khu kinh tế
+    cửa khẩu Đồng Đăng - Lạng Sơn", "Ban Quản lý dự án … giao thông và nông nghiệp tỉnh"); lowercase words
+    that end nowhere are the predicate ("Sở Giáo dục và Đào tạo căn cứ diễn biến …"), so the standard name stays.
+    """
+    if standard is None or generic is None:
+        return standard or generic
+    if generic[0] <= standard[0]:
+        return standard
+    last = tails[generic[0] - 1]
+    closed = last.raw[:1].isupper() or last.key in UNIT_WORDS
+    return generic if closed else standard

@@ -1,0 +1,65 @@
+"""Parser rules written after the second blind batch (notices 62–81, issue 16), each on texts written for the test
+in several variants; none is a sentence of the field corpus.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from config.agencies import AgencyDirectory, load_agencies
+from config.body_types import load_body_types
+from config.settings import PACKAGED_CONFIG_DIR
+from domain.body_types import BodyTypeCatalog
+from tests.test_notice_parser_rules import _body, parse, roles
+
+
+@pytest.fixture(scope="module")
+def directory() -> AgencyDirectory:
+    """The packaged Bắc Giang agency directory."""
+    return load_agencies(PACKAGED_CONFIG_DIR)
+
+
+@pytest.fixture(scope="module")
+def body_types() -> BodyTypeCatalog:
+    """The national list of standard bodies, as `dondoc parse` passes it."""
+    return load_body_types(PACKAGED_CONFIG_DIR)
+
+
+# --- A. A standard name is a floor, not a ceiling (agencies.longer_reading) -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        ("Ban Quản lý Khu kinh tế cửa khẩu Móng Cái rà soát quỹ đất.", "Ban Quản lý Khu kinh tế cửa khẩu Móng Cái"),
+        (
+            "Ban Quản lý dự án đầu tư xây dựng công trình dân dụng và công nghiệp tỉnh lập hồ sơ mời thầu.",
+            "Ban Quản lý dự án đầu tư xây dựng công trình dân dụng và công nghiệp tỉnh",
+        ),
+        ("Chi cục Thuế khu vực Tam Điệp - Yên Mô đôn đốc thu nợ.", "Chi cục Thuế khu vực Tam Điệp - Yên Mô"),
+        (
+            "Giao Ngân hàng Chính sách xã hội chi nhánh tỉnh giải ngân vốn vay ưu đãi.",
+            "Ngân hàng Chính sách xã hội chi nhánh tỉnh",
+        ),
+    ],
+)
+def test_a_standard_name_goes_on_to_its_place_or_level_word(
+    sentence: str, name: str, directory: AgencyDirectory, body_types: BodyTypeCatalog
+) -> None:
+    (d,) = parse(_body(sentence), directory, body_types=body_types).directives
+    assert roles(d) == {name: "lead"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        ("Sở Y tế căn cứ tình hình dịch bệnh chủ động bố trí thuốc.", "Sở Y tế"),
+        ("Sở Giáo dục và Đào tạo căn cứ diễn biến thời tiết cho học sinh nghỉ.", "Sở Giáo dục và Đào tạo"),
+        ("Sở Lao động - Thương binh và Xã hội dự báo nhu cầu lao động.", "Sở Lao động - Thương binh và Xã hội"),
+    ],
+)
+def test_a_standard_name_does_not_run_into_its_predicate(
+    sentence: str, name: str, directory: AgencyDirectory, body_types: BodyTypeCatalog
+) -> None:
+    (d,) = parse(_body(sentence), directory, body_types=body_types).directives
+    assert roles(d) == {name: "lead"}
