@@ -63,3 +63,30 @@ def test_a_standard_name_does_not_run_into_its_predicate(
 ) -> None:
     (d,) = parse(_body(sentence), directory, body_types=body_types).directives
     assert roles(d) == {name: "lead"}
+
+
+# --- B. A hyphen joins a compound field to a sub-body's name (agencies.hyphen_compound_end) ---------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        ("Giao Phòng Tài chính - Kế hoạch huyện thẩm định dự toán.", "Phòng Tài chính - Kế hoạch huyện"),
+        ("Phòng Văn hóa - Thông tin thị xã tuyên truyền lễ hội.", "Phòng Văn hóa - Thông tin thị xã"),
+        ("Phòng Tài chính – Kế hoạch cân đối vốn cho xã.", "Phòng Tài chính – Kế hoạch"),
+    ],
+)
+def test_a_hyphen_continues_a_sub_bodys_field(
+    sentence: str, name: str, directory: AgencyDirectory, body_types: BodyTypeCatalog
+) -> None:
+    (d,) = parse(_body(sentence), directory, body_types=body_types).directives
+    assert roles(d) == {name: "lead"}
+
+
+def test_a_hyphen_before_another_bodys_head_still_separates_them(
+    directory: AgencyDirectory, body_types: BodyTypeCatalog
+) -> None:
+    (d,) = parse(
+        _body("Phòng Tài chính - Sở Tài chính thống nhất số liệu quyết toán."), directory, body_types=body_types
+    ).directives
+    assert "Phòng Tài chính - Sở Tài chính" not in roles(d)

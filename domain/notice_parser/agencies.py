@@ -195,6 +195,32 @@ def sub_body_start(toks: list[_Tok], soft: list[bool], covered: list[bool], i: i
     return i
 
 
+_HYPHENS = (" - ", " – ", "-", "–")
+
+
+def hyphen_compound_end(doc: Doc, toks: list[_Tok], covered: list[bool], k: int) -> int:
+    """Rule `hyphen_joins_a_compound_name`: last token of a sub-body name whose field goes on after a hyphen.
+
+    "Phòng Tài chính - Kế hoạch", "Phòng Văn hóa - Thông tin": a hyphen, then a capitalised word and the one
+    lowercase syllable that completes it, are part of the name, not the end of "Phòng Tài chính"; a hyphen
+    before another body's head word ("Phòng Tài chính - Sở Tài chính") still separates them.
+    """
+    j = k + 1
+    if j >= len(toks) or covered[j] or doc.text[toks[k].end : toks[j].start] not in _HYPHENS:
+        return k
+    if not toks[j].raw[:1].isupper() or toks[j].key in _HYPHEN_STOP_HEADS:
+        return k
+    if _spaced(doc, toks, j + 1) and toks[j + 1].raw.islower() and toks[j + 1].key not in UNIT_WORDS:
+        j += 1
+    for x in range(k + 1, j + 1):
+        covered[x] = True
+    return j
+
+
+# Head words of another body: after a hyphen they start it ("Phòng Tài chính - Sở Tài chính").
+_HYPHEN_STOP_HEADS = {"sở", "ban", "ubnd", "ủy", "hội", "phòng", "chi", "trung", "văn", "công", "cục", "đảng"}
+
+
 def branch_end(doc: Doc, toks: list[_Tok], covered: list[bool], k: int) -> int:
     """Last token of a name that goes on with its branch ("… chi nhánh Gia Lai", "… chi nhánh tỉnh"), else k."""
     if not (_spaced(doc, toks, k + 1) and _spaced(doc, toks, k + 2)):
@@ -419,6 +445,7 @@ class AgencyMatcher:
                         continue
                     s = toks[j].start
                     end_tok = next((x for x in range(k, len(toks)) if toks[x].end == m.end), k)
+                    end_tok = hyphen_compound_end(doc, toks, covered, end_tok)
                     # "Phòng Nông nghiệp và Phát triển nông thôn huyện": keep the level word.
                     while (
                         end_tok + 1 < len(toks)
