@@ -90,3 +90,29 @@ def test_a_hyphen_before_another_bodys_head_still_separates_them(
         _body("Phòng Tài chính - Sở Tài chính thống nhất số liệu quyết toán."), directory, body_types=body_types
     ).directives
     assert "Phòng Tài chính - Sở Tài chính" not in roles(d)
+
+
+# --- C. A provincial body's name before "các" and level words is its counterparts there (plural_counterpart) ---
+
+
+@pytest.mark.parametrize(
+    ("sentence", "phrase", "not_assigned"),
+    [
+        ("Ban Dân vận các huyện ủy, thị ủy tổng kết mô hình dân vận.", "Ban Dân vận các huyện ủy, thị ủy", "BDV_TU"),
+        ("Ban Tuyên giáo các huyện ủy biên soạn tài liệu sinh hoạt chi bộ.", "Ban Tuyên giáo các huyện ủy", "BTG_TU"),
+        ("Hội Nông dân các cấp vận động hội viên góp vốn.", "Hội Nông dân các cấp", "HND_TINH"),
+    ],
+)
+def test_a_provincial_name_before_plural_levels_is_a_generic_assignee(
+    sentence: str, phrase: str, not_assigned: str, directory: AgencyDirectory, body_types: BodyTypeCatalog
+) -> None:
+    (d,) = parse(_body(sentence), directory, body_types=body_types).directives
+    (ref,) = d.assignments
+    assert ref.surface == phrase and ref.code != not_assigned and str(ref.role) == "lead"
+
+
+def test_a_body_named_with_its_own_level_stays_itself(directory: AgencyDirectory, body_types: BodyTypeCatalog) -> None:
+    (d,) = parse(
+        _body("Hội Nông dân tỉnh hướng dẫn các xã xây dựng mô hình."), directory, body_types=body_types
+    ).directives
+    assert roles(d) == {"HND_TINH": "lead"}

@@ -181,6 +181,31 @@ def _counterpart(doc: Doc, toks: list[_Tok], covered: list[bool], m: Mention, k:
     return Mention(m.start, toks[j - 1].end, doc.text[m.start : toks[j - 1].end], None, False, (), None)
 
 
+# Words of the lower levels a plural counterpart lists: "các huyện ủy, thành ủy", "các xã, phường", "các cấp".
+_PLURAL_LEVEL_WORDS = {"huyện", "ủy", "uỷ", "thành", "thị", "xã", "phường", "quận", "trấn", "phố", "cấp"}
+
+
+def plural_counterpart(doc: Doc, toks: list[_Tok], covered: list[bool], m: Mention, k: int) -> Mention | None:
+    """Rule `plural_level_counterpart`: a provincial body's name before "các" and level words names its counterparts
+    at those levels, several bodies the text does not list: "Ban Dân vận các huyện ủy, thành ủy", "Hội Nông dân
+    các cấp", "Hội Liên hiệp Phụ nữ các xã, thị trấn" are one flagged generic assignee, not the provincial body.
+    """
+    j = k + 1
+    if toks[k].key == "tỉnh" or not _spaced(doc, toks, j) or toks[j].key != "các" or not _spaced(doc, toks, j + 1):
+        return None  # "Hội Nông dân tỉnh các …": a body named with its own level is that body
+    j += 1
+    while j < len(toks) and toks[j].key in _PLURAL_LEVEL_WORDS:
+        gap = doc.text[toks[j - 1].end : toks[j].start] if j else ""
+        if gap not in (" ", "\u00a0", ", ") and toks[j - 1].key != "các":
+            break
+        j += 1
+    if j == k + 2:
+        return None  # "các" before something else ("Sở Y tế các tỉnh bạn", "… các đơn vị"): not a level
+    for x in range(k + 1, j):
+        covered[x] = True
+    return Mention(m.start, toks[j - 1].end, doc.text[m.start : toks[j - 1].end], None, False, (), None, generic=True)
+
+
 def sub_body_start(toks: list[_Tok], soft: list[bool], covered: list[bool], i: int) -> int:
     """Index of a sub-body prefix ("Đảng đoàn", "Ban cán sự đảng") right before an unknown name at i, else i.
 
@@ -490,7 +515,11 @@ class AgencyMatcher:
                 merged.add(id(nxt))
                 out.append(Mention(m.start, nxt.end, doc.text[m.start : nxt.end], None, False, (), None))
                 continue
-            out.append(_counterpart(doc, toks, covered, m, k))
+            plural = plural_counterpart(doc, toks, covered, m, k)
+            if plural is not None:
+                # The level words may have matched a name of their own ("các huyện ủy" as the district committees).
+                merged |= {id(x) for x in found if m.end < x.start < plural.end}
+            out.append(plural or _counterpart(doc, toks, covered, m, k))
         return out
 
     def _unknown_end(
