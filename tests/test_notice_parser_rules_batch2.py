@@ -116,3 +116,37 @@ def test_a_body_named_with_its_own_level_stays_itself(directory: AgencyDirectory
         _body("Hội Nông dân tỉnh hướng dẫn các xã xây dựng mô hình."), directory, body_types=body_types
     ).directives
     assert roles(d) == {"HND_TINH": "lead"}
+
+
+# --- D. A directed collective that names its bodies' type leads its own predicate (directed_named_collective) ---
+
+
+@pytest.mark.parametrize(
+    ("sentence", "director", "collective"),
+    [
+        ("UBND huyện Lục Nam chỉ đạo UBND các xã rà soát hộ nghèo.", "UBND huyện Lục Nam", "UBND các xã"),
+        (
+            "UBND huyện Yên Thế chỉ đạo Hội Nông dân các xã vận động nông dân dồn điền.",
+            "UBND huyện Yên Thế",
+            "Hội Nông dân các xã",
+        ),
+        ("Đảng đoàn Hội Cựu chiến binh tỉnh lãnh đạo Hội Nông dân các cấp vận động hội viên.", None, "Hội Nông dân các cấp"),
+    ],
+)
+def test_a_directed_named_collective_takes_the_role_of_its_predicate(
+    sentence: str, director: str | None, collective: str, directory: AgencyDirectory, body_types: BodyTypeCatalog
+) -> None:
+    (d,) = parse(_body(sentence), directory, body_types=body_types).directives
+    by_surface = {r.surface: str(r.role) for r in d.assignments}
+    assert by_surface.get(collective) == "lead"
+    if director is not None:
+        assert by_surface.get(director) == "lead"
+
+
+def test_unnamed_subordinates_under_direction_are_still_not_assignees(
+    directory: AgencyDirectory, body_types: BodyTypeCatalog
+) -> None:
+    (d,) = parse(
+        _body("UBND huyện Lục Nam chỉ đạo các cơ quan chuyên môn rà soát hộ nghèo."), directory, body_types=body_types
+    ).directives
+    assert [r.surface for r in d.assignments] == ["UBND huyện Lục Nam"]

@@ -88,12 +88,14 @@ class SentenceRoles:
 _SUBORDINATES = "đơn vị cấp dưới (cụm từ chung) do cơ quan khác «chỉ đạo»: cơ quan chỉ đạo chịu trách nhiệm"
 
 
-def subordinates_under_direction(category: Category, generic: list[bool]) -> bool:
+def subordinates_under_direction(category: Category, generic: list[bool], named: list[bool] | None = None) -> bool:
     """True for a collective phrase directed by another body ("UBND huyện X chỉ đạo các cơ quan chuyên môn …").
 
-    The directing body answers for the task; its unnamed subordinates are not tracked as assignees.
+    The directing body answers for the task; its unnamed subordinates are not tracked as assignees. Rule
+    `directed_named_collective`: a collective that names its bodies' type ("Hội Nông dân các cấp", "UBND các
+    xã") is no unnamed subordinate: as any body after "X lãnh đạo/chỉ đạo", it takes the role of its predicate.
     """
-    return category is Category.CHAIN and all(generic)
+    return category is Category.CHAIN and all(generic) and not any(named or [])
 
 
 _BRACKETED = "nêu trong ngoặc sau tên cơ quan khác (đơn vị giúp việc, đầu mối), không được giao việc riêng"
@@ -170,7 +172,8 @@ class RoleReader:
                 directs_next = nxt is not None and nxt.category in (Category.DIRECTED, Category.CHAIN)
                 directs_next = directs_next and nxt is not None and nxt.start == g.end + len(rest)
                 kind, role, conf, why = doer_kind(g.category, g.reason, main_verb(rest), directs_next)
-                if subordinates_under_direction(g.category, [m.generic for m in g.members]):
+                named = [m.surface[:1].isupper() for m in g.members]
+                if subordinates_under_direction(g.category, [m.generic for m in g.members], named):
                     kind, role, conf, why = DoerKind.INTERMEDIARY, MentionRole.OTHER, 0.7, _SUBORDINATES
                 result.assignments += [Assignment(m, role, conf, why) for m in g.members]
                 if role.assigns_work:
