@@ -150,3 +150,36 @@ def test_unnamed_subordinates_under_direction_are_still_not_assignees(
         _body("UBND huyện Lục Nam chỉ đạo các cơ quan chuyên môn rà soát hộ nghèo."), directory, body_types=body_types
     ).directives
     assert [r.surface for r in d.assignments] == ["UBND huyện Lục Nam"]
+
+
+# --- E. A verb that is the second syllable of a noun does not end a name (verb_syllable_inside_a_noun) --------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        (
+            "Công ty TNHH MTV Khai thác công trình thủy lợi Bắc Sông Chu vận hành hồ chứa.",
+            "Công ty TNHH MTV Khai thác công trình thủy lợi Bắc Sông Chu",
+        ),
+        (
+            "Ban Quản lý các chương trình mục tiêu quốc gia huyện rà soát nguồn vốn.",
+            "Ban Quản lý các chương trình mục tiêu quốc gia huyện",
+        ),
+        (
+            "Công ty Cổ phần Quản lý công trình đô thị Vinh thu gom rác thải.",
+            "Công ty Cổ phần Quản lý công trình đô thị Vinh",
+        ),
+    ],
+)
+def test_a_noun_ending_in_a_verb_syllable_stays_in_the_name(
+    sentence: str, name: str, directory: AgencyDirectory, body_types: BodyTypeCatalog
+) -> None:
+    (d,) = parse(_body(sentence), directory, body_types=body_types).directives
+    assert roles(d) == {name: "lead"}
+
+
+@pytest.mark.parametrize("verb", ["trình UBND tỉnh phương án giá", "lập quy trình vận hành"])
+def test_the_verb_itself_still_ends_the_name(verb: str, directory: AgencyDirectory, body_types: BodyTypeCatalog) -> None:
+    (d,) = parse(_body(f"Công ty Cấp nước {verb}."), directory, body_types=body_types).directives
+    assert roles(d) == {"Công ty Cấp nước": "lead"}

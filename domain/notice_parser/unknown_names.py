@@ -258,10 +258,17 @@ def gap_ends_name(gap: str, prev: TailToken, nxt: TailToken, place: bool, heads:
     return True
 
 
+# Rule `verb_syllable_inside_a_noun`: a verb that is the second syllable of a noun ("công trình", "chương trình",
+# "quy trình") does not end a name: "Công ty … Khai thác công trình thủy lợi …", "Ban Quản lý chương trình …".
+_NOUN_COMPOUNDS = {("công", "trình"), ("chương", "trình"), ("quy", "trình"), ("lộ", "trình"), ("giáo", "trình")}
+
+
 def lowercase_ends_name(tokens: list[TailToken], j: int, place: bool) -> bool:
     """Whether the lowercase word at j ends a name: after a place name, or when it starts a predicate."""
     key = tokens[j].key
     if key in UNIT_WORDS:
+        return False
+    if j and (tokens[j - 1].key, key) in _NOUN_COMPOUNDS and not tokens[j].gap.strip() and not place:
         return False
     if place or key in _STOP_WORDS:
         return True
