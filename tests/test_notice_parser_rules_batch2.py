@@ -130,7 +130,11 @@ def test_a_body_named_with_its_own_level_stays_itself(directory: AgencyDirectory
             "UBND huyện Yên Thế",
             "Hội Nông dân các xã",
         ),
-        ("Đảng đoàn Hội Cựu chiến binh tỉnh lãnh đạo Hội Nông dân các cấp vận động hội viên.", None, "Hội Nông dân các cấp"),
+        (
+            "Đảng đoàn Hội Cựu chiến binh tỉnh lãnh đạo Hội Nông dân các cấp vận động hội viên.",
+            None,
+            "Hội Nông dân các cấp",
+        ),
     ],
 )
 def test_a_directed_named_collective_takes_the_role_of_its_predicate(
@@ -180,6 +184,8 @@ def test_a_noun_ending_in_a_verb_syllable_stays_in_the_name(
 
 
 @pytest.mark.parametrize("verb", ["trình UBND tỉnh phương án giá", "lập quy trình vận hành"])
-def test_the_verb_itself_still_ends_the_name(verb: str, directory: AgencyDirectory, body_types: BodyTypeCatalog) -> None:
+def test_the_verb_itself_still_ends_the_name(
+    verb: str, directory: AgencyDirectory, body_types: BodyTypeCatalog
+) -> None:
     (d,) = parse(_body(f"Công ty Cấp nước {verb}."), directory, body_types=body_types).directives
     assert roles(d) == {"Công ty Cấp nước": "lead"}

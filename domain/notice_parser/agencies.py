@@ -11,6 +11,7 @@ from domain.notice_parser.abbreviations import written_forms
 from domain.notice_parser.collectives import collective_spans
 from domain.notice_parser.directory import AgencyDirectoryLike
 from domain.notice_parser.document import Doc, norm_low
+from domain.notice_parser.name_extents import hyphen_compound_end, longer_reading, plural_counterpart_end
 from domain.notice_parser.shared_names import join_parent_units, share_places
 from domain.notice_parser.standard_bodies import StandardBodies
 from domain.notice_parser.unknown_names import UNIT_WORDS, TailToken, level_bounded_tail, shared_head_siblings, tail_end
@@ -181,31 +182,6 @@ def _counterpart(doc: Doc, toks: list[_Tok], covered: list[bool], m: Mention, k:
     return Mention(m.start, toks[j - 1].end, doc.text[m.start : toks[j - 1].end], None, False, (), None)
 
 
-# Words of the lower levels a plural counterpart lists: "các huyện ủy, thành ủy", "các xã, phường", "các cấp".
-_PLURAL_LEVEL_WORDS = {"huyện", "ủy", "uỷ", "thành", "thị", "xã", "phường", "quận", "trấn", "phố", "cấp"}
-
-
-def plural_counterpart(doc: Doc, toks: list[_Tok], covered: list[bool], m: Mention, k: int) -> Mention | None:
-    """Rule `plural_level_counterpart`: a provincial body's name before "các" and level words names its counterparts
-    at those levels, several bodies the text does not list: "Ban Dân vận các huyện ủy, thành ủy", "Hội Nông dân
-    các cấp", "Hội Liên hiệp Phụ nữ các xã, thị trấn" are one flagged generic assignee, not the provincial body.
-    """
-    j = k + 1
-    if toks[k].key == "tỉnh" or not _spaced(doc, toks, j) or toks[j].key != "các" or not _spaced(doc, toks, j + 1):
-        return None  # "Hội Nông dân tỉnh các …": a body named with its own level is that body
-    j += 1
-    while j < len(toks) and toks[j].key in _PLURAL_LEVEL_WORDS:
-        gap = doc.text[toks[j - 1].end : toks[j].start] if j else ""
-        if gap not in (" ", "\u00a0", ", ") and toks[j - 1].key != "các":
-            break
-        j += 1
-    if j == k + 2:
-        return None  # "các" before something else ("Sở Y tế các tỉnh bạn", "… các đơn vị"): not a level
-    for x in range(k + 1, j):
-        covered[x] = True
-    return Mention(m.start, toks[j - 1].end, doc.text[m.start : toks[j - 1].end], None, False, (), None, generic=True)
-
-
 def sub_body_start(toks: list[_Tok], soft: list[bool], covered: list[bool], i: int) -> int:
     """Index of a sub-body prefix ("Đảng đoàn", "Ban cán sự đảng") right before an unknown name at i, else i.
 
@@ -218,32 +194,6 @@ def sub_body_start(toks: list[_Tok], soft: list[bool], covered: list[bool], i: i
         if not any(covered[x] for x in range(k, i)) and all(soft[x] for x in range(k + 1, i + 1)):
             return k
     return i
-
-
-_HYPHENS = (" - ", " – ", "-", "–")
-
-
-def hyphen_compound_end(doc: Doc, toks: list[_Tok], covered: list[bool], k: int) -> int:
-    """Rule `hyphen_joins_a_compound_name`: last token of a sub-body name whose field goes on after a hyphen.
-
-    "Phòng Tài chính - Kế hoạch", "Phòng Văn hóa - Thông tin": a hyphen, then a capitalised word and the one
-    lowercase syllable that completes it, are part of the name, not the end of "Phòng Tài chính"; a hyphen
-    before another body's head word ("Phòng Tài chính - Sở Tài chính") still separates them.
-    """
-    j = k + 1
-    if j >= len(toks) or covered[j] or doc.text[toks[k].end : toks[j].start] not in _HYPHENS:
-        return k
-    if not toks[j].raw[:1].isupper() or toks[j].key in _HYPHEN_STOP_HEADS:
-        return k
-    if _spaced(doc, toks, j + 1) and toks[j + 1].raw.islower() and toks[j + 1].key not in UNIT_WORDS:
-        j += 1
-    for x in range(k + 1, j + 1):
-        covered[x] = True
-    return j
-
-
-# Head words of another body: after a hyphen they start it ("Phòng Tài chính - Sở Tài chính").
-_HYPHEN_STOP_HEADS = {"sở", "ban", "ubnd", "ủy", "hội", "phòng", "chi", "trung", "văn", "công", "cục", "đảng"}
 
 
 def branch_end(doc: Doc, toks: list[_Tok], covered: list[bool], k: int) -> int:
@@ -470,7 +420,7 @@ class AgencyMatcher:
                         continue
                     s = toks[j].start
                     end_tok = next((x for x in range(k, len(toks)) if toks[x].end == m.end), k)
-                    end_tok = hyphen_compound_end(doc, toks, covered, end_tok)
+                    end_tok = hyphen_compound_end(doc.text, toks, covered, end_tok)
                     # "Phòng Nông nghiệp và Phát triển nông thôn huyện": keep the level word.
                     while (
                         end_tok + 1 < len(toks)
@@ -515,11 +465,14 @@ class AgencyMatcher:
                 merged.add(id(nxt))
                 out.append(Mention(m.start, nxt.end, doc.text[m.start : nxt.end], None, False, (), None))
                 continue
-            plural = plural_counterpart(doc, toks, covered, m, k)
-            if plural is not None:
-                # The level words may have matched a name of their own ("các huyện ủy" as the district committees).
-                merged |= {id(x) for x in found if m.end < x.start < plural.end}
-            out.append(plural or _counterpart(doc, toks, covered, m, k))
+            plural_end = plural_counterpart_end(doc.text, toks, covered, k)
+            if plural_end is None:
+                out.append(_counterpart(doc, toks, covered, m, k))
+                continue
+            # The level words may have matched a name of their own ("các huyện ủy" as the district committees).
+            merged |= {id(by_start[t.start]) for t in toks[k + 1 : plural_end] if t.start in by_start}
+            e = toks[plural_end - 1].end
+            out.append(Mention(m.start, e, doc.text[m.start : e], None, False, (), None, generic=True))
         return out
 
     def _unknown_end(
@@ -575,20 +528,3 @@ class AgencyMatcher:
         if j == i + n and match.level is BodyLevel.province_or_district:
             return None  # "UBND", "Hội Nông dân" alone name no one body: the generic rules decide
         return j, place, i + n
-
-
-def longer_reading(
-    standard: tuple[int, bool, int] | None, generic: tuple[int, bool, int] | None, tails: list[TailToken]
-) -> tuple[int, bool, int] | None:
-    """Rule `standard_name_is_a_floor`: a standard name keeps at least its own words, and the generic reading of
-    the same name goes further when what it adds is closed by a place or a level word ("Ban Quản lý Khu kinh tế
-    cửa khẩu Đồng Đăng - Lạng Sơn", "Ban Quản lý dự án … giao thông và nông nghiệp tỉnh"); lowercase words
-    that end nowhere are the predicate ("Sở Giáo dục và Đào tạo căn cứ diễn biến …"), so the standard name stays.
-    """
-    if standard is None or generic is None:
-        return standard or generic
-    if generic[0] <= standard[0]:
-        return standard
-    last = tails[generic[0] - 1]
-    closed = last.raw[:1].isupper() or last.key in UNIT_WORDS
-    return generic if closed else standard
