@@ -1,8 +1,10 @@
 """The one entry point the outbox dispatcher calls to deliver a message on a channel URL.
 
-`send_message()` builds ONE Apprise object holding ONE service for the URL (Apprise retries
-off, no throttle, no Apprise-side timeout thread: the plugins' own socket timeouts bound the
-call), sends, and classifies the outcome into a `SendResult`:
+`send_message()` builds ONE Apprise service for the URL (Apprise retries off, no throttle, no
+Apprise-side timeout thread: the plugins' own socket timeouts bound the call), sends, and
+classifies the outcome into a `SendResult`. dondoc's own plugins (e-mail, mailbox, Zalo) are
+called directly (`NotifyBase.notify()`, which Apprise supports) and record their classified
+result themselves; any other service goes through an Apprise object, whose logs explain a failure:
 
 - `mailto://` / `mailtos://`: SMTP 4xx, refused connections, timeouts → retryable; 5xx → permanent.
 - `zalo://` / `zns://`: see notifications.plugins.zalo (−32/−100/−211 retryable, −213/−108/−230 permanent).
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from apprise import Apprise, AppriseAsset, NotifyFormat
+from apprise import Apprise, AppriseAsset, AppriseAttachment, ContentLocation, NotifyFormat
 from apprise.plugins import N_MGR
 from apprise.plugins.base import NotifyBase
 
@@ -120,6 +122,27 @@ def _failure_from_apprise(result: Any, service: NotifyBase) -> SendResult:
     return SendResult.retry_later(f"{service.service_name} delivery failed: {detail[:1000]}")
 
 
+def _notify_own(
+    service: NotifyBase, body: str, title: str, body_format: NotifyFormat, attach: list[str] | None
+) -> SendResult:
+    """Send through one of dondoc's plugins by Apprise's direct plugin call; the plugin classifies the outcome.
+
+    Apprise's own dispatch (an Apprise object, its locale, the service lookup, the log capture and
+    result objects) costs more per message than our plugins need: they record a classified
+    SendResult themselves. `NotifyBase.notify()` still applies the payload cap and the format
+    conversion exactly as `Apprise.notify()` does; attachments are limited to local files, as there.
+    """
+    files = AppriseAttachment(attach, asset=ASSET, location=ContentLocation.LOCAL) if attach else None
+    try:
+        service.notify(body=body, title=title, body_format=body_format, attach=files)
+    except Exception as exc:  # noqa: BLE001  # a plugin that raises is a failed send; retrying may help
+        return SendResult.retry_later(f"{service.service_name} delivery failed: {type(exc).__name__}: {exc}")
+    recorded = service.last_result if isinstance(service, DondocPlugin) else None
+    if recorded is None:  # refused before send(), e.g. an empty body or attachments it cannot take
+        return SendResult.retry_later(f"{service.service_name} delivery failed before sending")
+    return recorded
+
+
 @contextmanager
 def delivery_batch() -> Iterator[SmtpConnections]:
     """Sends inside the block share connections (one per SMTP server and login), closed when it ends."""
@@ -174,16 +197,13 @@ def send_message(
         logger.info("%s does not take attachments; %d file(s) left out", service.service_name, len(attach))
         attach = None
 
-    apobj = Apprise(asset=ASSET)
-    apobj.add(service)
-    with apobj.notify(body=body, title=title, body_format=body_format, attach=attach) as result:
-        recorded = service.last_result if isinstance(service, DondocPlugin) else None
-        if recorded is not None:
-            outcome = recorded
-        elif result:
-            outcome = SendResult.delivered(None)
-        else:
-            outcome = _failure_from_apprise(result, service)
+    if isinstance(service, DondocPlugin):
+        outcome = _notify_own(service, body, title, body_format, attach)
+    else:
+        apobj = Apprise(asset=ASSET)
+        apobj.add(service)
+        with apobj.notify(body=body, title=title, body_format=body_format, attach=attach) as result:
+            outcome = SendResult.delivered(None) if result else _failure_from_apprise(result, service)
     if outcome.ok:
         if logger.isEnabledFor(logging.INFO):  # describing the service rebuilds its URL: only for a line that is kept
             logger.info(
