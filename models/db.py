@@ -83,13 +83,15 @@ def get_engine() -> Engine:
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None, *, read_only: bool = False) -> Iterator[Session]:
+def session_scope(engine: Engine | Connection | None = None, *, read_only: bool = False) -> Iterator[Session]:
     """One short unit of work: commit when the block ends, roll back if it raises.
+
+    Bound to a Connection, the session commits its own transactions on it and leaves it open.
 
     read_only=True starts a plain deferred transaction on SQLite (no write lock), for long reads
     such as reports; any write in it is a programming error that SQLite itself refuses.
     """
-    bind = engine or get_engine()
+    bind: Engine | Connection = engine or get_engine()
     if read_only:
         bind = bind.execution_options(**{READ_ONLY_OPTION: True})
     with Session(bind) as session:
@@ -99,6 +101,22 @@ def session_scope(engine: Engine | None = None, *, read_only: bool = False) -> I
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def pinned_session(session: Session) -> Iterator[Session]:
+    """A session of its own on ONE connection of session's database, kept across its commits.
+
+    A session on the engine hands its connection back to the pool at every commit and takes one
+    again for its next transaction (with a ping on PostgreSQL, pool_pre_ping); a loop of many
+    short transactions, such as the outbox's one per message, would pay that every time.
+    """
+    bind = session.get_bind()
+    if isinstance(bind, Connection):  # already on one connection
+        yield session
+        return
+    with bind.connect() as connection, session_scope(connection) as pinned:
+        yield pinned
 
 
 def reset_engine() -> None:

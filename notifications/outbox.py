@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, and_, exists, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, exists, select, tuple_, update
 from sqlmodel import Session
 
 from config.notifications import load_notification_policy
@@ -45,6 +45,7 @@ from config.settings import Settings
 from domain.notification_policy import NotificationPolicy
 from domain.workdays import WorkCalendar, local_date
 from models import Assignment, Notification, NotificationState
+from models.db import pinned_session
 from notifications.channels import delivery_batch, send_message
 from notifications.delivery import SendResult, install_log_masking, mask_secrets
 from notifications.render import Rendered, RenderError, render_digest, render_message
@@ -71,6 +72,15 @@ _CLAIM_COLUMNS = (
     C.assignment_id,
     C.next_attempt_at,
 )
+_ASSIGNMENT = Assignment.__table__  # type: ignore[attr-defined]
+_CLOSED = exists().where(_ASSIGNMENT.c.id == C.assignment_id, _ASSIGNMENT.c.status.in_(CLOSED_ASSIGNMENT))
+_OURS = and_(C.state == SENDING, C.lease_owner == bindparam("owner"))
+# The dispatcher's per-message statements, built once: SQLAlchemy then only binds parameters (the
+# SET clause comes from the column names among them) instead of building and hashing a statement
+# for every message.
+_RECORD = update(TABLE).where(C.id == bindparam("row_id"), _OURS)
+_START = update(TABLE).where(C.id == bindparam("row_id"), _OURS, ~_CLOSED)
+_RENEW = update(TABLE).where(_OURS)
 
 
 class ChannelError(ValueError):
@@ -385,28 +395,46 @@ class _Dispatcher:
         self.lease_until = utcnow() + self.lease
         self.rng = random.Random()
         self.postgres = _is_postgres(session)
-
-    @property
-    def conn(self) -> Connection:
-        """The connection of the session's current transaction (one per step, see _commit)."""
-        return self.session.connection()
+        self.conn: Connection  # the connection of the current step's transaction (see _commit)
 
     def run(self) -> None:
         """Deliver every group in order, over connections kept open for the whole batch."""
-        with delivery_batch():
+        with delivery_batch(), self._asynchronous_commits():
             started = self._commit([])
             while started:
                 started = self._deliver(started)
 
+    @contextmanager
+    def _asynchronous_commits(self) -> Iterator[None]:
+        """On PostgreSQL, let the batch's transactions commit without waiting for the WAL flush.
+
+        One commit per message: waiting for each WAL flush cost more than the SMTP send (bench/README.md).
+        A dispatcher that dies loses nothing either way (PostgreSQL still writes the commit); only a
+        crash of the database server itself can forget the last fraction of a second of results,
+        and those rows then go back to the queue (or are marked interrupted) and may be sent again.
+        Set once on the batch's own connection (see deliver_due), and reset before it goes back to
+        the pool: a connection that cannot be reset is discarded, never reused.
+        """
+        connection = self.session.get_bind()
+        if not self.postgres or not isinstance(connection, Connection):
+            yield
+            return
+        with _transaction(self.session) as conn:
+            conn.exec_driver_sql("SET synchronous_commit = off")
+        try:
+            yield
+        finally:
+            try:
+                with _transaction(self.session) as conn:
+                    conn.exec_driver_sql("RESET synchronous_commit")
+            except Exception:  # the batch's own error, if any, is the one to report
+                logger.warning("Could not reset synchronous_commit; the connection is discarded", exc_info=True)
+                connection.invalidate()
+
     def _commit(self, records: list[tuple[list[_Row], _Outcome]], start_next: bool = True) -> list[_Row] | None:
         """One transaction: record outcomes, renew the lease if due, start the next group that still has rows."""
         with _transaction(self.session) as conn:
-            if self.postgres:
-                # One commit per message: waiting for each WAL flush cost more than the SMTP send (bench/README.md).
-                # A dispatcher that dies loses nothing either way (PostgreSQL still writes the commit); only a
-                # crash of the database server itself can forget the last fraction of a second of results,
-                # and those rows then go back to the queue (or are marked interrupted) and may be sent again.
-                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            self.conn = conn
             for rows, outcome in records:
                 self._record(rows, outcome)
             self._renew_lease()
@@ -423,9 +451,7 @@ class _Dispatcher:
         if utcnow() < self.lease_until - self.lease / 2:
             return
         self.lease_until = utcnow() + self.lease
-        self.conn.execute(
-            update(TABLE).where(C.state == SENDING, C.lease_owner == self.owner).values(lease_until=self.lease_until)
-        )
+        self.conn.execute(_RENEW, {"owner": self.owner, "lease_until": self.lease_until})
 
     def _start(self, group: list[_Row]) -> list[_Row]:
         """Mark each row in flight (attempt + 1) if it is still ours and its assignment still open.
@@ -433,17 +459,19 @@ class _Dispatcher:
         One conditional UPDATE per row in the usual case; only rows it did not match are looked at
         again, to cancel those whose assignment was closed and skip those no longer ours.
         """
-        assignment = Assignment.__table__  # type: ignore[attr-defined]
-        closed = exists().where(assignment.c.id == C.assignment_id, assignment.c.status.in_(CLOSED_ASSIGNMENT))
         when = self.clock()
         started: list[_Row] = []
         missed: list[_Row] = []
         for row in group:
             entry = _history_entry(when, row.attempts + 1, in_flight=True)
             done = self.conn.execute(
-                update(TABLE)
-                .where(C.id == row.id, C.state == SENDING, C.lease_owner == self.owner, ~closed)
-                .values(attempts=row.attempts + 1, error_history=[*row.error_history, entry])
+                _START,
+                {
+                    "row_id": row.id,
+                    "owner": self.owner,
+                    "attempts": row.attempts + 1,
+                    "error_history": [*row.error_history, entry],
+                },
             )
             if done.rowcount:
                 row.attempts += 1
@@ -456,10 +484,9 @@ class _Dispatcher:
 
     def _cancel_or_skip(self, rows: list[_Row], when: datetime) -> None:
         """Cancel rows whose assignment was closed; leave rows another dispatcher or a cancel took."""
-        assignment = Assignment.__table__  # type: ignore[attr-defined]
         statement = (
-            select(C.id, C.state, C.lease_owner, assignment.c.status)
-            .select_from(TABLE.outerjoin(assignment, assignment.c.id == C.assignment_id))
+            select(C.id, C.state, C.lease_owner, _ASSIGNMENT.c.status)
+            .select_from(TABLE.outerjoin(_ASSIGNMENT, _ASSIGNMENT.c.id == C.assignment_id))
             .where(C.id.in_([r.id for r in rows]))
         )
         current = {r.id: r for r in self.conn.execute(statement).all()}
@@ -573,9 +600,7 @@ class _Dispatcher:
                 values |= {"state": NotificationState.failed.value, "next_attempt_at": when + delay}
             else:
                 values |= {"state": NotificationState.dead.value}
-            done = self.conn.execute(
-                update(TABLE).where(C.id == row.id, C.state == SENDING, C.lease_owner == self.owner).values(**values)
-            )
+            done = self.conn.execute(_RECORD, {"row_id": row.id, "owner": self.owner, **values})
             if not done.rowcount:
                 logger.warning("Outbox row %s was taken over while sending; its result is not recorded here", row.id)
                 continue
@@ -632,7 +657,9 @@ def deliver_due(
     rows = claim(start, owner, timedelta(seconds=policy.lease_seconds), limit, directive_id, kinds, session=session)
     report.claimed = len(rows)
     if rows:
-        _Dispatcher(session, policy, calendar, settings, owner, clock, report, group_rows(rows, policy)).run()
+        # The batch's steps run on one connection of their own, kept from its first commit to its last.
+        with pinned_session(session) as batch:
+            _Dispatcher(batch, policy, calendar, settings, owner, clock, report, group_rows(rows, policy)).run()
         logger.info(
             "Outbox: %d claimed, %d sent (%d digests), %d retrying, %d dead, %d cancelled",
             report.claimed,
