@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from apprise import Apprise, AppriseAsset, AppriseAttachment, ContentLocation, NotifyFormat
+from apprise.attachment.base import AttachBase
 from apprise.plugins import N_MGR
 from apprise.plugins.base import NotifyBase
 
@@ -123,7 +124,11 @@ def _failure_from_apprise(result: Any, service: NotifyBase) -> SendResult:
 
 
 def _notify_own(
-    service: NotifyBase, body: str, title: str, body_format: NotifyFormat, attach: list[str] | None
+    service: NotifyBase,
+    body: str,
+    title: str,
+    body_format: NotifyFormat,
+    attach: list[str | AttachBase | AppriseAttachment] | None,
 ) -> SendResult:
     """Send through one of dondoc's plugins by Apprise's direct plugin call; the plugin classifies the outcome.
 
@@ -192,7 +197,7 @@ def send_message(
     if not (body or "").strip():
         return SendResult.permanent("empty message: nothing to send")
 
-    attach = [str(path) for path in attachments] if attachments else None
+    attach: list[str | AttachBase | AppriseAttachment] | None = [str(p) for p in attachments] if attachments else None
     if attach and not service.attachment_support:
         logger.info("%s does not take attachments; %d file(s) left out", service.service_name, len(attach))
         attach = None

@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, and_, bindparam, exists, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, exists, or_, select, tuple_, update
 from sqlmodel import Session
 
 from config.notifications import load_notification_policy
@@ -73,7 +73,10 @@ _CLAIM_COLUMNS = (
     C.next_attempt_at,
 )
 _ASSIGNMENT = Assignment.__table__  # type: ignore[attr-defined]
-_CLOSED = exists().where(_ASSIGNMENT.c.id == C.assignment_id, _ASSIGNMENT.c.status.in_(CLOSED_ASSIGNMENT))
+# Plain comparisons, not IN (…): an IN list is expanded into the SQL again at every execution.
+_CLOSED = exists().where(
+    _ASSIGNMENT.c.id == C.assignment_id, or_(*(_ASSIGNMENT.c.status == s for s in CLOSED_ASSIGNMENT))
+)
 _OURS = and_(C.state == SENDING, C.lease_owner == bindparam("owner"))
 # The dispatcher's per-message statements, built once: SQLAlchemy then only binds parameters (the
 # SET clause comes from the column names among them) instead of building and hashing a statement
