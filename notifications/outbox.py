@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, and_, bindparam, exists, or_, select, tuple_, update
+from sqlalchemy import Connection, and_, select, tuple_, update
 from sqlmodel import Session
 
 from config.notifications import load_notification_policy
@@ -44,8 +44,9 @@ from config.policy import load_calendar
 from config.settings import Settings
 from domain.notification_policy import NotificationPolicy
 from domain.workdays import WorkCalendar, local_date
-from models import Assignment, Notification, NotificationState
+from models import Notification, NotificationState
 from models.db import pinned_session
+from notifications import outbox_sql as sql
 from notifications.channels import delivery_batch, send_message
 from notifications.delivery import SendResult, install_log_masking, mask_secrets
 from notifications.render import Rendered, RenderError, render_digest, render_message
@@ -57,7 +58,6 @@ TABLE = Notification.__table__  # type: ignore[attr-defined]
 C = TABLE.c
 WAITING = (NotificationState.pending.value, NotificationState.failed.value)
 SENDING = NotificationState.sending.value
-CLOSED_ASSIGNMENT = ("done", "withdrawn")
 CANCEL_NOTE = "Đã hủy: việc đã hoàn thành hoặc được thu hồi"
 INTERRUPTED_NOTE = "Lần gửi bị gián đoạn (tiến trình dừng khi đang gửi); tin có thể đã đến người nhận"
 _CLAIM_COLUMNS = (
@@ -72,18 +72,6 @@ _CLAIM_COLUMNS = (
     C.assignment_id,
     C.next_attempt_at,
 )
-_ASSIGNMENT = Assignment.__table__  # type: ignore[attr-defined]
-# Plain comparisons, not IN (…): an IN list is expanded into the SQL again at every execution.
-_CLOSED = exists().where(
-    _ASSIGNMENT.c.id == C.assignment_id, or_(*(_ASSIGNMENT.c.status == s for s in CLOSED_ASSIGNMENT))
-)
-_OURS = and_(C.state == SENDING, C.lease_owner == bindparam("owner"))
-# The dispatcher's per-message statements, built once: SQLAlchemy then only binds parameters (the
-# SET clause comes from the column names among them) instead of building and hashing a statement
-# for every message.
-_RECORD = update(TABLE).where(C.id == bindparam("row_id"), _OURS)
-_START = update(TABLE).where(C.id == bindparam("row_id"), _OURS, ~_CLOSED)
-_RENEW = update(TABLE).where(_OURS)
 
 
 class ChannelError(ValueError):
@@ -399,17 +387,18 @@ class _Dispatcher:
         self.rng = random.Random()
         self.postgres = _is_postgres(session)
         self.conn: Connection  # the connection of the current step's transaction (see _commit)
+        self.pinned: Connection | None = None  # PostgreSQL: the batch's own connection (see _postgres_batch)
 
     def run(self) -> None:
         """Deliver every group in order, over connections kept open for the whole batch."""
-        with delivery_batch(), self._asynchronous_commits():
+        with delivery_batch(), self._postgres_batch():
             started = self._commit([])
             while started:
                 started = self._deliver(started)
 
     @contextmanager
-    def _asynchronous_commits(self) -> Iterator[None]:
-        """On PostgreSQL, let the batch's transactions commit without waiting for the WAL flush.
+    def _postgres_batch(self) -> Iterator[None]:
+        """On PostgreSQL, keep the batch's connection for one-statement steps; commit without waiting for the WAL flush.
 
         One commit per message: waiting for each WAL flush cost more than the SMTP send (bench/README.md).
         A dispatcher that dies loses nothing either way (PostgreSQL still writes the commit); only a
@@ -424,9 +413,11 @@ class _Dispatcher:
             return
         with _transaction(self.session) as conn:
             conn.exec_driver_sql("SET synchronous_commit = off")
+        self.pinned = connection
         try:
             yield
         finally:
+            self.pinned = None
             try:
                 with _transaction(self.session) as conn:
                     conn.exec_driver_sql("RESET synchronous_commit")
@@ -436,6 +427,16 @@ class _Dispatcher:
 
     def _commit(self, records: list[tuple[list[_Row], _Outcome]], start_next: bool = True) -> list[_Row] | None:
         """One transaction: record outcomes, renew the lease if due, start the next group that still has rows."""
+        if (
+            self.pinned is not None
+            and start_next
+            and len(records) == 1
+            and len(records[0][0]) == 1
+            and self.position < len(self.groups)
+            and len(self.groups[self.position]) == 1
+            and not self._lease_renewal_due()
+        ):
+            return self._record_and_start(records[0][0][0], records[0][1], self.pinned)
         with _transaction(self.session) as conn:
             self.conn = conn
             for rows, outcome in records:
@@ -449,12 +450,51 @@ class _Dispatcher:
                     return started
         return None
 
+    def _record_and_start(self, row: _Row, outcome: _Outcome, connection: Connection) -> list[_Row] | None:
+        """PostgreSQL's usual step as ONE autocommit statement: record row's outcome, mark the next row in flight.
+
+        One round trip instead of four (BEGIN, two UPDATEs, COMMIT); the statement is atomic, and
+        the two parts need not be (a crash between them would leave the next row claimed but not
+        started, which goes back to the queue as it was). Digests and multi-row groups keep the
+        transaction path, so all the rows of one message are recorded together.
+        """
+        following = self.groups[self.position][0]
+        when = self.clock()
+        values = self._result_values(row, outcome, when, self.policy.retry.delay(row.attempts, self.rng))
+        entry = _history_entry(when, following.attempts + 1, in_flight=True)
+        params = {
+            "owner": self.owner,
+            "row_id": row.id,
+            "next_id": following.id,
+            "next_attempts": following.attempts + 1,
+            "next_history": [*following.error_history, entry],
+        } | {f"set_{name}": value for name, value in values.items()}
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            with connection.begin():  # no BEGIN is sent in autocommit; the statement commits itself
+                recorded, started = connection.execute(sql.record_and_start(tuple(values)), params).one()
+        finally:
+            connection.execution_options(isolation_level=connection.default_isolation_level)
+        self._count_message(outcome, self._count(row, values, bool(recorded)))
+        self.position += 1
+        if started:
+            following.attempts += 1
+            return [following]
+        with _transaction(self.session) as conn:  # closed meanwhile, or no longer ours: as _start does
+            self.conn = conn
+            self._cancel_or_skip([following], when)
+        return self._commit([])
+
+    def _lease_renewal_due(self) -> bool:
+        """True once half of the lease has passed."""
+        return utcnow() >= self.lease_until - self.lease / 2
+
     def _renew_lease(self) -> None:
         """Extend the lease on every row this dispatcher still holds once half of it has passed."""
-        if utcnow() < self.lease_until - self.lease / 2:
+        if not self._lease_renewal_due():
             return
         self.lease_until = utcnow() + self.lease
-        self.conn.execute(_RENEW, {"owner": self.owner, "lease_until": self.lease_until})
+        self.conn.execute(sql.RENEW, {"owner": self.owner, "lease_until": self.lease_until})
 
     def _start(self, group: list[_Row]) -> list[_Row]:
         """Mark each row in flight (attempt + 1) if it is still ours and its assignment still open.
@@ -468,7 +508,7 @@ class _Dispatcher:
         for row in group:
             entry = _history_entry(when, row.attempts + 1, in_flight=True)
             done = self.conn.execute(
-                _START,
+                sql.START,
                 {
                     "row_id": row.id,
                     "owner": self.owner,
@@ -488,8 +528,8 @@ class _Dispatcher:
     def _cancel_or_skip(self, rows: list[_Row], when: datetime) -> None:
         """Cancel rows whose assignment was closed; leave rows another dispatcher or a cancel took."""
         statement = (
-            select(C.id, C.state, C.lease_owner, _ASSIGNMENT.c.status)
-            .select_from(TABLE.outerjoin(_ASSIGNMENT, _ASSIGNMENT.c.id == C.assignment_id))
+            select(C.id, C.state, C.lease_owner, sql.ASSIGNMENT.c.status)
+            .select_from(TABLE.outerjoin(sql.ASSIGNMENT, sql.ASSIGNMENT.c.id == C.assignment_id))
             .where(C.id.in_([r.id for r in rows]))
         )
         current = {r.id: r for r in self.conn.execute(statement).all()}
@@ -567,54 +607,67 @@ class _Dispatcher:
 
     def _record(self, group: list[_Row], outcome: _Outcome) -> None:
         """Record one outcome on every row of its group (inside the caller's transaction)."""
-        result = outcome.result
         when = self.clock()
         delay = self.policy.retry.delay(max(r.attempts for r in group), self.rng)
-        error = mask_secrets(result.error) if result.error else None
         counted = 0
         for row in group:
-            entry = _history_entry(
-                when, row.attempts, ok=result.ok, error=error, retryable=None if result.ok else result.retryable
-            )
-            if result.provider_message_id:
-                entry["provider_message_id"] = result.provider_message_id
-            if outcome.digest_key:
-                entry["digest"] = outcome.digest_key
-                entry["note"] = f"Gửi gộp trong một thư tổng hợp {outcome.digest_size} việc"
-            values: dict[str, Any] = {
-                "lease_until": None,
-                "lease_owner": None,
-                "last_error": error,
-                "error_history": [*row.error_history, entry],
+            values = self._result_values(row, outcome, when, delay)
+            done = self.conn.execute(sql.RECORD, {"row_id": row.id, "owner": self.owner, **values})
+            counted += self._count(row, values, bool(done.rowcount))
+        self._count_message(outcome, counted)
+
+    def _result_values(self, row: _Row, outcome: _Outcome, when: datetime, delay: timedelta) -> dict[str, Any]:
+        """The columns that record an outcome on one row (always the same keys in the same order per case)."""
+        result = outcome.result
+        error = mask_secrets(result.error) if result.error else None
+        entry = _history_entry(
+            when, row.attempts, ok=result.ok, error=error, retryable=None if result.ok else result.retryable
+        )
+        if result.provider_message_id:
+            entry["provider_message_id"] = result.provider_message_id
+        if outcome.digest_key:
+            entry["digest"] = outcome.digest_key
+            entry["note"] = f"Gửi gộp trong một thư tổng hợp {outcome.digest_size} việc"
+        values: dict[str, Any] = {
+            "lease_until": None,
+            "lease_owner": None,
+            "last_error": error,
+            "error_history": [*row.error_history, entry],
+        }
+        if outcome.rendered is not None:
+            values |= {
+                "subject": outcome.rendered.subject,
+                "body_text": outcome.rendered.text,
+                "body_html": outcome.rendered.html,
             }
-            if outcome.rendered is not None:
-                values |= {
-                    "subject": outcome.rendered.subject,
-                    "body_text": outcome.rendered.text,
-                    "body_html": outcome.rendered.html,
-                }
-            if result.ok:
-                values |= {
-                    "state": NotificationState.sent.value,
-                    "sent_at": when,
-                    "provider_message_id": result.provider_message_id,
-                }
-            elif result.retryable and row.attempts < self.policy.retry.max_attempts:
-                values |= {"state": NotificationState.failed.value, "next_attempt_at": when + delay}
-            else:
-                values |= {"state": NotificationState.dead.value}
-            done = self.conn.execute(_RECORD, {"row_id": row.id, "owner": self.owner, **values})
-            if not done.rowcount:
-                logger.warning("Outbox row %s was taken over while sending; its result is not recorded here", row.id)
-                continue
-            counted += 1
-            if result.ok:
-                self.report.sent += 1
-            elif values["state"] == NotificationState.failed.value:
-                self.report.retrying += 1
-            else:
-                self.report.dead += 1
-        if result.ok and counted:
+        if result.ok:
+            values |= {
+                "state": NotificationState.sent.value,
+                "sent_at": when,
+                "provider_message_id": result.provider_message_id,
+            }
+        elif result.retryable and row.attempts < self.policy.retry.max_attempts:
+            values |= {"state": NotificationState.failed.value, "next_attempt_at": when + delay}
+        else:
+            values |= {"state": NotificationState.dead.value}
+        return values
+
+    def _count(self, row: _Row, values: dict[str, Any], recorded: bool) -> int:
+        """Count a recorded row in the report (1), or log that another dispatcher took it over (0)."""
+        if not recorded:
+            logger.warning("Outbox row %s was taken over while sending; its result is not recorded here", row.id)
+            return 0
+        if values["state"] == NotificationState.sent.value:
+            self.report.sent += 1
+        elif values["state"] == NotificationState.failed.value:
+            self.report.retrying += 1
+        else:
+            self.report.dead += 1
+        return 1
+
+    def _count_message(self, outcome: _Outcome, counted: int) -> None:
+        """Count a delivered message (and digest) whose rows were recorded."""
+        if outcome.result.ok and counted:
             self.report.messages += 1
             if outcome.digest_key:
                 self.report.digests += 1
