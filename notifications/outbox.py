@@ -387,7 +387,11 @@ class _Dispatcher:
         self.rng = random.Random()
         self.postgres = _is_postgres(session)
         self.conn: Connection  # the connection of the current step's transaction (see _commit)
-        self.pinned: Connection | None = None  # PostgreSQL: the batch's own connection (see _postgres_batch)
+        bind = session.get_bind()
+        # The batch's own connection (deliver_due pins one): its steps run on it directly, without
+        # the session's transaction bookkeeping, which cost as much as the SQL of a step on SQLite.
+        self.connection = bind if isinstance(bind, Connection) else None
+        self.pinned: Connection | None = None  # PostgreSQL: set while one-statement steps are on (_postgres_batch)
 
     def run(self) -> None:
         """Deliver every group in order, over connections kept open for the whole batch."""
@@ -407,11 +411,11 @@ class _Dispatcher:
         Set once on the batch's own connection (see deliver_due), and reset before it goes back to
         the pool: a connection that cannot be reset is discarded, never reused.
         """
-        connection = self.session.get_bind()
-        if not self.postgres or not isinstance(connection, Connection):
+        connection = self.connection
+        if not self.postgres or connection is None:
             yield
             return
-        with _transaction(self.session) as conn:
+        with self._step() as conn:
             conn.exec_driver_sql("SET synchronous_commit = off")
         self.pinned = connection
         try:
@@ -419,11 +423,21 @@ class _Dispatcher:
         finally:
             self.pinned = None
             try:
-                with _transaction(self.session) as conn:
+                with self._step() as conn:
                     conn.exec_driver_sql("RESET synchronous_commit")
             except Exception:  # the batch's own error, if any, is the one to report
                 logger.warning("Could not reset synchronous_commit; the connection is discarded", exc_info=True)
                 connection.invalidate()
+
+    @contextmanager
+    def _step(self) -> Iterator[Connection]:
+        """One committed transaction: on the batch's own connection when it has one, else on the session."""
+        if self.connection is None:
+            with _transaction(self.session) as conn:
+                yield conn
+            return
+        with self.connection.begin():
+            yield self.connection
 
     def _commit(self, records: list[tuple[list[_Row], _Outcome]], start_next: bool = True) -> list[_Row] | None:
         """One transaction: record outcomes, renew the lease if due, start the next group that still has rows."""
@@ -437,7 +451,7 @@ class _Dispatcher:
             and not self._lease_renewal_due()
         ):
             return self._record_and_start(records[0][0][0], records[0][1], self.pinned)
-        with _transaction(self.session) as conn:
+        with self._step() as conn:
             self.conn = conn
             for rows, outcome in records:
                 self._record(rows, outcome)
@@ -480,7 +494,7 @@ class _Dispatcher:
         if started:
             following.attempts += 1
             return [following]
-        with _transaction(self.session) as conn:  # closed meanwhile, or no longer ours: as _start does
+        with self._step() as conn:  # closed meanwhile, or no longer ours: as _start does
             self.conn = conn
             self._cancel_or_skip([following], when)
         return self._commit([])
