@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 import sys
 from datetime import UTC, date, datetime
+from typing import Any
 
 import typer
+import typer.core
 import typer.rich_utils
 from rich.console import Console
 from sqlmodel import Session, select
 
+from cli import usage_errors
 from config.loader import ConfigError
 from models import Notice
 
@@ -46,6 +49,28 @@ def vietnamese_help() -> None:
     rich_utils.RICH_HELP = "Xem hướng dẫn: [blue]'{command_path} {help_option}'[/]."
     if not sys.stdout.isatty() and rich_utils.MAX_WIDTH is None:
         rich_utils.MAX_WIDTH = HELP_WIDTH
+    _vietnamese_help_option()
+    usage_errors.install()
+
+
+HELP_OPTION_TEXT = "Hiện hướng dẫn này rồi thoát."
+
+
+def _vietnamese_help_option() -> None:
+    """Typer writes the --help option's own line in English, with no setting to change it: reword it once made."""
+    for command_class in (typer.core.TyperCommand, typer.core.TyperGroup):
+        original = command_class.get_help_option
+        if getattr(original, "vietnamese", False):
+            continue
+
+        def get_help_option(self: Any, ctx: Any, _original: Any = original) -> Any:
+            option = _original(self, ctx)
+            if option is not None:
+                option.help = HELP_OPTION_TEXT
+            return option
+
+        get_help_option.vietnamese = True  # type: ignore[attr-defined]  # marks the wrapper, so it is installed once
+        command_class.get_help_option = get_help_option  # type: ignore[method-assign]
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

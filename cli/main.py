@@ -190,8 +190,9 @@ def show(
 
 def register_subcommands() -> None:
     """Attach the commands that live in their own modules."""
-    from cli import deadline, followup, intake, outbox, parse, report, serve
+    from cli import agencies, deadline, followup, intake, outbox, parse, report, serve
 
+    agencies.register(agencies_app)
     deadline.register(app)
     followup.register(app)
     intake.register(app)

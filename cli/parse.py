@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from config.agencies import AgencyDirectory, load_agencies
-from config.loader import ConfigError, load_located_yaml, validate_located
+from config.body_types import load_body_types
+from config.loader import ConfigError
 from config.policy import load_calendar, load_deadline_policy
 from config.settings import get_settings
 from domain.deadlines import compute_due, rule_from_json
@@ -64,15 +65,20 @@ def given_date(text: str | None) -> date | None:
 
 
 def load_directory(config_dir: Path, directory_file: Path | None) -> AgencyDirectory:
-    """The packaged directory, or the one in --directory FILE (the agencies.yaml format of another province)."""
-    try:
-        if directory_file is None:
+    """The configured directory, or the one in --directory FILE (another province's, YAML or XLSX)."""
+    from tasks.agencies_import import DirectoryRefused, read_directory
+
+    if directory_file is None:
+        try:
             return load_agencies(config_dir)
-        if not directory_file.is_file():
-            raise _fail(f"--directory: không tìm thấy tệp «{directory_file}»", EXIT_CONFIG)
-        return validate_located(load_located_yaml(directory_file), AgencyDirectory)
-    except ConfigError as exc:
-        raise _fail(f"danh mục cơ quan không hợp lệ:\n{exc}", EXIT_CONFIG) from None
+        except ConfigError as exc:
+            raise _fail(f"danh mục cơ quan không hợp lệ:\n{exc}", EXIT_CONFIG) from None
+    if not directory_file.is_file():
+        raise _fail(f"--directory: không tìm thấy tệp «{directory_file}»", EXIT_CONFIG)
+    try:
+        return read_directory(directory_file)
+    except DirectoryRefused as exc:
+        raise _fail("danh mục cơ quan không hợp lệ:\n" + "\n".join(exc.problems), EXIT_CONFIG) from None
 
 
 def parse(
@@ -90,7 +96,10 @@ def parse(
     ] = None,
     directory_file: Annotated[
         Path | None,
-        typer.Option("--directory", help="Danh mục cơ quan (YAML dạng agencies.yaml) của tỉnh khác để đối chiếu tên."),
+        typer.Option(
+            "--directory",
+            help="Danh mục cơ quan của tỉnh khác để đối chiếu tên: YAML dạng agencies.yaml hoặc XLSX (xem dondoc agencies template).",
+        ),
     ] = None,
 ) -> None:
     """Đọc một văn bản giao việc (Thông báo kết luận, Kết luận, Công văn, ý kiến chỉ đạo) và soạn bản nháp YAML."""
@@ -98,8 +107,17 @@ def parse(
     day = given_date(issue_date)
     directory = load_directory(config_dir, directory_file)
     try:
+        body_types = load_body_types(config_dir)
+    except ConfigError as exc:
+        raise _fail(f"danh sách loại cơ quan không hợp lệ:\n{exc}", EXIT_CONFIG) from None
+    try:
         draft = parse_notice_text(
-            read_notice_text(path), directory, source_name=path.name, issued_on=day, issuer=issuer
+            read_notice_text(path),
+            directory,
+            source_name=path.name,
+            issued_on=day,
+            issuer=issuer,
+            body_types=body_types,
         )
     except NoticeReadError as exc:
         raise _fail(exc.message_vi, EXIT_INPUT) from None

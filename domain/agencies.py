@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from functools import cached_property
 from typing import Literal
 
@@ -10,6 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.notification_policy import Channel
 from domain.text import match_key
+
+# A plain mailbox address (local@domain.tld): enough to refuse typos and pasted text, not a full RFC 5322 parser.
+EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 
 
 class ContactSpec(BaseModel):
@@ -21,6 +27,13 @@ class ContactSpec(BaseModel):
     name: str | None = None
     channel: Channel
     address: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_email(self) -> ContactSpec:
+        """An e-mail contact has a mailbox address, so a typo is refused when the file is loaded, not when sending."""
+        if self.channel == "email" and not EMAIL.fullmatch(self.address):
+            raise ValueError(f"địa chỉ e-mail không hợp lệ: «{self.address}»")
+        return self
 
 
 class AgencySpec(BaseModel):

@@ -90,10 +90,17 @@ _SINCE = (
 _MEETING_HALL = r"(?:hội\s+nghị|phiên\s+họp|kỳ\s+họp|cuộc\s+họp)"
 _BODY = r"(?P<body>(?:(?!hội\s+nghị|phiên|kỳ\s+họp|cuộc\s+họp|thường\s+kỳ|tháng)[^\n,.;:()])+?)"
 _MEETING_CUE = r"(?:tại|trước|trình|tới|ở)\s+"
-_PERIOD_CUE = r"(?:trong\s+(?:(?:thời\s+gian|khoảng|suốt|cả)\s+)?|chậm\s+nhất\s+(?:là\s+)?(?:trong\s+)?)"
+# "đến hết năm 2023": the period's end is the deadline, as with "trong năm 2023".
+_PERIOD_CUE = r"(?:trong\s+(?:(?:thời\s+gian|khoảng|suốt|cả)\s+)?|chậm\s+nhất\s+(?:là\s+)?(?:trong\s+)?|đến\s+hết\s+)"
+# A time of day between the cue and the date ("trước 16 giờ ngày 14/9/2024", "chậm nhất 10h00, ngày …").
+_TIME_OF_DAY = r"(?:\d{1,2}\s*(?:giờ|h)(?:\s*\d{1,2}(?:\s*phút)?)?\s*,?\s*(?=ngày\s))?"
+# "trước ngày khai giảng 05/9/2023": an event's name between "ngày" and a full date.
+_NAMED_DAY = r"(?:ngày(?:\s+(?!\d)\w+){1,3}\s+(?=\d{1,2}/\d{1,2}/\d{4}))?"
+# "đến ngày 30/6/2024 phải đạt …" sets a date; "tính đến ngày …" only dates a figure.
 _FIXED_CUE = (
     r"(?:trước|chậm\s+nhất(?:\s+là)?(?:\s+(?:vào|trước|trong))?|hạn\s+chót(?:\s+là)?|"
-    r"(?:hoàn\s+thành|xong)\s+(?:trong|vào)|đến\s+hết|trong)\s+"
+    r"(?:hoàn\s+thành|xong)\s+(?:trong|vào)|đến\s+hết|trong|(?<!tính\s)đến(?=\s+ngày\s))\s+"
+    rf"{_TIME_OF_DAY}{_NAMED_DAY}"
 )
 _DAYS_CUE = r"(?:trong\s+(?:(?:vòng|thời\s+hạn|khoảng|hạn)\s+)?|chậm\s+nhất\s+(?:là\s+)?(?:sau\s+)?)"
 _FREQ_PREFIX = r"(?:định\s+kỳ\s+)?"
@@ -348,6 +355,21 @@ def _build_unspecified(m: re.Match[str], reference: date | None) -> _Hit:
     raise _Problem("«định kỳ» nhưng không nêu chu kỳ (hằng tháng, hằng quý, 6 tháng, hằng năm); cần xác định chu kỳ")
 
 
+@_safe
+def _build_meeting_unspecified(m: re.Match[str], reference: date | None) -> _Hit:
+    """'trước kỳ họp HĐND tỉnh cuối năm': a meeting deadline whose month the text does not give."""
+    raise _Problem("hạn là một kỳ họp nhưng văn bản không nêu tháng họp; cần nhập ngày họp hoặc tháng họp")
+
+
+@_safe
+def _build_weekly(m: re.Match[str], reference: date | None) -> _Hit:
+    """'hằng tuần': found, but report schedules run by month, quarter, half-year or year only."""
+    raise _Problem(
+        "chu kỳ «hằng tuần» chưa được hỗ trợ (chỉ theo dõi báo cáo hằng tháng, hằng quý, 6 tháng, hằng năm); "
+        "cần xác định chu kỳ theo dõi"
+    )
+
+
 def _pattern(name: str, body: str, cue: str | None, build: Builder) -> _Pattern:
     """Make a _Pattern."""
     strict, loose = _compile(body, cue)
@@ -373,9 +395,21 @@ _PATTERNS: tuple[_Pattern, ...] = (
     ),
     _pattern(
         "meeting",
-        rf"{_MEETING_HALL}{_S}thường{_S}kỳ{_S}tháng{_S}{_MONTH_YEAR}(?:{_S}(?P<body>của{_S}[^\n,.;:()]{{1,60}}?)(?=\s*[\n,.;:()]|\s*$))?",
+        rf"(?P<body>[^\n,.;:()]{{3,60}}?){_S}(?:tại|ở){_S}{_MEETING_HALL}(?:{_S}thường{_S}kỳ)?{_S}tháng{_S}{_MONTH_YEAR}",
+        r"(?:trình|báo\s+cáo)\s+",
+        _build_meeting,
+    ),
+    _pattern(
+        "meeting",
+        rf"{_MEETING_HALL}{_S}(?:thường{_S}kỳ{_S})?tháng{_S}{_MONTH_YEAR}(?:{_S}(?P<body>của{_S}[^\n,.;:()]{{1,60}}?)(?=\s*[\n,.;:()]|\s*$))?",
         _MEETING_CUE,
         _build_meeting,
+    ),
+    _pattern(
+        "meeting_unspecified",
+        rf"{_MEETING_HALL}(?![^\n.;]{{0,80}}?tháng{_S}\d)(?:{_S}[^\s,.;:()]+){{1,6}}",
+        r"trước\s+",
+        _build_meeting_unspecified,
     ),
     _pattern("working_days", rf"{_NUM}{_S}ngày{_S}làm{_S}việc{_SINCE}", _DAYS_CUE, _days_builder(True)),
     _pattern(
@@ -396,6 +430,7 @@ _PATTERNS: tuple[_Pattern, ...] = (
         _recurrence_builder("half_year"),
     ),
     _pattern("recurrence", rf"{_FREQ_PREFIX}{_EACH}năm", None, _recurrence_builder("year")),
+    _pattern("recurrence_weekly", rf"{_FREQ_PREFIX}{_EACH}tuần", None, _build_weekly),
     _pattern(
         "recurrence_unspecified",
         rf"định{_S}kỳ(?!\s+(?:hằng|hàng|mỗi|6|06|sáu)\b)[^.;\n]{{0,80}}?báo{_S}cáo"

@@ -429,6 +429,46 @@ def _line_order(line: ReportLine) -> tuple[object, ...]:
     return (line.directive.order, line.role != "lead", name_key(line.agency_name))
 
 
+@dataclass(frozen=True)
+class UpdateRow:
+    """One row of the latest-updates table: a progress report and every agency that sent the same one."""
+
+    line: ReportLine
+    update: UpdateEntry
+    agency_names: tuple[str, ...]
+
+
+def _same_report_key(line: ReportLine, update: UpdateEntry) -> tuple[object, ...]:
+    """What a row of the updates table shows, apart from the agency."""
+    return (
+        local_date(update.at),
+        line.directive.directive_id,
+        update.status,
+        update.percent,
+        update.document_number,
+        update.note,
+    )
+
+
+def update_rows(updates: Sequence[tuple[ReportLine, UpdateEntry]]) -> list[UpdateRow]:
+    """The latest updates, identical reports (same day, directive, status, number, note) as one row.
+
+    The updates come sorted by day and directive, so identical reports lie in one block; each
+    joins the first row of its kind, and the block keeps its order.
+    """
+    rows: list[UpdateRow] = []
+    index: dict[tuple[object, ...], int] = {}
+    for line, update in updates:
+        key = _same_report_key(line, update)
+        if key in index:
+            first = rows[index[key]]
+            rows[index[key]] = UpdateRow(first.line, first.update, (*first.agency_names, line.agency_name))
+        else:
+            index[key] = len(rows)
+            rows.append(UpdateRow(line, update, (line.agency_name,)))
+    return rows
+
+
 def directive_label(info: DirectiveInfo, several_notices: bool) -> str:
     """ "Mục 2.3", or "TB 1061-TB/TU, mục 2.3" when a report covers several notices."""
     return f"TB {info.notice_number}, mục {info.number}" if several_notices else f"Mục {info.number}"
@@ -553,7 +593,9 @@ def build_report(
     updates = [
         (x, x.last_progress) for x in ordered if x.last_progress is not None and _in_window(x.last_progress.at, window)
     ]
-    updates.sort(key=lambda pair: (-pair[1].at.timestamp(), _line_order(pair[0])))
+    # Newest day first, then notice order: agencies that sent the same report on the same day for
+    # the same directive end up side by side, so update_rows() can show them as one row.
+    updates.sort(key=lambda pair: (-local_date(pair[1].at).toordinal(), _line_order(pair[0]), -pair[1].at.timestamp()))
     obligations = []
     for group in _grouped(
         [x for x in ordered if x.obligation is not None], lambda line: line.directive.directive_id

@@ -79,43 +79,108 @@ def _obligations(directive: Directive, start: date, as_of: datetime, rules: Foll
     return tuple(Obligation(o.period, o.due) for o in found)
 
 
+# Ids per IN (...) list: well under SQLite's bound-parameter limit and PostgreSQL's planner sweet spot.
+ID_CHUNK = 500
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    """Split ids into lists of at most ID_CHUNK."""
+    return [ids[i : i + ID_CHUNK] for i in range(0, len(ids), ID_CHUNK)]
+
+
 def read_directive_state(
     directive_id: int, as_of: datetime, *, session: Session, rules: FollowUpRules
 ) -> DirectiveState:
     """Read everything the follow-up of one directive needs."""
-    directive = session.get(Directive, directive_id)
-    if directive is None:
-        raise LookupError(f"directive {directive_id} does not exist")
-    notice = session.get(Notice, directive.notice_id)
-    assert notice is not None
+    return read_directive_states([directive_id], as_of, session=session, rules=rules)[0]
+
+
+def read_directive_states(
+    directive_ids: list[int], as_of: datetime, *, session: Session, rules: FollowUpRules
+) -> list[DirectiveState]:
+    """Read what the follow-up of each directive needs, in the given order, with a few queries for all of them."""
+    directives: dict[int, Directive] = {}
+    for chunk in _chunks(list(dict.fromkeys(directive_ids))):
+        directives.update((row_id(d), d) for d in session.exec(select(Directive).where(col(Directive.id).in_(chunk))))
+    missing = [d for d in directive_ids if d not in directives]
+    if missing:
+        raise LookupError(f"directive {missing[0]} does not exist")
+    notice_ids = sorted({d.notice_id for d in directives.values()})
+    notices = {row_id(n): n for n in session.exec(select(Notice).where(col(Notice.id).in_(notice_ids)))}
     agencies = {a.id: a for a in session.exec(select(Agency)).all()}
     code = {agency_id: a.code for agency_id, a in agencies.items()}
-    monitors = session.exec(
+    names = {a.code: a.short_name or a.name for a in agencies.values()}
+    monitors: dict[int, list[str]] = defaultdict(list)
+    for m in session.exec(
         select(NoticeMonitor)
-        .where(NoticeMonitor.notice_id == notice.id)
+        .where(col(NoticeMonitor.notice_id).in_(notice_ids))
         .order_by(col(NoticeMonitor.role), col(NoticeMonitor.id))
-    ).all()
-    rows = session.exec(
-        select(Assignment).where(Assignment.directive_id == directive_id).order_by(col(Assignment.id))
-    ).all()
-    ids = [a.id for a in rows]
-    originals = {
-        c.assignment_id: c.due_date
-        for c in session.exec(
-            select(DeadlineChange).where(col(DeadlineChange.assignment_id).in_(ids), DeadlineChange.kind == "original")
-        ).all()
-    }
+    ):
+        monitors[m.notice_id].append(code[m.agency_id])
+    rows: dict[int, list[Assignment]] = defaultdict(list)
+    originals: dict[int, date | None] = {}
     updates: dict[int, list[StatusUpdate]] = defaultdict(list)
-    for u in session.exec(
-        select(StatusUpdate).where(col(StatusUpdate.assignment_id).in_(ids)).order_by(col(StatusUpdate.reported_at))
-    ).all():
-        if u.reported_at <= as_of:
-            updates[u.assignment_id].append(u)
-    sent = session.exec(
-        select(Notification.plan_key, Notification.assignment_id, Notification.kind).where(
-            Notification.directive_id == directive_id
-        )
-    ).all()
+    sent: dict[int, list[tuple[str, int | None, str]]] = defaultdict(list)
+    for chunk in _chunks(list(directives)):
+        assignments = session.exec(
+            select(Assignment).where(col(Assignment.directive_id).in_(chunk)).order_by(col(Assignment.id))
+        ).all()
+        for a in assignments:
+            rows[a.directive_id].append(a)
+        for ids in _chunks([row_id(a) for a in assignments]):
+            originals.update(
+                (c.assignment_id, c.due_date)
+                for c in session.exec(
+                    select(DeadlineChange).where(
+                        col(DeadlineChange.assignment_id).in_(ids), DeadlineChange.kind == "original"
+                    )
+                )
+            )
+            for u in session.exec(
+                select(StatusUpdate)
+                .where(col(StatusUpdate.assignment_id).in_(ids))
+                .order_by(col(StatusUpdate.reported_at), col(StatusUpdate.id))
+            ):
+                if u.reported_at <= as_of:
+                    updates[u.assignment_id].append(u)
+        for plan_key, assignment_id, kind, directive_id in session.exec(
+            select(
+                Notification.plan_key, Notification.assignment_id, Notification.kind, Notification.directive_id
+            ).where(col(Notification.directive_id).in_(chunk))
+        ):
+            if directive_id is not None:
+                sent[directive_id].append((plan_key, assignment_id, kind))
+    context = _Shared(agencies, code, names, monitors, originals, updates)
+    return [
+        _state(directives[d], notices[directives[d].notice_id], rows[d], sent[d], as_of, context, rules)
+        for d in directive_ids
+    ]
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What the directives read together share: the directory and the assignments' histories."""
+
+    agencies: dict[int | None, Agency]
+    code: dict[int | None, str]
+    names: dict[str, str]
+    monitors: dict[int, list[str]]
+    originals: dict[int, date | None]
+    updates: dict[int, list[StatusUpdate]]
+
+
+def _state(
+    directive: Directive,
+    notice: Notice,
+    rows: list[Assignment],
+    sent: list[tuple[str, int | None, str]],
+    as_of: datetime,
+    shared: _Shared,
+    rules: FollowUpRules,
+) -> DirectiveState:
+    """One directive's state from the rows read for it."""
+    directive_id = row_id(directive)
+    code, agencies, updates = shared.code, shared.agencies, shared.updates
     obligations = _obligations(directive, notice.issued_on, as_of, rules)
     facts = [
         AssignmentFacts(
@@ -124,7 +189,7 @@ def read_directive_state(
             role=a.role,
             status=a.status,
             created_at=a.created_at,
-            original_due=originals.get(row_id(a), a.due_date),
+            original_due=shared.originals.get(row_id(a), a.due_date),
             current_due=a.due_date,
             acknowledged_at=a.acknowledged_at,
             completed_at=a.completed_at,
@@ -155,17 +220,17 @@ def read_directive_state(
             directive_number=directive.number,
             priority=directive.priority,
             issuer_code=code[notice.issuer_id],
-            monitor_codes=tuple(code[m.agency_id] for m in monitors),
+            monitor_codes=tuple(shared.monitors.get(row_id(notice), ())),
         ),
         assignments=facts,
         percent={row_id(a): a.percent for a in rows},
-        names={a.code: a.short_name or a.name for a in agencies.values()},
+        names=shared.names,
         sent_keys={key for key, _, _ in sent},
         next_action_at=directive.next_action_at,
         last_update={
-            aid: LastUpdate(u[-1].reported_at, u[-1].status, u[-1].percent, u[-1].document_number, u[-1].note)
-            for aid, u in updates.items()
-            if u
+            row_id(a): LastUpdate(u[-1].reported_at, u[-1].status, u[-1].percent, u[-1].document_number, u[-1].note)
+            for a in rows
+            if (u := updates.get(row_id(a)))
         },
         reminders_sent={aid: len(keys) for aid, keys in reminders.items()},
         tasks={a.id: a.task for a in rows if a.id is not None and a.task},

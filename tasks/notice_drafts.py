@@ -18,6 +18,7 @@ from prefect.cache_policies import NONE
 from sqlmodel import col, select
 
 from config.agencies import AgencyDirectory, load_agencies
+from config.body_types import load_body_types
 from config.loader import ConfigError
 from config.notice_file import read_notice_file
 from config.policy import load_calendar, load_deadline_policy
@@ -248,7 +249,9 @@ def draft_notice(text: str, issued_on: date | None, issuer: str, run_id: str) ->
     directory = load_agencies(settings.config_dir)
     text = nfc(text.replace("\r\n", "\n"))
     try:
-        parsed = parse_notice_text(text, directory, source_name=SOURCE_NAME)
+        parsed = parse_notice_text(
+            text, directory, source_name=SOURCE_NAME, body_types=load_body_types(settings.config_dir)
+        )
     except NoticeParseError as exc:
         where = f"dòng {exc.line}: " if exc.line else ""
         raise NoticeTextRefused(f"không đọc được văn bản: {where}{exc.reason_vi}") from None

@@ -47,11 +47,20 @@ def test_the_corpus_has_sixty_notices_five_per_genre_ten_provinces_and_twenty_bl
     assert sum(1 for e in exps if e["blind"]) >= 20
 
 
+def test_the_second_blind_batch_is_notices_62_to_81_four_per_genre() -> None:
+    batch2 = [(e.name, scoring.load_expectation(e)) for _, e in FIELD_FILES]
+    batch2 = [(name, exp) for name, exp in batch2 if exp["batch"] == 2]
+    assert sorted(int(name[:2]) for name, _ in batch2) == list(range(62, 82))
+    assert all(exp["blind"] for _, exp in batch2)
+    assert Counter(exp["genre"] for _, exp in batch2) == dict.fromkeys(scoring.GENRES, 4)
+
+
 @pytest.mark.parametrize(("source", "expected"), FIELD_FILES, ids=[s.name for s, _ in FIELD_FILES])
 def test_field_expectation_is_well_formed(source: Path, expected: Path) -> None:
     exp = scoring.load_expectation(expected)
     assert source.exists() and exp["source"] == source.name
     assert exp["genre"] in scoring.GENRES and exp["province"] and isinstance(exp["blind"], bool)
+    assert exp["batch"] in (1, 2) and (exp["batch"] == 1 or exp["blind"]), "batch 2 is a blind batch"
     assert isinstance(exp["notice"]["date"], date)
     text = " ".join(unicodedata.normalize("NFC", source.read_bytes().decode("utf-8-sig")).split())
     anchors = [item["anchor"] for item in exp["directives"]]

@@ -104,7 +104,7 @@ def test_only_the_directives_that_are_due_are_followed_up(prefect_server, sample
 
 
 def test_artifacts_exist_and_read_back_through_the_prefect_client(prefect_server, sample: int) -> None:
-    sweep(as_of=morning(date(2022, 9, 21)))
+    swept = sweep(as_of=morning(date(2022, 9, 21)), return_state=True)
     latest = {"sort": ArtifactSort.CREATED_DESC, "limit": 1}  # the server outlives this test: read the newest version
     with get_client(sync_client=True) as client:
         table = client.read_artifacts(
@@ -130,6 +130,8 @@ def test_artifacts_exist_and_read_back_through_the_prefect_client(prefect_server
     ranks = [row["Tình trạng"].startswith("⚠") for row in rows]
     assert ranks == sorted(ranks, reverse=True)
     assert "Tổng hợp thực hiện Thông báo" in summary[0].data and "Sở Công Thương" in summary[0].data
+    # Published concurrently over one client, the summary still belongs to the sweep's run and its task.
+    assert summary[0].flow_run_id == swept.state_details.flow_run_id and summary[0].task_run_id is not None
 
 
 def test_follow_up_runs_are_named_tagged_and_end_with_a_vietnamese_summary(prefect_server, sample: int) -> None:

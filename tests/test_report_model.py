@@ -26,9 +26,11 @@ from domain.report_model import (
     ranking_method_vi,
     report_line,
     signed,
+    update_rows,
 )
 from domain.report_periods import named_period, previous_period
 from domain.timeliness import Category, Obligation, Timeliness
+from tasks.reporting.common import update_values
 from tests.report_scenario import APPROVER, EVENTS, EXPECTED, EXTENSION_REASON, GIVEN, NAMES, NOTICE
 
 CALENDAR = load_calendar(PACKAGED_CONFIG_DIR)
@@ -322,3 +324,52 @@ def test_vietnamese_names_sort_by_letters_before_marks() -> None:
         "Sở Tài chính",
         "Ủy ban MTTQ tỉnh",
     ]
+
+
+def test_identical_reports_of_one_directive_on_one_day_collapse_into_one_row_with_a_count() -> None:
+    """Three district committees send the same report on the same day: one row names the three."""
+    info = DirectiveInfo(1, 1, "99-TB/TU", "2.4", (0, 1), "Triển khai chương trình OCOP.", False)
+    same = ("done", None, "45/BC-UBND", "Đã hoàn thành rà soát sản phẩm.")
+    sent = {
+        "UBND huyện Lục Nam": (9, *same),
+        "UBND huyện Lạng Giang": (10, *same),
+        "UBND huyện Yên Thế": (15, *same),
+        "UBND huyện Tân Yên": (11, "in_progress", 60, "46/BC-UBND", "Đang rà soát."),
+    }
+    lines = []
+    for aid, (name, (hour, status, percent, number, note)) in enumerate(sent.items(), start=1):
+        update = UpdateEntry(at_local(date(2022, 10, 3), time(hour)), status, percent, number, note)
+        deadlines = (DeadlineEntry(GIVEN, "original", date(2022, 10, 31)),)
+        history = AssignmentHistory(
+            aid, 1, f"D{aid}", "lead", GIVEN, status, date(2022, 10, 31), deadlines=deadlines, updates=(update,)
+        )
+        line = report_line(history, info, name, at_local(date(2022, 10, 5), time(17)), CALENDAR, ())
+        assert line is not None
+        lines.append(line)
+    model = build_report(lines, (date(2022, 10, 1), date(2022, 10, 5)), POINTS, WEIGHTS)
+    assert len(model.updates) == 4  # the model keeps one entry per assignment
+    rows = update_rows(model.updates)
+    assert [(row.update.document_number, row.agency_names) for row in rows] == [
+        ("45/BC-UBND", ("UBND huyện Lạng Giang", "UBND huyện Lục Nam", "UBND huyện Yên Thế")),
+        ("46/BC-UBND", ("UBND huyện Tân Yên",)),
+    ]
+    assert update_values(rows[0], several=False)[2] == (
+        "3 cơ quan: UBND huyện Lạng Giang, UBND huyện Lục Nam, UBND huyện Yên Thế"
+    )
+    assert update_values(rows[1], several=False)[2] == "UBND huyện Tân Yên"
+
+
+def test_reports_that_differ_only_in_day_stay_separate_rows() -> None:
+    """The same words sent on two days are two reports, not one."""
+    info = DirectiveInfo(1, 1, "99-TB/TU", "2.4", (0, 1), "Triển khai chương trình OCOP.", False)
+    lines = []
+    for aid, day in enumerate((date(2022, 10, 3), date(2022, 10, 4)), start=1):
+        update = UpdateEntry(at_local(day, time(9)), "in_progress", 50, "45/BC-UBND", "Đang rà soát.")
+        history = AssignmentHistory(
+            aid, 1, f"D{aid}", "lead", GIVEN, "in_progress", date(2022, 10, 31), updates=(update,)
+        )
+        line = report_line(history, info, f"Cơ quan {aid}", at_local(date(2022, 10, 5), time(17)), CALENDAR, ())
+        assert line is not None
+        lines.append(line)
+    rows = update_rows(build_report(lines, (date(2022, 10, 1), date(2022, 10, 5)), POINTS, WEIGHTS).updates)
+    assert [row.agency_names for row in rows] == [("Cơ quan 2",), ("Cơ quan 1",)]

@@ -11,10 +11,12 @@ qua …", "Tuy nhiên …") and directive sections (numbered "2.1.", "a)", "-", 
 Modules, in the order the parser uses them:
   reader      the file (.txt/.md/.docx) to NFC text, or a located Vietnamese error
   document    the text, its tone-normalised lowercase twin, lines and spans
-  agencies    directory names and unknown agency-like names in the text
-  header      number, date, title and issuer; where the body starts
+  agencies    directory names and unknown agency-like names in the text (with unknown_names for where an
+              unknown name ends, collectives for generic assignees, shared_names for shared tails and parents)
+  header      number, date, title and issuer; where the body starts (press_dates: a summary's issue date)
   structure   the body's range and its tree of numbered items and paragraphs
   builder     which items and clauses are directives, and their numbers
+  segmentation  directives cut where the subject body changes (unnumbered text; one-task-per-body items)
   roles       (with role_rules and sentences) lead, support or neither for every name
   deadline    a directive's deadline, recurrence and priority
   draft       the NoticeDraftText, with review notes and the monitoring bodies

@@ -6,11 +6,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from domain.body_types import BodyLevel, BodyMatch, BodyTypeCatalog
 from domain.notice_parser.abbreviations import written_forms
 from domain.notice_parser.collectives import collective_spans
 from domain.notice_parser.directory import AgencyDirectoryLike
 from domain.notice_parser.document import Doc, norm_low
-from domain.notice_parser.unknown_names import TailToken, shared_head_siblings, tail_end
+from domain.notice_parser.shared_names import join_parent_units, share_places
+from domain.notice_parser.standard_bodies import StandardBodies
+from domain.notice_parser.unknown_names import UNIT_WORDS, TailToken, level_bounded_tail, shared_head_siblings, tail_end
 
 _TOKEN = re.compile(r"\w+(?:\s*&\s*\w+)*")
 _SOFT_GAP = re.compile(r"^[\s,.\-–]*$")
@@ -79,6 +82,7 @@ class Mention:
     members: tuple[str, ...]
     canonical: str | None
     generic: bool = False  # a collective phrase ("các đơn vị có liên quan"): several bodies the text does not list
+    body_type: BodyMatch | None = None  # for a name outside the directory: its standard type, when it has one
 
     @property
     def key(self) -> str:
@@ -91,10 +95,17 @@ def _key_of(raw_low: str) -> str:
     return re.sub(r"\s+", "", raw_low)
 
 
+def _keys_of(name: str) -> tuple[str, ...]:
+    """The token keys of a whole name."""
+    return tuple(_key_of(norm_low(m.group(0))) for m in _TOKEN.finditer(unicodedata.normalize("NFC", name)))
+
+
 # Heads of agency-like names not in the directory; the tuple is the lowercase token sequence and
 # whether the name may stand alone ("Công an tỉnh", "Tỉnh ủy") or needs a proper-name tail.
 _UNKNOWN_HEADS: list[tuple[tuple[str, ...], bool]] = [
     (("ban", "cán", "sự", "đảng"), False),
+    (("ban", "quản", "lý", "dự", "án"), False),
+    (("ban", "qlda"), False),
     (("ban", "quản", "lý"), False),
     (("đảng", "bộ"), False),
     (("ủy", "ban"), False),
@@ -109,6 +120,9 @@ _UNKNOWN_HEADS: list[tuple[tuple[str, ...], bool]] = [
     (("thanh", "tra"), True),
     (("kho", "bạc"), True),
     (("ngân", "hàng"), False),
+    (("tổng", "công", "ty"), False),
+    (("công", "ty"), False),
+    (("trạm",), False),
     (("hiệp", "hội"), False),
     (("tỉnh", "ủy"), True),
     (("huyện", "ủy"), True),
@@ -134,6 +148,11 @@ _UNKNOWN_HEADS: list[tuple[tuple[str, ...], bool]] = [
     (("đoàn",), False),
     (("phòng",), False),
 ]
+# Heads that are complete nouns: a lowercase name of their field follows, up to a level word or a place
+# (level_bounded_tail). Heads of management boards, centres and stations followed by a lowercase word are read the
+# same way ("Ban Quản lý rừng phòng hộ Đa Nhim", "Trung tâm y tế huyện").
+_DESCRIPTIVE_HEADS = {("ban", "quản", "lý", "dự", "án"), ("ban", "qlda")}
+_LOWER_TAIL_HEADS = {("ban", "quản", "lý"), ("trung", "tâm"), ("trạm",), ("chi", "cục")}
 _SUB_BODY_PREFIXES = [
     ("ban", "cán", "sự", "đảng"),
     ("ban", "thường", "vụ"),
@@ -145,14 +164,88 @@ _SUB_BODY_PREFIXES = [
     ("phòng",),
     ("chi", "cục"),
     ("trung", "tâm"),
+    ("ngân", "hàng"),
 ]
+
+
+def _counterpart(doc: Doc, toks: list[_Tok], covered: list[bool], m: Mention, k: int) -> Mention:
+    """m, or the lower level's body when a level word (and a place) follows m's last token k."""
+    level = lower_level_words(doc, toks, k + 1)
+    if not level:
+        return m
+    j = k + 1 + level
+    while _spaced(doc, toks, j) and not covered[j] and toks[j].raw[:1].isupper() and toks[j].raw[1:2].islower():
+        j += 1  # the place: "Hội Nông dân huyện Chợ Lách"
+    for x in range(k + 1, j):
+        covered[x] = True
+    return Mention(m.start, toks[j - 1].end, doc.text[m.start : toks[j - 1].end], None, False, (), None)
+
+
+def sub_body_start(toks: list[_Tok], soft: list[bool], covered: list[bool], i: int) -> int:
+    """Index of a sub-body prefix ("Đảng đoàn", "Ban cán sự đảng") right before an unknown name at i, else i.
+
+    "Đảng đoàn Hội đồng nhân dân tỉnh" is the party group of that council, a body of its own, as for directory names.
+    """
+    for prefix in _SUB_BODY_PREFIXES:
+        k = i - len(prefix)
+        if k < 0 or tuple(t.key for t in toks[k:i]) != prefix or not toks[k].raw[:1].isupper():
+            continue
+        if not any(covered[x] for x in range(k, i)) and all(soft[x] for x in range(k + 1, i + 1)):
+            return k
+    return i
+
+
+def branch_end(doc: Doc, toks: list[_Tok], covered: list[bool], k: int) -> int:
+    """Last token of a name that goes on with its branch ("… chi nhánh Gia Lai", "… chi nhánh tỉnh"), else k."""
+    if not (_spaced(doc, toks, k + 1) and _spaced(doc, toks, k + 2)):
+        return k
+    if (toks[k + 1].key, toks[k + 2].key) != ("chi", "nhánh"):
+        return k
+    j = k + 3
+    while _spaced(doc, toks, j) and not covered[j] and (toks[j].raw[:1].isupper() or toks[j].key in UNIT_WORDS):
+        j += 1
+    if j == k + 3:
+        return k
+    for x in range(k + 1, j):
+        covered[x] = True
+    return j - 1
+
+
+# Level words below the province, as (first word, words that may follow it): "huyện", "thị xã", "Huyện ủy" …
+_LOWER_LEVELS = {
+    "huyện": ("ủy", "uỷ"),
+    "xã": (),
+    "quận": (),
+    "phường": (),
+    "thị": ("xã", "trấn", "ủy", "uỷ"),
+    "thành": ("phố", "ủy", "uỷ"),
+    "đảng": ("ủy", "uỷ"),
+}
+
+
+def _spaced(doc: Doc, toks: list[_Tok], k: int) -> bool:
+    """True when only spaces separate token k from the one before it (no comma, dash or line break)."""
+    return 0 < k < len(toks) and doc.text[toks[k - 1].end : toks[k].start] in (" ", "\u00a0")
+
+
+def lower_level_words(doc: Doc, toks: list[_Tok], k: int) -> int:
+    """How many words at k name a level below the province ("huyện", "thị xã", "Huyện ủy"); 0 when none."""
+    if not _spaced(doc, toks, k) or toks[k].key not in _LOWER_LEVELS:
+        return 0
+    follow = _LOWER_LEVELS[toks[k].key]
+    nxt = toks[k + 1].key if _spaced(doc, toks, k + 1) else ""
+    if nxt in follow:
+        return 2
+    return 0 if toks[k].key in ("thị", "thành", "đảng") else 1
 
 
 class AgencyMatcher:
     """Finds directory names (longest match, Unicode- and tone-insensitive) and unknown agency-like names."""
 
-    def __init__(self, directory: AgencyDirectoryLike):
+    def __init__(self, directory: AgencyDirectoryLike, body_types: BodyTypeCatalog | None = None):
         self.directory = directory
+        # The national list of standard body types, so a body of another province is known by its type.
+        self.standard = StandardBodies(body_types, _keys_of) if body_types is not None else None
         self.index: dict[tuple[str, ...], _Entry] = {}
         for agency in directory.agencies:
             names = [agency.name, *([agency.short_name] if agency.short_name else []), *agency.aliases]
@@ -213,10 +306,25 @@ class AgencyMatcher:
         covered = [False] * len(toks)
         out = self._known_names(doc, toks, soft, covered)
         out = self._absorb_sub_bodies(doc, toks, soft, covered, out)
+        out = self._lower_level_counterparts(doc, toks, covered, out)
         out = self._collectives(doc, start, end, toks, covered, out)
         out += self._unknown_names(doc, toks, soft, covered)
         out.sort(key=lambda m: m.start)
+        out = join_parent_units(doc, share_places(doc, out, self.resolve_name))
+        if self.standard is not None:
+            for m in out:
+                if m.code is None and not m.generic:
+                    m.body_type = self.standard.classify(_keys_of(m.surface))
         return out
+
+    def resolve_name(self, name: str) -> tuple[str, bool, tuple[str, ...]] | None:
+        """(code, is_group, members) of a name the directory lists in exactly this form, else None."""
+        doc = Doc.of(name)
+        toks = self.tokens(doc, 0, len(doc.text))
+        hit = self._longest_entry(toks, [True] * len(toks), 0) if toks else None
+        if hit is None or hit[0] != len(toks):
+            return None
+        return hit[1].code, hit[1].is_group, hit[1].members
 
     def _longest_entry(self, toks: list[_Tok], soft: list[bool], i: int) -> tuple[int, _Entry] | None:
         """The longest directory name starting at token i whose words are joined by soft gaps only."""
@@ -252,6 +360,8 @@ class AgencyMatcher:
         """Collective phrases as generic mentions; one that runs past a directory group replaces the group."""
         out = list(found)
         for s, e in collective_spans(doc, start, end):
+            if doc.text[max(0, s - 6) : s].endswith("Khối "):
+                continue  # "Đảng bộ Khối các cơ quan tỉnh": part of a bloc's name, not a collective
             inside = [m for m in out if m.start < e and s < m.end]
             if any(not m.is_group for m in inside) or any(m.start <= s and e <= m.end for m in inside):
                 continue  # names a listed body, or is (part of) a directory group: the directory decides
@@ -276,7 +386,7 @@ class AgencyMatcher:
                 i += 1
                 continue
             j, place, head_end = found
-            s, e = toks[i].start, toks[j - 1].end
+            s, e = toks[sub_body_start(toks, soft, covered, i)].start, toks[j - 1].end
             out.append(Mention(s, e, doc.text[s:e], None, False, (), None))
             if place:
                 # "UBND huyện Na Hang, Lâm Bình": each further place is a body of the same head.
@@ -317,6 +427,7 @@ class AgencyMatcher:
                     ):
                         end_tok += 1
                         covered[end_tok] = True
+                    end_tok = branch_end(doc, toks, covered, end_tok)
                     e = toks[end_tok].end
                     out.append(Mention(s, e, doc.text[s:e], None, False, (), None))
                     for x in range(j, k):
@@ -327,20 +438,80 @@ class AgencyMatcher:
                 out.append(m)
         return out
 
+    def _lower_level_counterparts(
+        self, doc: Doc, toks: list[_Tok], covered: list[bool], found: list[Mention]
+    ) -> list[Mention]:
+        """'Hội Nông dân huyện', 'Ban Tuyên giáo Huyện ủy': a provincial body's name before a lower level word
+        names that level's counterpart, another body (unknown unless the directory lists it under its full name).
+        """
+        ends = {t.end: k for k, t in enumerate(toks)}
+        by_start = {m.start: m for m in found}
+        merged: set[int] = set()
+        out: list[Mention] = []
+        for m in found:
+            if id(m) in merged:
+                continue
+            k = ends.get(m.end)
+            agency = self.directory.by_code.get(m.code or "")
+            if k is None or m.is_group or agency is None or agency.kind.startswith("district"):
+                out.append(m)
+                continue
+            nxt = by_start.get(toks[k + 1].start) if _spaced(doc, toks, k + 1) else None
+            nxt_agency = self.directory.by_code.get(nxt.code or "") if nxt is not None else None
+            if nxt is not None and nxt_agency is not None and nxt_agency.kind == "district_party_committee":
+                # "Ban Tuyên giáo" + "Huyện ủy Tân Yên": the district committee's own board.
+                merged.add(id(nxt))
+                out.append(Mention(m.start, nxt.end, doc.text[m.start : nxt.end], None, False, (), None))
+                continue
+            out.append(_counterpart(doc, toks, covered, m, k))
+        return out
+
     def _unknown_end(
         self, toks: list[_Tok], soft: list[bool], covered: list[bool], tails: list[TailToken], i: int
     ) -> tuple[int, bool, int] | None:
         """(end index, ends in a place, index past the head) of an agency-like name starting at token i, or None."""
         if not toks[i].raw[:1].isupper():
             return None
+        standard = self._standard_end(toks, soft, covered, tails, i)
+        if standard is not None:
+            return standard
         for head, alone in _UNKNOWN_HEADS:
             n = len(head)
             if i + n > len(toks) or tuple(t.key for t in toks[i : i + n]) != head:
                 continue
             if any(covered[k] or not soft[k] for k in range(i + 1, i + n)):
                 continue
+            lower_next = i + n < len(toks) and toks[i + n].raw.islower()
+            descriptive = (
+                level_bounded_tail(tails, i + n)
+                if head in _DESCRIPTIVE_HEADS or (lower_next and head in _LOWER_TAIL_HEADS)
+                else None
+            )
+            if descriptive is not None:
+                return descriptive, False, i + n
             j, place = tail_end(tails, i + n, self.heads)
             if j == i + n and not alone:
                 return None
             return j, place, i + n
         return None
+
+    def _standard_end(
+        self, toks: list[_Tok], soft: list[bool], covered: list[bool], tails: list[TailToken], i: int
+    ) -> tuple[int, bool, int] | None:
+        """Like _unknown_end, for a standard body name at token i: the whole standard name, then its place."""
+        longest = self.standard.max_len_by_head.get(toks[i].key, 0) if self.standard is not None else 0
+        if not longest or self.standard is None:
+            return None  # most words start no standard name
+        # Only words joined by soft gaps and not yet part of another name can belong to the standard name.
+        limit = 1
+        while limit < longest and i + limit < len(toks) and soft[i + limit] and not covered[i + limit]:
+            limit += 1
+        found = self.standard.longest_at([t.key for t in toks[i : i + limit]], 0)
+        if found is None:
+            return None
+        n, match = found
+        # A complete standard name goes on only over a place ("tỉnh Quảng Nam"), never over lowercase words.
+        j, place = tail_end(tails, i + n, self.heads)
+        if j == i + n and match.level is BodyLevel.province_or_district:
+            return None  # "UBND", "Hội Nông dân" alone name no one body: the generic rules decide
+        return j, place, i + n

@@ -20,6 +20,7 @@ _NARRATIVE_HEAD = vi_pattern(
     r"^(?:về\s+)?(?:đánh\s+giá|kết\s+quả|tình\s+hình|thời\s+gian\s+qua|trong\s+thời\s+gian\s+qua|những\s+năm\s+qua|nhìn\s+chung"
     r"|qua\s+(?:\d+\s+)?(?:năm|tháng)|qua\s+(?:kiểm\s+tra|báo\s+cáo|nghe)|năm\s+\d{4}\s*,|(?:6|sáu|9|chín|\d+)\s+tháng\s+đầu\s+năm"
     r"|thống\s+nhất|nhất\s+trí|đồng\s+ý|ghi\s+nhận|biểu\s+dương|cơ\s+bản|những\s+kết\s+quả|ưu\s+điểm|tồn\s+tại|hạn\s+chế"
+    r"|cùng\s+(?:tham\s+)?dự|tham\s+dự|dự\s+(?:họp|buổi|cuộc)"
     r"|tuy\s+nhiên|bên\s+cạnh|từ\s+khi|sau\s+(?:\d+|một|hai|ba)\s+năm|thực\s+hiện\s+(?:nghị\s+quyết|kết\s+luận|chỉ\s+thị|kế\s+hoạch)[^,]{0,80},\s*(?:thời\s+gian\s+qua|đến\s+nay))"
 )
 _DIRECTIVE_HEAD = vi_pattern(
@@ -32,6 +33,8 @@ _IMPERATIVE_START = vi_pattern(
     r"|nghiên\s+cứu|đề\s+xuất|tham\s+mưu|triển\s+khai|bổ\s+sung|sớm|thường\s+xuyên|củng\s+cố|phát\s+huy|chú\s+trọng|ưu\s+tiên"
     r"|đảm\s+bảo|bảo\s+đảm|huy\s+động|đôn\s+đốc|lựa\s+chọn|hỗ\s+trợ|cần|phải|quán\s+triệt|làm\s+tốt|rà\s+soát|lãnh\s+đạo)\b"
 )
+# Who attended ("Cùng dự có lãnh đạo các sở …", "Tham dự cuộc họp có …"): a list of guests, never a task.
+_ATTENDANCE = vi_pattern(r"^(?:cùng\s+(?:tham\s+)?dự|tham\s+dự|dự\s+(?:họp|buổi|cuộc))\b")
 _ASSIGN_CUE = vi_pattern(r"(?:^|[.;:]\s*|,\s*)(?:giao|đề\s+nghị|yêu\s+cầu)\s+[^\s]")
 _ASSIGN_SENTENCE = vi_pattern(r"(?:^|[.;:]\s*)(?:giao|đề\s+nghị|yêu\s+cầu)\s")
 # The subject prefix ("Đồng thời, …", "Trong năm 2024, …") at the start of a sentence, to look past it.
@@ -52,6 +55,7 @@ class Unit:
     confidence: float
     inherited: list[Assignment] = field(default_factory=list)
     in_section: bool = True
+    split_from: str | None = None  # the numbered item this piece was cut from (segmentation.split_numbered_item)
 
 
 def requirement_without_agency(index: MentionIndex, s: int, e: int) -> bool:
@@ -69,10 +73,14 @@ class Builder:
         self.units: list[Unit] = []
         self._used_numbers: set[str] = set()
         self._next_free: dict[str, int] = {}
+        self._mentions: dict[tuple[int, int], list[Mention]] = {}
 
     def mentions(self, start: int, end: int) -> list[Mention]:
-        """Names in doc[start:end]."""
-        return self.matcher.find(self.doc, start, end)
+        """Names in doc[start:end] (remembered: segmentation and the directive read the same ranges)."""
+        key = (start, end)
+        if key not in self._mentions:
+            self._mentions[key] = self.matcher.find(self.doc, start, end)
+        return self._mentions[key]
 
     def roles(self, start: int, end: int) -> tuple[list[Assignment], bool]:
         """Roles of every name in doc[start:end]."""
@@ -242,10 +250,14 @@ class Builder:
         stripped = _SUBJECT_PREFIX_START.sub("", low, count=1)
         if ASSIGN_START.match(stripped) or ASSIGN_START.match(low):
             return True
+        if _ATTENDANCE.match(low):
+            return False
         found = RoleReader(self.doc, s, e, index).sentence(s, e)
         if not found.doers:
             return False
         group, kind = min(found.doers, key=lambda d: d[0].start)
+        if group.category is Category.DIRECTED:
+            return True  # "đề nghị Sở X phối hợp với Y …": being asked is being assigned, whatever the predicate
         if group.category is not Category.SUBJECT:
             return kind.leads
         return kind.leads or (kind is DoerKind.COOP and bool(found.links))

@@ -7,6 +7,8 @@ group of the directory ("UBND các huyện, thành phố") stays that group unle
 
 from __future__ import annotations
 
+import re
+
 from domain.notice_parser.document import Doc, vi_pattern
 
 _NOUN = (
@@ -29,8 +31,76 @@ COLLECTIVE = vi_pattern(
 _LOWER_LEVEL_ONLY = vi_pattern(r"^(?:các|những)\s+(?:xã|phường|thị\s+trấn)(?:\s*,\s*(?:xã|phường|thị\s+trấn))*$")
 
 
+# The level nouns after which a collective phrase may list its places ("Đảng ủy các xã Sơn Định, Vĩnh Thành").
+_LEVEL_END = vi_pattern(r"(?:huyện|xã|phường|thị\s+trấn|thị\s+xã|thành\s+phố|quận)$")
+_PLACE = re.compile(r"[^\W\d_][^\W_]*")
+# First words of another body's name or a person's title: they end a list of places ("…, Sở Y tế …").
+_NOT_PLACE = {
+    "sở",
+    "ban",
+    "ủy",
+    "uỷ",
+    "ubnd",
+    "hđnd",
+    "hội",
+    "trung",
+    "công",
+    "đài",
+    "báo",
+    "văn",
+    "liên",
+    "đảng",
+    "chi",
+    "phòng",
+    "viện",
+    "cục",
+    "kho",
+    "ngân",
+    "bộ",
+    "trường",
+    "tỉnh",
+    "huyện",
+    "mặt",
+    "đoàn",
+    "giám",
+    "chủ",
+    "phó",
+    "bí",
+    "các",
+    "thường",
+}
+
+
+def listed_places_end(text: str, e: int, end: int) -> int:
+    """End of a list of capitalised place names right after e ("các xã Sơn Định, Vĩnh Thành và Long Thới"), else e.
+
+    Each place is one or more capitalised words; places are joined by "," or "và". The list must start with a space.
+    """
+    at, last = e, e
+    sep = re.compile(r"\s+và\s+|\s*,\s*| ")
+    first = True
+    while at < end:
+        gap = sep.match(text, at, end)
+        if gap is None or (first and gap.group(0) != " "):
+            break
+        word = _PLACE.match(text, gap.end(), end)
+        if word is None or not word.group(0)[:1].isupper() or word.group(0).isupper():
+            break
+        if word.group(0).lower() in _NOT_PLACE:
+            break
+        at = last = word.end()
+        while (nxt := _PLACE.match(text, at + 1, end)) and text[at] == " " and nxt.group(0)[:1].isupper():
+            at = last = nxt.end()
+        first = False
+    return last
+
+
 def collective_spans(doc: Doc, start: int, end: int) -> list[tuple[int, int]]:
-    """Spans of collective assignee phrases in doc[start:end], left to right, not overlapping."""
+    """Spans of collective assignee phrases in doc[start:end], left to right, not overlapping.
+
+    A phrase that ends in a level noun takes the places listed after it: "UBND các huyện Mường Tè, Sìn Hồ" is one
+    collective assignment naming its districts, for the coordinator to expand.
+    """
     out: list[tuple[int, int]] = []
     for m in COLLECTIVE.finditer(doc.low, start, end):
         if _LOWER_LEVEL_ONLY.match(m.group(0)):
@@ -38,5 +108,7 @@ def collective_spans(doc: Doc, start: int, end: int) -> list[tuple[int, int]]:
         s, e = m.start(), m.end()
         while e > s and doc.text[e - 1] in " ,":
             e -= 1
+        if _LEVEL_END.search(doc.low[s:e]):
+            e = listed_places_end(doc.text, e, end)
         out.append((s, e))
     return out

@@ -22,7 +22,9 @@ SPECIFIC_KINDS = (
 )
 
 
-_PERIODIC = vi_pattern(r"định\s+kỳ")
+# A periodic report the phrase parser cannot schedule: "định kỳ" with no frequency, or weekly (no weekly period).
+_PERIODIC = vi_pattern(r"định\s+kỳ|(?:hằng|hàng|mỗi)\s+tuần")
+_WEEKLY = vi_pattern(r"(?:hằng|hàng|mỗi)\s+tuần")
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,9 @@ def directive_deadline(doc: Doc, start: int, end: int, reference: date | None) -
     elif unspecified:
         out.recurrence = UNSPECIFIED_RECURRENCE
         out.recurrence_phrase = unspecified[0].phrase
-        notes.append(
-            f"«{unspecified[0].phrase}»: có báo cáo định kỳ nhưng văn bản không nêu chu kỳ (tháng/quý/6 tháng/năm)"
-        )
+        weekly = _WEEKLY.search(norm_low(unspecified[0].phrase))
+        why = "chu kỳ hằng tuần chưa được hệ thống theo dõi" if weekly else "văn bản không nêu chu kỳ"
+        notes.append(f"«{unspecified[0].phrase}»: có báo cáo định kỳ nhưng {why} (tháng/quý/6 tháng/năm)")
         out.confidence = min(out.confidence or 0.5, 0.5)
     for f in errors:
         notes.append(f"«{f.phrase}»: {f.error}")

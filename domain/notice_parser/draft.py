@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from domain.body_types import BodyTypeCatalog
 from domain.notice_parser.abbreviations import distinguishing_words
 from domain.notice_parser.agencies import AgencyMatcher
 from domain.notice_parser.builder import Builder, Unit
@@ -56,7 +57,11 @@ def _to_ref(doc: Doc, a: Assignment, directory: AgencyDirectoryLike) -> AgencyRe
     m = a.mention
     known = m.code is not None
     conf = a.confidence if known else min(a.confidence, 0.5)
-    suggestions = [] if known or m.generic else _suggest(directory, m.surface)
+    # A standard name without its place ("Sở Kế hoạch và Đầu tư", not "… tỉnh Nghệ An") is compared, so a place
+    # name's words ("Nghệ") do not make Sở KH&CN look close.
+    standard = m.body_type.standard_name if m.body_type else None
+    basis = standard if standard and distinguishing_words(standard) else m.surface
+    suggestions = [] if known or m.generic else _suggest(directory, basis)
     surface = " ".join(m.surface.split())
     return AgencyRefDraft(
         surface=surface,
@@ -71,6 +76,7 @@ def _to_ref(doc: Doc, a: Assignment, directory: AgencyDirectoryLike) -> AgencyRe
         inherited=a.inherited,
         suggestions=suggestions,
         generic=m.generic,
+        body_type=m.body_type.describe() if m.body_type and not known else None,
     )
 
 
@@ -81,11 +87,13 @@ def parse_notice_text(
     source_name: str,
     issued_on: date | str | None = None,
     issuer: str | None = None,
+    body_types: BodyTypeCatalog | None = None,
 ) -> NoticeDraftText:
     """Read an assignment document's text and draft its metadata, directives, agencies and deadlines.
 
     issued_on and issuer (an agency code) stand in for what the text does not say (a pasted message, an
-    article); what the text says wins, and the draft notes which value came from the caller.
+    article); what the text says wins, and the draft notes which value came from the caller. body_types, the
+    national list of standard bodies, lets a body of another province be kept and shown with its type.
     """
     if not text or not text.strip():
         raise NoticeParseError(source_name, "văn bản trống, không có nội dung")
@@ -96,7 +104,7 @@ def parse_notice_text(
             "vài chục nghìn ký tự — hãy kiểm tra lại tệp, hoặc tách thành nhiều văn bản",
         )
     doc = Doc.of(text)
-    matcher = AgencyMatcher(directory)
+    matcher = AgencyMatcher(directory, body_types)
     header = parse_header(doc, matcher, source_name)
     apply_given_metadata(header, issued_on, issuer, matcher)
     reference = date.fromisoformat(header.date.value) if header.date.value else None
@@ -245,16 +253,18 @@ def _directive(
         if r.generic:
             review.append(generic_note(r.surface))
         elif not r.known:
-            hint = f"; gần giống: {', '.join(r.suggestions)}" if r.suggestions else ""
-            review.append(
-                f"cơ quan «{r.surface}» không có trong danh mục — thêm vào config/agencies.yaml hoặc sửa tên{hint}"
-            )
+            review.append(r.outside_directory_note())
     deadline = directive_deadline(doc, u.start, u.end, reference)
     conf = u.confidence
     if not refs:
         conf = min(conf, 0.6)
     if u.synthetic:
         review.append("văn bản không đánh số mục này; số mục do máy đặt")
+    if u.split_from is not None:
+        review.append(
+            f"mục {u.split_from} của văn bản giao mỗi vế (ngăn bằng «;») cho một cơ quan khác, nên đã tách thành "
+            "nhiều mục; gộp lại nếu là một việc chung"
+        )
     return ParsedDirective(
         number=u.number,
         label=u.label,

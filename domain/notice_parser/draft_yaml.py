@@ -93,12 +93,7 @@ def _ref_line(ref: AgencyRefDraft, indent: int) -> list[str]:
             True,
         )
     elif not ref.known:
-        hint = f"; gần giống: {', '.join(ref.suggestions)}" if ref.suggestions else ""
-        out += _comment(
-            f"«{ref.surface}» không có trong danh mục cơ quan — thêm vào config/agencies.yaml hoặc sửa tên{hint}",
-            indent,
-            True,
-        )
+        out += _comment(ref.outside_directory_note(), indent, True)
     elif ref.confidence < REVIEW_THRESHOLD:
         out += _comment(f"vai trò chưa chắc chắn — {why}", indent, True)
     if ref.is_group:
@@ -191,7 +186,7 @@ def _render_directive(directive: ParsedDirective, due_notes: Mapping[str, str]) 
         f"Mục {directive.number} ({label}), {_lines_of(directive.span)}; độ tin cậy {_conf(directive.confidence)}", 2
     )
     for note in directive.review:
-        if "không có trong danh mục" in note or "là cụm từ chung" in note:
+        if any(said in note for said in ("không có trong danh mục", "cơ quan ngoài danh mục", "là cụm từ chung")):
             continue  # said next to the agency itself
         out += _comment(note, 2, True)
     if directive.confidence < REVIEW_THRESHOLD and not directive.review:

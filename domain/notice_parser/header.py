@@ -18,6 +18,7 @@ from domain.notice_parser.document import (
 )
 from domain.notice_parser.genre import Genre, genre_of
 from domain.notice_parser.models import MetaValue
+from domain.notice_parser.press_dates import cited_source_date, dateline_date
 from domain.notice_parser.structure import SEPARATOR, marker_of
 
 _NUMBER = re.compile(
@@ -132,10 +133,10 @@ _NUMBER_IN_TITLE = re.compile(
 )
 _CITED_DOCUMENT_BEFORE = re.compile(r"số\s*\S*\s*$", re.I)
 _INTRO_DATE_NUM = re.compile(
-    r"\W*(?:(?:Sáng|Chiều|Tối|sáng|chiều|tối)\s+)?(?:[Nn]gày)\s+(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})"
+    r"\W*(?:(?:Sáng|Chiều|Tối|sáng|chiều|tối)\s+)?(?:[Nn]gày)\s+(?P<d>\d{1,2})\s*[/.\-]\s*(?P<m>\d{1,2})\s*[/.\-]\s*(?P<y>\d{4})"
 )
 _INTRO_DATE_WORDS = re.compile(
-    r"\W*(?:(?:Sáng|Chiều|Tối|sáng|chiều|tối)\s+)?[Nn]gày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})"
+    r"\W*(?:(?:Sáng|Chiều|Tối|sáng|chiều|tối)\s+)?[Nn]gày\s+(?P<d>\d{1,2})\s+tháng\s+(?P<m>\d{1,2})\s+năm\s+(?P<y>\d{4})"
 )
 _CONCLUSION_OF = vi_pattern(r"kết\s+luận\s+(?:của\s+)?")
 _CONCLUDES = vi_pattern(
@@ -281,10 +282,10 @@ def _intro_date(doc: Doc, body_first: int) -> MetaValue:
         line = doc.line(i)
         if not line.strip():
             continue
-        mm = _INTRO_DATE_NUM.match(line) or _INTRO_DATE_WORDS.match(line)
-        d = _mkdate(mm.group(1), mm.group(2), mm.group(3)) if mm else None
+        mm = _INTRO_DATE_NUM.match(line) or _INTRO_DATE_WORDS.match(line) or dateline_date(line)
+        d = _mkdate(mm.group("d"), mm.group("m"), mm.group("y")) if mm else None
         if mm and d:
-            s = doc.line_starts[i] + mm.start(1)
+            s = doc.line_starts[i] + mm.start("d")
             return MetaValue(
                 value=d.isoformat(),
                 raw=mm.group(0).strip(),
@@ -381,7 +382,8 @@ def parse_header(doc: Doc, matcher: AgencyMatcher, source_name: str) -> Header:
     if number.value is None:
         number = source_number
     if found_date.value is None:
-        found_date = source_date if source_date.value else _intro_date(doc, body_first)
+        cited = cited_source_date(doc, doc.line_starts[body_first] if body_first < doc.nlines else 0)
+        found_date = next((v for v in (source_date, cited) if v.value), None) or _intro_date(doc, body_first)
     has_marker = title_line is not None
     title = _title(doc, matcher, title_lines, title_text, has_marker or letter_line is not None)
     issuer = _issuer(doc, matcher, title_lines, body_first)

@@ -78,6 +78,19 @@ class AgencyRefDraft(BaseModel):
     inherited: bool = False
     suggestions: list[str] = Field(default_factory=list)
     generic: bool = Field(default=False, description="A collective phrase ('các đơn vị có liên quan') to expand.")
+    body_type: str | None = Field(
+        default=None, description="For a body outside the directory: its standard type ('Sở (cấp tỉnh)'), if any."
+    )
+
+    def outside_directory_note(self) -> str:
+        """The reviewer's note for a body outside the directory: its type when the national list knows it."""
+        hint = f"; gần giống: {', '.join(self.suggestions)}" if self.suggestions else ""
+        if self.body_type:
+            return (
+                f"«{self.surface}»: cơ quan ngoài danh mục, loại: {self.body_type} — thêm vào danh mục "
+                f"(config/agencies.yaml hoặc dondoc agencies import) hoặc sửa tên{hint}"
+            )
+        return f"«{self.surface}» không có trong danh mục cơ quan — thêm vào config/agencies.yaml hoặc sửa tên{hint}"
 
     @property
     def yaml_agency(self) -> str:

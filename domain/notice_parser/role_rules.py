@@ -35,7 +35,7 @@ SUBJECT_PREFIX = vi_pattern(
     r"|(?:trong|từ|đến|năm|quý|tháng|để|nhằm|căn\s+cứ|trên\s+cơ\s+sở|theo|sau\s+khi|trước|đối\s+với|về)\b[^,;:]{0,90},\s*)*$"
 )
 _ADVERBS = vi_pattern(
-    r"^(?:[\s,]+|\(|\)|cũng|còn|đồng\s+thời|tiếp\s+tục|tăng\s+cường|chủ\s+động|tích\s+cực|khẩn\s+trương|thường\s+xuyên|kịp\s+thời|sớm|cần|phải"
+    r"^(?:[\s,]+|\((?!\s*(?:chủ\s+trì|phối\s+hợp))[^()]{0,80}\)|\(|\)|cũng|còn|đồng\s+thời|tiếp\s+tục|tăng\s+cường|chủ\s+động|tích\s+cực|khẩn\s+trương|thường\s+xuyên|kịp\s+thời|sớm|cần|phải"
     r"|có\s+trách\s+nhiệm|chịu\s+trách\s+nhiệm|căn\s+cứ\s+chức\s+năng,?\s+nhiệm\s+vụ(?:\s+được\s+giao)?"
     r"|theo\s+chức\s+năng,?\s+nhiệm\s+vụ(?:\s+được\s+giao)?|là\s+cơ\s+quan|làm|nghiêm\s+túc|quyết\s+liệt|tập\s+trung\s+(?=chỉ\s+đạo|phối))"
 )
@@ -92,7 +92,9 @@ def strip_left(left: str) -> str:
     t = re.sub(r"[*_“”\"]+", " ", left)
     t = re.sub(r"^\s*(?:[-–+•]|\d+(?:\.\d+)*[.)]|[a-zđ]\))\s+", "", t)
     t = " ".join(t.split())
-    return _PERSON_TITLES.sub("", t).strip()
+    untitled = _PERSON_TITLES.sub("", t).strip()
+    # "Thủ trưởng các sở …, Chủ tịch UBND các huyện …": a title after a comma starts another subject of the list.
+    return untitled.strip(" ,") if untitled != t.strip() and untitled.strip(" ,") == "" else untitled
 
 
 def categorise(left: str) -> tuple[Category, str]:

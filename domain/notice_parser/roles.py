@@ -96,6 +96,16 @@ def subordinates_under_direction(category: Category, generic: list[bool]) -> boo
     return category is Category.CHAIN and all(generic)
 
 
+_BRACKETED = "nêu trong ngoặc sau tên cơ quan khác (đơn vị giúp việc, đầu mối), không được giao việc riêng"
+_OPEN_BRACKET = re.compile(r"^\s*\(\s*$")
+_CLOSE_BRACKET = re.compile(r"^\s*\)")
+
+
+def bracketed_after(text: str, prev_end: int, start: int, end: int) -> bool:
+    """True for a name in brackets right after another ("Sở NN&PTNT (Chi cục Thủy lợi) …"): it details that body."""
+    return bool(_OPEN_BRACKET.match(text[prev_end:start])) and bool(_CLOSE_BRACKET.match(text[end : end + 4]))
+
+
 class RoleReader:
     """Decides the role of every name in a directive's text."""
 
@@ -133,6 +143,9 @@ class RoleReader:
         for gi, g in enumerate(groups):
             if g.quoted:
                 g.category, g.reason = Category.OTHER, "nằm trong tên văn bản/đề án được trích dẫn"
+                continue
+            if gi and bracketed_after(self.doc.text, groups[gi - 1].end, g.start, g.end):
+                g.category, g.reason = Category.OTHER, _BRACKETED
                 continue
             cstart = clause_start(self.doc, s, g.start, self.index)
             anchor = max(cstart, groups[gi - 1].end if gi else s)

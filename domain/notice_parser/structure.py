@@ -33,10 +33,10 @@ _BODY_END = vi_pattern(
 _CLOSING = vi_pattern(
     r"^\s*(?:trên\s+đây\s+là|(?:văn\s+phòng|vp)[^.;]{0,80}\bthông\s+báo\s+(?:để|đến)|[^.;]{0,120}\bthông\s+báo\s+để\s+(?:các|cơ\s+quan|đơn\s+vị)[^.;]{0,120}(?:biết|thực\s+hiện))"
 )
-# Closing formulas that end the body: "Yêu cầu các cơ quan, đơn vị nghiêm túc thực hiện./.", "Giám đốc các sở …
+# Closing formulas that end the body: "(UBND tỉnh) yêu cầu các cơ quan, đơn vị nghiêm túc thực hiện./.", "Giám đốc các sở …
 # chịu trách nhiệm trước Chủ tịch UBND tỉnh …./.", "Đề nghị các đơn vị triển khai thực hiện.".
 CLOSING_FORMULA = vi_pattern(
-    r"^[\s*_]*(?:(?:yêu\s+cầu|đề\s+nghị)\s+(?:[^.;]{0,120}\s)?thực\s+hiện\s*(?:\./\.|\.?\s*$)"
+    r"^[\s*_]*(?:(?:[^.;:]{0,60}\s)?(?:yêu\s+cầu|đề\s+nghị)\s+(?:[^.;]{0,120}\s)?thực\s+hiện\s*(?:\./\.|\.?\s*$)"
     r"|[^.;]{0,200}\bchịu\s+trách\s+nhiệm\s+trước\s[^;]{0,200}\./\.)"
 )
 _INTRO_END = vi_pattern(r"(?:như\s+sau|kết\s+luận|ý\s+kiến(?:\s+chỉ\s+đạo)?|\bchỉ\s+đạo)\s*:\s*(?:\*\*|__)?\s*$")

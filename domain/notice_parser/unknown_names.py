@@ -269,11 +269,40 @@ def lowercase_ends_name(tokens: list[TailToken], j: int, place: bool) -> bool:
     return pair in _STOP_PAIRS
 
 
+# Level words that close a body's name: a lowercase word after them starts the predicate ("Công an tỉnh giữ …"),
+# except the words of a party body written in lower case ("Ban Tuyên giáo tỉnh ủy", "tỉnh đoàn").
+_CLOSING_LEVELS = {"tỉnh", "huyện", "quận"}
+_AFTER_LEVEL = {"ủy", "uỷ", "đoàn"}
+
+
+def level_word_ends_name(tokens: list[TailToken], j: int) -> bool:
+    """True when the lowercase word at j follows a closing level word ("tỉnh", "huyện") and is no part of a name."""
+    if j == 0 or tokens[j - 1].key not in _CLOSING_LEVELS or tokens[j].gap.strip():
+        return False
+    return tokens[j].key not in UNIT_WORDS and tokens[j].key not in _AFTER_LEVEL
+
+
+# Capitalised nouns whose plural may follow inside the same name: "Khu kinh tế … và các khu công nghiệp".
+_PLURAL_NOUNS = {"khu", "cụm"}
+# Nouns of a party bloc: "Khối các cơ quan tỉnh" names one body.
+_BLOC_WORDS = {"Khối"}
+
+
+def plural_of_own_noun(tokens: list[TailToken], start: int, j: int) -> bool:
+    """True at "và các khu …" when the name so far has "Khu": the name goes on over the zones it also covers."""
+    if j + 2 >= len(tokens) or any(t.gap.strip() for t in tokens[j : j + 3]):
+        return False
+    noun = tokens[j + 2].key
+    own = {t.key for t in tokens[start - 1 : j] if t.raw[:1].isupper()}
+    return tokens[j + 1].key == "các" and noun in _PLURAL_NOUNS and noun in own and tokens[j + 2].raw.islower()
+
+
 def tail_end(tokens: list[TailToken], start: int, heads: set[str]) -> tuple[int, bool]:
     """Index past the last word of a name whose tail starts at token start, and whether it ends in a place."""
     j = start
     prev = TailWord.HEAD
     place = False
+    proper = False  # two capitalised words in a row ("… di sản văn hóa Hội An"): a proper name closes the name
     last_good = start
     while j < len(tokens) and not tokens[j].covered:
         tok = tokens[j]
@@ -285,16 +314,33 @@ def tail_end(tokens: list[TailToken], start: int, heads: set[str]) -> tuple[int,
         if raw[:1].isupper():
             if prev is TailWord.UNIT:
                 place = True
+            elif prev is TailWord.CAPITALISED and tok.gap == " " and not raw.isupper():
+                proper = True
             prev = TailWord.ABBREVIATION if len(raw) > 1 and raw.isupper() else TailWord.CAPITALISED
             last_good = j + 1
         elif key in UNIT_WORDS:
             prev = TailWord.UNIT
             last_good = j + 1
+        elif key == "và" and plural_of_own_noun(tokens, start, j):
+            j += 3  # "Ban Quản lý Khu kinh tế và các khu công nghiệp tỉnh": the name covers the zones too
+            prev, place, proper, last_good = TailWord.LOWER, False, False, j
+            continue
+        elif key == "các" and tokens[j - 1].raw in _BLOC_WORDS and not tok.gap.strip():
+            bloc = level_bounded_tail(tokens, j)  # "Đảng bộ Khối các cơ quan và doanh nghiệp tỉnh"
+            if bloc is None:
+                break
+            last_good = j = bloc
+            break
         elif key in ("và", "&") and j + 1 < len(tokens) and tokens[j + 1].raw[:1].isupper():
             if gap_ends_name(tokens[j + 1].gap, tok, tokens[j + 1], place, heads) or place:
                 break
             prev = TailWord.AND
-        elif raw.islower() and prev is not TailWord.HEAD and not lowercase_ends_name(tokens, j, place):
+        elif (
+            raw.islower()
+            and prev is not TailWord.HEAD
+            and not lowercase_ends_name(tokens, j, place or proper)
+            and not level_word_ends_name(tokens, j)
+        ):
             prev = TailWord.LOWER
             last_good = j + 1
         else:
@@ -327,3 +373,42 @@ def shared_head_siblings(tokens: list[TailToken], end: int, heads: set[str]) -> 
         out.append((j, k))
         j = k
     return out
+
+
+# Level words that end a descriptive name ("Ban Quản lý dự án … tỉnh"), with the words that may follow the first.
+_LEVEL_CLOSE = {"tỉnh": (), "huyện": (), "quận": (), "thành": ("phố",), "thị": ("xã",)}
+
+
+def level_bounded_tail(tokens: list[TailToken], start: int, limit: int = 14) -> int | None:
+    """End of a descriptive lowercase name that runs to its level word or a place, else None (within limit words).
+
+    "Ban Quản lý dự án đầu tư xây dựng các công trình giao thông tỉnh": after a head that is itself a complete noun
+    ("Ban Quản lý dự án"), the lowercase words name the board's field, verbs and "các" included, up to "tỉnh"
+    (and a place after it). Any separator or capitalised word other than a place after the level ends the search.
+    """
+    for j in range(start, min(len(tokens), start + limit)):
+        tok = tokens[j]
+        if j > start and proper_name_end(tokens, j) > j + 1:
+            return proper_name_end(tokens, j)  # "Ban Quản lý rừng phòng hộ Đa Nhim": a place ends it too
+        if tok.covered or tok.gap.strip() or (j > start and not tok.raw.islower() and tok.key not in UNIT_WORDS):
+            return None
+        follow = _LEVEL_CLOSE.get(tok.key)
+        if follow is None or (follow and (j + 1 >= len(tokens) or tokens[j + 1].key not in follow)):
+            continue
+        end = j + 1 + len(follow)
+        while (
+            end < len(tokens) and tokens[end].gap == " " and tokens[end].raw[:1].isupper() and not tokens[end].covered
+        ):
+            end += 1  # the place: "… huyện Phù Cát"
+        return end
+    return None
+
+
+def proper_name_end(tokens: list[TailToken], j: int) -> int:
+    """Index past a run of capitalised words starting at j and joined by spaces ("Đa Nhim"); j when none starts there."""
+    k = j
+    while k < len(tokens) and not tokens[k].covered and tokens[k].gap == " " and tokens[k].raw[:1].isupper():
+        if tokens[k].raw.isupper() and len(tokens[k].raw) > 1:
+            break  # an abbreviation, not a place
+        k += 1
+    return k

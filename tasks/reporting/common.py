@@ -25,7 +25,7 @@ from domain.report_model import (
     Grid,
     ReportLine,
     ReportModel,
-    UpdateEntry,
+    UpdateRow,
     percent_vi,
     signed,
 )
@@ -255,15 +255,21 @@ def extension_values(line: ReportLine, entry: DeadlineEntry, several: bool) -> l
     return [item_label(line, several), line.agency_name, before, entry.due, entry.reason, entry.approved_by]
 
 
-def update_values(line: ReportLine, update: UpdateEntry, several: bool) -> list[Any]:
-    """Date (a date), directive, agency, status, document number and note of one progress report."""
+def agencies_text(names: tuple[str, ...]) -> str:
+    """One agency's name, or "3 cơ quan: A, B, C" for a report several agencies sent alike."""
+    return names[0] if len(names) == 1 else f"{len(names)} cơ quan: {', '.join(names)}"
+
+
+def update_values(row: UpdateRow, several: bool) -> list[Any]:
+    """Date (a date), directive, agency or agencies, status, document number and note of one updates row."""
+    line, update = row.line, row.update
     status = STATUS_VI.get(update.status, update.status)
     if update.percent is not None and update.status != "done":
         status += f" {update.percent}%"
     return [
         local_date(update.at),
         item_label(line, several),
-        line.agency_name,
+        agencies_text(row.agency_names),
         status,
         update.document_number,
         update.note,

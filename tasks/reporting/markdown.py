@@ -12,7 +12,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from domain.labels import ROLE_VI
 from domain.markdown import markdown_table
-from domain.report_model import OBLIGATION_STATES_VI, ON_TIME_RATE_METHOD_VI, Grid, ReportModel, percent_vi
+from domain.report_model import OBLIGATION_STATES_VI, ON_TIME_RATE_METHOD_VI, Grid, ReportModel, percent_vi, update_rows
 from domain.report_periods import ReportPeriod, date_line_vi
 from domain.safe_text import markdown_text
 from domain.text import ascii_slug
@@ -144,11 +144,12 @@ def report_markdown(meta: ReportMeta, model: ReportModel) -> str:
         out.append("Không có nhiệm vụ thường xuyên.")
     out += ["", "## VI. Cập nhật mới nhất trong kỳ", ""]
     if model.updates:
+        collapsed = update_rows(model.updates)
         out += _table(
             ["Ngày", "Mục", "Cơ quan", "Trạng thái", "Số văn bản", "Nội dung"],
-            [texts(update_values(x, u, several)) for x, u in model.updates[:limit]],
+            [texts(update_values(row, several)) for row in collapsed[:limit]],
         )
-        out += _more(len(model.updates), limit)
+        out += _more(len(collapsed), limit)
     else:
         out.append("Không có báo cáo tiến độ mới trong kỳ.")
     out += ["", "## VII. Xếp hạng cơ quan", ""]

@@ -14,7 +14,15 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt
 
 from domain.labels import ROLE_VI
-from domain.report_model import OBLIGATION_STATES_VI, ON_TIME_RATE_METHOD_VI, Grid, GroupRow, ReportModel, percent_vi
+from domain.report_model import (
+    OBLIGATION_STATES_VI,
+    ON_TIME_RATE_METHOD_VI,
+    Grid,
+    GroupRow,
+    ReportModel,
+    percent_vi,
+    update_rows,
+)
 from domain.report_periods import date_line_vi
 from domain.workdays import format_date_vi
 from tasks.reporting.common import (
@@ -261,7 +269,8 @@ def write_docx(meta: ReportMeta, model: ReportModel, charts: Sequence[Path], pat
         _para(doc, "V. CẬP NHẬT MỚI NHẤT TRONG KỲ", bold=True)
         if model.updates:
             rows = [
-                [i, *texts(update_values(x, u, several))] for i, (x, u) in enumerate(model.updates[:limit], start=1)
+                [i, *texts(update_values(row, several))]
+                for i, row in enumerate(update_rows(model.updates)[:limit], start=1)
             ]
             _table(
                 doc,

@@ -27,7 +27,14 @@ from xlsxwriter.worksheet import Worksheet
 from xlsxwriter.xmlwriter import XMLwriter
 
 from domain.labels import ROLE_VI, STATUS_VI
-from domain.report_model import CATEGORY_ORDER, OBLIGATION_STATES_VI, ON_TIME_RATE_METHOD_VI, Grid, ReportModel
+from domain.report_model import (
+    CATEGORY_ORDER,
+    OBLIGATION_STATES_VI,
+    ON_TIME_RATE_METHOD_VI,
+    Grid,
+    ReportModel,
+    update_rows,
+)
 from domain.report_periods import date_line_vi, period_label_vi
 from domain.safe_text import spreadsheet_text
 from domain.timeliness import CATEGORY_VI
@@ -490,8 +497,8 @@ def _updates_sheet(book: Workbook, formats: _Formats, meta: ReportMeta, model: R
     _heading(sheet, meta, "Báo cáo tiến độ mới nhất trong kỳ")
     row = sheet.header(["STT", "Ngày", "Mục", "Cơ quan", "Trạng thái", "Số văn bản", "Nội dung"])
     sheet.ws.repeat_rows(row - 1)
-    for i, (x, u) in enumerate(model.updates, start=1):
-        sheet.data([i, *_or_nothing(update_values(x, u, meta.several))])
+    for i, update_row in enumerate(update_rows(model.updates), start=1):
+        sheet.data([i, *_or_nothing(update_values(update_row, meta.several))])
 
 
 def _roman(n: int) -> str:
