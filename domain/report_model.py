@@ -1,15 +1,14 @@
-"""The periodic report's figures from plain data: the assignment as it stood at the cut-off, the
-four-category grids with the on-time rate, overdue items, extensions, latest updates, ongoing
-obligations, the agency ranking and the change since the previous period.
+"""The periodic report's figures from plain data: the four-category grids with the on-time rate,
+overdue items, extensions, latest updates, ongoing obligations, the agency ranking and the change
+since the previous period, from the lines judged at the cut-off (domain/report_lines.py).
 
-Nothing here reads a database or talks to Prefect: tasks/reporting.py reads the history in bulk,
-and the document writers only format what this module computed.
+Nothing here reads a database or talks to Prefect: tasks/reporting/history.py reads the history in
+bulk, and the document writers only format what this module computed.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,16 +16,18 @@ from datetime import date, datetime
 from fractions import Fraction
 from functools import lru_cache
 
-from domain.timeliness import (
-    PROGRESSLESS,
-    AssignmentFacts,
-    Category,
-    Obligation,
-    Timeliness,
-    classify,
-    obligation_reports,
-)
-from domain.workdays import WorkCalendar, local_date
+# The history and the judged lines live in domain.report_lines; they are still imported from here.
+from domain.report_lines import OBLIGATION_STATES_VI as OBLIGATION_STATES_VI
+from domain.report_lines import AssignmentHistory as AssignmentHistory
+from domain.report_lines import DeadlineEntry as DeadlineEntry
+from domain.report_lines import DirectiveInfo as DirectiveInfo
+from domain.report_lines import ReportLine as ReportLine
+from domain.report_lines import categories_at as categories_at
+from domain.report_lines import facts_at as facts_at
+from domain.report_lines import report_line as report_line
+from domain.timeliness import Category, Timeliness
+from domain.update_log import UpdateEntry as UpdateEntry
+from domain.workdays import local_date
 
 CATEGORY_ORDER = (Category.on_time, Category.late, Category.in_progress, Category.overdue)
 POINT_WORDS_VI = {
@@ -40,246 +41,6 @@ ON_TIME_RATE_METHOD_VI = (
     "(hoàn thành đúng hạn + hoàn thành quá hạn + quá hạn); việc đang thực hiện trong hạn chưa tính, "
     "việc đã thu hồi không tính."
 )
-OBLIGATION_STATES_VI = {
-    "on_time": "Báo cáo đúng hạn",
-    "late": "Báo cáo muộn",
-    "missing": "Chưa báo cáo (quá hạn)",
-    "not_due": "Chưa đến hạn báo cáo",
-}
-
-
-# --- history: the assignment as it stood at a moment ---------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DeadlineEntry:
-    """One entry of an assignment's deadline history: the original due date, an extension, a revision."""
-
-    at: datetime
-    kind: str
-    due: date | None
-    reason: str | None = None
-    requested_by: str | None = None
-    approved_by: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateEntry:
-    """One progress report (append-only history)."""
-
-    at: datetime
-    status: str
-    percent: int | None = None
-    document_number: str | None = None
-    note: str | None = None
-    reported_by: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AssignmentHistory:
-    """Everything ever recorded about one assignment, oldest first, as plain data."""
-
-    assignment_id: int
-    directive_id: int
-    agency_code: str
-    role: str
-    created_at: datetime
-    status: str  # the current status: only used to recognise a withdrawal without a timestamp
-    due_date: date | None  # the current due date, for assignments without any deadline history
-    withdrawn_at: datetime | None = None
-    deadlines: tuple[DeadlineEntry, ...] = ()
-    updates: tuple[UpdateEntry, ...] = ()
-    supervisor_code: str | None = None
-
-    def updates_until(self, moment: datetime) -> tuple[UpdateEntry, ...]:
-        """The updates recorded at or before moment."""
-        return self.updates[: bisect_right([u.at for u in self.updates], moment)]
-
-    def extensions_until(self, moment: datetime) -> tuple[DeadlineEntry, ...]:
-        """The extensions approved at or before moment."""
-        return tuple(d for d in self.deadlines if d.kind == "extension" and d.at <= moment)
-
-
-def is_live(history: AssignmentHistory, moment: datetime) -> bool:
-    """Whether the assignment had been given and not withdrawn at moment."""
-    if history.created_at > moment:
-        return False
-    if history.withdrawn_at is not None:
-        return history.withdrawn_at > moment
-    return history.status != "withdrawn"
-
-
-def facts_at(
-    history: AssignmentHistory, moment: datetime, obligations: tuple[Obligation, ...] = ()
-) -> AssignmentFacts | None:
-    """The assignment's facts as they stood at moment, rebuilt from its history; None if not live then.
-
-    Status, acknowledgement and completion come from the updates up to moment (the way
-    tasks.status_recording.record_status_update sets them); the due date from the deadline history up to moment.
-    """
-    if not is_live(history, moment):
-        return None
-    updates = history.updates_until(moment)
-    status = updates[-1].status if updates else "assigned"
-    acknowledged = next((u.at for u in updates if u.status != "assigned"), None)
-    completed = updates[-1].at if status == "done" else None
-    dated = [d for d in history.deadlines if d.at <= moment] or list(history.deadlines[:1])
-    original = next((d.due for d in history.deadlines if d.kind == "original"), None)
-    if history.deadlines:
-        current = dated[-1].due
-        original = original if any(d.kind == "original" for d in history.deadlines) else current
-    else:
-        current = original = history.due_date
-    return AssignmentFacts(
-        assignment_id=history.assignment_id,
-        agency_code=history.agency_code,
-        role=history.role,
-        status=status,
-        created_at=history.created_at,
-        original_due=original,
-        current_due=current,
-        acknowledged_at=acknowledged,
-        completed_at=completed,
-        updates=tuple(u.at for u in updates if u.status not in PROGRESSLESS),
-        supervisor_code=history.supervisor_code,
-        obligations=obligations,
-    )
-
-
-# --- ongoing work: the latest periodic obligation -------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ObligationOutcome:
-    """How an ongoing assignment stands on its latest report obligation at the cut-off."""
-
-    period: str
-    due: date
-    answered: date | None
-    state: str  # on_time | late | missing | not_due
-    days_late: int = 0  # working days: late answer, or still missing at the cut-off
-
-    @property
-    def label_vi(self) -> str:
-        """ "Báo cáo muộn 3 ngày làm việc", "Chưa báo cáo (quá hạn) 12 ngày làm việc", …"""
-        label = OBLIGATION_STATES_VI[self.state]
-        return f"{label} {self.days_late} ngày làm việc" if self.days_late else label
-
-
-def obligation_outcome(facts: AssignmentFacts, calendar: WorkCalendar, cutoff: date) -> ObligationOutcome | None:
-    """The obligation that matters at the cut-off: the earliest one missed, else the latest one due, else the next."""
-    if not facts.obligations or facts.is_closed:
-        return None
-    pairs = obligation_reports(facts, cutoff)
-    if pairs and pairs[-1][1] is None and pairs[-1][0].due < cutoff:
-        missed = pairs[-1][0]
-        return ObligationOutcome(
-            missed.period, missed.due, None, "missing", calendar.working_days_between(missed.due, cutoff)
-        )
-    due = [(o, answered) for o, answered in pairs if o.due <= cutoff and answered is not None]
-    if due:
-        ob, answered = due[-1]
-        assert answered is not None
-        if answered <= ob.due:
-            return ObligationOutcome(ob.period, ob.due, answered, "on_time")
-        return ObligationOutcome(ob.period, ob.due, answered, "late", calendar.working_days_between(ob.due, answered))
-    upcoming = next((o for o, answered in pairs if answered is None), None)
-    if upcoming is None:
-        upcoming = next((o for o in facts.obligations[len(pairs) :]), None)
-    if upcoming is None:
-        return None
-    return ObligationOutcome(upcoming.period, upcoming.due, None, "not_due")
-
-
-# --- report lines -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DirectiveInfo:
-    """What the report shows about a directive."""
-
-    directive_id: int
-    notice_id: int
-    notice_number: str
-    number: str
-    order: tuple[int, ...]  # notice order, then the directive's position
-    excerpt: str
-    ongoing: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ReportLine:
-    """One assignment as it stood at the cut-off, judged."""
-
-    assignment_id: int
-    directive: DirectiveInfo
-    agency_code: str
-    agency_name: str
-    role: str
-    status: str
-    percent: int | None
-    original_due: date | None
-    current_due: date | None
-    timeliness: Timeliness
-    obligation: ObligationOutcome | None = None
-    last_update: UpdateEntry | None = None  # any update, acknowledgements included
-    last_progress: UpdateEntry | None = None  # the latest progress report
-    extensions: tuple[DeadlineEntry, ...] = ()
-
-    @property
-    def category(self) -> Category:
-        """The line's timeliness category."""
-        return self.timeliness.category
-
-
-def report_line(
-    history: AssignmentHistory,
-    directive: DirectiveInfo,
-    agency_name: str,
-    moment: datetime,
-    calendar: WorkCalendar,
-    obligations: tuple[Obligation, ...] = (),
-) -> ReportLine | None:
-    """Judge one assignment at moment (the end of the cut-off day); None if not live then."""
-    facts = facts_at(history, moment, obligations)
-    if facts is None:
-        return None
-    judged = classify(facts, calendar, moment)
-    assert judged is not None  # withdrawn assignments are not live
-    updates = history.updates_until(moment)
-    percent = next((u.percent for u in reversed(updates) if u.percent is not None), None)
-    return ReportLine(
-        assignment_id=history.assignment_id,
-        directive=directive,
-        agency_code=history.agency_code,
-        agency_name=agency_name,
-        role=history.role,
-        status=facts.status,
-        percent=percent,
-        original_due=facts.original_due,
-        current_due=facts.current_due,
-        timeliness=judged,
-        obligation=obligation_outcome(facts, calendar, local_date(moment)),
-        last_update=updates[-1] if updates else None,
-        last_progress=next((u for u in reversed(updates) if u.status not in PROGRESSLESS), None),
-        extensions=history.extensions_until(moment),
-    )
-
-
-def categories_at(
-    histories: Iterable[tuple[AssignmentHistory, tuple[Obligation, ...]]], moment: datetime, calendar: WorkCalendar
-) -> dict[int, Timeliness]:
-    """Each live assignment's timeliness at moment (for the previous period and the trend)."""
-    out: dict[int, Timeliness] = {}
-    for history, obligations in histories:
-        facts = facts_at(history, moment, obligations)
-        if facts is not None:
-            judged = classify(facts, calendar, moment)
-            if judged is not None:
-                out[history.assignment_id] = judged
-    return out
-
-
 # --- grids -----------------------------------------------------------------------------------------
 
 
@@ -519,7 +280,7 @@ def rank_agencies(
         if code in unranked:
             continue
         weight = sum(weights[line.role] for line in group)
-        score = Fraction(sum(weights[line.role] * points[line.category.value] for line in group), weight)
+        score = Fraction(sum(weights[line.role] * points[line.category] for line in group), weight)
         days = sum(line.timeliness.days_overdue for line in group if line.category == Category.overdue)
         grid = Grid.of(line.category for line in group)
         lead = sum(1 for line in group if line.role == "lead")

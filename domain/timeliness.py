@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cached_property, lru_cache
 
 from domain.workdays import WorkCalendar, local_date
 
@@ -29,7 +31,7 @@ CATEGORY_VI: dict[Category, str] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Obligation:
     """One periodic report an ongoing assignment owes: its period label and due date."""
 
@@ -54,6 +56,11 @@ class AssignmentFacts:
     supervisor_code: str | None = None
     obligations: tuple[Obligation, ...] = field(default_factory=tuple)
 
+    @cached_property
+    def update_days(self) -> list[date]:
+        """The local dates of the progress reports, in order (worked out once: judging asks several times)."""
+        return sorted(local_date(u) for u in self.updates)
+
     @property
     def is_closed(self) -> bool:
         """Done or withdrawn: nothing more is asked of the agency."""
@@ -65,7 +72,7 @@ class AssignmentFacts:
         return self.current_due is not None and self.original_due is not None and self.current_due != self.original_due
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Timeliness:
     """A category, the working days overdue (or late), and what it was judged against."""
 
@@ -93,7 +100,8 @@ def obligation_reports(facts: AssignmentFacts, until: date) -> list[tuple[Obliga
     previous obligation's due date (a late report answers the period it is late for). Reports
     that come before that window are extra reports on the previous period and answer nothing.
     """
-    reports = sorted(local_date(u) for u in facts.updates if local_date(u) <= until)
+    days = facts.update_days
+    reports = days[: bisect_right(days, until)]
     pairs: list[tuple[Obligation, date | None]] = []
     index = 0
     previous_due: date | None = None
@@ -126,11 +134,17 @@ def next_obligation_due(facts: AssignmentFacts, as_of: date) -> Obligation | Non
     return next((o for o in facts.obligations[answered:] if o.due >= as_of), None)
 
 
+@lru_cache(maxsize=64)
+def _local_day(moment: datetime) -> date:
+    """local_date of a reference time: a report judges tens of thousands of assignments at the same few moments."""
+    return local_date(moment)
+
+
 def classify(facts: AssignmentFacts, calendar: WorkCalendar, as_of: datetime) -> Timeliness | None:
     """Classify one assignment at as_of; None for withdrawn assignments, which are not judged."""
     if facts.status == "withdrawn":
         return None
-    today = local_date(as_of)
+    today = _local_day(as_of)
     if facts.current_due is None:
         return _classify_ongoing(facts, calendar, today)
     due = facts.current_due

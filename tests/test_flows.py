@@ -217,3 +217,33 @@ def test_task_runs_per_follow_up_do_not_grow_with_assignments(
         ]
     )  # the same three task runs whatever the number of assignments (each costs the server events to record)
     assert not children
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_each_follow_up_is_its_own_subflow_run_of_the_sweep_one_or_several_at_a_time(
+    prefect_server, sample: int, threads: int
+) -> None:
+    """One at a time the subflows hang straight off the sweep; several at a time each runs from a task."""
+    state = sweep(as_of=GIVEN, threads=threads, return_state=True)
+    assert state.is_completed() and state.result()["followed_up"] == 7 and state.result()["failed"] == 0
+    with get_client(sync_client=True) as client:
+        children = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[state.state_details.flow_run_id])
+            )
+        )
+        for _ in range(40):  # task runs are recorded from events, a moment after they end
+            wrappers = [
+                run
+                for run in client.read_task_runs(
+                    task_run_filter=TaskRunFilter(
+                        flow_run_id=TaskRunFilterFlowRunId(any_=[state.state_details.flow_run_id])
+                    )
+                )
+                if run.name.startswith("Đôn đốc một mục")
+            ]
+            if threads == 1 or len(wrappers) == 7:
+                break
+            time.sleep(0.5)
+    assert len(children) == 7 and all(run.state and run.state.is_completed() for run in children)
+    assert len(wrappers) == (0 if threads == 1 else 7)

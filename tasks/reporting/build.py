@@ -26,36 +26,23 @@ from config.policy import load_calendar, load_deadline_policy
 from config.reporting import CITE_DIRECTIVE, MONITORS, ReportingPolicy, System, load_reporting_policy
 from domain.deadlines import Recurrence, report_obligations
 from domain.policy import DeadlinePolicy
-from domain.report_model import (
-    AssignmentHistory,
-    DeadlineEntry,
-    DirectiveInfo,
-    Grid,
-    ReportModel,
-    TrendPoint,
-    UpdateEntry,
-    build_report,
-    categories_at,
-    percent_vi,
-    report_line,
-    signed,
-)
+from domain.report_lines import AssignmentHistory, DirectiveInfo, judge_histories
+from domain.report_model import CATEGORY_ORDER, Grid, ReportModel, TrendPoint, build_report, percent_vi, signed
 from domain.report_periods import ReportPeriod, resolve_periods, send_day, trend_periods
 from domain.text import ascii_slug, excerpt
-from domain.timeliness import CATEGORY_VI, Category, Obligation, Timeliness
+from domain.timeliness import CATEGORY_VI, Category, Obligation
 from domain.workdays import WorkCalendar, format_date_vi, local_date
 from models import (
     Agency,
     Assignment,
-    DeadlineChange,
     Directive,
     Notice,
     NoticeMonitor,
-    StatusUpdate,
 )
 from tasks.directive_state import OBLIGATION_HORIZON
 from tasks.notice_queries import find_notice
 from tasks.reporting.common import Basis, IssuerHeading, NoticeInfo, ReportMeta, Signer
+from tasks.reporting.history import read_histories, stream
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +192,7 @@ def read_report_data(scope: Scope, until: datetime, config: ReportConfig, *, ses
         monitor_query = monitor_query.where(col(NoticeMonitor.notice_id) == scope.notice_id)
     for row in session.execute(monitor_query):
         monitors[row.notice_id].append((code[row.agency_id], row.role))
-    directive_rows = session.execute(
+    directive_rows = stream(
         select(
             col(Directive.id),
             col(Directive.notice_id),
@@ -214,56 +201,9 @@ def read_report_data(scope: Scope, until: datetime, config: ReportConfig, *, ses
             col(Directive.text),
             col(Directive.due_date),
             col(Directive.recurrence),
-        ).where(col(Directive.id).in_(in_scope))
-    ).all()
-    deadlines: dict[int, list[DeadlineEntry]] = defaultdict(list)
-    for row in session.execute(
-        select(
-            col(DeadlineChange.assignment_id),
-            col(DeadlineChange.created_at),
-            col(DeadlineChange.kind),
-            col(DeadlineChange.due_date),
-            col(DeadlineChange.reason),
-            col(DeadlineChange.requested_by),
-            col(DeadlineChange.approved_by),
-        )
-        .where(col(DeadlineChange.assignment_id).in_(given))
-        .order_by(col(DeadlineChange.created_at), col(DeadlineChange.id))
-    ):
-        deadlines[row.assignment_id].append(
-            DeadlineEntry(row.created_at, row.kind, row.due_date, row.reason, row.requested_by, row.approved_by)
-        )
-    updates: dict[int, list[UpdateEntry]] = defaultdict(list)
-    for row in session.execute(
-        select(
-            col(StatusUpdate.assignment_id),
-            col(StatusUpdate.reported_at),
-            col(StatusUpdate.status),
-            col(StatusUpdate.percent),
-            col(StatusUpdate.document_number),
-            col(StatusUpdate.note),
-            col(StatusUpdate.reported_by),
-        )
-        .where(col(StatusUpdate.assignment_id).in_(given), col(StatusUpdate.reported_at) <= until)
-        .order_by(col(StatusUpdate.reported_at), col(StatusUpdate.id))
-    ):
-        updates[row.assignment_id].append(
-            UpdateEntry(row.reported_at, row.status, row.percent, row.document_number, row.note, row.reported_by)
-        )
-    assignment_rows = session.execute(
-        select(
-            col(Assignment.id),
-            col(Assignment.directive_id),
-            col(Assignment.agency_id),
-            col(Assignment.role),
-            col(Assignment.status),
-            col(Assignment.created_at),
-            col(Assignment.due_date),
-            col(Assignment.withdrawn_at),
-        )
-        .where(col(Assignment.id).in_(given))
-        .order_by(col(Assignment.id))
-    ).all()
+        ).where(col(Directive.id).in_(in_scope)),
+        session=session,
+    )
     supervisor = {row.code: code.get(row.escalates_to_id) if row.escalates_to_id else None for row in agencies}
     notices = {
         row.id: NoticeInfo(
@@ -295,25 +235,8 @@ def read_report_data(scope: Scope, until: datetime, config: ReportConfig, *, ses
             row.due_date is None and bool(row.recurrence),
         )
         obligations[row.id] = _obligations(row.recurrence, row.due_date, info.issued_on, until, cache, config)
-    histories = [
-        (
-            AssignmentHistory(
-                assignment_id=row.id,
-                directive_id=row.directive_id,
-                agency_code=code[row.agency_id],
-                role=row.role,
-                created_at=row.created_at,
-                status=row.status,
-                due_date=row.due_date,
-                withdrawn_at=row.withdrawn_at,
-                deadlines=tuple(deadlines.get(row.id, ())),
-                updates=tuple(updates.get(row.id, ())),
-                supervisor_code=supervisor[code[row.agency_id]],
-            ),
-            obligations[row.directive_id],
-        )
-        for row in assignment_rows
-    ]
+    agency_codes = {row.id: (row.code, supervisor[row.code]) for row in agencies}
+    histories = read_histories(given, until, directives, obligations, agency_codes, session=session)
     return ReportData(notices, directives, histories, names, until)
 
 
@@ -379,21 +302,34 @@ def _title(notices: list[NoticeInfo]) -> str:
     return f"Kết quả thực hiện {len(notices)} thông báo kết luận"
 
 
+HASH_ROWS = 2_000  # lines encoded at a time: the whole text of 100,000 lines is not built at once
+
+
 def content_hash(model: ReportModel, period: ReportPeriod, send_on: date) -> str:
-    """A fingerprint of the report's figures: the same data gives the same hash."""
-    rows = [
-        [
-            x.assignment_id,
-            x.category.value,
-            x.timeliness.days_overdue,
-            x.status,
-            str(x.current_due),
-            x.last_update.at.isoformat() if x.last_update else None,
+    """A fingerprint of the report's figures: the same data gives the same hash.
+
+    The sha256 of json.dumps({"period", "send_on", "lines": [[id, category, days, status, due, last update]…]},
+    sort_keys=True), fed to the hash a few thousand lines at a time.
+    """
+    digest = hashlib.sha256(b'{"lines": [')
+    lines = model.lines
+    for start in range(0, len(lines), HASH_ROWS):
+        rows = [
+            [
+                x.assignment_id,
+                x.category.value,
+                x.timeliness.days_overdue,
+                x.status,
+                str(x.current_due),
+                x.last_update.at.isoformat() if x.last_update else None,
+            ]
+            for x in lines[start : start + HASH_ROWS]
         ]
-        for x in model.lines
-    ]
-    text = json.dumps({"period": period.label, "send_on": send_on.isoformat(), "lines": rows}, sort_keys=True)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        text = json.dumps(rows)[1:-1]
+        digest.update(((", " if start else "") + text).encode("utf-8"))
+    tail = f"], {json.dumps('period')}: {json.dumps(period.label)}, {json.dumps('send_on')}: {json.dumps(send_on.isoformat())}}}"
+    digest.update(tail.encode("utf-8"))
+    return digest.hexdigest()
 
 
 def compute(
@@ -407,39 +343,27 @@ def compute(
 ) -> Built:
     """Compute a report: read the history, judge at the cut-off, the previous one and the trend's."""
     policy, calendar, deadline_policy = config.policy, config.calendar, config.deadlines
-    moment = period.data_as_of
-    lines = [
-        line
-        for history, obligations in data.histories
-        if (
-            line := report_line(
-                history,
-                data.directives[history.directive_id],
-                data.names[history.agency_code],
-                moment,
-                calendar,
-                obligations,
-            )
-        )
-        is not None
-    ]
+    periods = trend_periods(period, policy.trend_periods, calendar, deadline_policy)
+    previous, earlier = periods[-2], periods[:-1]
+    judged = judge_histories(
+        data.histories,
+        data.directives,
+        data.names,
+        period.data_as_of,
+        [p.data_as_of for p in earlier],
+        previous.data_as_of,
+        calendar,
+    )
+    lines = judged.lines
     if not lines:
         raise NothingToReport(
             f"không có việc nào được giao tính đến hết ngày {format_date_vi(period.cutoff)}; không lập báo cáo {period.label_vi}"
         )
     order = {notice_id: index for index, notice_id in enumerate(data.notices)}
     notices = [data.notices[n] for n in sorted({x.directive.notice_id for x in lines}, key=order.__getitem__)]
-    periods = trend_periods(period, policy.trend_periods, calendar, deadline_policy)
-    previous = periods[-2]
-    trend: list[TrendPoint] = []
-    before: dict[int, Timeliness] = {}
-    for earlier in periods[:-1]:
-        judged = categories_at(data.histories, earlier.data_as_of, calendar)
-        if earlier == previous:
-            before = judged
-        grid = Grid.of(t.category for t in judged.values())
-        if grid.total:
-            trend.append(TrendPoint(earlier.label, earlier.label_vi, grid))
+    grids = [Grid(*(count[c] for c in CATEGORY_ORDER)) for count in judged.counts]
+    trend = [TrendPoint(p.label, p.label_vi, grid) for p, grid in zip(earlier, grids, strict=True) if grid.total]
+    before = judged.previous
     issuer_code = _issuer(notices, policy)
     # The monitors and the report's author judge the others: they are not ranked among them.
     unranked = {

@@ -1,30 +1,19 @@
 """The periodic report's workbook (XLSX): Tổng hợp, Chi tiết, Quá hạn, Gia hạn, Cập nhật mới, print-ready.
 
-Written with XlsxWriter in constant_memory mode: each row goes to disk as it is written and every
-cell format is created once per workbook, so 100,000 assignments (1.6 million cells) take a few
-seconds and little memory (openpyxl, even write-only, spent about 25 µs per styled cell).
-
-Formula injection: every text is written with write_string (never write(), never a formula), and
-one starting with a character a spreadsheet reads as a formula (=, +, -, @, tab, CR: see
-domain.safe_text.spreadsheet_text) also gets Excel's quotePrefix, so editing the cell cannot turn
-it into one. The visible value is unchanged. Dates are real Excel dates (DD/MM/YYYY).
+Written row by row through tasks/reporting/sheet.py (XlsxWriter in constant_memory mode, formats made
+once, each distinct text stored once as a shared string), so 100,000 assignments (1.6 million cells)
+take a few seconds and little memory. Text from outside stays text, never a formula (see sheet.py).
 XlsxWriter stamps every zip entry 1980-01-01 and we set the document time: equal figures give equal bytes.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 from xlsxwriter import Workbook
-from xlsxwriter.format import Format
-from xlsxwriter.utility import _utf16_len, _utf16_truncate, xl_col_to_name
-from xlsxwriter.worksheet import Worksheet
-from xlsxwriter.xmlwriter import XMLwriter
 
 from domain.labels import ROLE_VI, STATUS_VI
 from domain.report_model import (
@@ -36,11 +25,9 @@ from domain.report_model import (
     update_rows,
 )
 from domain.report_periods import date_line_vi, period_label_vi
-from domain.safe_text import spreadsheet_text
 from domain.timeliness import CATEGORY_VI
 from domain.workdays import local_date
 from tasks.reporting.common import (
-    DOCUMENT_FONT,
     GRID_HEADERS,
     ReportMeta,
     atomic,
@@ -52,210 +39,7 @@ from tasks.reporting.common import (
     update_text,
     update_values,
 )
-
-PERCENT = "0.0%"
-DATE_FORMAT = "DD/MM/YYYY"
-HEADER_ROW = 5  # 1-based: three title lines and a blank line come first
-NOTHING = "—"
-WORKBOOK_OPTIONS = {
-    "constant_memory": True,
-    # Text stays text: XlsxWriter's generic write() would turn "=…" into a formula and "123" into a number.
-    "strings_to_formulas": False,
-    "strings_to_numbers": False,
-    "strings_to_urls": False,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class _Look:
-    """One combination of cell styles."""
-
-    bold: bool = False
-    italic: bool = False
-    size: float = 11
-    align: str = "left"
-    wrap: bool = True
-    border: bool = False
-    fill: str | None = None
-    num_format: str | None = None
-    quote: bool = False
-
-
-class _Formats:
-    """The workbook's cell formats, each created once (XlsxWriter keeps them until the file is closed)."""
-
-    def __init__(self, book: Workbook):
-        self.book = book
-        self.made: dict[_Look, Format] = {}
-
-    def get(self, look: _Look) -> Format:
-        """The format of one combination of styles."""
-        found = self.made.get(look)
-        if found is None:
-            props: dict[str, Any] = {
-                "font_name": DOCUMENT_FONT,
-                "font_size": look.size,
-                "bold": look.bold,
-                "italic": look.italic,
-                "valign": "top" if look.wrap else "vcenter",
-                "text_wrap": look.wrap,
-            }
-            props["align"] = "center_across" if look.align == "centerContinuous" else look.align
-            if look.border:
-                props |= {"border": 1, "border_color": "#808080"}
-            if look.fill:
-                props |= {"pattern": 1, "bg_color": f"#{look.fill}"}
-            if look.num_format:
-                props["num_format"] = look.num_format
-            if look.quote:
-                props["quote_prefix"] = True
-            found = self.made[look] = self.book.add_format(props)
-        return found
-
-
-_EXCEL_EPOCH = date(1899, 12, 30)  # serial 0 in the 1900 date system (Excel's 1900 leap-year bug included)
-_XML_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
-_MAX_TEXT = 32767 // 2  # a string this short cannot pass Excel's limit of 32,767 UTF-16 units
-
-
-def _inline_text(text: str) -> str:
-    """An inline string cell body, escaped the way XlsxWriter escapes it (controls as _xHHHH_, &, <, >)."""
-    if len(text) > _MAX_TEXT and _utf16_len(text) > 32767:
-        text = _utf16_truncate(text, 32767)
-    if not _XML_SPECIAL.search(text):
-        return f"<is><t>{text}</t></is>"
-    text = XMLwriter._escape_control_characters(text)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
-    return f"<is><t{space}>{text}</t></is>"
-
-
-class _StreamedSheet(Worksheet):  # type: ignore[misc]  # XlsxWriter's Worksheet is untyped for mypy here
-    """A constant-memory worksheet that also takes whole rows of ready-made cell XML.
-
-    XlsxWriter spends about 5 µs per cell in its generic write path (argument checks, a cell tuple,
-    attribute escaping); the report's data rows (1.6 million cells at 100,000 assignments) are rendered
-    here in one string per row with the same markup, and everything else goes through XlsxWriter.
-    """
-
-    previous_row: int  # set by Worksheet: the row the generic path is still collecting
-
-    def write_row_xml(self, row: int, last_column: int, cells: str) -> None:
-        """Write row (0-based) whose cells, up to last_column, are the given <c> elements."""
-        if row > self.previous_row:
-            self._write_single_row(row)  # flush a row written through the generic API
-        self._check_dimensions(row, 0)
-        self._check_dimensions(row, last_column)
-        self.fh.write(f'<row r="{row + 1}">{cells}</row>')
-        self.previous_row = row
-
-
-class _Sheet:
-    """A worksheet written row by row, with the report's page setup."""
-
-    def __init__(self, book: Workbook, formats: _Formats, title: str, widths: Sequence[float]):
-        self.ws: _StreamedSheet = book.add_worksheet(title, worksheet_class=_StreamedSheet)
-        self.columns = [xl_col_to_name(column) for column in range(len(widths))]
-        self.xf: dict[tuple[bool, str | None, bool, bool], int] = {}
-        self.formats = formats
-        self.width = len(widths)
-        self.row = 0  # rows written so far (the next row's 0-based index)
-        for index, width in enumerate(widths):
-            self.ws.set_column(index, index, width)
-        ws = self.ws
-        ws.set_landscape()
-        ws.set_paper(9)  # A4
-        ws.fit_to_pages(1, 0)  # one page wide, as many tall as needed
-        ws.center_horizontally()
-        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-        ws.set_footer("&CTrang &P/&N&R&A")
-
-    def put(self, column: int, value: Any, look: _Look) -> None:
-        """Write one cell of the current row: text as text, numbers as numbers, dates as dates."""
-        row, ws = self.row, self.ws
-        if value is None or value == "":
-            ws.write_blank(row, column, None, self.formats.get(look))
-        elif isinstance(value, str):
-            if spreadsheet_text(value) is value:
-                ws.write_string(row, column, value, self.formats.get(look))
-            else:  # would read as a formula: keep it text, also when the cell is edited
-                ws.write_string(row, column, value, self.formats.get(_with(look, quote=True)))
-        elif isinstance(value, bool):
-            ws.write_string(row, column, "Có" if value else "Không", self.formats.get(look))
-        elif isinstance(value, date | datetime):
-            ws.write_datetime(
-                row, column, value, self.formats.get(_with(look, num_format=look.num_format or DATE_FORMAT))
-            )
-        else:
-            ws.write_number(row, column, value, self.formats.get(look))
-
-    def title(self, text: str, *, size: float = 13, bold: bool = True, italic: bool = False) -> None:
-        """A line centred across the sheet's columns (centre-across-selection: no merged cells)."""
-        look = _Look(bold=bold, italic=italic, size=size, align="centerContinuous", wrap=False)
-        self.put(0, text, look)
-        for column in range(1, self.width):
-            self.put(column, None, look)
-        self.row += 1
-
-    def text(self, text: str, *, bold: bool = False, italic: bool = False) -> None:
-        """A line of text in the first column."""
-        self.put(0, text, _Look(bold=bold, italic=italic, wrap=False))
-        self.row += 1
-
-    def header(self, labels: Sequence[str]) -> int:
-        """A bordered, shaded header row; returns its 1-based row number."""
-        look = _Look(bold=True, align="center", border=True, fill="D9E2F3")
-        for column, label in enumerate(labels):
-            self.put(column, label, look)
-        self.row += 1
-        return self.row
-
-    def data(self, values: Sequence[Any], *, bold: bool = False, formats: dict[int, str] | None = None) -> None:
-        """A bordered data row: numbers and dates right, text left; text stays text (formula-looking text quoted)."""
-        row = self.row + 1
-        cells = []
-        for column, value in enumerate(values):
-            ref = f"{self.columns[column]}{row}"
-            number_format = formats.get(column) if formats else None
-            if value is None or value == "":
-                cells.append(f'<c r="{ref}" s="{self._xf(bold, number_format, False, False)}"/>')
-            elif isinstance(value, str):
-                quoted = spreadsheet_text(value) is not value  # would read as a formula: quotePrefix keeps it text
-                xf = self._xf(bold, number_format, False, quoted)
-                cells.append(f'<c r="{ref}" s="{xf}" t="inlineStr">{_inline_text(value)}</c>')
-            elif isinstance(value, bool):
-                xf = self._xf(bold, number_format, False, False)
-                cells.append(f'<c r="{ref}" s="{xf}" t="inlineStr"><is><t>{"Có" if value else "Không"}</t></is></c>')
-            elif isinstance(value, date):  # a real Excel date (datetime is a date too: its day is shown)
-                day = value.date() if isinstance(value, datetime) else value
-                xf = self._xf(bold, number_format or DATE_FORMAT, True, False)
-                cells.append(f'<c r="{ref}" s="{xf}"><v>{(day - _EXCEL_EPOCH).days}</v></c>')
-            else:
-                cells.append(f'<c r="{ref}" s="{self._xf(bold, number_format, True, False)}"><v>{value:.16G}</v></c>')
-        self.ws.write_row_xml(self.row, len(values) - 1, "".join(cells))
-        self.row += 1
-
-    def _xf(self, bold: bool, number_format: str | None, right: bool, quote: bool) -> int:
-        """The style index of a data cell (made once per combination)."""
-        key = (bold, number_format, right, quote)
-        found = self.xf.get(key)
-        if found is None:
-            look = _Look(
-                bold=bold, border=True, num_format=number_format, align="right" if right else "left", quote=quote
-            )
-            found = self.xf[key] = self.formats.get(look)._get_xf_index()
-        return found
-
-    def blank(self) -> None:
-        """An empty row."""
-        self.row += 1
-
-
-def _with(look: _Look, **changes: Any) -> _Look:
-    """A look with some styles changed (the unchanged look when nothing changes)."""
-    if all(getattr(look, k) == v for k, v in changes.items()):
-        return look
-    return replace(look, **changes)
+from tasks.reporting.sheet import HEADER_ROW, NOTHING, PERCENT, WORKBOOK_OPTIONS, Formats, Sheet
 
 
 def _grid_cells(label: Any, grid: Grid, prefix: Sequence[Any] = ()) -> list[Any]:
@@ -275,7 +59,7 @@ def write_xlsx(meta: ReportMeta, model: ReportModel, path: Path) -> Path:
         book = Workbook(str(target), {**WORKBOOK_OPTIONS, "tmpdir": str(target.parent)})
         created = meta.generated_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
         book.set_properties({"title": f"Báo cáo {meta.heading}", "author": meta.issuer_name, "created": created})
-        formats = _Formats(book)
+        formats = Formats(book)
         _summary_sheet(book, formats, meta, model)
         _detail_sheet(book, formats, meta, model)
         _overdue_sheet(book, formats, meta, model)
@@ -286,7 +70,7 @@ def write_xlsx(meta: ReportMeta, model: ReportModel, path: Path) -> Path:
     return atomic(path, write)
 
 
-def _heading(sheet: _Sheet, meta: ReportMeta, what: str) -> None:
+def _heading(sheet: Sheet, meta: ReportMeta, what: str) -> None:
     """The three title lines every sheet starts with (then a blank line: tables start at HEADER_ROW)."""
     sheet.title(f"BÁO CÁO {meta.title.upper()}", size=13)
     sheet.title(f"{what} — {meta.period.label_vi}; số liệu {meta.period.window_vi()}", size=11, bold=False, italic=True)
@@ -294,9 +78,9 @@ def _heading(sheet: _Sheet, meta: ReportMeta, what: str) -> None:
     sheet.blank()
 
 
-def _summary_sheet(book: Workbook, formats: _Formats, meta: ReportMeta, model: ReportModel) -> None:
+def _summary_sheet(book: Workbook, formats: Formats, meta: ReportMeta, model: ReportModel) -> None:
     """Tổng hợp: grids by directive (and notice), by agency, ranking, change, trend, ongoing obligations."""
-    sheet = _Sheet(book, formats, "Tổng hợp", [7, 46, 12, 14, 14, 14, 12, 15, 14, 14])
+    sheet = Sheet(book, formats, "Tổng hợp", [7, 46, 12, 14, 14, 14, 12, 15, 14, 14])
     sheet.ws.repeat_rows(0, 2)
     _heading(sheet, meta, "Tổng hợp")
     percent = {7: PERCENT}
@@ -364,7 +148,7 @@ def _summary_sheet(book: Workbook, formats: _Formats, meta: ReportMeta, model: R
         sheet.text("Không có nhiệm vụ thường xuyên.", italic=True)
 
 
-def _ranking_section(sheet: _Sheet, model: ReportModel, start: Callable[[str], None]) -> None:
+def _ranking_section(sheet: Sheet, model: ReportModel, start: Callable[[str], None]) -> None:
     """Xếp hạng cơ quan: dense ranks, the method stated below the table."""
     start("XẾP HẠNG CƠ QUAN")
     sheet.header(
@@ -408,9 +192,9 @@ DETAIL_HEADERS = [
 ]
 
 
-def _detail_sheet(book: Workbook, formats: _Formats, meta: ReportMeta, model: ReportModel) -> None:
+def _detail_sheet(book: Workbook, formats: Formats, meta: ReportMeta, model: ReportModel) -> None:
     """Chi tiết: one row per assignment, as it stood at the cut-off."""
-    sheet = _Sheet(book, formats, "Chi tiết", [6, 16, 7, 40, 24, 9, 14, 9, 11, 11, 9, 26, 11, 30, 24, 16])
+    sheet = Sheet(book, formats, "Chi tiết", [6, 16, 7, 40, 24, 9, 14, 9, 11, 11, 9, 26, 11, 30, 24, 16])
     sheet.ws.freeze_panes(HEADER_ROW, 0)
     _heading(sheet, meta, "Chi tiết từng việc")
     row = sheet.header(DETAIL_HEADERS)
@@ -454,9 +238,9 @@ OVERDUE_HEADERS = [
 ]
 
 
-def _overdue_sheet(book: Workbook, formats: _Formats, meta: ReportMeta, model: ReportModel) -> None:
+def _overdue_sheet(book: Workbook, formats: Formats, meta: ReportMeta, model: ReportModel) -> None:
     """Quá hạn: the overdue items at the cut-off, most overdue first."""
-    sheet = _Sheet(book, formats, "Quá hạn", [6, 18, 8, 30, 10, 30, 13, 28, 18])
+    sheet = Sheet(book, formats, "Quá hạn", [6, 18, 8, 30, 10, 30, 13, 28, 18])
     sheet.ws.freeze_panes(HEADER_ROW, 0)
     _heading(sheet, meta, "Việc quá hạn")
     row = sheet.header(OVERDUE_HEADERS)
@@ -480,9 +264,9 @@ def _overdue_sheet(book: Workbook, formats: _Formats, meta: ReportMeta, model: R
         sheet.text("Không có việc quá hạn.", italic=True)
 
 
-def _extension_sheet(book: Workbook, formats: _Formats, meta: ReportMeta, model: ReportModel) -> None:
+def _extension_sheet(book: Workbook, formats: Formats, meta: ReportMeta, model: ReportModel) -> None:
     """Gia hạn: the extensions approved in the period."""
-    sheet = _Sheet(book, formats, "Gia hạn", [6, 12, 30, 12, 12, 40, 24, 12])
+    sheet = Sheet(book, formats, "Gia hạn", [6, 12, 30, 12, 12, 40, 24, 12])
     _heading(sheet, meta, "Gia hạn trong kỳ")
     row = sheet.header(["STT", "Mục", "Cơ quan", "Hạn cũ", "Hạn mới", "Lý do", "Người duyệt", "Ngày duyệt"])
     sheet.ws.repeat_rows(row - 1)
@@ -491,9 +275,9 @@ def _extension_sheet(book: Workbook, formats: _Formats, meta: ReportMeta, model:
     sheet.text(f"Tổng số lượt gia hạn đến ngày chốt số liệu: {model.extensions_total}.", italic=True)
 
 
-def _updates_sheet(book: Workbook, formats: _Formats, meta: ReportMeta, model: ReportModel) -> None:
+def _updates_sheet(book: Workbook, formats: Formats, meta: ReportMeta, model: ReportModel) -> None:
     """Cập nhật mới: each assignment's latest progress report in the period, newest first."""
-    sheet = _Sheet(book, formats, "Cập nhật mới", [6, 12, 12, 30, 18, 18, 50])
+    sheet = Sheet(book, formats, "Cập nhật mới", [6, 12, 12, 30, 18, 18, 50])
     _heading(sheet, meta, "Báo cáo tiến độ mới nhất trong kỳ")
     row = sheet.header(["STT", "Ngày", "Mục", "Cơ quan", "Trạng thái", "Số văn bản", "Nội dung"])
     sheet.ws.repeat_rows(row - 1)
