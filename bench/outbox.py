@@ -165,10 +165,10 @@ def naive_apprise(host: str, port: int, count: int) -> float:
 
 
 class ChannelTimer:
-    """Wraps the outbox's send_message to time the channel part (SMTP + MIME building) apart from the outbox."""
+    """Wraps the dispatcher's send_message to time the channel part (SMTP + MIME building) apart from the outbox."""
 
     def __init__(self) -> None:
-        import notifications.outbox as outbox
+        import notifications.dispatcher as outbox
 
         self.outbox = outbox
         self.original = outbox.send_message
@@ -193,7 +193,7 @@ def outbox_run(count: int, profile: bool) -> tuple[float, object, list[str], str
     """Messages/s through deliver_due; return (rate, report, keys, profile text, seconds in the channel, CPU seconds)."""
     from config.settings import get_settings
     from models.db import session_scope
-    from notifications.outbox import deliver_due
+    from notifications.dispatcher import deliver_due
 
     keys = _insert_rows(count, uuid.uuid4().hex[:8])
     profiler = cProfile.Profile() if profile else None

@@ -57,6 +57,7 @@ def instrument() -> None:
     from email.message import EmailMessage
 
     import notifications.channels as channels
+    import notifications.dispatcher as dispatcher
     import notifications.outbox as outbox
     import notifications.plugins.smtp_email as smtp_email
 
@@ -64,16 +65,16 @@ def instrument() -> None:
     EmailMessage.as_bytes = timed("MIME as_bytes", EmailMessage.as_bytes)  # type: ignore[method-assign]
     smtp_email.DondocEmail._submit = timed("SMTP submit", smtp_email.DondocEmail._submit)  # type: ignore[method-assign]
     channels._instantiate = timed("Apprise: URL parse and service", channels._instantiate)
-    outbox.send_message = timed("Apprise dispatch and channel glue", outbox.send_message)
-    outbox.render_message = timed("rendering", outbox.render_message)
-    outbox._Dispatcher._commit = timed("database step", outbox._Dispatcher._commit)  # type: ignore[method-assign]
+    dispatcher.send_message = timed("Apprise dispatch and channel glue", dispatcher.send_message)
+    dispatcher.render_message = timed("rendering", dispatcher.render_message)
+    dispatcher.BatchDispatcher._commit = timed("database step", dispatcher.BatchDispatcher._commit)  # type: ignore[method-assign]
     outbox.claim = timed("claim", outbox.claim)
-    outbox.deliver_due = timed("deliver_due, the rest", outbox.deliver_due)
+    dispatcher.deliver_due = timed("deliver_due, the rest", dispatcher.deliver_due)
 
 
 def measure(smtp: Any, count: int, rounds: int) -> dict[str, list[tuple[float, float]]]:
     """Run rounds of ceiling then outbox; return (CPU ms, wall ms) per message for each part and round."""
-    import notifications.outbox as outbox
+    import notifications.dispatcher as dispatcher
     from config.settings import get_settings
     from models.db import session_scope
 
@@ -91,7 +92,7 @@ def measure(smtp: Any, count: int, rounds: int) -> dict[str, list[tuple[float, f
         WALL.clear()
         cpu, wall = time.thread_time(), time.perf_counter()
         with session_scope() as session:
-            outbox.deliver_due(bench.NOW, session=session, settings=get_settings(), limit=count)
+            dispatcher.deliver_due(bench.NOW, session=session, settings=get_settings(), limit=count)
         found["outbox, total"].append(
             ((time.thread_time() - cpu) * 1000 / count, (time.perf_counter() - wall) * 1000 / count)
         )
