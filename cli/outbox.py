@@ -91,7 +91,7 @@ def outbox_deliver(
 ) -> None:
     """Gửi ngay các tin đã đến giờ gửi (trong khung giờ gửi)."""
     from models.db import session_scope
-    from notifications.outbox import deliver_due
+    from notifications.dispatcher import deliver_due
 
     moment = parse_as_of(as_of)
     require_database()

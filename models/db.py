@@ -42,7 +42,9 @@ def _begin_sqlite(connection: Connection) -> None:
     the first read (waiting up to the busy timeout), so a read-modify-write is serialised.
     """
     read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
-    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    # Straight to the driver: SQLAlchemy's execution machinery around a bare BEGIN cost as much as
+    # a small UPDATE, and loops of short transactions (the outbox commits once per message) pay it each time.
+    connection.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
 
 def _use_schema(dbapi_connection: Any, schema: str) -> None:
@@ -83,13 +85,15 @@ def get_engine() -> Engine:
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None, *, read_only: bool = False) -> Iterator[Session]:
+def session_scope(engine: Engine | Connection | None = None, *, read_only: bool = False) -> Iterator[Session]:
     """One short unit of work: commit when the block ends, roll back if it raises.
+
+    Bound to a Connection, the session commits its own transactions on it and leaves it open.
 
     read_only=True starts a plain deferred transaction on SQLite (no write lock), for long reads
     such as reports; any write in it is a programming error that SQLite itself refuses.
     """
-    bind = engine or get_engine()
+    bind: Engine | Connection = engine or get_engine()
     if read_only:
         bind = bind.execution_options(**{READ_ONLY_OPTION: True})
     with Session(bind) as session:
@@ -99,6 +103,22 @@ def session_scope(engine: Engine | None = None, *, read_only: bool = False) -> I
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def pinned_session(session: Session) -> Iterator[Session]:
+    """A session of its own on ONE connection of session's database, kept across its commits.
+
+    A session on the engine hands its connection back to the pool at every commit and takes one
+    again for its next transaction (with a ping on PostgreSQL, pool_pre_ping); a loop of many
+    short transactions, such as the outbox's one per message, would pay that every time.
+    """
+    bind = session.get_bind()
+    if isinstance(bind, Connection):  # already on one connection
+        yield session
+        return
+    with bind.connect() as connection, session_scope(connection) as pinned:
+        yield pinned
 
 
 def reset_engine() -> None:

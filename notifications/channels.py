@@ -1,8 +1,10 @@
 """The one entry point the outbox dispatcher calls to deliver a message on a channel URL.
 
-`send_message()` builds ONE Apprise object holding ONE service for the URL (Apprise retries
-off, no throttle, no Apprise-side timeout thread: the plugins' own socket timeouts bound the
-call), sends, and classifies the outcome into a `SendResult`:
+`send_message()` builds ONE Apprise service for the URL (Apprise retries off, no throttle, no
+Apprise-side timeout thread: the plugins' own socket timeouts bound the call), sends, and
+classifies the outcome into a `SendResult`. dondoc's own plugins (e-mail, mailbox, Zalo) are
+called directly (`NotifyBase.notify()`, which Apprise supports) and record their classified
+result themselves; any other service goes through an Apprise object, whose logs explain a failure:
 
 - `mailto://` / `mailtos://`: SMTP 4xx, refused connections, timeouts → retryable; 5xx → permanent.
 - `zalo://` / `zns://`: see notifications.plugins.zalo (−32/−100/−211 retryable, −213/−108/−230 permanent).
@@ -17,17 +19,21 @@ mailbox only; generic Apprise services get subject + text.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from apprise import Apprise, AppriseAsset, NotifyFormat
+from apprise import Apprise, AppriseAsset, AppriseAttachment, ContentLocation, NotifyFormat
+from apprise.attachment.base import AttachBase
 from apprise.plugins import N_MGR
 from apprise.plugins.base import NotifyBase
+from apprise.utils.parse import is_email, parse_emails
 
 from notifications.delivery import (
     IDEMPOTENCY_HEADER,
@@ -67,14 +73,62 @@ def _instantiate(url: str) -> NotifyBase | None:
     schema = _schema_of(url)
     known = N_MGR[schema] if schema in N_MGR else None  # noqa: SIM401  # Apprise's manager has no get()
     plugin: type[NotifyBase] | None = DondocEmail if schema in _EMAIL_SCHEMAS else known
+    if plugin is DondocEmail:
+        batched = _batched_email(url)
+        if batched is not None:
+            return batched
     if plugin is DondocEmail or plugin in _OWN_PLUGINS:
         # Parsed here rather than by Apprise.instantiate(), whose TRACE log prints the raw URL.
-        results = plugin.parse_url(url)
+        results = _parse_email(url) if plugin is DondocEmail else plugin.parse_url(url)
         if not results:
             raise ValueError("the URL could not be parsed")
         results["asset"] = ASSET
         return plugin(**results)
     return Apprise.instantiate(url, asset=ASSET, suppress_exceptions=False)
+
+
+def _batched_email(url: str) -> DondocEmail | None:
+    """Inside a delivery batch, the e-mail service for url from one built per server; None outside one.
+
+    The outbox's URLs differ only by their one to= recipient (notifications.outbox.channel_url);
+    parsing the URL and building the service cost about a fifth of a millisecond per message.
+    The URL without its to= is parsed and built once per batch; each message gets a shallow copy
+    whose recipients are set as NotifyEmail does: the URL's own targets, then the to= address.
+    """
+    cache = _email_services.get()
+    head, _, query = url.partition("?")
+    params = [p for p in query.split("&") if p]
+    recipients = [p for p in params if p.lower().startswith("to=")]
+    if cache is None or len(recipients) != 1 or not recipients[0][3:]:
+        return None
+    base = f"{head}?{'&'.join(p for p in params if p not in recipients)}"
+    if base not in cache:
+        parsed = _parse_email(base)
+        if not parsed:
+            return None  # described and refused by the caller, from the full URL
+        cache[base] = (list(parsed["targets"]), DondocEmail(**(parsed | {"asset": ASSET})))  # type: ignore[no-untyped-call]
+    targets, prototype = cache[base]
+    service = copy.copy(prototype)
+    service.targets = _email_targets(service, [*targets, unquote(recipients[0][3:])])
+    return service
+
+
+def _email_targets(service: DondocEmail, addresses: list[str]) -> list[tuple[str | bool, str]]:
+    """(name or False, address) for each valid address, as NotifyEmail.__init__ reads its targets."""
+    found: list[tuple[str | bool, str]] = []
+    for recipient in parse_emails(addresses):  # type: ignore[no-untyped-call]  # Apprise is untyped
+        email = is_email(recipient)  # type: ignore[no-untyped-call]
+        if email:
+            found.append((email["name"] if email["name"] else False, email["full_email"]))
+        else:
+            service.logger.warning("Dropped invalid To email (%s) specified.", recipient)
+    return found
+
+
+def _parse_email(url: str) -> dict[str, Any] | None:
+    """NotifyEmail.parse_url, typed."""
+    parsed: dict[str, Any] | None = DondocEmail.parse_url(url)  # type: ignore[no-untyped-call]  # Apprise's parse_url is untyped
+    return parsed
 
 
 def _clean_description(described: str) -> str:
@@ -120,11 +174,45 @@ def _failure_from_apprise(result: Any, service: NotifyBase) -> SendResult:
     return SendResult.retry_later(f"{service.service_name} delivery failed: {detail[:1000]}")
 
 
+def _notify_own(
+    service: NotifyBase,
+    body: str,
+    title: str,
+    body_format: NotifyFormat,
+    attach: list[str | AttachBase | AppriseAttachment] | None,
+) -> SendResult:
+    """Send through one of dondoc's plugins by Apprise's direct plugin call; the plugin classifies the outcome.
+
+    Apprise's own dispatch (an Apprise object, its locale, the service lookup, the log capture and
+    result objects) costs more per message than our plugins need: they record a classified
+    SendResult themselves. `NotifyBase.notify()` still applies the payload cap and the format
+    conversion exactly as `Apprise.notify()` does; attachments are limited to local files, as there.
+    """
+    files = AppriseAttachment(attach, asset=ASSET, location=ContentLocation.LOCAL) if attach else None
+    try:
+        service.notify(body=body, title=title, body_format=body_format, attach=files)
+    except Exception as exc:  # noqa: BLE001  # a plugin that raises is a failed send; retrying may help
+        return SendResult.retry_later(f"{service.service_name} delivery failed: {type(exc).__name__}: {exc}")
+    recorded = service.last_result if isinstance(service, DondocPlugin) else None
+    if recorded is None:  # refused before send(), e.g. an empty body or attachments it cannot take
+        return SendResult.retry_later(f"{service.service_name} delivery failed before sending")
+    return recorded
+
+
+_email_services: ContextVar[dict[str, tuple[list[str], DondocEmail]] | None] = ContextVar(
+    "dondoc_email_services", default=None
+)
+
+
 @contextmanager
 def delivery_batch() -> Iterator[SmtpConnections]:
-    """Sends inside the block share connections (one per SMTP server and login), closed when it ends."""
-    with smtp_batch() as connections:
-        yield connections
+    """Sends inside the block share connections (one per SMTP server and login) and URL parses; closed when it ends."""
+    token = _email_services.set({})
+    try:
+        with smtp_batch() as connections:
+            yield connections
+    finally:
+        _email_services.reset(token)
 
 
 def send_message(
@@ -169,21 +257,18 @@ def send_message(
     if not (body or "").strip():
         return SendResult.permanent("empty message: nothing to send")
 
-    attach = [str(path) for path in attachments] if attachments else None
+    attach: list[str | AttachBase | AppriseAttachment] | None = [str(p) for p in attachments] if attachments else None
     if attach and not service.attachment_support:
         logger.info("%s does not take attachments; %d file(s) left out", service.service_name, len(attach))
         attach = None
 
-    apobj = Apprise(asset=ASSET)
-    apobj.add(service)
-    with apobj.notify(body=body, title=title, body_format=body_format, attach=attach) as result:
-        recorded = service.last_result if isinstance(service, DondocPlugin) else None
-        if recorded is not None:
-            outcome = recorded
-        elif result:
-            outcome = SendResult.delivered(None)
-        else:
-            outcome = _failure_from_apprise(result, service)
+    if isinstance(service, DondocPlugin):
+        outcome = _notify_own(service, body, title, body_format, attach)
+    else:
+        apobj = Apprise(asset=ASSET)
+        apobj.add(service)
+        with apobj.notify(body=body, title=title, body_format=body_format, attach=attach) as result:
+            outcome = SendResult.delivered(None) if result else _failure_from_apprise(result, service)
     if outcome.ok:
         if logger.isEnabledFor(logging.INFO):  # describing the service rebuilds its URL: only for a line that is kept
             logger.info(

@@ -1,4 +1,6 @@
-"""The outbox dispatcher: claim due rows with a lease, render, send through one Apprise service, record.
+"""The outbox queue: claim due rows with a lease, recover expired leases, hold rows outside the send window.
+
+Sending a claimed batch is notifications/dispatcher.py (`deliver_due`).
 
 Crash safety: the claim (state 'sending' with a lease) is committed BEFORE anything is sent.
 Just before each send the row is marked in flight (attempts + 1, an `in_flight` history entry),
@@ -16,9 +18,6 @@ several dispatchers never take the same row; on SQLite the same UPDATE is one at
 Times: `now` is the business clock (injectable for simulations and tests) and drives due times,
 the send window, backoff and the recorded times; leases use the wall clock, because they are
 about real processes.
-
-Retries live here only (Apprise's are off): exponential backoff with jitter, dead after N
-attempts, permanent errors dead at once; every attempt is appended to error_history.
 """
 
 from __future__ import annotations
@@ -26,28 +25,23 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import random
 import socket
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, and_, exists, select, tuple_, update
+from sqlalchemy import Connection, and_, select, tuple_, update
 from sqlmodel import Session
 
-from config.notifications import load_notification_policy
-from config.policy import load_calendar
 from config.settings import Settings
 from domain.notification_policy import NotificationPolicy
-from domain.workdays import WorkCalendar, local_date
-from models import Assignment, Notification, NotificationState
-from notifications.channels import delivery_batch, send_message
-from notifications.delivery import SendResult, install_log_masking, mask_secrets
-from notifications.render import Rendered, RenderError, render_digest, render_message
+from models import Notification, NotificationState
+from notifications.delivery import SendResult, install_log_masking
+from notifications.render import Rendered
 
 logger = logging.getLogger(__name__)
 install_log_masking(__name__)
@@ -56,7 +50,6 @@ TABLE = Notification.__table__  # type: ignore[attr-defined]
 C = TABLE.c
 WAITING = (NotificationState.pending.value, NotificationState.failed.value)
 SENDING = NotificationState.sending.value
-CLOSED_ASSIGNMENT = ("done", "withdrawn")
 CANCEL_NOTE = "Đã hủy: việc đã hoàn thành hoặc được thu hồi"
 INTERRUPTED_NOTE = "Lần gửi bị gián đoạn (tiến trình dừng khi đang gửi); tin có thể đã đến người nhận"
 _CLAIM_COLUMNS = (
@@ -93,7 +86,7 @@ class DeliveryReport:
 
 
 @dataclass
-class _Row:
+class ClaimedRow:
     """A claimed outbox row, as plain data."""
 
     id: int
@@ -109,7 +102,7 @@ class _Row:
 
 
 @dataclass
-class _Outcome:
+class SendOutcome:
     """The result of one send, for one or several rows (a digest)."""
 
     result: SendResult
@@ -124,7 +117,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(moment: datetime) -> datetime:
+def aware(moment: datetime) -> datetime:
     """Take a naive datetime as UTC; return aware UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
@@ -179,13 +172,13 @@ def channel_url(
 # --- database steps ---------------------------------------------------------------------------
 
 
-def _is_postgres(session: Session) -> bool:
+def is_postgres(session: Session) -> bool:
     """True on PostgreSQL (row locks with SKIP LOCKED); False on SQLite."""
     return session.get_bind().dialect.name == "postgresql"
 
 
 @contextmanager
-def _transaction(session: Session) -> Iterator[Connection]:
+def transaction(session: Session) -> Iterator[Connection]:
     """One committed step on the caller's session: commit when the block ends, roll back if it raises.
 
     The outbox commits step by step (claim before send, each result right after it), so a crash
@@ -217,7 +210,7 @@ def _scope(now: datetime, directive_id: int | None, kinds: Sequence[str] | None,
     return condition
 
 
-def _history_entry(when: datetime, attempt: int, **fields: Any) -> dict[str, Any]:
+def history_entry(when: datetime, attempt: int, **fields: Any) -> dict[str, Any]:
     """One error_history entry (times ISO 8601 UTC)."""
     return {"time": when.isoformat(), "attempt": attempt, **fields}
 
@@ -231,10 +224,10 @@ def recover_expired_leases(now: datetime, policy: NotificationPolicy, limit: int
         .order_by(C.id)
         .limit(limit)
     )
-    if _is_postgres(session):
+    if is_postgres(session):
         statement = statement.with_for_update(skip_locked=True)
     recovered = interrupted = 0
-    with _transaction(session) as conn:
+    with transaction(session) as conn:
         for row in conn.execute(statement).all():
             history = list(row.error_history or [])
             values: dict[str, Any] = {"lease_until": None, "lease_owner": None}
@@ -279,7 +272,7 @@ def hold_outside_window(
     now: datetime, opening: datetime, directive_id: int | None, bypass: Sequence[str], *, session: Session
 ) -> int:
     """Outside the send window: move due rows (except bypass kinds) to the next opening."""
-    with _transaction(session) as conn:
+    with transaction(session) as conn:
         done = conn.execute(
             update(TABLE).where(_scope(now, directive_id, None, bypass)).values(next_attempt_at=opening)
         )
@@ -295,12 +288,12 @@ def claim(
     kinds: Sequence[str] | None = None,
     *,
     session: Session,
-) -> list[_Row]:
+) -> list[ClaimedRow]:
     """Claim up to limit due rows for owner (state 'sending' with a lease); committed on return."""
     candidates = (
         select(C.id).where(_scope(now, directive_id, kinds, None)).order_by(C.next_attempt_at, C.id).limit(limit)
     )
-    if _is_postgres(session):
+    if is_postgres(session):
         candidates = candidates.with_for_update(skip_locked=True)
     statement = (
         update(TABLE)
@@ -308,10 +301,10 @@ def claim(
         .values(state=SENDING, lease_until=utcnow() + lease, lease_owner=owner)
         .returning(*_CLAIM_COLUMNS)
     )
-    with _transaction(session) as conn:
+    with transaction(session) as conn:
         found = conn.execute(statement).all()
     rows = [
-        _Row(
+        ClaimedRow(
             r.id,
             r.idempotency_key,
             r.kind,
@@ -328,23 +321,23 @@ def claim(
     return sorted(rows, key=lambda r: (r.next_attempt_at, r.id))
 
 
-def group_rows(rows: Sequence[_Row], policy: NotificationPolicy) -> list[list[_Row]]:
+def group_rows(rows: Sequence[ClaimedRow], policy: NotificationPolicy) -> list[list[ClaimedRow]]:
     """Group claimed rows by (channel, address): digest channels get one group per address (chunked)."""
-    groups: dict[tuple[str, str], list[_Row]] = {}
-    singles: list[list[_Row]] = []
+    groups: dict[tuple[str, str], list[ClaimedRow]] = {}
+    singles: list[list[ClaimedRow]] = []
     for row in rows:
         if policy.digest.enabled and row.channel in policy.digest.channels and row.kind not in ("report", "digest"):
             groups.setdefault((row.channel, row.address), []).append(row)
         else:
             singles.append([row])
-    out: list[list[_Row]] = []
+    out: list[list[ClaimedRow]] = []
     size = policy.digest.max_items
     for members in groups.values():
         out += [members[i : i + size] for i in range(0, len(members), size)]
     return out + singles
 
 
-def digest_key(rows: Sequence[_Row]) -> str:
+def digest_key(rows: Sequence[ClaimedRow]) -> str:
     """A stable key for a digest: the same members give the same key (and e-mail Message-ID)."""
     digest = hashlib.sha256("\n".join(sorted(r.idempotency_key for r in rows)).encode("utf-8")).hexdigest()[:24]
     return f"digest|{rows[0].channel}|{rows[0].address}|{digest}"
@@ -353,308 +346,16 @@ def digest_key(rows: Sequence[_Row]) -> str:
 # --- the dispatcher ---------------------------------------------------------------------------
 
 
-class _Dispatcher:
-    """Sends one batch of claimed rows; each result is committed with the start of the next group.
-
-    One transaction per message: record the outcome of the message just sent, renew the lease if
-    due, and mark the next group in flight (after re-checking it is still ours and still wanted).
-    """
-
-    def __init__(
-        self,
-        session: Session,
-        policy: NotificationPolicy,
-        calendar: WorkCalendar,
-        settings: Settings,
-        owner: str,
-        clock: Callable[[], datetime],
-        report: DeliveryReport,
-        groups: list[list[_Row]],
-    ) -> None:
-        """Keep what every send needs; each step commits on the caller's session."""
-        self.session = session
-        self.policy = policy
-        self.calendar = calendar
-        self.settings = settings
-        self.owner = owner
-        self.clock = clock
-        self.report = report
-        self.groups = groups
-        self.position = 0  # the next group to start
-        self.lease = timedelta(seconds=policy.lease_seconds)
-        self.lease_until = utcnow() + self.lease
-        self.rng = random.Random()
-        self.postgres = _is_postgres(session)
-
-    @property
-    def conn(self) -> Connection:
-        """The connection of the session's current transaction (one per step, see _commit)."""
-        return self.session.connection()
-
-    def run(self) -> None:
-        """Deliver every group in order, over connections kept open for the whole batch."""
-        with delivery_batch():
-            started = self._commit([])
-            while started:
-                started = self._deliver(started)
-
-    def _commit(self, records: list[tuple[list[_Row], _Outcome]], start_next: bool = True) -> list[_Row] | None:
-        """One transaction: record outcomes, renew the lease if due, start the next group that still has rows."""
-        with _transaction(self.session) as conn:
-            if self.postgres:
-                # One commit per message: waiting for each WAL flush cost more than the SMTP send (bench/README.md).
-                # A dispatcher that dies loses nothing either way (PostgreSQL still writes the commit); only a
-                # crash of the database server itself can forget the last fraction of a second of results,
-                # and those rows then go back to the queue (or are marked interrupted) and may be sent again.
-                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            for rows, outcome in records:
-                self._record(rows, outcome)
-            self._renew_lease()
-            while start_next and self.position < len(self.groups):
-                group = self.groups[self.position]
-                self.position += 1
-                started = self._start(group)
-                if started:
-                    return started
-        return None
-
-    def _renew_lease(self) -> None:
-        """Extend the lease on every row this dispatcher still holds once half of it has passed."""
-        if utcnow() < self.lease_until - self.lease / 2:
-            return
-        self.lease_until = utcnow() + self.lease
-        self.conn.execute(
-            update(TABLE).where(C.state == SENDING, C.lease_owner == self.owner).values(lease_until=self.lease_until)
-        )
-
-    def _start(self, group: list[_Row]) -> list[_Row]:
-        """Mark each row in flight (attempt + 1) if it is still ours and its assignment still open.
-
-        One conditional UPDATE per row in the usual case; only rows it did not match are looked at
-        again, to cancel those whose assignment was closed and skip those no longer ours.
-        """
-        assignment = Assignment.__table__  # type: ignore[attr-defined]
-        closed = exists().where(assignment.c.id == C.assignment_id, assignment.c.status.in_(CLOSED_ASSIGNMENT))
-        when = self.clock()
-        started: list[_Row] = []
-        missed: list[_Row] = []
-        for row in group:
-            entry = _history_entry(when, row.attempts + 1, in_flight=True)
-            done = self.conn.execute(
-                update(TABLE)
-                .where(C.id == row.id, C.state == SENDING, C.lease_owner == self.owner, ~closed)
-                .values(attempts=row.attempts + 1, error_history=[*row.error_history, entry])
-            )
-            if done.rowcount:
-                row.attempts += 1
-                started.append(row)
-            else:
-                missed.append(row)
-        if missed:
-            self._cancel_or_skip(missed, when)
-        return started
-
-    def _cancel_or_skip(self, rows: list[_Row], when: datetime) -> None:
-        """Cancel rows whose assignment was closed; leave rows another dispatcher or a cancel took."""
-        assignment = Assignment.__table__  # type: ignore[attr-defined]
-        statement = (
-            select(C.id, C.state, C.lease_owner, assignment.c.status)
-            .select_from(TABLE.outerjoin(assignment, assignment.c.id == C.assignment_id))
-            .where(C.id.in_([r.id for r in rows]))
-        )
-        current = {r.id: r for r in self.conn.execute(statement).all()}
-        for row in rows:
-            found = current.get(row.id)
-            if found is None or found.state != SENDING or found.lease_owner != self.owner:
-                logger.warning(
-                    "Outbox row %s is no longer ours (state %s); not sent", row.id, found.state if found else "gone"
-                )
-                continue
-            entry = _history_entry(when, row.attempts, ok=None, error=CANCEL_NOTE, retryable=False, cancelled=True)
-            done = self.conn.execute(
-                update(TABLE)
-                .where(C.id == row.id, C.state == SENDING, C.lease_owner == self.owner)
-                .values(
-                    state=NotificationState.cancelled.value,
-                    lease_until=None,
-                    lease_owner=None,
-                    last_error=CANCEL_NOTE,
-                    error_history=[*row.error_history, entry],
-                )
-            )
-            self.report.cancelled += done.rowcount or 0
-
-    def _deliver(self, group: list[_Row]) -> list[_Row] | None:
-        """Send a group as one digest (several rows) or one message; return the next group, started."""
-        if len(group) > 1:
-            try:
-                rendered = self._render_digest(group)
-            except (RenderError, ChannelError) as exc:
-                logger.warning(
-                    "Digest for %s could not be rendered (%s); sending its items one by one", group[0].address, exc
-                )
-                for row in group[:-1]:
-                    self._commit([([row], self._send_single(row))], start_next=False)
-                return self._commit([([group[-1]], self._send_single(group[-1]))])
-            key = digest_key(group)
-            return self._commit([(group, _Outcome(self._send(group[0], rendered, key), rendered, key, len(group)))])
-        return self._commit([(group, self._send_single(group[0]))])
-
-    def _send_single(self, row: _Row) -> _Outcome:
-        """Render and send one row on its own."""
-        try:
-            rendered = render_message(
-                row.kind, row.payload, row.channel, self.policy, local_date(self.clock()), self.calendar
-            )
-        except RenderError as exc:
-            return _Outcome(SendResult.permanent(str(exc)))
-        return _Outcome(self._send(row, rendered, row.idempotency_key), rendered)
-
-    def _render_digest(self, group: list[_Row]) -> Rendered:
-        """Render the digest of a group, each payload tagged with its row's kind."""
-        payloads = [{**r.payload, "kind": r.kind} for r in group]
-        return render_digest(payloads, group[0].channel, self.policy, local_date(self.clock()), self.calendar)
-
-    def _send(self, row: _Row, rendered: Rendered, key: str) -> SendResult:
-        """Hand one rendered message to its channel; never raises."""
-        try:
-            url = channel_url(row.channel, row.address, self.settings, self.policy, rendered.template_id)
-        except ChannelError as exc:
-            return SendResult.permanent(str(exc))
-        try:
-            return send_message(
-                url,
-                subject=rendered.subject,
-                text=rendered.text,
-                html=rendered.html,
-                headers=None,
-                attachments=list(rendered.attachments) or None,
-                idempotency_key=key,
-                template_data=rendered.template_data,
-            )
-        except Exception as exc:  # noqa: BLE001  # a plugin bug must not stop the batch; retrying may help
-            return SendResult.retry_later(f"unexpected error: {type(exc).__name__}: {exc}")
-
-    def _record(self, group: list[_Row], outcome: _Outcome) -> None:
-        """Record one outcome on every row of its group (inside the caller's transaction)."""
-        result = outcome.result
-        when = self.clock()
-        delay = self.policy.retry.delay(max(r.attempts for r in group), self.rng)
-        error = mask_secrets(result.error) if result.error else None
-        counted = 0
-        for row in group:
-            entry = _history_entry(
-                when, row.attempts, ok=result.ok, error=error, retryable=None if result.ok else result.retryable
-            )
-            if result.provider_message_id:
-                entry["provider_message_id"] = result.provider_message_id
-            if outcome.digest_key:
-                entry["digest"] = outcome.digest_key
-                entry["note"] = f"Gửi gộp trong một thư tổng hợp {outcome.digest_size} việc"
-            values: dict[str, Any] = {
-                "lease_until": None,
-                "lease_owner": None,
-                "last_error": error,
-                "error_history": [*row.error_history, entry],
-            }
-            if outcome.rendered is not None:
-                values |= {
-                    "subject": outcome.rendered.subject,
-                    "body_text": outcome.rendered.text,
-                    "body_html": outcome.rendered.html,
-                }
-            if result.ok:
-                values |= {
-                    "state": NotificationState.sent.value,
-                    "sent_at": when,
-                    "provider_message_id": result.provider_message_id,
-                }
-            elif result.retryable and row.attempts < self.policy.retry.max_attempts:
-                values |= {"state": NotificationState.failed.value, "next_attempt_at": when + delay}
-            else:
-                values |= {"state": NotificationState.dead.value}
-            done = self.conn.execute(
-                update(TABLE).where(C.id == row.id, C.state == SENDING, C.lease_owner == self.owner).values(**values)
-            )
-            if not done.rowcount:
-                logger.warning("Outbox row %s was taken over while sending; its result is not recorded here", row.id)
-                continue
-            counted += 1
-            if result.ok:
-                self.report.sent += 1
-            elif values["state"] == NotificationState.failed.value:
-                self.report.retrying += 1
-            else:
-                self.report.dead += 1
-        if result.ok and counted:
-            self.report.messages += 1
-            if outcome.digest_key:
-                self.report.digests += 1
-
-
-def deliver_due(
-    now: datetime | None = None,
-    *,
-    session: Session,
-    settings: Settings,
-    directive_id: int | None = None,
-    limit: int = 500,
-    worker_id: str | None = None,
-) -> DeliveryReport:
-    """Deliver every outbox row due at now (default: the wall clock).
-
-    With directive_id, only recipients of that directive's due rows are served, but each of them
-    gets all its due rows (of any directive) in one digest. Outside the send window due rows are
-    moved to the next opening (`held`), except the configured bypass kinds. Each step commits on
-    session (claims before sending, every result right after its send).
-    """
-    policy = load_notification_policy(settings.config_dir)
-    calendar = load_calendar(settings.config_dir)
-    wall_start = utcnow()
-    start = _aware(now) if now is not None else wall_start
-    owner = (worker_id or default_worker_id())[:64]
-    report = DeliveryReport()
-
-    def clock() -> datetime:
-        """The business clock: start, advancing with the wall clock during this batch."""
-        return start + (utcnow() - wall_start)
-
-    report.recovered = recover_expired_leases(start, policy, limit, session=session)
-    window = policy.send_window
-    kinds: list[str] | None = None
-    if not window.is_open(start, calendar):
-        report.held = hold_outside_window(
-            start, window.next_opening(start, calendar), directive_id, window.bypass_kinds, session=session
-        )
-        if not window.bypass_kinds:
-            return report
-        kinds = list(window.bypass_kinds)
-    rows = claim(start, owner, timedelta(seconds=policy.lease_seconds), limit, directive_id, kinds, session=session)
-    report.claimed = len(rows)
-    if rows:
-        _Dispatcher(session, policy, calendar, settings, owner, clock, report, group_rows(rows, policy)).run()
-        logger.info(
-            "Outbox: %d claimed, %d sent (%d digests), %d retrying, %d dead, %d cancelled",
-            report.claimed,
-            report.sent,
-            report.digests,
-            report.retrying,
-            report.dead,
-            report.cancelled,
-        )
-    return report
-
-
 def requeue(notification_id: int, now: datetime | None = None, *, session: Session) -> bool:
     """Put a dead, failed or cancelled row back in the queue with a fresh attempt budget (CLI `outbox retry`)."""
-    when = _aware(now) if now is not None else utcnow()
-    with _transaction(session) as conn:
+    when = aware(now) if now is not None else utcnow()
+    with transaction(session) as conn:
         row = conn.execute(
             select(C.state, C.attempts, C.error_history, C.next_attempt_at).where(C.id == notification_id)
         ).first()
         if row is None or row.state not in ("dead", "failed", "cancelled"):
             return False
-        entry = _history_entry(
+        entry = history_entry(
             when, row.attempts, ok=None, error=None, note="Đưa lại vào hàng đợi theo yêu cầu", requeued=True
         )
         done = conn.execute(
@@ -676,7 +377,6 @@ __all__ = [
     "DeliveryReport",
     "channel_url",
     "claim",
-    "deliver_due",
     "digest_key",
     "group_rows",
     "requeue",

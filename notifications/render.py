@@ -99,6 +99,8 @@ ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    # The templates ship with the package: no stat() of each file at every message to see if it changed.
+    auto_reload=False,
 )
 
 

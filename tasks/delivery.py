@@ -9,7 +9,8 @@ from prefect.cache_policies import NONE
 
 from config.settings import get_settings
 from models.db import session_scope
-from notifications.outbox import DeliveryReport, deliver_due
+from notifications.dispatcher import deliver_due
+from notifications.outbox import DeliveryReport
 
 
 # No Prefect retries here: the outbox retries each message with backoff and jitter (docs/architecture.md, "Sessions, settings and retries").

@@ -19,7 +19,8 @@ from sqlmodel import Session, select
 from config.settings import PACKAGED_CONFIG_DIR, get_settings
 from models import Agency, Assignment, Directive, Notice, Notification, get_engine
 from models.db import session_scope
-from notifications.outbox import DeliveryReport, deliver_due, requeue
+from notifications.dispatcher import deliver_due
+from notifications.outbox import DeliveryReport, requeue
 from tests.smtp_server import SMTPTestServer, free_port
 
 # Monday 26/09/2022 09:00 in Vietnam (UTC+7): inside the default send window on a working day.

@@ -66,3 +66,29 @@ def test_an_error_during_data_is_classified_not_resent_and_the_batch_goes_on(smt
     assert not refused.ok and refused.retryable and "451" in (refused.error or "")
     assert after.ok
     assert keys(smtp) == Counter({"k2": 1}) and smtp.data_attempts == 2  # k1 was tried once, not resent
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mailto://127.0.0.1:2525?from=dondoc@bacgiang.example.vn&mode=insecure&to=so.tc%2Bnhac@bacgiang.example.vn",
+        "mailtos://user:secret-pass@mail.example.vn?from=Đôn đốc <dondoc@bacgiang.example.vn>&to=a@example.vn&cc=b@example.vn&+X-Extra=1",
+        "mailto://mail.example.vn/path.target@example.vn?from=x@example.vn&to=a@example.vn&bcc=c@example.vn",
+        "mailto://mail.example.vn?from=x@example.vn&to=",
+        "mailto://mail.example.vn?from=x@example.vn",
+    ],
+)
+def test_a_batch_builds_each_server_once_and_gives_each_recipient_the_same_service(url: str) -> None:
+    from notifications.channels import _instantiate
+
+    alone = _instantiate(url)
+    with delivery_batch():
+        other = _instantiate(url.replace("to=a@", "to=other@"))  # the same server, another recipient: built first
+        batched = _instantiate(url)
+
+    assert alone is not None and batched is not None and other is not None
+    if "to=a@" in url:  # each message keeps its own recipient
+        assert [a for _, a in other.targets][-1] == "other@example.vn" != [a for _, a in batched.targets][-1]
+    assert batched.url(privacy=False) == alone.url(privacy=False)  # type: ignore[no-untyped-call]
+    keep = ("targets", "cc", "bcc", "from_addr", "names", "headers", "smtp_host", "port", "secure_mode", "user")
+    assert {k: getattr(batched, k) for k in keep} == {k: getattr(alone, k) for k in keep}
