@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
@@ -44,7 +46,13 @@ def _begin_sqlite(connection: Connection) -> None:
     read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
     # Straight to the driver: SQLAlchemy's execution machinery around a bare BEGIN cost as much as
     # a small UPDATE, and loops of short transactions (the outbox commits once per message) pay it each time.
-    connection.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
+    statement = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+    try:
+        connection.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+    except sqlite3.Error as exc:
+        # The driver's own error, raised outside SQLAlchemy's wrapping: give callers the SQLAlchemy error
+        # they handle ("database is locked" is retried by tasks/retries.py and told in Vietnamese by the CLI).
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
 def _use_schema(dbapi_connection: Any, schema: str) -> None:
