@@ -197,25 +197,20 @@ class UpdateRow:
     line: ReportLine
     update: UpdateEntry
     agency_names: tuple[str, ...]
+    document_numbers: tuple[str | None, ...]  # each agency's own report number, in agency_names' order
 
 
 def _same_report_key(line: ReportLine, update: UpdateEntry) -> tuple[object, ...]:
-    """What a row of the updates table shows, apart from the agency."""
-    return (
-        local_date(update.at),
-        line.directive.directive_id,
-        update.status,
-        update.percent,
-        update.document_number,
-        update.note,
-    )
+    """What makes two reports the same row: day, directive, status, percent and words (not agency or number)."""
+    return (local_date(update.at), line.directive.directive_id, update.status, update.percent, update.note)
 
 
 def update_rows(updates: Sequence[tuple[ReportLine, UpdateEntry]]) -> list[UpdateRow]:
-    """The latest updates, identical reports (same day, directive, status, number, note) as one row.
+    """The latest updates, the same report (day, directive, status, percent, words) from several agencies as one row.
 
-    The updates come sorted by day and directive, so identical reports lie in one block; each
-    joins the first row of its kind, and the block keeps its order.
+    Each agency keeps its own document number in the row. The updates come sorted by day and
+    directive, so such reports lie in one block; each joins the first row of its kind, and the
+    block keeps its order.
     """
     rows: list[UpdateRow] = []
     index: dict[tuple[object, ...], int] = {}
@@ -223,10 +218,15 @@ def update_rows(updates: Sequence[tuple[ReportLine, UpdateEntry]]) -> list[Updat
         key = _same_report_key(line, update)
         if key in index:
             first = rows[index[key]]
-            rows[index[key]] = UpdateRow(first.line, first.update, (*first.agency_names, line.agency_name))
+            rows[index[key]] = UpdateRow(
+                first.line,
+                first.update,
+                (*first.agency_names, line.agency_name),
+                (*first.document_numbers, update.document_number),
+            )
         else:
             index[key] = len(rows)
-            rows.append(UpdateRow(line, update, (line.agency_name,)))
+            rows.append(UpdateRow(line, update, (line.agency_name,), (update.document_number,)))
     return rows
 
 

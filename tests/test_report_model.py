@@ -326,16 +326,9 @@ def test_vietnamese_names_sort_by_letters_before_marks() -> None:
     ]
 
 
-def test_identical_reports_of_one_directive_on_one_day_collapse_into_one_row_with_a_count() -> None:
-    """Three district committees send the same report on the same day: one row names the three."""
+def _district_lines(sent: dict[str, tuple[int, str, int | None, str, str]]) -> list:  # type: ignore[type-arg]
+    """One assignment of directive 2.4 per district, each with one report on 03/10/2022."""
     info = DirectiveInfo(1, 1, "99-TB/TU", "2.4", (0, 1), "Triển khai chương trình OCOP.", False)
-    same = ("done", None, "45/BC-UBND", "Đã hoàn thành rà soát sản phẩm.")
-    sent = {
-        "UBND huyện Lục Nam": (9, *same),
-        "UBND huyện Lạng Giang": (10, *same),
-        "UBND huyện Yên Thế": (15, *same),
-        "UBND huyện Tân Yên": (11, "in_progress", 60, "46/BC-UBND", "Đang rà soát."),
-    }
     lines = []
     for aid, (name, (hour, status, percent, number, note)) in enumerate(sent.items(), start=1):
         update = UpdateEntry(at_local(date(2022, 10, 3), time(hour)), status, percent, number, note)
@@ -346,17 +339,52 @@ def test_identical_reports_of_one_directive_on_one_day_collapse_into_one_row_wit
         line = report_line(history, info, name, at_local(date(2022, 10, 5), time(17)), CALENDAR, ())
         assert line is not None
         lines.append(line)
+    return lines
+
+
+def test_identical_reports_of_one_directive_on_one_day_collapse_into_one_row_with_a_count() -> None:
+    """Three district committees send the same report on the same day: one row names the three."""
+    same = ("done", None, "45/BC-UBND", "Đã hoàn thành rà soát sản phẩm.")
+    lines = _district_lines(
+        {
+            "UBND huyện Lục Nam": (9, *same),
+            "UBND huyện Lạng Giang": (10, *same),
+            "UBND huyện Yên Thế": (15, *same),
+            "UBND huyện Tân Yên": (11, "in_progress", 60, "46/BC-UBND", "Đang rà soát."),
+        }
+    )
     model = build_report(lines, (date(2022, 10, 1), date(2022, 10, 5)), POINTS, WEIGHTS)
     assert len(model.updates) == 4  # the model keeps one entry per assignment
     rows = update_rows(model.updates)
-    assert [(row.update.document_number, row.agency_names) for row in rows] == [
-        ("45/BC-UBND", ("UBND huyện Lạng Giang", "UBND huyện Lục Nam", "UBND huyện Yên Thế")),
-        ("46/BC-UBND", ("UBND huyện Tân Yên",)),
+    assert [(row.update.note, row.agency_names) for row in rows] == [
+        ("Đã hoàn thành rà soát sản phẩm.", ("UBND huyện Lạng Giang", "UBND huyện Lục Nam", "UBND huyện Yên Thế")),
+        ("Đang rà soát.", ("UBND huyện Tân Yên",)),
     ]
-    assert update_values(rows[0], several=False)[2] == (
-        "3 cơ quan: UBND huyện Lạng Giang, UBND huyện Lục Nam, UBND huyện Yên Thế"
+    assert update_values(rows[0], several=False)[2:5] == [
+        "3 cơ quan: UBND huyện Lạng Giang, UBND huyện Lục Nam, UBND huyện Yên Thế",
+        "Hoàn thành",
+        "45/BC-UBND",
+    ]
+    assert update_values(rows[1], several=False)[2:5] == ["UBND huyện Tân Yên", "Đang thực hiện 60%", "46/BC-UBND"]
+
+
+def test_the_same_report_under_each_agencys_own_number_is_one_row_that_keeps_every_number() -> None:
+    """Each district reports the period in the same words, under its own document number (the demo's case)."""
+    words = ("in_progress", 25, "Báo cáo kết quả thực hiện kỳ 2022-Q3.")
+    lines = _district_lines(
+        {
+            "UBND huyện Hiệp Hòa": (9, words[0], words[1], "1004/BC", words[2]),
+            "UBND huyện Lạng Giang": (9, words[0], words[1], "1005/BC", words[2]),
+            "Sở NN&PTNT": (10, words[0], words[1], "", words[2]),
+        }
     )
-    assert update_values(rows[1], several=False)[2] == "UBND huyện Tân Yên"
+    rows = update_rows(build_report(lines, (date(2022, 10, 1), date(2022, 10, 5)), POINTS, WEIGHTS).updates)
+    assert len(rows) == 1
+    assert update_values(rows[0], several=False)[2:5] == [
+        "3 cơ quan: Sở NN&PTNT, UBND huyện Hiệp Hòa (1004/BC), UBND huyện Lạng Giang (1005/BC)",
+        "Đang thực hiện 25%",
+        "theo từng cơ quan",
+    ]
 
 
 def test_reports_that_differ_only_in_day_stay_separate_rows() -> None:

@@ -255,25 +255,29 @@ def extension_values(line: ReportLine, entry: DeadlineEntry, several: bool) -> l
     return [item_label(line, several), line.agency_name, before, entry.due, entry.reason, entry.approved_by]
 
 
-def agencies_text(names: tuple[str, ...]) -> str:
-    """One agency's name, or "3 cơ quan: A, B, C" for a report several agencies sent alike."""
-    return names[0] if len(names) == 1 else f"{len(names)} cơ quan: {', '.join(names)}"
+def senders_text(row: UpdateRow) -> tuple[str, str | None]:
+    """The agency and document-number cells of an updates row.
+
+    One agency: its name and number. Several with one number: "3 cơ quan: A, B, C" and that number.
+    Several with their own numbers: "3 cơ quan: A (số 1), B (số 2), C" and "theo từng cơ quan".
+    """
+    names, numbers = row.agency_names, row.document_numbers
+    if len(names) == 1:
+        return names[0], numbers[0]
+    if len(set(numbers)) == 1:
+        return f"{len(names)} cơ quan: {', '.join(names)}", numbers[0]
+    listed = ", ".join(f"{name} ({number})" if number else name for name, number in zip(names, numbers, strict=True))
+    return f"{len(names)} cơ quan: {listed}", "theo từng cơ quan"
 
 
 def update_values(row: UpdateRow, several: bool) -> list[Any]:
-    """Date (a date), directive, agency or agencies, status, document number and note of one updates row."""
+    """Date (a date), directive, agency or agencies, status, document number(s) and note of one updates row."""
     line, update = row.line, row.update
     status = STATUS_VI.get(update.status, update.status)
     if update.percent is not None and update.status != "done":
         status += f" {update.percent}%"
-    return [
-        local_date(update.at),
-        item_label(line, several),
-        agencies_text(row.agency_names),
-        status,
-        update.document_number,
-        update.note,
-    ]
+    agencies, number = senders_text(row)
+    return [local_date(update.at), item_label(line, several), agencies, status, number, update.note]
 
 
 def as_text(value: Any) -> str:
