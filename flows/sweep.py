@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from prefect import Task, flow, get_run_logger, tags, task
+from prefect import flow, get_run_logger, tags, task
 from prefect.cache_policies import NONE
-from prefect.client.schemas.objects import FlowRun, State, TaskRun
+from prefect.client.schemas.objects import FlowRun, State
 from prefect.deployments import run_deployment
 from prefect.exceptions import FlowRunWaitTimeout
 from prefect.flow_runs import wait_for_flow_run
@@ -78,15 +78,6 @@ def _server_busy(error: BaseException) -> bool:
     return is_transient(error)
 
 
-def _retry_when_server_busy(_task: Task[..., Any], _task_run: TaskRun, state: State[Any]) -> bool:
-    """Prefect retry condition: retry a follow-up that could not start on a busy API."""
-    try:
-        state.result()
-    except Exception as exc:  # noqa: BLE001 - the state's own exception, re-raised by result(), is what we classify
-        return _server_busy(exc)
-    return False
-
-
 def _follow_up_here(directive_id: int, labels: list[str], as_of: datetime) -> FollowUpOutcome:
     """Follow one directive up as a subflow of the sweep itself; retry a start that met a busy API (never raises)."""
     for attempt in range(1, len(START_RETRY_DELAYS_S) + 2):
@@ -103,19 +94,11 @@ def _follow_up_here(directive_id: int, labels: list[str], as_of: datetime) -> Fo
 
 # Runs the subflow from a worker thread of the sweep's task runner. Prefect gives a subflow called from a
 # task a unique stand-in key; subflows started from plain threads would share the parent's key counter.
-# A retry runs the follow-up again: it is an idempotent reconcile, so a second run sends nothing new.
-@task(
-    name="Đôn đốc một mục",
-    cache_policy=NONE,
-    retries=len(START_RETRY_DELAYS_S),
-    retry_delay_seconds=list(START_RETRY_DELAYS_S),
-    retry_condition_fn=_retry_when_server_busy,
-)
+# A start that met a busy API is retried inside, by the same rule as one at a time.
+@task(name="Đôn đốc một mục", cache_policy=NONE)
 def _follow_up_in_thread(directive_id: int, labels: list[str], as_of: datetime) -> FollowUpOutcome:
     """Follow one directive up as a subflow with its tags; return how it ended (never raises)."""
-    with tags(*labels):
-        state = follow_up_directive(directive_id, as_of, deliver=False, return_state=True)
-    return FollowUpOutcome.of(state)
+    return _follow_up_here(directive_id, labels, as_of)
 
 
 def _run_locally(
