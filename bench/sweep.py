@@ -225,6 +225,10 @@ def _prefect_database(url: str | None) -> Iterator[str | None]:
         admin.dispose()
 
 
+# The status codes Prefect's client retries after a back-off of 2, 4, 8… seconds (prefect/client/base.py).
+RETRIED_CODES = frozenset({408, 429, 502, 503})
+
+
 class _ApiCalls:
     """Counts and times every Prefect API request this process makes (both client classes)."""
 
@@ -232,15 +236,24 @@ class _ApiCalls:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, float]] = []
+        self.attempts: list[tuple[str, str, int]] = []  # one per HTTP attempt: Prefect's client retries a 503
         self.recording = False
+
+    @staticmethod
+    def _path(request: Any) -> str:
+        return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "{id}", request.url.path)
 
     def _note(self, request: Any, seconds: float) -> None:
         if self.recording:
-            path = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "{id}", request.url.path)
-            self.calls.append((request.method, path, seconds))
+            self.calls.append((request.method, self._path(request), seconds))
+
+    def _attempt(self, request: Any, status: int) -> None:
+        if self.recording:
+            self.attempts.append((request.method, self._path(request), status))
 
     def install(self) -> None:
         """Wrap the sync and async Prefect HTTP clients' send()."""
+        import httpx
         import prefect.client.base as base
 
         calls = self
@@ -262,23 +275,43 @@ class _ApiCalls:
 
         base.PrefectHttpxSyncClient.send = timed_sync  # type: ignore[method-assign]
         base.PrefectHttpxAsyncClient.send = timed_async  # type: ignore[method-assign]
+        # Each attempt goes through httpx's own send(): a 503 that Prefect's client retries after a back-off shows here.
+        httpx_sync_send, httpx_async_send = httpx.Client.send, httpx.AsyncClient.send
+
+        def attempt_sync(client: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+            response = httpx_sync_send(client, request, *args, **kwargs)
+            calls._attempt(request, response.status_code)
+            return response
+
+        async def attempt_async(client: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+            response = await httpx_async_send(client, request, *args, **kwargs)
+            calls._attempt(request, response.status_code)
+            return response
+
+        httpx.Client.send = attempt_sync  # type: ignore[method-assign]
+        httpx.AsyncClient.send = attempt_async  # type: ignore[method-assign]
 
     @contextmanager
     def record(self) -> Iterator[list[tuple[str, str, float]]]:
         """Record the calls made inside the block."""
-        self.calls, self.recording = [], True
+        self.calls, self.attempts, self.recording = [], [], True
         try:
             yield self.calls
         finally:
             self.recording = False
 
     @classmethod
-    def summary(cls, calls: list[tuple[str, str, float]], runs: int) -> dict[str, Any]:
-        """Calls per run and mean latency per endpoint, and how many took over a second."""
+    def summary(
+        cls, calls: list[tuple[str, str, float]], runs: int, attempts: list[tuple[str, str, int]]
+    ) -> dict[str, Any]:
+        """Calls per run and mean latency per endpoint, how many took over a second, and the responses retried."""
         grouped: dict[str, list[float]] = {}
         for method, path, seconds in calls:
             grouped.setdefault(f"{method} {path}", []).append(seconds)
+        retried = Counter(f"{method} {path} → {status}" for method, path, status in attempts if status in RETRIED_CODES)
         return {
+            "attempts": len(attempts),
+            "retried_responses": dict(retried.most_common()),
             "calls": len(calls),
             "calls_per_run": round(len(calls) / max(1, runs), 2),
             "seconds": round(sum(s for *_, s in calls), 2),
@@ -573,7 +606,7 @@ def measure_overhead(sample: list[int], warm_up: int, as_of: datetime) -> dict[s
             "rerun_heartbeats_off": [round(p["flow_s"] - p["plain_s"], 3) for p in rerun_off],
             "rerun_heartbeats_on": [round(p["flow_s"] - p["plain_s"], 3) for p in rerun_on],
         },
-        "prefect_api_per_follow_up": _ApiCalls.summary(calls, len(sample)),
+        "prefect_api_per_follow_up": _ApiCalls.summary(calls, len(sample), API.attempts),
     }
 
 
@@ -757,7 +790,7 @@ def measure_end_to_end(
         "outbox_after": after,
         "end_to_end_profiled": bool(profiler),
         "end_to_end_phases_s": _phases(state.state_details.flow_run_id),
-        "end_to_end_prefect_api": _ApiCalls.summary(calls, due),
+        "end_to_end_prefect_api": _ApiCalls.summary(calls, due, API.attempts),
         # Where the CPU went: this process (dondoc + Prefect client), the Prefect server, and how busy the machine was.
         "end_to_end_cpu_s": {
             "bench_process": round(cpu_after - cpu_before, 1),
