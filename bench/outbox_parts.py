@@ -65,7 +65,9 @@ def instrument() -> None:
     EmailMessage.as_bytes = timed("MIME as_bytes", EmailMessage.as_bytes)  # type: ignore[method-assign]
     smtp_email.DondocEmail._submit = timed("SMTP submit", smtp_email.DondocEmail._submit)  # type: ignore[method-assign]
     channels._instantiate = timed("Apprise: URL parse and service", channels._instantiate)
-    dispatcher.send_message = timed("Apprise dispatch and channel glue", dispatcher.send_message)
+    glue = "Apprise dispatch and channel glue"
+    dispatcher.prepare_message = timed(glue, dispatcher.prepare_message)
+    channels.PreparedMessage.send = timed(glue, channels.PreparedMessage.send)  # type: ignore[method-assign]
     dispatcher.render_message = timed("rendering", dispatcher.render_message)
     dispatcher.BatchDispatcher._commit = timed("database step", dispatcher.BatchDispatcher._commit)  # type: ignore[method-assign]
     outbox.claim = timed("claim", outbox.claim)

@@ -2,7 +2,8 @@
 
 `send_message()` builds ONE Apprise service for the URL (Apprise retries off, no throttle, no
 Apprise-side timeout thread: the plugins' own socket timeouts bound the call), sends, and
-classifies the outcome into a `SendResult`. dondoc's own plugins (e-mail, mailbox, Zalo) are
+classifies the outcome into a `SendResult`. It is `prepare_message()` (an e-mail is built to its
+bytes there) followed by `PreparedMessage.send()` (the hand-over), which the outbox calls apart. dondoc's own plugins (e-mail, mailbox, Zalo) are
 called directly (`NotifyBase.notify()`, which Apprise supports) and record their classified
 result themselves; any other service goes through an Apprise object, whose logs explain a failure:
 
@@ -22,9 +23,10 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
@@ -46,7 +48,16 @@ from notifications.plugins import NotifyMailbox, NotifyZaloOA, NotifyZaloZNS, re
 from notifications.plugins.base import DondocPlugin
 from notifications.plugins.smtp_email import DondocEmail, SmtpConnections, smtp_batch
 
-__all__ = ["IDEMPOTENCY_HEADER", "SendResult", "delivery_batch", "describe_url", "mask_secrets", "send_message"]
+__all__ = [
+    "IDEMPOTENCY_HEADER",
+    "PreparedMessage",
+    "SendResult",
+    "delivery_batch",
+    "describe_url",
+    "mask_secrets",
+    "prepare_message",
+    "send_message",
+]
 
 logger = logging.getLogger(__name__)
 install_log_masking(__name__)
@@ -174,6 +185,34 @@ def _failure_from_apprise(result: Any, service: NotifyBase) -> SendResult:
     return SendResult.retry_later(f"{service.service_name} delivery failed: {detail[:1000]}")
 
 
+def _run_own(
+    service: NotifyBase,
+    body: str,
+    title: str,
+    body_format: NotifyFormat,
+    attach: list[str | AttachBase | AppriseAttachment] | None,
+) -> SendResult | None:
+    """Run one of dondoc's plugins by Apprise's direct plugin call; the result it recorded, if any.
+
+    Apprise's own dispatch (an Apprise object, its locale, the service lookup, the log capture and
+    result objects) costs more per message than our plugins need: they record a classified
+    SendResult themselves. `NotifyBase.notify()` still applies the payload cap and the format
+    conversion exactly as `Apprise.notify()` does; attachments are limited to local files, as there.
+    None: nothing recorded (an e-mail kept for later, or a message refused before send()).
+    """
+    files = AppriseAttachment(attach, asset=ASSET, location=ContentLocation.LOCAL) if attach else None
+    try:
+        service.notify(body=body, title=title, body_format=body_format, attach=files)
+    except Exception as exc:  # noqa: BLE001  # a plugin that raises is a failed send; retrying may help
+        return SendResult.retry_later(f"{service.service_name} delivery failed: {type(exc).__name__}: {exc}")
+    return service.last_result if isinstance(service, DondocPlugin) else None
+
+
+def _refused_before_send(service: NotifyBase) -> SendResult:
+    """The result of a plugin that recorded none: refused before send(), e.g. an empty body or attachments it cannot take."""
+    return SendResult.retry_later(f"{service.service_name} delivery failed before sending")
+
+
 def _notify_own(
     service: NotifyBase,
     body: str,
@@ -181,22 +220,63 @@ def _notify_own(
     body_format: NotifyFormat,
     attach: list[str | AttachBase | AppriseAttachment] | None,
 ) -> SendResult:
-    """Send through one of dondoc's plugins by Apprise's direct plugin call; the plugin classifies the outcome.
+    """Send through one of dondoc's plugins now; the plugin classifies the outcome."""
+    return _run_own(service, body, title, body_format, attach) or _refused_before_send(service)
 
-    Apprise's own dispatch (an Apprise object, its locale, the service lookup, the log capture and
-    result objects) costs more per message than our plugins need: they record a classified
-    SendResult themselves. `NotifyBase.notify()` still applies the payload cap and the format
-    conversion exactly as `Apprise.notify()` does; attachments are limited to local files, as there.
-    """
-    files = AppriseAttachment(attach, asset=ASSET, location=ContentLocation.LOCAL) if attach else None
-    try:
-        service.notify(body=body, title=title, body_format=body_format, attach=files)
-    except Exception as exc:  # noqa: BLE001  # a plugin that raises is a failed send; retrying may help
-        return SendResult.retry_later(f"{service.service_name} delivery failed: {type(exc).__name__}: {exc}")
-    recorded = service.last_result if isinstance(service, DondocPlugin) else None
-    if recorded is None:  # refused before send(), e.g. an empty body or attachments it cannot take
-        return SendResult.retry_later(f"{service.service_name} delivery failed before sending")
-    return recorded
+
+def _build_email(
+    service: DondocEmail,
+    body: str,
+    title: str,
+    body_format: NotifyFormat,
+    attach: list[str | AttachBase | AppriseAttachment] | None,
+) -> Callable[[], SendResult]:
+    """Build an e-mail now (rendering it to bytes is most of its cost); the returned call submits it over SMTP."""
+    service.hold_messages()
+    built = _run_own(service, body, title, body_format, attach)
+    if built is not None or not service.held:  # not built: the reason is already the result
+        result = built or _refused_before_send(service)
+        return lambda: result
+    return lambda: service.submit_held() or _refused_before_send(service)
+
+
+class PreparedMessage:
+    """One message ready to hand to its channel: an e-mail is already built; `send()` hands it over, once."""
+
+    def __init__(
+        self, hand_over: Callable[[], SendResult], describe: Callable[[], str] | None, idempotency_key: str
+    ) -> None:
+        """Keep the hand-over call and the service's description for the outcome's log line (None: no line)."""
+        self._hand_over: Callable[[], SendResult] | None = hand_over
+        self._describe = describe
+        self._key = idempotency_key
+
+    @classmethod
+    def failed(cls, result: SendResult, idempotency_key: str) -> PreparedMessage:
+        """A message that cannot be sent (e.g. an invalid URL): send() returns result and hands nothing over."""
+        return cls(lambda: result, None, idempotency_key)
+
+    def send(self) -> SendResult:
+        """Hand the message to its channel and classify the outcome (a second call raises)."""
+        if self._hand_over is None:
+            raise RuntimeError(f"message {self._key} was already handed over")
+        hand_over, self._hand_over = self._hand_over, None
+        outcome = hand_over()
+        if self._describe is None:
+            return outcome
+        if outcome.ok:
+            # Describing the service rebuilds its URL: only for a line that is kept.
+            if logger.isEnabledFor(logging.INFO):
+                logger.info("Sent %s via %s (id %s)", self._key, self._describe(), outcome.provider_message_id)
+        else:
+            logger.warning(
+                "Send %s via %s failed (%s): %s",
+                self._key,
+                self._describe(),
+                "retryable" if outcome.retryable else "permanent",
+                outcome.error,
+            )
+        return outcome
 
 
 _email_services: ContextVar[dict[str, tuple[list[str], DondocEmail]] | None] = ContextVar(
@@ -215,7 +295,7 @@ def delivery_batch() -> Iterator[SmtpConnections]:
         _email_services.reset(token)
 
 
-def send_message(
+def prepare_message(
     url: str,
     *,
     subject: str,
@@ -225,9 +305,11 @@ def send_message(
     attachments: list[Path] | None,
     idempotency_key: str,
     template_data: Mapping[str, Any] | None = None,
-) -> SendResult:
-    """Send one message through one Apprise service and classify the outcome.
+) -> PreparedMessage:
+    """Get one message ready for one Apprise service; nothing is handed over until its send().
 
+    An e-mail is built here, to its bytes; other channels do all their work in send(). The outbox
+    builds the next message while the database commits that it is in flight (notifications/dispatcher.py).
     For `zns://`, `template_data` is the ZNS template_data; when it is None, `text` must
     already be a JSON object of template_data.
     """
@@ -236,9 +318,13 @@ def send_message(
     try:
         service = _instantiate(url)
     except Exception as exc:  # noqa: BLE001  # Apprise raises many types for bad URLs; all are permanent
-        return SendResult.permanent(f"invalid channel URL {describe_url(url)}: {exc}")
+        return PreparedMessage.failed(
+            SendResult.permanent(f"invalid channel URL {describe_url(url)}: {exc}"), idempotency_key
+        )
     if service is None:
-        return SendResult.permanent(f"unsupported or invalid channel URL {describe_url(url)}")
+        return PreparedMessage.failed(
+            SendResult.permanent(f"unsupported or invalid channel URL {describe_url(url)}"), idempotency_key
+        )
     service.retry = 0
     service.request_rate_per_sec = 0
 
@@ -255,31 +341,56 @@ def send_message(
     elif isinstance(service, (DondocEmail, NotifyMailbox)) and html is not None:
         body, body_format = html, NotifyFormat.HTML
     if not (body or "").strip():
-        return SendResult.permanent("empty message: nothing to send")
+        return PreparedMessage.failed(SendResult.permanent("empty message: nothing to send"), idempotency_key)
 
     attach: list[str | AttachBase | AppriseAttachment] | None = [str(p) for p in attachments] if attachments else None
     if attach and not service.attachment_support:
         logger.info("%s does not take attachments; %d file(s) left out", service.service_name, len(attach))
         attach = None
 
-    if isinstance(service, DondocPlugin):
-        outcome = _notify_own(service, body, title, body_format, attach)
+    hand_over: Callable[[], SendResult]
+    if isinstance(service, DondocEmail):
+        hand_over = _build_email(service, body, title, body_format, attach)
+    elif isinstance(service, DondocPlugin):
+        hand_over = partial(_notify_own, service, body, title, body_format, attach)
     else:
-        apobj = Apprise(asset=ASSET)
-        apobj.add(service)
-        with apobj.notify(body=body, title=title, body_format=body_format, attach=attach) as result:
-            outcome = SendResult.delivered(None) if result else _failure_from_apprise(result, service)
-    if outcome.ok:
-        if logger.isEnabledFor(logging.INFO):  # describing the service rebuilds its URL: only for a line that is kept
-            logger.info(
-                "Sent %s via %s (id %s)", idempotency_key, _describe_service(service), outcome.provider_message_id
-            )
-    else:
-        logger.warning(
-            "Send %s via %s failed (%s): %s",
-            idempotency_key,
-            _describe_service(service),
-            "retryable" if outcome.retryable else "permanent",
-            outcome.error,
-        )
-    return outcome
+        hand_over = partial(_notify_apprise, service, body, title, body_format, attach)
+    return PreparedMessage(hand_over, partial(_describe_service, service), idempotency_key)
+
+
+def _notify_apprise(
+    service: NotifyBase,
+    body: str,
+    title: str,
+    body_format: NotifyFormat,
+    attach: list[str | AttachBase | AppriseAttachment] | None,
+) -> SendResult:
+    """Send through an Apprise object (services that are not dondoc's); Apprise's logs explain a failure."""
+    apobj = Apprise(asset=ASSET)
+    apobj.add(service)
+    with apobj.notify(body=body, title=title, body_format=body_format, attach=attach) as result:
+        return SendResult.delivered(None) if result else _failure_from_apprise(result, service)
+
+
+def send_message(
+    url: str,
+    *,
+    subject: str,
+    text: str,
+    html: str | None,
+    headers: Mapping[str, str] | None,
+    attachments: list[Path] | None,
+    idempotency_key: str,
+    template_data: Mapping[str, Any] | None = None,
+) -> SendResult:
+    """Send one message through one Apprise service and classify the outcome (prepare_message, then send)."""
+    return prepare_message(
+        url,
+        subject=subject,
+        text=text,
+        html=html,
+        headers=headers,
+        attachments=attachments,
+        idempotency_key=idempotency_key,
+        template_data=template_data,
+    ).send()

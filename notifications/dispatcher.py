@@ -13,6 +13,7 @@ import logging
 import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,7 +29,7 @@ from models import NotificationState
 from models.db import pinned_session
 from notifications import outbox
 from notifications import outbox_sql as sql
-from notifications.channels import delivery_batch, send_message
+from notifications.channels import PreparedMessage, delivery_batch, prepare_message
 from notifications.delivery import SendResult, install_log_masking, mask_secrets
 from notifications.outbox import (
     CANCEL_NOTE,
@@ -51,10 +52,19 @@ from notifications.outbox import (
     transaction,
     utcnow,
 )
+from notifications.pg_overlap import execute_while
 from notifications.render import Rendered, RenderError, render_digest, render_message
 
 logger = logging.getLogger(__name__)
 install_log_masking(__name__)
+
+
+@dataclass
+class Started:
+    """A group marked in flight (committed); a single row's message is already rendered and built."""
+
+    group: list[ClaimedRow]
+    send: Callable[[], SendOutcome] | None = None  # hands the built message over; None for a digest group
 
 
 class BatchDispatcher:
@@ -100,7 +110,7 @@ class BatchDispatcher:
         """Deliver every group in order, over connections kept open for the whole batch."""
         with delivery_batch(), self._postgres_batch():
             started = self._commit([])
-            while started:
+            while started is not None:
                 started = self._deliver(started)
 
     @contextmanager
@@ -142,9 +152,7 @@ class BatchDispatcher:
         with self.connection.begin():
             yield self.connection
 
-    def _commit(
-        self, records: list[tuple[list[ClaimedRow], SendOutcome]], start_next: bool = True
-    ) -> list[ClaimedRow] | None:
+    def _commit(self, records: list[tuple[list[ClaimedRow], SendOutcome]], start_next: bool = True) -> Started | None:
         """One transaction: record outcomes, renew the lease if due, start the next group that still has rows."""
         if (
             self.pinned is not None
@@ -156,28 +164,32 @@ class BatchDispatcher:
             and not self._lease_renewal_due()
         ):
             return self._record_and_start(records[0][0][0], records[0][1], self.pinned)
+        started: list[ClaimedRow] = []
         with self._step() as conn:
             self.conn = conn
             for rows, outcome in records:
                 self._record(rows, outcome)
             self._renew_lease()
-            while start_next and self.position < len(self.groups):
+            while start_next and not started and self.position < len(self.groups):
                 group = self.groups[self.position]
                 self.position += 1
                 started = self._start(group)
-                if started:
-                    return started
-        return None
+        # Built after the commit: the transaction (on SQLite, the write lock) is not held meanwhile.
+        return self._started(started) if started else None
 
-    def _record_and_start(
-        self, row: ClaimedRow, outcome: SendOutcome, connection: Connection
-    ) -> list[ClaimedRow] | None:
+    def _started(self, group: list[ClaimedRow]) -> Started:
+        """A started group; a single row's message is rendered and built now."""
+        return Started(group, self._prepare_single(group[0]) if len(group) == 1 else None)
+
+    def _record_and_start(self, row: ClaimedRow, outcome: SendOutcome, connection: Connection) -> Started | None:
         """PostgreSQL's usual step as ONE autocommit statement: record row's outcome, mark the next row in flight.
 
         One round trip instead of four (BEGIN, two UPDATEs, COMMIT); the statement is atomic, and
         the two parts need not be (a crash between them would leave the next row claimed but not
-        started, which goes back to the queue as it was). Digests and multi-row groups keep the
-        transaction path, so all the rows of one message are recorded together.
+        started, which goes back to the queue as it was). While PostgreSQL runs it, the next row's
+        message is rendered and built (pg_overlap); it is handed over only once the statement has
+        committed and reported the row started, and discarded otherwise. Digests and multi-row
+        groups keep the transaction path, so all the rows of one message are recorded together.
         """
         following = self.groups[self.position][0]
         when = self.clock()
@@ -190,18 +202,15 @@ class BatchDispatcher:
             "next_attempts": following.attempts + 1,
             "next_history": [*following.error_history, entry],
         } | {f"set_{name}": value for name, value in values.items()}
-        connection.execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            with connection.begin():  # no BEGIN is sent in autocommit; the statement commits itself
-                recorded, started = connection.execute(sql.record_and_start(tuple(values)), params).one()
-        finally:
-            connection.execution_options(isolation_level=connection.default_isolation_level)
+        (recorded, started), send = execute_while(
+            connection, sql.record_and_start(tuple(values)), params, lambda: self._prepare_single(following)
+        )
         self._count_message(outcome, self._count(row, values, bool(recorded)))
         self.position += 1
         if started:
             following.attempts += 1
-            return [following]
-        with self._step() as conn:  # closed meanwhile, or no longer ours: as _start does
+            return Started([following], send)
+        with self._step() as conn:  # closed meanwhile, or no longer ours: as _start does; its message is dropped
             self.conn = conn
             self._cancel_or_skip([following], when)
         return self._commit([])
@@ -275,45 +284,49 @@ class BatchDispatcher:
             )
             self.report.cancelled += done.rowcount or 0
 
-    def _deliver(self, group: list[ClaimedRow]) -> list[ClaimedRow] | None:
-        """Send a group as one digest (several rows) or one message; return the next group, started."""
-        if len(group) > 1:
-            try:
-                rendered = self._render_digest(group)
-            except (RenderError, ChannelError) as exc:
-                logger.warning(
-                    "Digest for %s could not be rendered (%s); sending its items one by one", group[0].address, exc
-                )
-                for row in group[:-1]:
-                    self._commit([([row], self._send_single(row))], start_next=False)
-                return self._commit([([group[-1]], self._send_single(group[-1]))])
-            key = digest_key(group)
-            return self._commit([(group, SendOutcome(self._send(group[0], rendered, key), rendered, key, len(group)))])
-        return self._commit([(group, self._send_single(group[0]))])
+    def _deliver(self, started: Started) -> Started | None:
+        """Send a started group as one message (built already) or one digest; return the next group, started."""
+        group = started.group
+        if started.send is not None:
+            return self._commit([(group, started.send())])
+        try:
+            rendered = self._render_digest(group)
+        except (RenderError, ChannelError) as exc:
+            logger.warning(
+                "Digest for %s could not be rendered (%s); sending its items one by one", group[0].address, exc
+            )
+            for row in group[:-1]:
+                self._commit([([row], self._prepare_single(row)())], start_next=False)
+            return self._commit([([group[-1]], self._prepare_single(group[-1])())])
+        key = digest_key(group)
+        result = self._prepare(group[0], rendered, key).send()
+        return self._commit([(group, SendOutcome(result, rendered, key, len(group)))])
 
-    def _send_single(self, row: ClaimedRow) -> SendOutcome:
-        """Render and send one row on its own."""
+    def _prepare_single(self, row: ClaimedRow) -> Callable[[], SendOutcome]:
+        """Render and build one row's message now; the returned call hands it to its channel."""
         try:
             rendered = render_message(
                 row.kind, row.payload, row.channel, self.policy, local_date(self.clock()), self.calendar
             )
         except RenderError as exc:
-            return SendOutcome(SendResult.permanent(str(exc)))
-        return SendOutcome(self._send(row, rendered, row.idempotency_key), rendered)
+            failed = SendOutcome(SendResult.permanent(str(exc)))
+            return lambda: failed
+        message = self._prepare(row, rendered, row.idempotency_key)
+        return lambda: SendOutcome(self._hand_over(message), rendered)
 
     def _render_digest(self, group: list[ClaimedRow]) -> Rendered:
         """Render the digest of a group, each payload tagged with its row's kind."""
         payloads = [{**r.payload, "kind": r.kind} for r in group]
         return render_digest(payloads, group[0].channel, self.policy, local_date(self.clock()), self.calendar)
 
-    def _send(self, row: ClaimedRow, rendered: Rendered, key: str) -> SendResult:
-        """Hand one rendered message to its channel; never raises."""
+    def _prepare(self, row: ClaimedRow, rendered: Rendered, key: str) -> PreparedMessage:
+        """Get one rendered message ready for its channel (an e-mail is built); never raises."""
         try:
             url = channel_url(row.channel, row.address, self.settings, self.policy, rendered.template_id)
         except ChannelError as exc:
-            return SendResult.permanent(str(exc))
+            return PreparedMessage.failed(SendResult.permanent(str(exc)), key)
         try:
-            return send_message(
+            return prepare_message(
                 url,
                 subject=rendered.subject,
                 text=rendered.text,
@@ -323,6 +336,13 @@ class BatchDispatcher:
                 idempotency_key=key,
                 template_data=rendered.template_data,
             )
+        except Exception as exc:  # noqa: BLE001  # a plugin bug must not stop the batch; retrying may help
+            return PreparedMessage.failed(SendResult.retry_later(f"unexpected error: {type(exc).__name__}: {exc}"), key)
+
+    def _hand_over(self, message: PreparedMessage) -> SendResult:
+        """Hand a prepared message to its channel; never raises."""
+        try:
+            return message.send()
         except Exception as exc:  # noqa: BLE001  # a plugin bug must not stop the batch; retrying may help
             return SendResult.retry_later(f"unexpected error: {type(exc).__name__}: {exc}")
 

@@ -16,6 +16,7 @@ import socket
 import ssl
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -57,6 +58,7 @@ class _Handler:
         self.rcpt_attempts: list[str] = []
         self.data_attempts = 0
         self.peers: list[Any] = []  # the client's (host, port) of each DATA: one port per connection
+        self.on_data: Callable[[EmailMessage], None] | None = None
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list) -> str:
         with self.lock:
@@ -68,6 +70,9 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.on_data is not None:  # before the reply: the client is still waiting for it
+            data = bytes(envelope.original_content or envelope.content)
+            self.on_data(message_from_bytes(data, policy=policy.default))  # type: ignore[arg-type]
         with self.lock:
             self.data_attempts += 1
             self.peers.append(session.peer)
@@ -124,6 +129,10 @@ class SMTPTestServer:
         """Queue replies (e.g. '451 4.3.0 Try again later') for the next DATA commands."""
         with self._handler.lock:
             self._handler.data_replies.extend(replies)
+
+    def on_data(self, callback: Callable[[EmailMessage], None] | None) -> None:
+        """Call callback with each message as its DATA arrives, before the server answers it (None: stop)."""
+        self._handler.on_data = callback
 
     def reply_to_rcpt(self, address: str, reply: str | None) -> None:
         """Answer RCPT TO:<address> with reply from now on (None restores 250)."""

@@ -7,6 +7,9 @@ False, which loses the reply code the outbox needs (4xx → retry later, 5xx →
 So `send()` here builds the message with the shared builder (our own text/plain part, not
 a conversion of the HTML) and talks SMTP through smtplib directly, recording a SendResult.
 
+After `hold_messages()`, `send()` only builds the message and keeps it; `submit_held()` hands it
+over later (the outbox builds the next message while the database commits that it is in flight).
+
 Unlike Apprise, all To addresses go into ONE message (one Message-ID, one provider id);
 the outbox has one row per recipient anyway.
 
@@ -28,6 +31,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from apprise.common import NotifyFormat, NotifyType
@@ -83,6 +87,16 @@ class _SMTPSSL(_TracksData, smtplib.SMTP_SSL):
 
 
 ConnectionKey = tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class BuiltMessage:
+    """One message ready for SMTP: envelope sender and recipients, the bytes, its Message-ID."""
+
+    from_addr: str
+    envelope: list[str]
+    payload: bytes
+    message_id: str
 
 
 class SmtpConnections:
@@ -250,6 +264,19 @@ class DondocEmail(DondocPlugin, NotifyEmail):
         envelope = list(dict.fromkeys(to_addrs + cc_addrs + sorted(self.bcc)))
         return to_hdr, cc_hdr, reply_hdr, envelope
 
+    held: list[BuiltMessage] | None = None  # while a list, send() builds messages and keeps them here
+
+    def hold_messages(self) -> None:
+        """From now on send() builds each message and keeps it for submit_held() instead of sending it."""
+        self.held = []
+
+    def submit_held(self) -> SendResult | None:
+        """Hand the messages send() kept to the server; the last classified result (None if none was kept)."""
+        held, self.held = self.held or [], None
+        for message in held:
+            self._deliver(message)
+        return self.last_result if held else None
+
     def send(
         self,
         body: str,
@@ -259,7 +286,17 @@ class DondocEmail(DondocPlugin, NotifyEmail):
         body_format: NotifyFormat | None = None,
         **kwargs: object,
     ) -> bool:
-        """Build one message for all recipients and submit it; record the classified result."""
+        """Build one message for all recipients and submit it (or keep it, see hold_messages); record the result."""
+        message = self._build(body, title, attach, body_format)
+        if message is None:
+            return False
+        if self.held is not None:
+            self.held.append(message)
+            return True
+        return self._deliver(message)
+
+    def _build(self, body: str, title: str, attach: object, body_format: NotifyFormat | None) -> BuiltMessage | None:
+        """The message as bytes with its envelope; None (the failure recorded) if it cannot be built."""
         text, html, headers = email_parts(self, body, body_format)
         raw_name, raw_addr = self.from_addr
         from_name = raw_name if isinstance(raw_name, (str, bool)) else None  # Apprise keeps False for "no name"
@@ -281,19 +318,21 @@ class DondocEmail(DondocPlugin, NotifyEmail):
             )
         except (ValueError, OSError) as exc:
             self.logger.warning("E-mail could not be built: %s", exc)
-            return self.record_result(SendResult.permanent(f"message could not be built: {exc}"))
+            self.record_result(SendResult.permanent(f"message could not be built: {exc}"))
+            return None
+        return BuiltMessage(from_addr, envelope, message.as_bytes(), str(message["Message-ID"]))
 
+    def _deliver(self, message: BuiltMessage) -> bool:
+        """Submit one built message; record the classified result."""
         try:
-            refused = self._submit(from_addr, envelope, message.as_bytes())
+            refused = self._submit(message.from_addr, message.envelope, message.payload)
         except Exception as exc:  # noqa: BLE001 - classified below (transient or permanent); nothing escapes into Apprise
             result = classify_smtp_error(exc)
             self.logger.warning("E-mail to %s not sent: %s", self.smtp_host, result.error)
             return self.record_result(result)
-
-        message_id = str(message["Message-ID"])
         if refused:
             note = "; ".join(f"{a}: {c} {_reply_text(m)}" for a, (c, m) in refused.items())
             self.logger.warning("E-mail accepted but some recipients refused: %s", note)
-            return self.record_result(SendResult.delivered(message_id, f"recipients refused: {note}"))
-        self.logger.info("E-mail %s sent to %d recipient(s)", message_id, len(envelope))
-        return self.record_result(SendResult.delivered(message_id))
+            return self.record_result(SendResult.delivered(message.message_id, f"recipients refused: {note}"))
+        self.logger.info("E-mail %s sent to %d recipient(s)", message.message_id, len(message.envelope))
+        return self.record_result(SendResult.delivered(message.message_id))
