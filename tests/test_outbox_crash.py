@@ -1,14 +1,14 @@
 """Fault test: the dispatcher process is killed with SIGKILL mid-batch, then started again.
 
-The dispatcher runs in a subprocess against a SQLite file and a real (slow) SMTP server. The
-server records each message as it arrives and only then waits before answering, so the kill
-lands while a message is in flight: delivered, but not yet recorded as sent.
+The dispatcher runs in a subprocess against the test's database (a SQLite file, or a PostgreSQL
+schema, where the next message is built while the server commits each step) and a real (slow)
+SMTP server. The server records each message as it arrives and only then waits before answering,
+so the kill lands while a message is in flight: delivered, but not yet recorded as sent.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from config.settings import get_settings
-from models.db import reset_engine
 from tests.outbox_helpers import MON_0900, add_row, all_rows, smtp_base_url, start_slow_sink, use_policy
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,13 +43,8 @@ def _dispatcher(env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 def test_sigkill_mid_batch_then_restart_delivers_everything_once_but_the_one_in_flight(
-    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    database = tmp_path / "dondoc.db"
-    shutil.copy(sqlite_template, database)
-    monkeypatch.setenv("DONDOC_DATABASE_URL", f"sqlite:///{database}")
-    get_settings.cache_clear()
-    reset_engine()
     config_dir = use_policy(tmp_path, monkeypatch, lease_seconds=LEASE_SECONDS)
     keys = [f"k{i:02d}" for i in range(COUNT)]
     for i, key in enumerate(keys):
@@ -58,7 +52,8 @@ def test_sigkill_mid_batch_then_restart_delivers_everything_once_but_the_one_in_
     controller, sink, port = start_slow_sink(delay=0.4)
     env = dict(os.environ) | {
         "PYTHONPATH": str(REPO),
-        "DONDOC_DATABASE_URL": f"sqlite:///{database}",
+        "DONDOC_DATABASE_URL": db.url,
+        **({"DONDOC_DATABASE_SCHEMA": db.schema} if db.schema else {}),
         "DONDOC_CONFIG_DIR": str(config_dir),
         "DONDOC_SMTP_URL": smtp_base_url("127.0.0.1", port),
         "DONDOC_HOME": str(get_settings().home),
