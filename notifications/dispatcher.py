@@ -2,7 +2,9 @@
 
 One short transaction per message records the result of the message just sent and marks the next
 one in flight, so a dispatcher killed mid-batch loses at most the message in flight (the queue
-side, claims and leases, is notifications/outbox.py). Retries live here only (Apprise's are off):
+side, claims and leases, is notifications/outbox.py). A message is rendered and built before it is
+handed over, on PostgreSQL while the server runs the step that marks it (notifications/pg_overlap.py);
+it is handed over only once that mark is committed. Retries live here only (Apprise's are off):
 exponential backoff with jitter, dead after N attempts, permanent errors dead at once; every
 attempt is appended to error_history.
 """
@@ -299,7 +301,7 @@ class BatchDispatcher:
                 self._commit([([row], self._prepare_single(row)())], start_next=False)
             return self._commit([([group[-1]], self._prepare_single(group[-1])())])
         key = digest_key(group)
-        result = self._prepare(group[0], rendered, key).send()
+        result = self._hand_over(self._prepare(group[0], rendered, key))
         return self._commit([(group, SendOutcome(result, rendered, key, len(group)))])
 
     def _prepare_single(self, row: ClaimedRow) -> Callable[[], SendOutcome]:
