@@ -106,8 +106,7 @@ def fingerprints(out: Path) -> dict[str, dict[str, str]]:
         (period,) = build.resolve(label, SPEC.as_of, config)
         with session_scope(read_only=True) as session:
             scope = build.resolve_scope(None, session=session)
-            data = build.read_report_data(scope, period.data_as_of, config, session=session)
-        built = build.compute(scope, period, SPEC.as_of, data, config)
+            built = build.make_report(scope, period, SPEC.as_of, config, session=session)
         meta, model = built.meta, built.model
         tables: list[Any] = [
             markdown.directive_table_rows(meta, model),
