@@ -54,8 +54,7 @@ demo: $(STAMP)
 # The Prefect UI on the demo's Prefect home: http://127.0.0.1:4200 (or `make ui PORT=4210`).
 ui: $(STAMP)
 	mkdir -p $(DEMO_HOME)/prefect
-	PREFECT_HOME=$(DEMO_HOME)/prefect PREFECT_SERVER_API_HOST=$(HOST) PREFECT_SERVER_API_PORT=$(PORT) \
-	PREFECT_UI_API_URL=http://$(HOST):$(PORT)/api $(BIN)/prefect server start --host $(HOST) --port $(PORT)
+	PREFECT_HOME=$(DEMO_HOME)/prefect $(BIN)/dondoc prefect-server --host $(HOST) --port $(PORT)
 
 # Lint, format, types and the layer contracts (pyproject.toml [tool.importlinter]); `make test` runs it first.
 lint: $(STAMP)

@@ -7,7 +7,7 @@ Measures, against the targets of issue 4 on a 2-core machine:
     called directly on the same directive (heartbeats off, as the sweep runs them; and on);
   * Prefect task runs per follow-up, at 5 and at 50 assignments, read back through the client;
   * a real `sweep(as_of=…)` over 1,000 due directives, delivery included, on a local
-    `prefect server start` (its own SQLite under a temporary PREFECT_HOME, or with
+    `dondoc prefect-server` (Prefect's server; its own SQLite under a temporary PREFECT_HOME, or with
     --prefect-postgres a fresh PostgreSQL database), with every Prefect API call counted and timed;
   * the peak memory of this process.
 
@@ -113,26 +113,6 @@ def _postgres_schema(url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def project_prefect_env(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, str]:
-    """The project's [tool.prefect] table as PREFECT_* variables.
-
-    Prefect reads [tool.prefect] only from pyproject.toml in the working directory; a server started
-    anywhere else (this benchmark runs in a temporary directory) needs the same settings passed in.
-    """
-    import tomllib
-
-    def flatten(prefix: str, table: dict[str, Any]) -> Iterator[tuple[str, str]]:
-        for key, value in table.items():
-            name = f"{prefix}_{key}".upper()
-            if isinstance(value, dict):
-                yield from flatten(name, value)
-            else:
-                yield name, str(value).lower() if isinstance(value, bool) else str(value)
-
-    table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("prefect", {})
-    return dict(flatten("PREFECT", table))
-
-
 def _server_settings(port: int) -> dict[str, Any]:
     """The batching settings the running server really uses, read back from its admin API."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/admin/settings", timeout=10) as response:
@@ -145,23 +125,19 @@ def _server_settings(port: int) -> dict[str, Any]:
 
 @contextmanager
 def _prefect_server(tmp: Path, port: int, database_url: str | None) -> Iterator[dict[str, Any]]:
-    """`prefect server start` on a free port (its own SQLite under PREFECT_HOME unless database_url); yields log and pid."""
+    """`dondoc prefect-server` on a free port (its own SQLite under PREFECT_HOME unless database_url); yields log and pid.
+
+    The command applies the project's [tool.prefect] settings wherever it starts (this bench runs in a temporary
+    directory) and, on SQLite, tells Prefect's client to retry a busy-database 503 soon (cli/prefect_server.py).
+    """
     log_path = tmp / "prefect-server.log"
-    env = {**os.environ, **project_prefect_env(), "PREFECT_UI_ENABLED": "false"}
+    env = {**os.environ, "PREFECT_UI_ENABLED": "false"}
     if database_url:
         env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
     started = time.perf_counter()
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "prefect"),
-                "server",
-                "start",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
+            [str(Path(sys.executable).parent / "dondoc"), "prefect-server", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

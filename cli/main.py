@@ -190,7 +190,7 @@ def show(
 
 def register_subcommands() -> None:
     """Attach the commands that live in their own modules."""
-    from cli import agencies, deadline, followup, intake, outbox, parse, report, serve
+    from cli import agencies, deadline, followup, intake, outbox, parse, prefect_server, report, serve
 
     agencies.register(agencies_app)
     deadline.register(app)
@@ -198,6 +198,7 @@ def register_subcommands() -> None:
     intake.register(app)
     outbox.register(app)
     parse.register(app)
+    prefect_server.register(app)
     report.register(app)
     serve.register(app)
 

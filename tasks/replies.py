@@ -428,7 +428,9 @@ def record_reply(
                     reported_by=reply.reporter,
                     source=SOURCE[reply.channel],
                     percent=statement.percent,
-                    note=f"{_excerpt(statement.text)}\n[{'Thư' if reply.channel == 'email' else 'Tin Zalo'} {reply.message_id}]",
+                    # The clerk's words only: the note is what leaders read in the report. The message id is
+                    # kept in the reply.recorded audit event below, with the ids of the updates it made.
+                    note=_excerpt(statement.text),
                     document_number=statement.document_number,
                     at=as_of,
                     agency_id=target.agency_id,

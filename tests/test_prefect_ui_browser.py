@@ -1,6 +1,6 @@
 """What a coordinator sees in the Prefect UI, in headless Debian Chromium at 1440 px after a short replay.
 
-A real `prefect server start` (with its UI) on a free port and its own Prefect home; `dondoc replay` and
+A real `dondoc prefect-server` (Prefect's server with its UI, cli/prefect_server.py) on a free port and its own Prefect home; `dondoc replay` and
 `dondoc serve --only nhap-thong-bao` run against it as subprocesses, as they do for a coordinator. Screenshots
 of every step are kept under the test's temporary folder (printed at the end of each test).
 """
@@ -85,7 +85,7 @@ def stop(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def prefect_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectUI]:
-    """`prefect server start` with its UI on a free port, the UI told where its API is, and a replayed notice."""
+    """`dondoc prefect-server` with its UI on a free port, the UI told where its API is, and a replayed notice."""
     root = tmp_path_factory.mktemp("prefect-ui")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -96,7 +96,7 @@ def prefect_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectUI]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     }
     server = subprocess.Popen(
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        [str(BIN / "dondoc"), "prefect-server", "--host", "127.0.0.1", "--port", str(port)],
         env=server_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

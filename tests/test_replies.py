@@ -160,7 +160,12 @@ def test_reply_through_dovecot_records_completion_once_and_acknowledges(db, smtp
         ).all()  # type: ignore[attr-defined]
     assert states == {"cancelled"}
     assert sorted(actions) == ["assignment.status", "reply.recorded"]
-    assert message_id_of(raw) in (updates[0].note or "")
+    # Leaders read the note in the report: the clerk's words, not a Message-ID; the trace is the audit event.
+    assert updates[0].note == "Dạ, Hội Nông dân tỉnh đã hoàn thành, văn bản số 245-BC/HND ngày 28/9/2022."
+    with Session(get_engine()) as session:
+        recorded = session.exec(select(AuditEvent).where(AuditEvent.action == "reply.recorded")).one()
+    assert recorded.details["message_id"] == message_id_of(raw).strip()
+    assert recorded.details["update_ids"] == [updates[0].id]
 
     deliver(REPLY_AT)
     acks = [m for m in smtp.messages[sent_before:] if office in m.rcpt_tos]

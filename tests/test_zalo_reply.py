@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from domain.planner import at_local
-from models import Agency, AgencyContact, Assignment, Notification, StatusUpdate, get_engine
+from models import Agency, AgencyContact, Assignment, AuditEvent, Notification, StatusUpdate, get_engine
 from models.db import session_scope
 from models.intake import PolledItem
 from tests.fake_zalo_webhook import FakeZaloWebhook
@@ -86,8 +86,10 @@ def test_zalo_reply_is_recorded_once(db, zalo, monkeypatch) -> None:
     assert again.status_code == 200 and again.json()["state"] == "duplicate"
     updates = _updates(aid)
     assert [(u.source, u.status, u.percent) for u in updates] == [("zalo-reply", "in_progress", 60)]
-    assert "zmsg-1" in (updates[0].note or "")
+    assert updates[0].note == "Dạ đơn vị đang thực hiện, đạt 60% ạ"  # the clerk's words; the msg_id is in the audit
     with Session(get_engine()) as session:
+        recorded = session.exec(select(AuditEvent).where(AuditEvent.action == "reply.recorded")).one()
+        assert (recorded.details["message_id"], recorded.details["update_ids"]) == ("zmsg-1", [updates[0].id])
         acks = session.exec(select(Notification).where(Notification.kind == "reply_ack")).all()
     assert [(a.channel, a.address) for a in acks] == [("zalo", user)]
     assert "đang thực hiện, đạt 60%" in acks[0].payload["understood"]

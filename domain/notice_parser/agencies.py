@@ -11,10 +11,19 @@ from domain.notice_parser.abbreviations import written_forms
 from domain.notice_parser.collectives import collective_spans
 from domain.notice_parser.directory import AgencyDirectoryLike
 from domain.notice_parser.document import Doc, norm_low
-from domain.notice_parser.name_extents import hyphen_compound_end, longer_reading, plural_counterpart_end
+from domain.notice_parser.name_extents import (
+    SUB_BODY_PREFIXES,
+    branch_end,
+    hyphen_compound_end,
+    longer_reading,
+    lower_level_words,
+    plural_counterpart_end,
+    spaced,
+    sub_body_start,
+)
 from domain.notice_parser.shared_names import join_parent_units, share_places
 from domain.notice_parser.standard_bodies import StandardBodies
-from domain.notice_parser.unknown_names import UNIT_WORDS, TailToken, level_bounded_tail, shared_head_siblings, tail_end
+from domain.notice_parser.unknown_names import TailToken, level_bounded_tail, shared_head_siblings, tail_end
 
 _TOKEN = re.compile(r"\w+(?:\s*&\s*\w+)*")
 _SOFT_GAP = re.compile(r"^[\s,.\-–]*$")
@@ -154,90 +163,19 @@ _UNKNOWN_HEADS: list[tuple[tuple[str, ...], bool]] = [
 # same way ("Ban Quản lý rừng phòng hộ Đa Nhim", "Trung tâm y tế huyện").
 _DESCRIPTIVE_HEADS = {("ban", "quản", "lý", "dự", "án"), ("ban", "qlda")}
 _LOWER_TAIL_HEADS = {("ban", "quản", "lý"), ("trung", "tâm"), ("trạm",), ("chi", "cục")}
-_SUB_BODY_PREFIXES = [
-    ("ban", "cán", "sự", "đảng"),
-    ("ban", "thường", "vụ"),
-    ("ban", "chấp", "hành"),
-    ("đảng", "đoàn"),
-    ("văn", "phòng"),
-    ("đảng", "ủy"),
-    ("chi", "bộ"),
-    ("phòng",),
-    ("chi", "cục"),
-    ("trung", "tâm"),
-    ("ngân", "hàng"),
-]
 
 
 def _counterpart(doc: Doc, toks: list[_Tok], covered: list[bool], m: Mention, k: int) -> Mention:
     """m, or the lower level's body when a level word (and a place) follows m's last token k."""
-    level = lower_level_words(doc, toks, k + 1)
+    level = lower_level_words(doc.text, toks, k + 1)
     if not level:
         return m
     j = k + 1 + level
-    while _spaced(doc, toks, j) and not covered[j] and toks[j].raw[:1].isupper() and toks[j].raw[1:2].islower():
+    while spaced(doc.text, toks, j) and not covered[j] and toks[j].raw[:1].isupper() and toks[j].raw[1:2].islower():
         j += 1  # the place: "Hội Nông dân huyện Chợ Lách"
     for x in range(k + 1, j):
         covered[x] = True
     return Mention(m.start, toks[j - 1].end, doc.text[m.start : toks[j - 1].end], None, False, (), None)
-
-
-def sub_body_start(toks: list[_Tok], soft: list[bool], covered: list[bool], i: int) -> int:
-    """Index of a sub-body prefix ("Đảng đoàn", "Ban cán sự đảng") right before an unknown name at i, else i.
-
-    "Đảng đoàn Hội đồng nhân dân tỉnh" is the party group of that council, a body of its own, as for directory names.
-    """
-    for prefix in _SUB_BODY_PREFIXES:
-        k = i - len(prefix)
-        if k < 0 or tuple(t.key for t in toks[k:i]) != prefix or not toks[k].raw[:1].isupper():
-            continue
-        if not any(covered[x] for x in range(k, i)) and all(soft[x] for x in range(k + 1, i + 1)):
-            return k
-    return i
-
-
-def branch_end(doc: Doc, toks: list[_Tok], covered: list[bool], k: int) -> int:
-    """Last token of a name that goes on with its branch ("… chi nhánh Gia Lai", "… chi nhánh tỉnh"), else k."""
-    if not (_spaced(doc, toks, k + 1) and _spaced(doc, toks, k + 2)):
-        return k
-    if (toks[k + 1].key, toks[k + 2].key) != ("chi", "nhánh"):
-        return k
-    j = k + 3
-    while _spaced(doc, toks, j) and not covered[j] and (toks[j].raw[:1].isupper() or toks[j].key in UNIT_WORDS):
-        j += 1
-    if j == k + 3:
-        return k
-    for x in range(k + 1, j):
-        covered[x] = True
-    return j - 1
-
-
-# Level words below the province, as (first word, words that may follow it): "huyện", "thị xã", "Huyện ủy" …
-_LOWER_LEVELS = {
-    "huyện": ("ủy", "uỷ"),
-    "xã": (),
-    "quận": (),
-    "phường": (),
-    "thị": ("xã", "trấn", "ủy", "uỷ"),
-    "thành": ("phố", "ủy", "uỷ"),
-    "đảng": ("ủy", "uỷ"),
-}
-
-
-def _spaced(doc: Doc, toks: list[_Tok], k: int) -> bool:
-    """True when only spaces separate token k from the one before it (no comma, dash or line break)."""
-    return 0 < k < len(toks) and doc.text[toks[k - 1].end : toks[k].start] in (" ", "\u00a0")
-
-
-def lower_level_words(doc: Doc, toks: list[_Tok], k: int) -> int:
-    """How many words at k name a level below the province ("huyện", "thị xã", "Huyện ủy"); 0 when none."""
-    if not _spaced(doc, toks, k) or toks[k].key not in _LOWER_LEVELS:
-        return 0
-    follow = _LOWER_LEVELS[toks[k].key]
-    nxt = toks[k + 1].key if _spaced(doc, toks, k + 1) else ""
-    if nxt in follow:
-        return 2
-    return 0 if toks[k].key in ("thị", "thành", "đảng") else 1
 
 
 class AgencyMatcher:
@@ -411,7 +349,7 @@ class AgencyMatcher:
             k = starts.get(m.start)
             replaced = False
             if m.code is not None and k is not None:
-                for prefix in _SUB_BODY_PREFIXES:
+                for prefix in SUB_BODY_PREFIXES:
                     n = len(prefix)
                     j = k - n
                     if j < 0 or tuple(t.key for t in toks[j:k]) != prefix or not toks[j].raw[:1].isupper():
@@ -429,7 +367,7 @@ class AgencyMatcher:
                     ):
                         end_tok += 1
                         covered[end_tok] = True
-                    end_tok = branch_end(doc, toks, covered, end_tok)
+                    end_tok = branch_end(doc.text, toks, covered, end_tok)
                     e = toks[end_tok].end
                     out.append(Mention(s, e, doc.text[s:e], None, False, (), None))
                     for x in range(j, k):
@@ -458,7 +396,7 @@ class AgencyMatcher:
             if k is None or m.is_group or agency is None or agency.kind.startswith("district"):
                 out.append(m)
                 continue
-            nxt = by_start.get(toks[k + 1].start) if _spaced(doc, toks, k + 1) else None
+            nxt = by_start.get(toks[k + 1].start) if spaced(doc.text, toks, k + 1) else None
             nxt_agency = self.directory.by_code.get(nxt.code or "") if nxt is not None else None
             if nxt is not None and nxt_agency is not None and nxt_agency.kind == "district_party_committee":
                 # "Ban Tuyên giáo" + "Huyện ủy Tân Yên": the district committee's own board.

@@ -1,8 +1,10 @@
-"""Where a body's name ends, in three cases the generic tail rules read too short (issue 16, batch 2).
+"""Where a body's name starts and ends, where the generic tail rules alone read it wrong.
 
 Each function is a named rule: a standard name is a floor, not a ceiling (`longer_reading`); a hyphen joins a
 compound field to a sub-body's name (`hyphen_compound_end`); a provincial body's name before "các" and level words
-names its lower-level counterparts (`plural_counterpart_end`). They take the matcher's words and return indices.
+names its lower-level counterparts (`plural_counterpart_end`); a sub-body prefix starts the name
+(`sub_body_start`); a branch goes on with its place (`branch_end`); level words name a lower level
+(`lower_level_words`). They take the matcher's words and return indices.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ def _gap(text: str, words: Sequence[Word], k: int) -> str:
     return text[words[k - 1].end : words[k].start]
 
 
-def _spaced(text: str, words: Sequence[Word], k: int) -> bool:
+def spaced(text: str, words: Sequence[Word], k: int) -> bool:
     """True when only spaces separate word k from the one before it."""
     return 0 < k < len(words) and _gap(text, words, k) in (" ", "\u00a0")
 
@@ -66,7 +68,7 @@ def hyphen_compound_end(text: str, words: Sequence[Word], covered: list[bool], k
         return k
     if not words[j].raw[:1].isupper() or words[j].key in _HYPHEN_STOP_HEADS:
         return k
-    if _spaced(text, words, j + 1) and words[j + 1].raw.islower() and words[j + 1].key not in UNIT_WORDS:
+    if spaced(text, words, j + 1) and words[j + 1].raw.islower() and words[j + 1].key not in UNIT_WORDS:
         j += 1
     for x in range(k + 1, j + 1):
         covered[x] = True
@@ -84,12 +86,7 @@ def plural_counterpart_end(text: str, words: Sequence[Word], covered: list[bool]
     flagged generic assignee, not the provincial body.
     """
     j = k + 1
-    if (
-        words[k].key == "tỉnh"
-        or not _spaced(text, words, j)
-        or words[j].key != "các"
-        or not _spaced(text, words, j + 1)
-    ):
+    if words[k].key == "tỉnh" or not spaced(text, words, j) or words[j].key != "các" or not spaced(text, words, j + 1):
         return None  # "Hội Nông dân tỉnh các …": a body named with its own level is that body
     j += 1
     while j < len(words) and words[j].key in _PLURAL_LEVEL_WORDS:
@@ -101,3 +98,72 @@ def plural_counterpart_end(text: str, words: Sequence[Word], covered: list[bool]
     for x in range(k + 1, j):
         covered[x] = True
     return j
+
+
+# Sub-body prefixes: "Đảng đoàn Hội đồng nhân dân tỉnh" is the party group of that council, a body of its own.
+SUB_BODY_PREFIXES = [
+    ("ban", "cán", "sự", "đảng"),
+    ("ban", "thường", "vụ"),
+    ("ban", "chấp", "hành"),
+    ("đảng", "đoàn"),
+    ("văn", "phòng"),
+    ("đảng", "ủy"),
+    ("chi", "bộ"),
+    ("phòng",),
+    ("chi", "cục"),
+    ("trung", "tâm"),
+    ("ngân", "hàng"),
+]
+
+
+def sub_body_start(words: Sequence[Word], soft: list[bool], covered: list[bool], i: int) -> int:
+    """Index of a sub-body prefix ("Đảng đoàn", "Ban cán sự đảng") right before an unknown name at i, else i.
+
+    "Đảng đoàn Hội đồng nhân dân tỉnh" is the party group of that council, a body of its own, as for directory names.
+    """
+    for prefix in SUB_BODY_PREFIXES:
+        k = i - len(prefix)
+        if k < 0 or tuple(t.key for t in words[k:i]) != prefix or not words[k].raw[:1].isupper():
+            continue
+        if not any(covered[x] for x in range(k, i)) and all(soft[x] for x in range(k + 1, i + 1)):
+            return k
+    return i
+
+
+def branch_end(text: str, words: Sequence[Word], covered: list[bool], k: int) -> int:
+    """Last token of a name that goes on with its branch ("… chi nhánh Gia Lai", "… chi nhánh tỉnh"), else k."""
+    if not (spaced(text, words, k + 1) and spaced(text, words, k + 2)):
+        return k
+    if (words[k + 1].key, words[k + 2].key) != ("chi", "nhánh"):
+        return k
+    j = k + 3
+    while spaced(text, words, j) and not covered[j] and (words[j].raw[:1].isupper() or words[j].key in UNIT_WORDS):
+        j += 1
+    if j == k + 3:
+        return k
+    for x in range(k + 1, j):
+        covered[x] = True
+    return j - 1
+
+
+# Level words below the province, as (first word, words that may follow it): "huyện", "thị xã", "Huyện ủy" …
+_LOWER_LEVELS = {
+    "huyện": ("ủy", "uỷ"),
+    "xã": (),
+    "quận": (),
+    "phường": (),
+    "thị": ("xã", "trấn", "ủy", "uỷ"),
+    "thành": ("phố", "ủy", "uỷ"),
+    "đảng": ("ủy", "uỷ"),
+}
+
+
+def lower_level_words(text: str, words: Sequence[Word], k: int) -> int:
+    """How many words at k name a level below the province ("huyện", "thị xã", "Huyện ủy"); 0 when none."""
+    if not spaced(text, words, k) or words[k].key not in _LOWER_LEVELS:
+        return 0
+    follow = _LOWER_LEVELS[words[k].key]
+    nxt = words[k + 1].key if spaced(text, words, k + 1) else ""
+    if nxt in follow:
+        return 2
+    return 0 if words[k].key in ("thị", "thành", "đảng") else 1
