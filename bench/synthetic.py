@@ -73,7 +73,6 @@ from models import (
     StatusUpdate,
 )
 from tasks.directive_state import OBLIGATION_HORIZON
-from tasks.notice_import import sync_agencies
 from tasks.outbox_writer import CONTACT_ROLE
 
 # Tuesday 12/11/2024, 09:00 in Vietnam: the morning sweep after the 08:00 reminders fell due.
@@ -221,6 +220,10 @@ class _Province:
     """The agency directory as the builder needs it: codes, names, supervisors, contacts."""
 
     def __init__(self, engine: Engine, config_dir: Path):
+        # Imported here: the notice importer loads the parser and python-docx, which bench/report.py (importing
+        # DEFAULT_AS_OF from this module) must not count, since the report flow does not load them up front.
+        from tasks.notice_import import sync_agencies
+
         with Session(engine) as session:
             sync_agencies(session, load_agencies(config_dir), actor="bench/synthetic")
             session.commit()

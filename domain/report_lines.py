@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from domain.timeliness import (
     PROGRESSLESS,
@@ -284,19 +285,26 @@ def _line(
     moment: datetime,
     calendar: WorkCalendar,
     obligations: tuple[Obligation, ...],
-    seen: dict[Timeliness, Timeliness] | None = None,
+    seen: dict[Any, Any] | None = None,
 ) -> ReportLine | None:
-    """One report line from a prepared history (see report_line); seen shares equal judgements."""
+    """One report line from a prepared history (see report_line); seen shares equal values (judgements, updates)."""
     facts = timeline.facts(moment, obligations)
     if facts is None:
         return None
     judged = classify(facts, calendar, moment)
     assert judged is not None  # withdrawn assignments are not live
-    if seen is not None:
-        judged = seen.setdefault(judged, judged)
     history = timeline.history
     updates = timeline.entries[: timeline.count(moment)]
     percent = next((u.percent for u in reversed(updates) if u.percent is not None), None)
+    last_update = updates[-1] if updates else None
+    last_progress = next((u for u in reversed(updates) if u.status not in PROGRESSLESS), None)
+    obligation = obligation_outcome(facts, calendar, local_date(moment))
+    if seen is not None:
+        share = seen.setdefault
+        judged = share(judged, judged)
+        last_update = share(last_update, last_update)
+        last_progress = share(last_progress, last_progress)
+        obligation = share(obligation, obligation)
     return ReportLine(
         assignment_id=history.assignment_id,
         directive=directive,
@@ -308,9 +316,9 @@ def _line(
         original_due=facts.original_due,
         current_due=facts.current_due,
         timeliness=judged,
-        obligation=obligation_outcome(facts, calendar, local_date(moment)),
-        last_update=updates[-1] if updates else None,
-        last_progress=next((u for u in reversed(updates) if u.status not in PROGRESSLESS), None),
+        obligation=obligation,
+        last_update=last_update,
+        last_progress=last_progress,
         extensions=history.extensions_until(moment),
     )
 
@@ -363,7 +371,9 @@ def judge_histories(
     lines: list[ReportLine] = []
     counts: list[Counter[Category]] = [Counter() for _ in earlier]
     before: dict[int, Timeliness] = {}
-    seen: dict[Timeliness, Timeliness] = {}  # equal judgements are one object: most are alike
+    # Equal judgements, latest updates (several agencies reporting at one moment) and obligation outcomes are
+    # one object each: a line keeps them until the report is written, and most are alike.
+    seen: dict[Any, Any] = {}
     for history, obligations in histories:
         timeline = _Timeline(history)
         directive, name = directives[history.directive_id], names[history.agency_code]

@@ -20,7 +20,6 @@ from tasks.delivery import deliver_outbox
 from tasks.reporting.record import RecordedRun
 from tasks.reporting.steps import (
     compute_report,
-    load_history,
     previous_run,
     publish,
     record_run,
@@ -83,7 +82,7 @@ def periodic_report(
         if done is not None and (kept := _recorded_files(done, target)) is not None:
             outcomes.append(ReportOutcome(scope.key, p.label, p.label_vi, kept, sent_on=format_date_vi(done.send_on)))
             continue
-        built = compute_report(scope, p, as_of, load_history(scope, p), done)
+        built = compute_report(scope, p, as_of, done)
         if isinstance(built, str):
             outcomes.append(ReportOutcome(scope.key, p.label, p.label_vi, [], notes=[built]))
             continue

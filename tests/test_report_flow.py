@@ -222,8 +222,7 @@ def compute(notice: str | None, label: str) -> reporting.Built:
     with session_scope(read_only=True) as session:
         scope = reporting.resolve_scope(notice, session=session)
         (period,) = reporting.resolve(label, morning(MADE[label]), config())
-        data = reporting.read_report_data(scope, period.data_as_of, config(), session=session)
-    return reporting.compute(scope, period, morning(MADE[label]), data, config())
+        return reporting.make_report(scope, period, morning(MADE[label]), config(), session=session)
 
 
 def make_report(label: str, out: Path) -> tuple[reporting.Built, list[Path]]:
@@ -430,13 +429,14 @@ def test_the_bulk_read_and_the_per_directive_read_judge_alike(db, tmp_path: Path
         data = reporting.read_report_data(
             reporting.Scope(f"notice:{notice_id}", notice_id, "x"), moment, config(), session=session
         )
+        histories = list(data.histories)  # streamed: taken while the session is open
     bulk = {}
-    for history, obligations in data.histories:
+    for history, obligations in histories:
         facts = report_model.facts_at(history, moment, obligations)
         assert facts is not None
         bulk[history.assignment_id] = classify(facts, CALENDAR, moment)
     one_by_one = {}
-    for directive_id in {h.directive_id for h, _ in data.histories}:
+    for directive_id in {h.directive_id for h, _ in histories}:
         state = load_directive_state.fn(directive_id, moment)
         one_by_one.update(plan_follow_up.fn(state, moment).timeliness)
     assert bulk == one_by_one and len(bulk) == 7

@@ -60,8 +60,7 @@ def test_outside_text_is_written_as_text_in_every_sheet(db, tmp_path: Path) -> N
     with session_scope(read_only=True) as session:
         scope = build.resolve_scope(NUMBER, session=session)
         (period,) = build.resolve("2022-Q4", made, config)
-        data = build.read_report_data(scope, period.data_as_of, config, session=session)
-    built = build.compute(scope, period, made, data, config)
+        built = build.make_report(scope, period, made, config, session=session)
     xlsx = write_all(built.meta, built.model, tmp_path / "out")[1]
 
     wb = load_workbook(xlsx)

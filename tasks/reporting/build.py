@@ -3,6 +3,8 @@
 One report covers a scope (one notice, or every notice) and a period. Its figures are taken at the
 end of the period's data cut-off day, rebuilt from the append-only history (status updates and
 the deadline history), so a report made late, or made again, says what was true at the cut-off.
+Each assignment's history is judged as the bulk read streams it past, then dropped: the report keeps
+only its lines and counts, never the province's history (make_report reads and computes in one session).
 The bulk read here and the per-directive read of tasks/directive_state.py judge alike (tests check it).
 """
 
@@ -12,6 +14,7 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -42,7 +45,7 @@ from models import (
 from tasks.directive_state import OBLIGATION_HORIZON
 from tasks.notice_queries import find_notice
 from tasks.reporting.common import Basis, IssuerHeading, NoticeInfo, ReportMeta, Signer
-from tasks.reporting.history import read_histories, stream
+from tasks.reporting.history import Histories, read_histories, stream
 
 logger = logging.getLogger(__name__)
 
@@ -69,11 +72,15 @@ class Scope:
 
 @dataclass
 class ReportData:
-    """Everything a report reads, in plain data (read once, judged at several cut-offs)."""
+    """Everything a report reads, in plain data; the histories are taken once, as they are judged.
+
+    From read_report_data, histories streams from the database: it is taken (by compute) while the
+    session that read the rest is still open.
+    """
 
     notices: dict[int, NoticeInfo]
     directives: dict[int, DirectiveInfo]
-    histories: list[tuple[AssignmentHistory, tuple[Obligation, ...]]]
+    histories: Iterable[tuple[AssignmentHistory, tuple[Obligation, ...]]]
     names: dict[str, str]
     until: datetime
 
@@ -161,7 +168,10 @@ def _obligations(
 
 
 def read_report_data(scope: Scope, until: datetime, config: ReportConfig, *, session: Session) -> ReportData:
-    """Read every assignment given by until, with its deadline history and updates up to until, in a few queries."""
+    """Every assignment given by until, with its deadline history and updates up to until, in a few queries.
+
+    The notices, directives and names are read now; the histories stream as they are taken (in session).
+    """
     in_scope = select(col(Directive.id))
     if scope.notice_id is not None:
         in_scope = in_scope.where(col(Directive.notice_id) == scope.notice_id)
@@ -253,27 +263,46 @@ def _issuer(notices: list[NoticeInfo], policy: ReportingPolicy) -> str:
     return policy.fallback_issuer
 
 
+Tasking = dict[tuple[str, int], tuple[bool, tuple[int, ...], str]]  # (agency, notice) → its first directive
+
+
 def _basis(
-    notices: list[NoticeInfo], issuer_code: str, system: System, data: ReportData, policy: ReportingPolicy
+    notices: list[NoticeInfo], issuer_code: str, system: System, tasking: Tasking, policy: ReportingPolicy
 ) -> Basis:
     """What the report cites, as configured for the issuer's system (config/reporting.yaml, legal_basis)."""
     spec = policy.basis_for(system)
     if spec.cite != CITE_DIRECTIVE:
         return Basis(document=spec.cite, cutoff_rule=spec.cutoff_rule)
-    return Basis(directive=_tasking_directive(notices, issuer_code, data), cutoff_rule=spec.cutoff_rule)
+    return Basis(directive=_tasking_directive(notices, issuer_code, tasking), cutoff_rule=spec.cutoff_rule)
 
 
-def _tasking_directive(notices: list[NoticeInfo], issuer_code: str, data: ReportData) -> str | None:
+def _note_tasking(
+    histories: Iterable[tuple[AssignmentHistory, tuple[Obligation, ...]]],
+    directives: dict[int, DirectiveInfo],
+    issuers: frozenset[str],
+    tasking: Tasking,
+) -> Histories:
+    """Pass the histories on, noting in tasking each possible issuer's first directive in each notice.
+
+    Noted as they stream past (the histories are not kept): lead before support, then directive order;
+    withdrawn assignments count too.
+    """
+    for pair in histories:
+        history = pair[0]
+        if history.agency_code in issuers:
+            info = directives[history.directive_id]
+            key, rank = (history.agency_code, info.notice_id), (history.role != "lead", info.order, info.number)
+            if key not in tasking or rank < tasking[key]:
+                tasking[key] = rank
+        yield pair
+
+
+def _tasking_directive(notices: list[NoticeInfo], issuer_code: str, tasking: Tasking) -> str | None:
     """The notice's own directive that gives the issuer its follow-up and reporting work (2.7), when one notice is covered."""
     if len(notices) != 1:
         return None
-    found = sorted(
-        (history.role != "lead", info.order, info.number)
-        for history, _ in data.histories
-        if history.agency_code == issuer_code
-        and (info := data.directives[history.directive_id]).notice_id == notices[0].notice_id
-    )
-    return found[0][2] if found else None
+    found = tasking.get((issuer_code, notices[0].notice_id))
+    return found[2] if found else None
 
 
 def _recipients(
@@ -341,12 +370,14 @@ def compute(
     generated_at: datetime | None = None,
     send_on: date | None = None,
 ) -> Built:
-    """Compute a report: read the history, judge at the cut-off, the previous one and the trend's."""
+    """Compute a report: judge each history, as it is taken, at the cut-off, the previous one and the trend's."""
     policy, calendar, deadline_policy = config.policy, config.calendar, config.deadlines
     periods = trend_periods(period, policy.trend_periods, calendar, deadline_policy)
     previous, earlier = periods[-2], periods[:-1]
+    tasking: Tasking = {}
+    issuers = frozenset((*policy.issuers, policy.fallback_issuer))
     judged = judge_histories(
-        data.histories,
+        _note_tasking(data.histories, data.directives, issuers, tasking),
         data.directives,
         data.names,
         period.data_as_of,
@@ -400,7 +431,7 @@ def compute(
             system=spec.system,
             archive=spec.archive,
         ),
-        basis=_basis(notices, issuer_code, spec.system, data, policy),
+        basis=_basis(notices, issuer_code, spec.system, tasking, policy),
         issuer_name=directory.by_code[issuer_code].display_name if issuer_code in directory.by_code else issuer_code,
         title=_title(notices),
         notices=notices,
@@ -413,6 +444,21 @@ def compute(
     return Built(
         scope, period, meta, model, [c for c, _ in recipients], content_hash(model, period, send_on), data.names
     )
+
+
+def make_report(
+    scope: Scope,
+    period: ReportPeriod,
+    as_of: datetime,
+    config: ReportConfig,
+    *,
+    session: Session,
+    generated_at: datetime | None = None,
+    send_on: date | None = None,
+) -> Built:
+    """Read and compute a report in one session: each assignment is judged as its history streams past."""
+    data = read_report_data(scope, period.data_as_of, config, session=session)
+    return compute(scope, period, as_of, data, config, generated_at=generated_at, send_on=send_on)
 
 
 def summary_lines(built: Built) -> list[str]:

@@ -2,8 +2,10 @@
 
 At 100,000 assignments this is about 100,000 assignment rows, 100,000 deadline entries and 320,000
 status updates. The three queries are ordered by assignment and read side by side, in batches through
-SQLAlchemy Core (no ORM loading, no dictionary of the whole province between them); the updates go into
-one compact UpdateLog, and equal values (instants, deadline histories, statuses) are one object each.
+SQLAlchemy Core (no ORM loading, no dictionary of the whole province between them). The histories are
+yielded one by one, to be judged as they stream past: the province's history is never held at once.
+A run of assignments shares one compact UpdateLog, and equal values (instants, deadline histories,
+statuses) are one object each within it; the next run starts afresh, so a judged run can be freed.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from domain.update_log import UpdateLog
 from models import Assignment, DeadlineChange, StatusUpdate
 
 STREAM_ROWS = 10_000  # rows fetched and converted at a time
+RUN_ASSIGNMENTS = 2_000  # assignments that share one UpdateLog and one set of shared values
 
 AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
 AnyRow: TypeAlias = "Row[*tuple[Any, ...]]"
+Histories: TypeAlias = Iterator[tuple[AssignmentHistory, tuple[Obligation, ...]]]
 Runs: TypeAlias = "Iterator[tuple[Any, Iterator[AnyRow]]]"
 Ahead: TypeAlias = "tuple[Any, Iterator[AnyRow]] | None"
 
@@ -59,11 +63,12 @@ def read_histories(
     agencies: Mapping[int, tuple[str, str | None]],
     *,
     session: Session,
-) -> list[tuple[AssignmentHistory, tuple[Obligation, ...]]]:
-    """Every assignment in given (ordered by id) with its deadline history and its updates up to until.
+) -> Histories:
+    """Every assignment in given (ordered by id) with its deadline history and its updates up to until, one by one.
 
-    agencies maps an agency id to its code and its supervisor's code. Who asked for an extension and
-    who reported are not shown by the report: they are not read.
+    The rows are read as the histories are taken: take them all while session is open. agencies maps
+    an agency id to its code and its supervisor's code. Who asked for an extension and who reported are
+    not shown by the report: they are not read.
     """
     deadline_runs = _runs(
         select(
@@ -107,16 +112,16 @@ def read_histories(
         session=session,
     )
     # The assignments of a directive are given together, with the same original deadline at the same moment:
-    # equal instants, entries and whole deadline histories are kept once.
+    # equal instants, entries and whole deadline histories are kept once (per run of assignments).
     times: dict[datetime, datetime] = {}
     entries: dict[DeadlineEntry, DeadlineEntry] = {}
     deadline_histories: dict[tuple[DeadlineEntry, ...], tuple[DeadlineEntry, ...]] = {}
     values: dict[str | date | None, Any] = {}  # roles, statuses, due dates
     log = UpdateLog()
-    add = log.add
-    out: list[tuple[AssignmentHistory, tuple[Obligation, ...]]] = []
     next_deadlines, next_updates = next(deadline_runs, None), next(update_runs, None)
-    for assignment_id, directive_id, agency_id, role, status, created_at, due_date, withdrawn_at in assignments:
+    for count, (assignment_id, directive_id, agency_id, role, status, created_at, due_date, withdrawn_at) in enumerate(
+        assignments, 1
+    ):
         rows, next_deadlines = _run_of(deadline_runs, next_deadlines, assignment_id)
         deadlines: tuple[DeadlineEntry, ...] = ()
         if rows:
@@ -127,6 +132,7 @@ def read_histories(
             deadlines = deadline_histories.setdefault(found, found)
         rows, next_updates = _run_of(update_runs, next_updates, assignment_id)
         start = len(log)
+        add = log.add
         for r in rows:
             add(r[1], r[2], r[3], r[4], r[5])
         agency_code, supervisor_code = agencies[agency_id]
@@ -144,5 +150,8 @@ def read_histories(
             updates=log.span(start, len(log)) if len(log) > start else (),
             supervisor_code=supervisor_code,
         )
-        out.append((history, obligations[directive_id]))
-    return out
+        yield history, obligations[directive_id]
+        if count % RUN_ASSIGNMENTS == 0:
+            # The run just yielded has been judged: what only its histories held can now be freed.
+            times, entries, deadline_histories, values = {}, {}, {}, {}
+            log = UpdateLog()

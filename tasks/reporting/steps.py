@@ -16,7 +16,7 @@ from config.settings import get_settings
 from domain.report_periods import ReportPeriod
 from models.db import session_scope
 from tasks.reporting import build, documents, markdown, record
-from tasks.reporting.build import Built, NothingToReport, ReportConfig, ReportData, Scope
+from tasks.reporting.build import Built, NothingToReport, ReportConfig, Scope
 from tasks.reporting.record import RecordedRun
 from tasks.retries import IO_RETRIES
 
@@ -43,28 +43,27 @@ def previous_run(scope: Scope, period: ReportPeriod) -> RecordedRun | None:
         return record.find_run(scope, period, session=session)
 
 
-@task(name="Đọc lịch sử thực hiện", cache_policy=NONE, **IO_RETRIES)
-def load_history(scope: Scope, period: ReportPeriod) -> ReportData:
-    """Read every assignment with its deadline history and updates up to the cut-off, in bulk."""
-    with session_scope(read_only=True) as session:
-        return build.read_report_data(scope, period.data_as_of, report_config(), session=session)
-
-
-@task(name="Tính số liệu báo cáo", cache_policy=NONE)
-def compute_report(
-    scope: Scope, period: ReportPeriod, as_of: datetime, data: ReportData, recorded: RecordedRun | None
-) -> Built | str:
-    """Judge every assignment at the cut-off, the previous cut-off and the trend's (a made report keeps its dates).
+@task(name="Đọc lịch sử và tính số liệu báo cáo", cache_policy=NONE, **IO_RETRIES)
+def compute_report(scope: Scope, period: ReportPeriod, as_of: datetime, recorded: RecordedRun | None) -> Built | str:
+    """Read every assignment's history up to the cut-off and judge it, as it streams, at the cut-off, the previous
+    cut-off and the trend's (a made report keeps its dates). One task: the province's history is never held.
 
     Returns the reason, in Vietnamese, when nothing had been given by the cut-off (a scheduled run then has nothing to do).
     """
     config = report_config()
     try:
-        if recorded is None:
-            return build.compute(scope, period, as_of, data, config)
-        return build.compute(
-            scope, period, as_of, data, config, generated_at=recorded.generated_at, send_on=recorded.send_on
-        )
+        with session_scope(read_only=True) as session:
+            if recorded is None:
+                return build.make_report(scope, period, as_of, config, session=session)
+            return build.make_report(
+                scope,
+                period,
+                as_of,
+                config,
+                session=session,
+                generated_at=recorded.generated_at,
+                send_on=recorded.send_on,
+            )
     except NothingToReport as exc:
         return str(exc)
 
