@@ -35,8 +35,9 @@ from tasks.retries import is_transient
 FOLLOW_UP_DEPLOYMENT = "follow-up-directive/follow-up-directive"
 FAN_OUT_TIMEOUT_S = 3600
 # Follow-ups at once in one process. One by default: on the embedded SQLite Prefect server concurrent
-# follow-ups wait for its single writer (stalls of a minute, 503s). With a PostgreSQL-backed server pass
-# threads=4: 100 follow-ups took 45 s instead of 74 s (bench/README.md).
+# follow-ups only wait for its single writer (two at once: 54 s per 100 instead of 32 s, seven times the
+# busy-database 503s). With a PostgreSQL-backed server pass threads=4: 1,000 follow-ups took 207 s instead
+# of 328 s one at a time on SQLite (bench/README.md).
 FOLLOW_UP_THREADS = 1
 # Waits before starting again a follow-up whose start met a busy API (the client has already retried its calls).
 START_RETRY_DELAYS_S = (5, 30)
