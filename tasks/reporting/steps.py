@@ -53,16 +53,14 @@ def compute_report(scope: Scope, period: ReportPeriod, as_of: datetime, recorded
     config = report_config()
     try:
         with session_scope(read_only=True) as session:
-            if recorded is None:
-                return build.make_report(scope, period, as_of, config, session=session)
             return build.make_report(
                 scope,
                 period,
                 as_of,
                 config,
                 session=session,
-                generated_at=recorded.generated_at,
-                send_on=recorded.send_on,
+                generated_at=recorded.generated_at if recorded else None,
+                send_on=recorded.send_on if recorded else None,
             )
     except NothingToReport as exc:
         return str(exc)
